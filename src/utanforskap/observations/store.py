@@ -1,0 +1,235 @@
+"""The observation store: Parquet files queried with DuckDB, committed atomically.
+
+Layout of a store directory::
+
+    manifest.json          what the store holds: dataset name -> file, rows, sha256, source
+    data/<name>-<sha>.parquet
+
+Files are content-addressed and never modified. A write (one or several datasets)
+writes new files, then replaces manifest.json in one os.replace: readers see the old
+store or the new one, never a mix, and a failure part-way leaves the store as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import hashlib
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from utanforskap.atomic import write_text
+from utanforskap.errors import InputError
+from utanforskap.observations import schema
+
+MANIFEST = "manifest.json"
+_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+class ObservationStore:
+    """A directory of observation datasets; see the module docstring."""
+
+    def __init__(self, root: str | os.PathLike[str]):
+        self.root = Path(root)
+
+    # ---- reading -------------------------------------------------------------------
+    def manifest(self) -> dict:
+        path = self.root / MANIFEST
+        if not path.exists():
+            return {"version": 0, "dataset": {}}
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{path}: trasig manifest ({exc}); återställ från säkerhetskopia") from exc
+
+    def datasets(self) -> dict[str, dict]:
+        return self.manifest()["dataset"]
+
+    def files(self, names: Iterable[str] | None = None) -> list[Path]:
+        entries = self.datasets()
+        if names is not None:
+            names = list(names)
+            unknown = [n for n in names if n not in entries]
+            if unknown:
+                raise InputError(f"{self.root}: okänt dataset i observationslagret: {', '.join(unknown)}")
+            entries = {n: entries[n] for n in names}
+        return [self.root / e["fil"] for e in entries.values()]
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        """A DuckDB connection with the view `observationer` over every dataset."""
+        con = duckdb.connect()
+        files = self.files()
+        if files:
+            listing = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
+            con.execute(f"CREATE VIEW observationer AS SELECT * FROM read_parquet([{listing}])")
+        else:
+            cols = ", ".join(f"CAST(NULL AS {_duck_type(t)}) AS {c}" for c, t in schema.COLUMNS.items())
+            con.execute(f"CREATE VIEW observationer AS SELECT {cols} WHERE FALSE")
+        return con
+
+    def sql(self, query: str, params: Sequence | None = None) -> pl.DataFrame:
+        """Run SQL against the view `observationer` and return a polars frame."""
+        con = self.connect()
+        try:
+            return con.sql(query, params=list(params or [])).pl()
+        finally:
+            con.close()
+
+    def read(
+        self,
+        *,
+        niva: str | None = None,
+        period: str | Sequence[str] | None = None,
+        variabler: Sequence[str] | None = None,
+    ) -> pl.DataFrame:
+        """Observations filtered by level, period(s) and variables."""
+        where, params = [], []
+        if niva is not None:
+            where.append("niva = ?")
+            params.append(niva)
+        if period is not None:
+            periods = [period] if isinstance(period, str) else list(period)
+            where.append("period IN (" + ", ".join("?" for _ in periods) + ")")
+            params.extend(periods)
+        if variabler is not None:
+            where.append("variabel IN (" + ", ".join("?" for _ in variabler) + ")")
+            params.extend(variabler)
+        clause = (" WHERE " + " AND ".join(where)) if where else ""
+        df = self.sql(f"SELECT * FROM observationer{clause} ORDER BY variabel, omrade, period", params)
+        return df.select(pl.col(c).cast(t) for c, t in schema.COLUMNS.items())
+
+    def wide(
+        self,
+        niva: str,
+        period: str,
+        variabler: Sequence[str],
+        falt: Sequence[str] = ("varde",),
+    ) -> pl.DataFrame:
+        """One row per area, one column per variable and field.
+
+        The field `varde` gives a column named as the variable; `taljare` and `namnare`
+        give `<variabel>__taljare` and `<variabel>__namnare`. Variables the store lacks
+        for this level and period raise an error naming them.
+        """
+        obs = self.read(niva=niva, period=period, variabler=variabler)
+        present = set(obs["variabel"].unique().to_list())
+        absent = [v for v in variabler if v not in present]
+        if absent:
+            raise InputError(
+                f"{self.root}: observationslagret saknar {', '.join(absent)} för nivå {niva} och period {period}"
+            )
+        frames = []
+        for field in falt:
+            suffix = "" if field == "varde" else f"__{field}"
+            frames.append(
+                obs.with_columns(pl.concat_str(pl.col("variabel"), pl.lit(suffix)).alias("kolumn"))
+                .pivot(on="kolumn", index="omrade", values=field)
+            )
+        out = frames[0]
+        for f in frames[1:]:
+            out = out.join(f, on="omrade", how="full", coalesce=True)
+        ordered = [f"{v}{'' if f == 'varde' else '__' + f}" for v in variabler for f in falt]
+        return out.select(["omrade", *ordered]).sort("omrade")
+
+    # ---- writing -------------------------------------------------------------------
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """Collect writes; commit them together at the end, or none on error."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / ".lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            tx = Transaction(self)
+            yield tx
+            tx._commit()
+
+    def write(self, datasets: dict[str, pl.DataFrame], *, meta: dict[str, dict] | None = None) -> None:
+        """Write (replace) several datasets in one atomic commit."""
+        with self.transaction() as tx:
+            for name, df in datasets.items():
+                tx.put(name, df, **((meta or {}).get(name, {})))
+
+    def remove(self, names: Iterable[str]) -> None:
+        with self.transaction() as tx:
+            for n in names:
+                tx.delete(n)
+
+
+class Transaction:
+    """Pending writes to a store; see ObservationStore.transaction."""
+
+    def __init__(self, store: ObservationStore):
+        self.store = store
+        self._put: dict[str, tuple[pl.DataFrame, dict]] = {}
+        self._delete: set[str] = set()
+
+    def put(self, name: str, df: pl.DataFrame, **meta: object) -> None:
+        if not _NAME.match(name):
+            raise InputError(f"ogiltigt datasetnamn {name!r}: använd bokstäver, siffror, _ . -")
+        self._put[name] = (schema.conform(df, f"dataset {name}"), dict(meta))
+        self._delete.discard(name)
+
+    def delete(self, name: str) -> None:
+        self._put.pop(name, None)
+        self._delete.add(name)
+
+    def _commit(self) -> None:
+        if not self._put and not self._delete:
+            return
+        root = self.store.root
+        data_dir = root / "data"
+        data_dir.mkdir(parents=True, exist_ok=True)
+        manifest = self.store.manifest()
+        entries = dict(manifest["dataset"])
+        for name in self._delete:
+            entries.pop(name, None)
+        for name, (df, meta) in self._put.items():
+            df = df.sort(list(schema.KEY))
+            fd, tmp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=data_dir)
+            os.close(fd)
+            tmp = Path(tmp_name)
+            try:
+                df.write_parquet(tmp, compression="zstd", statistics=True)
+                digest = _sha256(tmp)
+                final = data_dir / f"{name}-{digest[:16]}.parquet"
+                os.replace(tmp, final)
+            finally:
+                tmp.unlink(missing_ok=True)
+            entries[name] = {
+                "fil": str(final.relative_to(root)),
+                "rader": df.height,
+                "sha256": digest,
+                "kallor": sorted(df["kalla"].unique().to_list()),
+                "skriven": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                **meta,
+            }
+        new = {"version": int(manifest.get("version", 0)) + 1, "dataset": dict(sorted(entries.items()))}
+        write_text(root / MANIFEST, json.dumps(new, ensure_ascii=False, indent=2) + "\n")
+        _collect_garbage(root, new)
+
+
+def _collect_garbage(root: Path, manifest: dict) -> None:
+    """Remove data files no longer named by the manifest (after the commit succeeded)."""
+    keep = {root / e["fil"] for e in manifest["dataset"].values()}
+    for f in (root / "data").glob("*.parquet"):
+        if f not in keep:
+            f.unlink(missing_ok=True)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _duck_type(t: pl.DataType) -> str:
+    return "DOUBLE" if t == pl.Float64() else "VARCHAR"
