@@ -1,0 +1,115 @@
+"""Run a validated method on a table of areas."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from utanforskap.errors import InputError, MethodError
+from utanforskap.methods import model as m
+from utanforskap.methods.loader import BOOLEAN, LoadedMethod
+from utanforskap.methods.steps import Context, build
+
+
+def resolve_parameters(loaded: LoadedMethod, overrides: dict[str, float] | None = None) -> dict[str, float]:
+    """Parameter values after overrides; an unknown override is an error."""
+    declared = loaded.method.parametrar
+    values = {name: p.varde for name, p in declared.items()}
+    for name, value in (overrides or {}).items():
+        if name not in declared:
+            raise MethodError(
+                f"{loaded.source}: okänd parameter {name!r} att ändra; metoden har: {', '.join(declared) or 'inga'}"
+            )
+        values[name] = float(value)
+    return values
+
+
+def run(
+    loaded: LoadedMethod,
+    data: pl.DataFrame,
+    *,
+    parameters: dict[str, float] | None = None,
+    keep_all: bool = False,
+) -> pl.DataFrame:
+    """Compute every step of the method over `data` (prepared by methods.data.prepare).
+
+    Returns the key (and period) column and the declared outputs, or every input and
+    step column when `keep_all`.
+    """
+    method = loaded.method
+    ctx = Context(method=method, parameters=resolve_parameters(loaded, parameters))
+    frame = data.lazy()
+    if method.period:
+        # Window steps read neighbouring rows: each area's periods must be adjacent and ordered.
+        frame = frame.sort([method.nyckel, method.period])
+    for layer in loaded.layers:
+        frame = frame.with_columns([build(method.steg[i], ctx) for i in layer])
+    if ctx.checks:
+        frame = frame.with_columns(
+            pl.any_horizontal([c.violation for c in ctx.checks]).alias("__brott")
+        )
+    result = frame.collect()
+    if ctx.checks:
+        _raise_first_violation(loaded, result, ctx)
+        result = result.drop("__brott")
+    if keep_all:
+        return result
+    ids = [method.nyckel] + ([method.period] if method.period else [])
+    return result.select(ids + [c for c in method.utdata.kolumner if c not in ids])
+
+
+def _raise_first_violation(loaded: LoadedMethod, result: pl.DataFrame, ctx: Context) -> None:
+    bad = result.filter(pl.col("__brott"))
+    if bad.height == 0:
+        return
+    for check in ctx.checks:
+        rows = result.filter(check.violation)
+        if rows.height:
+            raise InputError(f"{loaded.id}: {check.message(rows.row(0, named=True))}")
+
+
+def output_frame(loaded: LoadedMethod, result: pl.DataFrame) -> pl.DataFrame:
+    """Outputs as written to a file: flags as 0/1, missing as the method's code."""
+    out = loaded.method.utdata
+    cols = []
+    for name in result.columns:
+        c = pl.col(name)
+        if loaded.kinds.get(name) == BOOLEAN:
+            c = c.cast(pl.Int8)
+        if out.saknat_varde is not None and name != loaded.method.nyckel:
+            dtype = result.schema[name]
+            code = out.saknat_varde
+            if dtype == pl.String:
+                c = c.fill_null(str(code))
+            elif isinstance(code, (int, float)) and float(code).is_integer():
+                c = c.fill_null(int(code)) if dtype.is_integer() or loaded.kinds.get(name) == BOOLEAN else c.fill_null(float(code))
+            else:
+                c = c.fill_null(code)
+        cols.append(c.alias(name))
+    return result.select(cols)
+
+
+def describe_parameters(loaded: LoadedMethod) -> list[dict]:
+    """Parameters with value and provenance, for listings and reports."""
+    rows = []
+    for name, p in loaded.method.parametrar.items():
+        rows.append(
+            {
+                "parameter": name,
+                "varde": p.varde,
+                "enhet": p.enhet,
+                "proveniens": p.proveniens,
+                "motivering": p.motivering or p.kalla,
+            }
+        )
+    return rows
+
+
+def provenance_summary(method: m.Method) -> str:
+    """'officiell', or e.g. 'antagen (5 av 7 parametrar antagna)'."""
+    params = method.parametrar.values()
+    assumed = sum(1 for p in params if p.proveniens != "officiell")
+    if not params:
+        return method.proveniens
+    if assumed == 0:
+        return "officiell" if method.proveniens == "officiell" else method.proveniens
+    return f"{method.proveniens} ({assumed} av {len(method.parametrar)} parametrar ej officiella)"

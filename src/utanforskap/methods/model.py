@@ -1,0 +1,326 @@
+"""The method file format: what a method declares, validated with pydantic.
+
+A method is a TOML file (documented in docs/metoder.md). Keys are Swedish because the
+people who review methods read them. Every step names the column it produces (`namn`);
+later steps and the outputs refer to columns by name.
+
+Values that are choices (thresholds, weights, counts) may be written literally, in which
+case they carry the method's own provenance (`proveniens`), or as a reference to a
+declared parameter, `{ parameter = "namn" }`, which carries its own provenance.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Provenance = Literal["officiell", "antagen", "kalibrerad", "syntetisk"]
+Direction = Literal["hogt_ar_daligt", "hogt_ar_bra", "neutral"]
+TieRule = Literal["min", "max", "medel", "tat", "ordning"]
+MissingRule = Literal["sprid", "hoppa"]
+Operator = Literal[">=", ">", "<=", "<"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ParamRef(_Strict):
+    """A reference to a declared parameter: `{ parameter = "namn" }`."""
+
+    parameter: str
+
+
+# A number written in the method, or a parameter reference.
+Number = Union[float, ParamRef]
+# A number, a parameter reference, or (as a string) the name of a column.
+NumberOrColumn = Union[float, ParamRef, str]
+
+
+class Parameter(_Strict):
+    varde: float | list[float]
+    proveniens: Provenance
+    motivering: str = Field(default="", description="Why this value; required unless official")
+    kalla: str = Field(default="", description="Where an official value is published")
+    enhet: str = ""
+
+    @model_validator(mode="after")
+    def _reasoned(self) -> Parameter:
+        if self.proveniens != "officiell" and not self.motivering.strip():
+            raise ValueError("en parameter som inte är officiell måste ha en motivering")
+        if self.proveniens == "officiell" and not (self.kalla.strip() or self.motivering.strip()):
+            raise ValueError("en officiell parameter måste ange kalla (var värdet är publicerat)")
+        return self
+
+
+class Input(_Strict):
+    typ: Literal["tal", "text"] = "tal"
+    riktning: Direction = "neutral"
+    saknas: list[float | str] = Field(default_factory=list, description="Codes meaning missing, e.g. -999")
+    beskrivning: str = ""
+    enhet: str = ""
+    status: Literal["verklig", "proxy", "saknas", "syntetisk"] = "verklig"
+    proxy_for: str = ""
+
+
+class _Step(_Strict):
+    namn: str
+    beskrivning: str = ""
+    grupp: list[str] = Field(default_factory=list, description="Compute within groups of these columns")
+    grind: str | None = Field(
+        default=None, description="Boolean column; where false the step treats inputs as missing"
+    )
+
+
+class PercentileRank(_Step):
+    typ: Literal["percentilrang"]
+    indata: str
+    band: TieRule = "min"
+    vand: bool | None = Field(default=None, description="Reverse as 1 - p (required when high is good)")
+
+
+class Rank(_Step):
+    typ: Literal["rang"]
+    indata: str
+    ordning: Literal["stigande", "fallande"]
+    band: TieRule = "min"
+
+
+class QuantileBand(_Step):
+    typ: Literal["kvantilgrupp"]
+    indata: str = Field(description="A rank column (1 = first)")
+    antal: Number = 10
+
+
+class Reverse(_Step):
+    typ: Literal["vand"]
+    indata: str
+
+
+class Round(_Step):
+    typ: Literal["avrunda"]
+    indata: str
+    decimaler: int
+    satt: Literal["halv_jamn", "halv_upp"] = "halv_jamn"
+
+
+class Sum(_Step):
+    typ: Literal["summa", "medel"]
+    indata: list[str]
+    saknade: MissingRule
+
+
+class WeightedSum(_Step):
+    typ: Literal["viktad_summa"]
+    indata: list[str]
+    vikter: list[Number]
+    saknade: MissingRule
+    normera: bool = Field(default=False, description="Divide by the sum of the weights used")
+
+    @model_validator(mode="after")
+    def _same_length(self) -> WeightedSum:
+        if len(self.vikter) != len(self.indata):
+            raise ValueError(f"vikter har {len(self.vikter)} värden men indata har {len(self.indata)} kolumner")
+        return self
+
+
+class Ratio(_Step):
+    typ: Literal["kvot"]
+    taljare: str
+    namnare: str
+    skala: float = 1.0
+    andel: bool = Field(default=False, description="A share: a numerator above its denominator is an error")
+
+
+class Reference(_Step):
+    typ: Literal["referens"]
+    taljare: str | None = None
+    namnare: str | None = None
+    indata: str | None = None
+    varde: Number | None = None
+    metod: Literal["kvot_av_summor", "medel", "median", "konstant"] = "kvot_av_summor"
+    skala: float = 1.0
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Reference:
+        if self.metod == "kvot_av_summor" and not (self.taljare and self.namnare):
+            raise ValueError("metod kvot_av_summor kräver taljare och namnare")
+        if self.metod in ("medel", "median") and not self.indata:
+            raise ValueError(f"metod {self.metod} kräver indata")
+        if self.metod == "konstant" and self.varde is None:
+            raise ValueError("metod konstant kräver varde")
+        return self
+
+
+class Relative(_Step):
+    typ: Literal["relativ"]
+    indata: str
+    referens: NumberOrColumn
+    satt: Literal["kvot", "differens"] = "kvot"
+
+
+class ZScore(_Step):
+    typ: Literal["z"]
+    indata: str
+    ddof: int = 1
+
+
+class MinMax(_Step):
+    typ: Literal["minmax"]
+    indata: str
+
+
+class Log(_Step):
+    typ: Literal["log"]
+    indata: str
+    forskjutning: Number = 0.0
+    bas: Literal["e", "10", "2"] = "e"
+
+
+class Winsorise(_Step):
+    typ: Literal["winsorisera"]
+    indata: str
+    nedre: Number | None = Field(default=None, description="Lower quantile in [0, 1]")
+    ovre: Number | None = Field(default=None, description="Upper quantile in [0, 1]")
+
+
+class ExponentialRank(_Step):
+    """The IMD's exponential transform of a rank (1 = most deprived)."""
+
+    typ: Literal["exponentiell"]
+    indata: str
+    konstant: Number = 23.0
+
+
+class Flag(_Step):
+    typ: Literal["flagga", "grind"]
+    indata: str
+    operator: Operator
+    grans: NumberOrColumn
+
+
+class FlagCount(_Step):
+    typ: Literal["antal_flaggor"]
+    indata: list[str]
+    saknade: MissingRule
+
+
+class KOfM(_Step):
+    typ: Literal["k_av_m"]
+    indata: list[str]
+    k: Number
+    saknade: Literal["kleene", "hoppa", "sprid"] = "kleene"
+
+
+class Logic(_Step):
+    typ: Literal["och", "eller", "inte"]
+    indata: list[str]
+
+
+class ClassRule(_Strict):
+    klass: str
+    minst: Number | None = Field(default=None, description="Class when the input is >= this")
+    villkor: str | None = Field(default=None, description="Class when this boolean column is true")
+
+    @model_validator(mode="after")
+    def _one(self) -> ClassRule:
+        if (self.minst is None) == (self.villkor is None):
+            raise ValueError("ange exakt ett av minst och villkor")
+        return self
+
+
+class Classify(_Step):
+    typ: Literal["klass"]
+    indata: str | None = Field(default=None, description="Numeric column compared with each rule's `minst`")
+    regler: list[ClassRule] = Field(description="First matching rule wins; none matching gives an empty class")
+
+    @model_validator(mode="after")
+    def _needs_input(self) -> Classify:
+        if any(r.minst is not None for r in self.regler) and self.indata is None:
+            raise ValueError("regler med minst kräver indata")
+        return self
+
+
+class PeriodMean(_Step):
+    typ: Literal["medel_perioder"]
+    indata: str
+    perioder: Number
+
+
+class EveryPeriod(_Step):
+    typ: Literal["alla_perioder"]
+    indata: str
+    perioder: Number
+
+
+Step = Annotated[
+    Union[
+        PercentileRank,
+        Rank,
+        QuantileBand,
+        Reverse,
+        Round,
+        Sum,
+        WeightedSum,
+        Ratio,
+        Reference,
+        Relative,
+        ZScore,
+        MinMax,
+        Log,
+        Winsorise,
+        ExponentialRank,
+        Flag,
+        FlagCount,
+        KOfM,
+        Logic,
+        Classify,
+        PeriodMean,
+        EveryPeriod,
+    ],
+    Field(discriminator="typ"),
+]
+
+STEP_TYPES = sorted(
+    {
+        t
+        for cls in Step.__args__[0].__args__  # type: ignore[attr-defined]
+        for t in cls.model_fields["typ"].annotation.__args__
+    }
+)
+
+
+# Steps for which `grupp` means something (an aggregate over areas).
+GROUPABLE = (
+    PercentileRank,
+    Rank,
+    QuantileBand,
+    ExponentialRank,
+    Reference,
+    ZScore,
+    MinMax,
+    Winsorise,
+)
+
+
+class Output(_Strict):
+    kolumner: list[str]
+    saknat_varde: float | str | None = Field(
+        default=None, description="Written for missing values (e.g. -999); empty when not set"
+    )
+
+
+class Method(_Strict):
+    id: str
+    titel: str
+    version: str
+    beskrivning: str = ""
+    kalla: str = Field(default="", description="Where the method is published")
+    proveniens: Provenance = Field(description="Provenance of values written literally in the steps")
+    nyckel: str = Field(description="The area id column")
+    period: str | None = Field(default=None, description="Period column for methods over several periods")
+    parametrar: dict[str, Parameter] = Field(default_factory=dict)
+    indata: dict[str, Input]
+    steg: list[Step]
+    utdata: Output

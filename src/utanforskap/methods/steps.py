@@ -1,0 +1,320 @@
+"""Each step type as a polars expression: vectorised, one column out per step.
+
+Missing values are nulls. The semantics, the same for every method (docs/metoder.md):
+
+* element-wise steps (ratio, round, log, flag, ...) give null where an input is null;
+* rank-based steps and reference values leave nulls out: `n` counts non-missing values,
+  and a missing area gets a missing rank;
+* `summa`, `medel`, `viktad_summa` and `antal_flaggor` declare `saknade`: `sprid`
+  (any missing term makes the result missing, as in the CDC SVI) or `hoppa` (use the
+  terms present; missing only when all are);
+* `k_av_m` is three-valued by default (`kleene`): true when k flags are known true,
+  false when too few could be true even if every missing flag were, else missing;
+* `och`, `eller`, `inte` use the same three-valued logic;
+* a gate (`grind`) treats the step's inputs as missing where the gate is not true.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from utanforskap.methods import model as m
+
+_TIES = {"min": "min", "max": "max", "medel": "average", "tat": "dense", "ordning": "ordinal"}
+
+
+@dataclass
+class Check:
+    """A data condition a step requires; `violation` is true on offending rows."""
+
+    violation: pl.Expr
+    message: Callable[[dict], str]  # row (as dict) -> message
+
+
+@dataclass
+class Context:
+    method: m.Method
+    parameters: dict[str, float]
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        return self.method.nyckel
+
+    @property
+    def period(self) -> str | None:
+        return self.method.period
+
+    def number(self, value: float | m.ParamRef) -> float:
+        if isinstance(value, m.ParamRef):
+            return self.parameters[value.parameter]
+        return float(value)
+
+    def operand(self, value: float | m.ParamRef | str) -> pl.Expr:
+        """A number, a parameter or (a string) a column, as an expression."""
+        if isinstance(value, str):
+            return pl.col(value)
+        return pl.lit(self.number(value), dtype=pl.Float64)
+
+
+def build(step: m.Step, ctx: Context) -> pl.Expr:
+    """The expression computing `step`, aliased to its name."""
+    gate = pl.col(step.grind) if step.grind else None
+
+    def col(name: str) -> pl.Expr:
+        if gate is None:
+            return pl.col(name)
+        return pl.when(gate).then(pl.col(name))
+
+    over = list(step.grupp) + ([ctx.period] if ctx.period else [])
+
+    def grouped(expr: pl.Expr) -> pl.Expr:
+        return expr.over(over) if over else expr
+
+    expr = _BUILDERS[type(step)](step, ctx, col, grouped)
+    if gate is not None:
+        expr = pl.when(gate).then(expr)
+    return expr.alias(step.namn)
+
+
+# ---- ranks ----------------------------------------------------------------------------------
+def _percentile(step: m.PercentileRank, ctx, col, grouped) -> pl.Expr:
+    x = col(step.indata)
+    n = x.count()
+    p = (x.rank(_TIES[step.band]).cast(pl.Float64) - 1.0) / (n - 1).cast(pl.Float64)
+    p = pl.when(n > 1).then(p)
+    if step.vand:
+        p = 1.0 - p
+    return grouped(p)
+
+
+def _rank(step: m.Rank, ctx, col, grouped) -> pl.Expr:
+    x = col(step.indata)
+    dtype = pl.Float64 if step.band == "medel" else pl.Int64
+    return grouped(x.rank(_TIES[step.band], descending=step.ordning == "fallande").cast(dtype))
+
+
+def _quantile_band(step: m.QuantileBand, ctx, col, grouped) -> pl.Expr:
+    r = col(step.indata)
+    k = ctx.number(step.antal)
+    # ceil(rank / (N / k)) written as ceil(rank * k / N): one rounding instead of two.
+    return grouped((r * k / r.count()).ceil().cast(pl.Int64))
+
+
+def _reverse(step: m.Reverse, ctx, col, grouped) -> pl.Expr:
+    return 1.0 - col(step.indata)
+
+
+def _exponential(step: m.ExponentialRank, ctx, col, grouped) -> pl.Expr:
+    r = col(step.indata)
+    n = r.count().cast(pl.Float64)
+    c = ctx.number(step.konstant)
+    share = (n - r + 1.0) / n
+    return grouped(-c * (1.0 - share * (1.0 - math.exp(-100.0 / c))).log())
+
+
+# ---- arithmetic -----------------------------------------------------------------------------
+def _round(step: m.Round, ctx, col, grouped) -> pl.Expr:
+    mode = "half_to_even" if step.satt == "halv_jamn" else "half_away_from_zero"
+    return col(step.indata).round(step.decimaler, mode=mode)
+
+
+def _any_null(cols: list[pl.Expr]) -> pl.Expr:
+    return pl.any_horizontal([c.is_null() for c in cols])
+
+
+def _all_null(cols: list[pl.Expr]) -> pl.Expr:
+    return pl.all_horizontal([c.is_null() for c in cols])
+
+
+def _sum(step: m.Sum, ctx, col, grouped) -> pl.Expr:
+    cols = [col(c) for c in step.indata]
+    value = pl.sum_horizontal(cols) if step.typ == "summa" else pl.mean_horizontal(cols)
+    missing = _any_null(cols) if step.saknade == "sprid" else _all_null(cols)
+    return pl.when(~missing).then(value)
+
+
+def _weighted_sum(step: m.WeightedSum, ctx, col, grouped) -> pl.Expr:
+    cols = [col(c) for c in step.indata]
+    weights = [ctx.number(w) for w in step.vikter]
+    value = pl.sum_horizontal([c * w for c, w in zip(cols, weights)])
+    if step.normera:
+        used = pl.sum_horizontal([pl.when(c.is_not_null()).then(pl.lit(w)) for c, w in zip(cols, weights)])
+        value = value / used
+    missing = _any_null(cols) if step.saknade == "sprid" else _all_null(cols)
+    return pl.when(~missing).then(value)
+
+
+def _ratio(step: m.Ratio, ctx, col, grouped) -> pl.Expr:
+    num, den = col(step.taljare), col(step.namnare)
+    if step.andel:
+        key = ctx.key
+        ctx.checks.append(
+            Check(
+                violation=(num > den).fill_null(False),
+                message=lambda row, s=step, k=key: (
+                    f"steg {s.namn}: täljaren {s.taljare} = {row[s.taljare]:g} är större än nämnaren "
+                    f"{s.namnare} = {row[s.namnare]:g} för {k} {row[k]}"
+                ),
+            )
+        )
+    return pl.when(den != 0).then(num / den * step.skala)
+
+
+def _reference(step: m.Reference, ctx, col, grouped) -> pl.Expr:
+    if step.metod == "konstant":
+        return pl.lit(ctx.number(step.varde), dtype=pl.Float64)
+    if step.metod == "kvot_av_summor":
+        num, den = col(step.taljare), col(step.namnare)
+        both = num.is_not_null() & den.is_not_null()
+        value = num.filter(both).sum() / den.filter(both).sum() * step.skala
+    elif step.metod == "medel":
+        value = col(step.indata).mean()
+    else:
+        value = col(step.indata).median()
+    return grouped(value)
+
+
+def _relative(step: m.Relative, ctx, col, grouped) -> pl.Expr:
+    x, ref = col(step.indata), ctx.operand(step.referens)
+    if step.satt == "differens":
+        return x - ref
+    return pl.when(ref != 0).then(x / ref)
+
+
+def _z(step: m.ZScore, ctx, col, grouped) -> pl.Expr:
+    x = col(step.indata)
+    return grouped((x - x.mean()) / x.std(ddof=step.ddof))
+
+
+def _minmax(step: m.MinMax, ctx, col, grouped) -> pl.Expr:
+    x = col(step.indata)
+    span = x.max() - x.min()
+    return grouped(pl.when(span != 0).then((x - x.min()) / span))
+
+
+def _log(step: m.Log, ctx, col, grouped) -> pl.Expr:
+    shifted = col(step.indata) + ctx.number(step.forskjutning)
+    key, name = ctx.key, step.indata
+    ctx.checks.append(
+        Check(
+            violation=(shifted <= 0).fill_null(False),
+            message=lambda row, s=step, k=key, n=name: (
+                f"steg {s.namn}: log av ett värde <= 0 ({n} = {row[n]:g}) för {k} {row[k]}; "
+                "ange forskjutning eller rensa indata"
+            ),
+        )
+    )
+    base = {"e": math.e, "10": 10.0, "2": 2.0}[step.bas]
+    return pl.when(shifted > 0).then(shifted.log(base))
+
+
+def _winsorise(step: m.Winsorise, ctx, col, grouped) -> pl.Expr:
+    x = col(step.indata)
+    lower = grouped(x.quantile(ctx.number(step.nedre), "linear")) if step.nedre is not None else None
+    upper = grouped(x.quantile(ctx.number(step.ovre), "linear")) if step.ovre is not None else None
+    return x.clip(lower, upper)
+
+
+# ---- flags and classes ----------------------------------------------------------------------
+_OPS = {
+    ">=": lambda a, b: a >= b,
+    ">": lambda a, b: a > b,
+    "<=": lambda a, b: a <= b,
+    "<": lambda a, b: a < b,
+}
+
+
+def _flag(step: m.Flag, ctx, col, grouped) -> pl.Expr:
+    return _OPS[step.operator](col(step.indata), ctx.operand(step.grans))
+
+
+def _flag_count(step: m.FlagCount, ctx, col, grouped) -> pl.Expr:
+    cols = [col(c) for c in step.indata]
+    count = pl.sum_horizontal([c.cast(pl.Int32) for c in cols])
+    missing = _any_null(cols) if step.saknade == "sprid" else _all_null(cols)
+    return pl.when(~missing).then(count)
+
+
+def _k_of_m(step: m.KOfM, ctx, col, grouped) -> pl.Expr:
+    cols = [col(c) for c in step.indata]
+    k = ctx.number(step.k)
+    true = pl.sum_horizontal([c.fill_null(False).cast(pl.Int32) for c in cols])
+    unknown = pl.sum_horizontal([c.is_null().cast(pl.Int32) for c in cols])
+    if step.saknade == "hoppa":
+        return true >= k
+    if step.saknade == "sprid":
+        return pl.when(unknown == 0).then(true >= k)
+    return pl.when(true >= k).then(True).when(true + unknown < k).then(False)
+
+
+def _logic(step: m.Logic, ctx, col, grouped) -> pl.Expr:
+    cols = [col(c) for c in step.indata]
+    if step.typ == "och":
+        return pl.all_horizontal(cols)
+    if step.typ == "eller":
+        return pl.any_horizontal(cols)
+    return ~cols[0]
+
+
+def _classify(step: m.Classify, ctx, col, grouped) -> pl.Expr:
+    chain = None
+    for rule in step.regler:
+        cond = col(rule.villkor) if rule.villkor else col(step.indata) >= ctx.number(rule.minst)
+        chain = (pl.when(cond) if chain is None else chain.when(cond)).then(pl.lit(rule.klass))
+    return chain.otherwise(pl.lit(None, dtype=pl.String))
+
+
+# ---- several periods ------------------------------------------------------------------------
+def _window(step, ctx, col) -> tuple[list[pl.Expr], list[pl.Expr]]:
+    """The value and 'present' mask for each of the last n periods (the frame is sorted)."""
+    n = int(ctx.number(step.perioder))
+    period, key = pl.col(ctx.period), ctx.key
+    values, present = [], []
+    for lag in range(n):  # n is a handful of periods, never the areas
+        values.append(col(step.indata).shift(lag).over(key))
+        present.append((period.shift(lag).over(key) == period - lag).fill_null(False))
+    return values, present
+
+
+def _period_mean(step: m.PeriodMean, ctx, col, grouped) -> pl.Expr:
+    values, present = _window(step, ctx, col)
+    complete = pl.all_horizontal([p & v.is_not_null() for v, p in zip(values, present)])
+    return pl.when(complete).then(pl.mean_horizontal(values))
+
+
+def _every_period(step: m.EveryPeriod, ctx, col, grouped) -> pl.Expr:
+    values, present = _window(step, ctx, col)
+    # A false flag in the window decides; otherwise every period must be present and true.
+    known = [pl.when(p).then(v) for v, p in zip(values, present)]
+    return pl.all_horizontal(known)
+
+
+_BUILDERS: dict[type, Callable] = {
+    m.PercentileRank: _percentile,
+    m.Rank: _rank,
+    m.QuantileBand: _quantile_band,
+    m.Reverse: _reverse,
+    m.Round: _round,
+    m.Sum: _sum,
+    m.WeightedSum: _weighted_sum,
+    m.Ratio: _ratio,
+    m.Reference: _reference,
+    m.Relative: _relative,
+    m.ZScore: _z,
+    m.MinMax: _minmax,
+    m.Log: _log,
+    m.Winsorise: _winsorise,
+    m.ExponentialRank: _exponential,
+    m.Flag: _flag,
+    m.FlagCount: _flag_count,
+    m.KOfM: _k_of_m,
+    m.Logic: _logic,
+    m.Classify: _classify,
+    m.PeriodMean: _period_mean,
+    m.EveryPeriod: _every_period,
+}
