@@ -23,7 +23,8 @@ def list_methods(
         _show(loader.load(visa))
         return
     table = Table(title="Metoder", title_justify="left")
-    for col in ("id", "titel", "version", "proveniens"):
+    table.add_column("id", no_wrap=True)
+    for col in ("titel", "version", "proveniens"):
         table.add_column(col)
     for mid in loader.builtin_ids():
         method = loader.load(mid).method
@@ -36,14 +37,14 @@ def _show(loaded: loader.LoadedMethod) -> None:
     console.print(f"[bold]{method.titel}[/] ({method.id}, version {method.version})")
     if method.kalla:
         console.print(f"Källa: {method.kalla}")
-    console.print(method.beskrivning.strip())
+    console.print(" ".join(method.beskrivning.split()), highlight=False)
     if method.parametrar:
-        table = Table(title="Parametrar", title_justify="left")
-        for col in ("parameter", "värde", "enhet", "proveniens", "motivering / källa"):
-            table.add_column(col)
+        console.print("\n[bold]Parametrar[/]")
         for row in engine.describe_parameters(loaded):
-            table.add_row(row["parameter"], str(row["varde"]), row["enhet"], row["proveniens"], row["motivering"])
-        console.print(table)
+            unit = f" {row['enhet']}" if row["enhet"] else ""
+            console.print(f"  [bold]{row['parameter']}[/] = {row['varde']}{unit}  [{row['proveniens']}]", highlight=False)
+            if row["motivering"]:
+                console.print(f"      {row['motivering']}", highlight=False)
     steps = Table(title=f"Steg ({len(method.steg)}, i {len(loaded.layers)} nivåer)", title_justify="left")
     for col in ("#", "namn", "typ", "indata"):
         steps.add_column(col)

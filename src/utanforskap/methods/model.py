@@ -206,6 +206,13 @@ class FlagCount(_Step):
     saknade: MissingRule
 
 
+class MissingCount(_Step):
+    """How many of the inputs are missing (for reporting data gaps)."""
+
+    typ: Literal["antal_saknade"]
+    indata: list[str]
+
+
 class KOfM(_Step):
     typ: Literal["k_av_m"]
     indata: list[str]
@@ -273,6 +280,7 @@ Step = Annotated[
         ExponentialRank,
         Flag,
         FlagCount,
+        MissingCount,
         KOfM,
         Logic,
         Classify,

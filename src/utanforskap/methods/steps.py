@@ -171,7 +171,8 @@ def _reference(step: m.Reference, ctx, col, grouped) -> pl.Expr:
     if step.metod == "kvot_av_summor":
         num, den = col(step.taljare), col(step.namnare)
         both = num.is_not_null() & den.is_not_null()
-        value = num.filter(both).sum() / den.filter(both).sum() * step.skala
+        den_sum = den.filter(both).sum()
+        value = pl.when(den_sum != 0).then(num.filter(both).sum() / den_sum * step.skala)
     elif step.metod == "medel":
         value = col(step.indata).mean()
     else:
@@ -238,6 +239,10 @@ def _flag_count(step: m.FlagCount, ctx, col, grouped) -> pl.Expr:
     count = pl.sum_horizontal([c.cast(pl.Int32) for c in cols])
     missing = _any_null(cols) if step.saknade == "sprid" else _all_null(cols)
     return pl.when(~missing).then(count)
+
+
+def _missing_count(step: m.MissingCount, ctx, col, grouped) -> pl.Expr:
+    return pl.sum_horizontal([col(c).is_null().cast(pl.Int32) for c in step.indata])
 
 
 def _k_of_m(step: m.KOfM, ctx, col, grouped) -> pl.Expr:
@@ -312,6 +317,7 @@ _BUILDERS: dict[type, Callable] = {
     m.ExponentialRank: _exponential,
     m.Flag: _flag,
     m.FlagCount: _flag_count,
+    m.MissingCount: _missing_count,
     m.KOfM: _k_of_m,
     m.Logic: _logic,
     m.Classify: _classify,

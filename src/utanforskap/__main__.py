@@ -1,0 +1,3 @@
+from utanforskap.cli import main
+
+main()
