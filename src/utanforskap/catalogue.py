@@ -71,6 +71,9 @@ class Variable(_Strict):
     )
     kalla: str = Field(description="Source named in the store's `kalla` column, e.g. 'SCB 000007A8'")
     beskrivning: str = ""
+    harledning: str = Field(
+        default="", description="How the value was derived when it is not read directly (e.g. from a rounded percent)"
+    )
     scb: ScbSource | None = None
     kolada: KoladaSource | None = None
 
