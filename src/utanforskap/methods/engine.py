@@ -37,18 +37,16 @@ def run(
     """
     method = loaded.method
     ctx = Context(method=method, parameters=resolve_parameters(loaded, parameters))
-    frame = data.lazy()
+    # Eager, one with_columns per dependency layer: the steps of a layer run in parallel,
+    # and measured on the SVI this is a third faster than one lazy plan of stacked layers.
+    result = data
     if method.period:
         # Window steps read neighbouring rows: each area's periods must be adjacent and ordered.
-        frame = frame.sort([method.nyckel, method.period])
+        result = result.sort([method.nyckel, method.period])
     for layer in loaded.layers:
-        frame = frame.with_columns([build(method.steg[i], ctx) for i in layer])
+        result = result.with_columns([build(method.steg[i], ctx) for i in layer])
     if ctx.checks:
-        frame = frame.with_columns(
-            pl.any_horizontal([c.violation for c in ctx.checks]).alias("__brott")
-        )
-    result = frame.collect()
-    if ctx.checks:
+        result = result.with_columns(pl.any_horizontal([c.violation for c in ctx.checks]).alias("__brott"))
         _raise_first_violation(loaded, result, ctx)
         result = result.drop("__brott")
     if keep_all:

@@ -20,6 +20,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 import polars as pl
 
 from utanforskap.methods import model as m
@@ -82,11 +83,60 @@ def build(step: m.Step, ctx: Context) -> pl.Expr:
 
 
 # ---- ranks ----------------------------------------------------------------------------------
+def rank_array(values: np.ndarray, tie: str) -> np.ndarray:
+    """Ranks (1 = smallest) of a float array without missing values.
+
+    min, max, medel and tat do not depend on the order among equal values, so an unstable
+    sort serves; it is several times faster than a stable one (see bench/bench_methods.py).
+    """
+    n = values.size
+    if n == 0:
+        return np.empty(0, dtype=np.float64)
+    order = np.argsort(values, kind="stable" if tie == "ordning" else "quicksort")
+    if tie == "ordning":
+        ranks = np.arange(1, n + 1, dtype=np.float64)
+    else:
+        ordered = values[order]
+        new = np.empty(n, dtype=bool)
+        new[0] = True
+        np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+        starts = np.flatnonzero(new)
+        group = np.cumsum(new) - 1
+        ends = np.append(starts[1:], n)
+        per_group = {
+            "min": starts + 1.0,
+            "max": ends.astype(np.float64),
+            "medel": (starts + 1.0 + ends) / 2.0,
+            "tat": np.arange(1.0, starts.size + 1.0),
+        }[tie]
+        ranks = per_group[group]
+    out = np.empty(n, dtype=np.float64)
+    out[order] = ranks
+    return out
+
+
+def _rank_series(s: pl.Series, tie: str, descending: bool) -> pl.Series:
+    valid = s.is_not_null()
+    values = s.drop_nulls().cast(pl.Float64).to_numpy()
+    ranks = rank_array(-values if descending else values, tie)
+    if valid.all():
+        return pl.Series(s.name, ranks)
+    out = pl.Series(s.name, np.full(s.len(), np.nan)).scatter(valid.arg_true(), ranks)
+    return out.fill_nan(None)
+
+
+def _rank_expr(x: pl.Expr, tie: str, descending: bool, grouped_: bool) -> pl.Expr:
+    """Float ranks of `x`; missing values get no rank and leave the ranking."""
+    if grouped_:
+        return x.rank(_TIES[tie], descending=descending).cast(pl.Float64)
+    return x.map_batches(lambda s: _rank_series(s, tie, descending), return_dtype=pl.Float64)
+
+
 def _percentile(step: m.PercentileRank, ctx, col, grouped) -> pl.Expr:
     x = col(step.indata)
     n = x.count()
-    p = (x.rank(_TIES[step.band]).cast(pl.Float64) - 1.0) / (n - 1).cast(pl.Float64)
-    p = pl.when(n > 1).then(p)
+    r = _rank_expr(x, step.band, False, bool(step.grupp or ctx.period))
+    p = pl.when(n > 1).then((r - 1.0) / (n - 1).cast(pl.Float64))
     if step.vand:
         p = 1.0 - p
     return grouped(p)
@@ -94,8 +144,8 @@ def _percentile(step: m.PercentileRank, ctx, col, grouped) -> pl.Expr:
 
 def _rank(step: m.Rank, ctx, col, grouped) -> pl.Expr:
     x = col(step.indata)
-    dtype = pl.Float64 if step.band == "medel" else pl.Int64
-    return grouped(x.rank(_TIES[step.band], descending=step.ordning == "fallande").cast(dtype))
+    r = _rank_expr(x, step.band, step.ordning == "fallande", bool(step.grupp or ctx.period))
+    return grouped(r if step.band == "medel" else r.cast(pl.Int64))
 
 
 def _quantile_band(step: m.QuantileBand, ctx, col, grouped) -> pl.Expr:

@@ -1,0 +1,27 @@
+"""Shared timing helpers for the benchmarks: each prints `BENCH <name> <value> <unit> [ratio <r>]`."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+
+
+def timed(fn: Callable[[], object], repeat: int = 7, warmup: int = 1) -> float:
+    """Median wall time of `fn` in seconds over `repeat` runs, after `warmup` runs."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def report(name: str, value: float, unit: str, baseline: float | None = None) -> None:
+    """Print a BENCH line; `ratio` is baseline / value (above 1: faster than the baseline)."""
+    line = f"BENCH {name} {value:.4f} {unit}"
+    if baseline is not None:
+        line += f" ratio {baseline / value:.2f}"
+    print(line, flush=True)
