@@ -145,3 +145,9 @@ def test_unknown_method_id_and_parameter_override(tmp_path):
     assert res.returncode == 2 and "okänd parameter 'okand'" in res.stderr
     res = cli("berakna", m, "--data", d, "--parameter", "grans=0.1")
     assert res.returncode == 0 and res.stdout.splitlines()[1] == "a,0.0,0"
+
+
+def test_numerator_above_denominator_names_file_and_area(tmp_path):
+    method = GOOD_METHOD + '\n[[steg]]\nnamn = "andel"\ntyp = "kvot"\ntaljare = "x"\nnamnare = "y"\nandel = true\n'
+    message, _, d = run_bad(tmp_path, method=method, table="id,x,y\na,1,2\nb,5,3\n")
+    assert f"{d}: steg andel: täljaren x = 5 är större än nämnaren y = 3 för id b" in message

@@ -24,6 +24,7 @@ err_console = Console(stderr=True)
 # Command modules, in the order they appear in --help.
 COMMAND_MODULES = [
     "utanforskap.cli.metoder",
+    "utanforskap.cli.konformitet",
     "utanforskap.cli.hamta",
     "utanforskap.cli.importera",
 ]

@@ -79,7 +79,7 @@ def compute(
     loaded = loader.load(metod)
     overrides = parse_parameters(parameter)
     prepared = data.prepare(loaded, data.read_table(data_fil), str(data_fil))
-    result = engine.run(loaded, prepared, parameters=overrides, keep_all=alla_kolumner)
+    result = engine.run(loaded, prepared, parameters=overrides, keep_all=alla_kolumner, source=str(data_fil))
     out = engine.output_frame(loaded, result)
     if ut is None:
         out.write_csv(sys.stdout)

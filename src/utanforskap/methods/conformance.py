@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import polars as pl
 
 from utanforskap.errors import InputError
+from utanforskap.methods import data, engine, loader
 
 
 @dataclass(frozen=True)
@@ -55,3 +57,24 @@ def _text(expr: pl.Expr, decimals: int | None) -> pl.Expr:
     num = expr.cast(pl.Float64, strict=False)
     scaled = num if decimals is None else num * 10.0**decimals
     return scaled.round(0).cast(pl.Int64).cast(pl.String)
+
+
+# The published files and the cells compared: method id, key, columns -> decimals (None: integer).
+def svi_columns(columns: list[str]) -> dict[str, int | None]:
+    """Every official SVI output column: EPL/SPL/RPL at 4 decimals, flags as integers."""
+    return {c: (4 if c.startswith(("EPL_", "SPL_", "RPL_")) else None) for c in columns if c.startswith(("EPL_", "SPL_", "RPL_", "F_"))}
+
+
+PUBLISHED = {
+    "cdc-svi-2022": ("FIPS", svi_columns),
+    "england-imd-2025": ("lsoa21_code", lambda cols: {"IMD_score": 3, "IMD_rank": None, "IMD_decile": None}),
+}
+
+
+def check_published(method_id: str, path: str | Path) -> list[ColumnAgreement]:
+    """Run a shipped peer method on its published file and compare every official cell."""
+    key, columns = PUBLISHED[method_id]
+    loaded = loader.load(method_id)
+    official = data.read_table(path)
+    ours = engine.output_frame(loaded, engine.run(loaded, data.prepare(loaded, official, str(path)), source=str(path)))
+    return compare(ours, official, key, columns(official.columns))

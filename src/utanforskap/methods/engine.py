@@ -29,11 +29,12 @@ def run(
     *,
     parameters: dict[str, float] | None = None,
     keep_all: bool = False,
+    source: str | None = None,
 ) -> pl.DataFrame:
     """Compute every step of the method over `data` (prepared by methods.data.prepare).
 
     Returns the key (and period) column and the declared outputs, or every input and
-    step column when `keep_all`.
+    step column when `keep_all`. `source` names the data in error messages.
     """
     method = loaded.method
     ctx = Context(method=method, parameters=resolve_parameters(loaded, parameters))
@@ -47,7 +48,7 @@ def run(
         result = result.with_columns([build(method.steg[i], ctx) for i in layer])
     if ctx.checks:
         result = result.with_columns(pl.any_horizontal([c.violation for c in ctx.checks]).alias("__brott"))
-        _raise_first_violation(loaded, result, ctx)
+        _raise_first_violation(source or loaded.id, result, ctx)
         result = result.drop("__brott")
     if keep_all:
         return result
@@ -55,14 +56,14 @@ def run(
     return result.select(ids + [c for c in method.utdata.kolumner if c not in ids])
 
 
-def _raise_first_violation(loaded: LoadedMethod, result: pl.DataFrame, ctx: Context) -> None:
+def _raise_first_violation(source: str, result: pl.DataFrame, ctx: Context) -> None:
     bad = result.filter(pl.col("__brott"))
     if bad.height == 0:
         return
     for check in ctx.checks:
         rows = result.filter(check.violation)
         if rows.height:
-            raise InputError(f"{loaded.id}: {check.message(rows.row(0, named=True))}")
+            raise InputError(f"{source}: {check.message(rows.row(0, named=True))}")
 
 
 def output_frame(loaded: LoadedMethod, result: pl.DataFrame) -> pl.DataFrame:
