@@ -96,3 +96,14 @@ def test_replace_dataset_collects_old_file(tmp_path):
 
 def test_empty_store_reads_empty(tmp_path):
     assert ObservationStore(tmp_path).read().columns == list(schema.COLUMNS)
+
+
+def test_written_files_are_readable_by_others(tmp_path):
+    from utanforskap.atomic import write_text
+
+    write_text(tmp_path / "x.txt", "hej")
+    assert (tmp_path / "x.txt").stat().st_mode & 0o044 == 0o044
+    ObservationStore(tmp_path / "lager").write({"a": sample()})
+    for f in (tmp_path / "lager").rglob("*.*"):
+        if f.name != ".lock":
+            assert f.stat().st_mode & 0o044 == 0o044, f

@@ -199,6 +199,7 @@ class Transaction:
                 df.write_parquet(tmp, compression="zstd", statistics=True)
                 digest = _sha256(tmp)
                 final = data_dir / f"{name}-{digest[:16]}.parquet"
+                os.chmod(tmp, 0o644)
                 os.replace(tmp, final)
             finally:
                 tmp.unlink(missing_ok=True)
