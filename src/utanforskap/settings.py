@@ -1,0 +1,46 @@
+"""Settings read from the environment (prefix UTANFORSKAP_) with sensible defaults.
+
+One small module others can extend: add a field here and it is read from
+`UTANFORSKAP_<FIELD NAME IN CAPITALS>`. Described for users in docs/datakallor.md.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from utanforskap.errors import InputError
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="UTANFORSKAP_", extra="ignore", frozen=True)
+
+    # Data services
+    scb_url: str = Field(default="https://statistikdatabasen.scb.se/api/v2", description="SCB PxWebApi 2.0")
+    kolada_url: str = Field(default="https://api.kolada.se/v3", description="Kolada API v3")
+
+    # Where things are kept
+    cache_dir: Path = Field(default=Path("cache"), description="Raw API responses (for offline replay)")
+    store_dir: Path = Field(default=Path("lager"), description="The observation store")
+
+    # HTTP behaviour
+    http_timeout: float = Field(default=60.0, gt=0, description="Seconds before one request times out")
+    http_max_tries: int = Field(default=6, ge=1, description="Tries per request (5xx, timeout, 429)")
+    http_backoff_base: float = Field(default=1.0, ge=0, description="First wait after a failure; doubles per try")
+    http_backoff_cap: float = Field(default=60.0, ge=0, description="Longest wait between two tries")
+    http_retry_after_cap: float = Field(default=300.0, ge=0, description="Longest Retry-After honoured")
+
+    # Disclosure control for microdata: cells built on fewer persons are protected.
+    min_antal: int = Field(default=5, ge=1, description="Disclosure threshold N")
+
+
+def load(**overrides: object) -> Settings:
+    """Settings from the environment, with `overrides` on top; errors name the variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "UTANFORSKAP_" + str(first["loc"][0]).upper() if first["loc"] else "UTANFORSKAP_*"
+        raise InputError(f"ogiltig inställning {name}: {first['msg']}") from exc
