@@ -1,0 +1,73 @@
+"""Shared pieces of the fake API: injected faults and replies."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Fault:
+    """One misbehaviour for the next request whose path contains the injected text."""
+
+    kind: str
+    status: int = 500
+    retry_after: str | None = None
+    seconds: float = 0.0
+    count: int = 1
+    name: str = ""
+
+    @classmethod
+    def http(cls, status: int, retry_after: float | str | None = None) -> Fault:
+        return cls("status", status=status, retry_after=None if retry_after is None else str(retry_after))
+
+    @classmethod
+    def slow(cls, seconds: float) -> Fault:
+        return cls("slow", seconds=seconds)
+
+    @classmethod
+    def cut(cls) -> Fault:
+        """Promise the whole body, send half, close: the connection breaks mid-body."""
+        return cls("cut")
+
+    @classmethod
+    def truncate(cls) -> Fault:
+        """Send half the body with a matching Content-Length: a malformed, truncated JSON."""
+        return cls("truncate")
+
+    @classmethod
+    def cell_limit(cls, status: int = 403) -> Fault:
+        return cls("cell_limit", status=status)
+
+    @classmethod
+    def drop_values(cls, count: int = 1) -> Fault:
+        return cls("drop_values", count=count)
+
+    @classmethod
+    def drop_dimension(cls, name: str) -> Fault:
+        return cls("drop_dimension", name=name)
+
+    @classmethod
+    def bad_count(cls, count: int = 1) -> Fault:
+        """Kolada: 'count' says `count` more rows than the pages hold."""
+        return cls("bad_count", count=count)
+
+
+@dataclass
+class Reply:
+    status: int
+    body: bytes
+    content_type: str = "application/json; charset=utf-8"
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def problem(status: int, title: str, detail: str | None = None) -> Reply:
+    doc = {"type": "Parameter error", "title": title, "status": status}
+    if detail:
+        doc["detail"] = detail
+    return Reply(status, json.dumps(doc).encode(), "application/problem+json; charset=utf-8")
+
+
+
+def json_reply(doc: object) -> Reply:
+    return Reply(200, json.dumps(doc, ensure_ascii=False).encode("utf-8"))

@@ -1,0 +1,89 @@
+"""Unit tests of the HTTP layer with a fake clock (httpx.MockTransport: no waiting, no server)."""
+
+import datetime as dt
+import email.utils
+
+import httpx
+import pytest
+
+from utanforskap.errors import SourceError
+from utanforskap.sources.http_cache import HttpClient, RetryPolicy, SlidingWindow
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def test_sliding_window_spaces_calls():
+    clock = Clock()
+    window = SlidingWindow(3, 1.0, clock=clock, sleep=clock.sleep)
+    times = []
+    for _ in range(7):
+        window.acquire()
+        times.append(clock.now - 1000.0)
+    assert times == [0, 0, 0, 1, 1, 1, 2]
+    # Never more than 3 calls in any window of 1 s.
+    assert all(sum(1 for t in times if s <= t < s + 1) <= 3 for s in times)
+
+
+def scripted(*replies):
+    seen = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        status, headers = replies[min(len(seen), len(replies)) - 1]
+        return httpx.Response(status, headers=headers, json={"ok": status == 200})
+
+    return httpx.MockTransport(handler), seen
+
+
+def test_backoff_doubles_up_to_the_cap():
+    clock = Clock()
+    transport, seen = scripted((500, {}), (502, {}), (503, {}), (200, {}))
+    http = HttpClient("http://x/api", service="t", transport=transport, sleep=clock.sleep,
+                      retry=RetryPolicy(max_tries=5, backoff_base=1.0, backoff_cap=3.0))
+    assert http.get("a", what="t").json("t") == {"ok": True}
+    assert clock.slept == [1.0, 2.0, 3.0] and len(seen) == 4
+
+
+def test_retry_after_as_http_date_holds_every_caller():
+    clock = Clock()
+    limiter = SlidingWindow(clock=clock, sleep=clock.sleep)
+    when = email.utils.format_datetime(dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=30), usegmt=True)
+    transport, seen = scripted((429, {"Retry-After": when}), (200, {}))
+    http = HttpClient("http://x/api", service="t", transport=transport, limiter=limiter, sleep=clock.sleep)
+    http.get("a", what="t")
+    assert len(seen) == 2 and 28 <= sum(clock.slept) <= 30.5
+
+
+def test_retry_after_is_capped():
+    clock = Clock()
+    limiter = SlidingWindow(clock=clock, sleep=clock.sleep)
+    transport, _ = scripted((429, {"Retry-After": "86400"}), (200, {}))
+    http = HttpClient("http://x/api", service="t", transport=transport, limiter=limiter, sleep=clock.sleep,
+                      retry=RetryPolicy(retry_after_cap=60))
+    http.get("a", what="t")
+    assert clock.slept == [60]
+
+
+def test_client_errors_are_not_retried_and_name_the_problem():
+    transport, seen = scripted((404, {}),)
+    http = HttpClient("http://x/api", service="t", transport=transport, sleep=lambda s: None)
+    with pytest.raises(SourceError, match=r"tabell X: GET http://x/api/tables/X\?lang=sv: HTTP 404"):
+        http.get("tables/X", [("lang", "sv")], what="tabell X")
+    assert len(seen) == 1
+
+
+def test_absolute_links_are_moved_onto_our_base():
+    http = HttpClient("http://127.0.0.1:5000/kolada/v3", service="t")
+    assert http.url("https://api.kolada.se/kolada/v3/data/kpi/N1?page=2") == "http://127.0.0.1:5000/kolada/v3/data/kpi/N1?page=2"
+    assert http.url("config") == "http://127.0.0.1:5000/kolada/v3/config"
