@@ -1,0 +1,249 @@
+"""Client for the Kolada API v3 (https://api.kolada.se/v3), kommun and region key figures.
+
+Lists of ids (KPIs, municipalities, years) are sent at most 25 at a time; longer lists
+are split and the answers joined. Every answer is followed page by page (`next_url`,
+or v2's `next_page`) and the rows are checked against `count`: pages that do not add
+up, overlapping pages, rows nobody asked for or malformed rows raise SourceError.
+Retries, Retry-After, the raw-response cache and offline replay come from
+sources/http_cache.py, as for SCB.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Sequence
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import polars as pl
+
+from utanforskap.errors import InputError, SourceError
+from utanforskap.observations import schema
+from utanforskap.settings import Settings
+from utanforskap.sources.http_cache import ServiceClient
+
+MAX_IDS = 25  # Kolada refuses longer id lists
+MAX_PAGES = 10_000
+GENDERS = ("T", "K", "M")
+
+_VALUES = pl.List(pl.Struct({"gender": pl.String, "status": pl.String, "value": pl.Float64, "count": pl.Int64}))
+_ROW_SCHEMA = {"kpi": pl.String, "municipality": pl.String, "period": pl.String, "values": _VALUES}
+
+
+class KoladaClient(ServiceClient):
+    """See the module docstring. Options as for every service client
+    (http_cache.ServiceClient): settings, offline, cache_dir, transport, sleep."""
+
+    service = "kolada"
+
+    def __init__(self, base_url: str | None = None, *, per_page: int | None = None, **options: Any):
+        super().__init__(base_url, **options)
+        self.per_page = per_page
+        self._municipalities: list[dict] | None = None
+
+    @staticmethod
+    def default_url(settings: Settings) -> str:
+        return settings.kolada_url
+
+    # ---- metadata ------------------------------------------------------------------
+    def kpis(self, title: str | None = None, ids: Sequence[str] | None = None) -> list[dict]:
+        """KPIs whose title contains `title` (`/kpi?title=`), or those with `ids` (`/kpi/{ids}`)."""
+        if ids:
+            out = []
+            for chunk in _chunks(ids):
+                out.extend(self._pages(f"kpi/{','.join(chunk)}", [], what=f"Kolada KPI {_short(chunk)}"))
+            return out
+        params = [("title", title)] if title else []
+        return self._pages("kpi", params, what=f"Kolada KPI-sökning {title!r}")
+
+    def municipalities(self, title: str | None = None, kind: str | None = None) -> list[dict]:
+        """Municipalities and regions (`/municipality`); `kind` 'K' for kommuner, 'L' for regions."""
+        if title:
+            rows = self._pages("municipality", [("title", title)], what=f"Kolada kommunsökning {title!r}")
+        else:
+            if self._municipalities is None:
+                self._municipalities = self._pages("municipality", [], what="Kolada kommunlista")
+            rows = self._municipalities
+        bad = [r for r in rows if not isinstance(r, dict) or "id" not in r]
+        if bad:
+            raise SourceError("Kolada kommunlista: poster utan 'id' i svaret")
+        return [r for r in rows if kind is None or r.get("type") == kind]
+
+    # ---- data ----------------------------------------------------------------------
+    def data(
+        self,
+        kpis: str | Sequence[str],
+        municipalities: str | Sequence[str] | None = None,
+        years: int | str | Sequence[int | str] | None = None,
+    ) -> pl.DataFrame:
+        """Values as rows: kpi, municipality, period, gender, status, value, count.
+
+        Uses `/data/kpi/{kpi}/municipality/{m}/year/{y}` or the forms without municipality
+        or year; each id list is split into pieces of at most 25.
+        """
+        kpis = _as_list(kpis)
+        munis = _as_list(municipalities) if municipalities is not None else None
+        yrs = [str(y) for y in _as_list(years)] if years is not None else None
+        if not kpis:
+            raise InputError("Kolada: ange minst ett nyckeltal")
+        if munis is None and yrs is None:
+            raise InputError("Kolada: ange kommuner eller år (API:t kräver två av nyckeltal, kommun och år)")
+        frames = []
+        for k, m, y in itertools.product(_chunks(kpis), _chunks(munis), _chunks(yrs)):
+            path = f"data/kpi/{','.join(k)}"
+            if m is not None:
+                path += f"/municipality/{','.join(m)}"
+            if y is not None:
+                path += f"/year/{','.join(y)}"
+            what = f"Kolada data {path}"
+            rows = self._pages(path, [], what=what)
+            frames.append(_rows(rows, what, kpis=k, municipalities=m, years=y))
+        out = pl.concat(frames, how="vertical")
+        dup = out.select("kpi", "municipality", "period", "gender").is_duplicated()
+        if dup.any():
+            row = out.filter(dup).row(0, named=True)
+            raise SourceError(
+                f"Kolada data: samma värde levererades två gånger ({row['kpi']} {row['municipality']} "
+                f"{row['period']} {row['gender']}); sidorna överlappar"
+            )
+        return out.sort("kpi", "municipality", "period", "gender")
+
+    def observations(
+        self,
+        kpi: str,
+        years: Sequence[int | str],
+        *,
+        variabel: str,
+        kon: str = "T",
+        enhet: str | None = None,
+        kommuner: Sequence[str] | None = None,
+    ) -> pl.DataFrame:
+        """Observations (level `kommun`) of one KPI for `years`, for every kommun by default."""
+        if kon not in GENDERS:
+            raise InputError(f"Kolada: okänt kön {kon!r}; använd T, K eller M")
+        if kommuner is None:
+            kommuner = [str(r["id"]) for r in self.municipalities(kind="K")]
+            frame = self.data(kpi, years=years)  # one paged request instead of 12 per 25 kommuner
+        else:
+            frame = self.data(kpi, kommuner, years)
+        frame = frame.filter((pl.col("gender") == kon) & pl.col("municipality").is_in(list(kommuner)))
+        suppressed = pl.col("status").fill_null("").str.to_lowercase().str.contains(r"sekretess|undertryck|\.\.")
+        status = (
+            pl.when(pl.col("value").is_not_null())
+            .then(pl.lit(None, dtype=pl.String))
+            .when(suppressed)
+            .then(pl.lit("undertryckt"))
+            .otherwise(pl.lit("saknas"))
+        )
+        out = frame.select(
+            pl.col("municipality").alias("omrade"),
+            pl.lit("kommun").alias("niva"),
+            pl.col("period"),
+            pl.lit(variabel).alias("variabel"),
+            pl.lit(None, dtype=pl.Float64).alias("taljare"),
+            pl.lit(None, dtype=pl.Float64).alias("namnare"),
+            pl.col("value").alias("varde"),
+            pl.lit(enhet, dtype=pl.String).alias("enhet"),
+            pl.lit(f"Kolada {kpi}").alias("kalla"),
+            status.alias("status"),
+        )
+        return schema.conform(out, f"Kolada {kpi}")
+
+    # ---- paging --------------------------------------------------------------------
+    def _pages(self, path: str, params: list[tuple[str, str]], *, what: str) -> list[dict]:
+        """All rows of a listing, following next_url/next_page; checked against `count`."""
+        if self.per_page:
+            params = [*params, ("per_page", str(self.per_page))]
+        rows: list[dict] = []
+        pages: list[tuple[object, int]] = []
+        url: str | None = path
+        seen: set[str] = set()
+        while url is not None:
+            response = self.http.get(url, params, what=what)
+            where = f"{what}: GET {response.url}"
+            doc = response.json(where)
+            if not isinstance(doc, dict) or not isinstance(doc.get("values"), list):
+                raise SourceError(f"{where}: svaret saknar listan 'values'")
+            pages.append((doc.get("count"), len(doc["values"])))
+            rows.extend(doc["values"])
+            nxt = doc.get("next_url") or doc.get("next_page")
+            if nxt:
+                nxt = self._absolute(str(nxt))
+                if nxt in seen or len(pages) >= MAX_PAGES:
+                    raise SourceError(f"{where}: sidorna går i cirkel (nästa sida {nxt} redan hämtad)")
+                seen.add(nxt)
+                url, params = nxt, []  # the next URL carries its own query
+            else:
+                url = None
+        _check_counts(pages, what)
+        return rows
+
+    def _absolute(self, url: str) -> str:
+        if url.startswith("/"):
+            base = urlsplit(self.http.base_url)
+            return urlunsplit((base.scheme, base.netloc, url, "", ""))
+        return url
+
+
+def _check_counts(pages: list[tuple[object, int]], what: str) -> None:
+    """`count` is the length of each page (v2 documentation) or the total over all pages."""
+    counts = [c for c, _ in pages]
+    if any(not isinstance(c, int) or isinstance(c, bool) for c in counts):
+        raise SourceError(f"{what}: svaret saknar ett giltigt 'count'; sidorna kan inte kontrolleras")
+    got = sum(n for _, n in pages)
+    per_page = all(c == n for c, n in pages)
+    total = len(set(counts)) == 1 and counts[0] == got
+    if not (per_page or total):
+        raise SourceError(
+            f"{what}: sidorna gav {got} poster ({', '.join(str(n) for _, n in pages)} per sida) "
+            f"men 'count' säger {', '.join(str(c) for c in counts)}; svaret är ofullständigt"
+        )
+
+
+def _rows(
+    rows: list[dict],
+    what: str,
+    *,
+    kpis: Sequence[str],
+    municipalities: Sequence[str] | None,
+    years: Sequence[str] | None,
+) -> pl.DataFrame:
+    """Data rows (one per kpi, municipality, year) exploded to one row per gender."""
+    if not rows:
+        return pl.DataFrame(schema={"kpi": pl.String, "municipality": pl.String, "period": pl.String,
+                                    "gender": pl.String, "status": pl.String, "value": pl.Float64, "count": pl.Int64})
+    try:
+        frame = pl.DataFrame(rows, schema=_ROW_SCHEMA, strict=False)
+    except (TypeError, ValueError, pl.exceptions.PolarsError) as exc:
+        raise SourceError(f"{what}: trasiga datarader i svaret ({exc})") from exc
+    for col in ("kpi", "municipality", "period", "values"):
+        if frame[col].null_count():
+            raise SourceError(f"{what}: en datarad saknar {col!r}")
+    checks = [("kpi", kpis), ("municipality", municipalities), ("period", years)]
+    for col, asked in checks:
+        if asked is not None:
+            extra = frame.filter(~pl.col(col).is_in(list(asked)))
+            if extra.height:
+                raise SourceError(f"{what}: svaret innehåller {col} {extra[col][0]!r} som inte begärdes")
+    long = frame.explode("values").filter(pl.col("values").is_not_null()).unnest("values")
+    bad = long.filter(~pl.col("gender").is_in(list(GENDERS)))
+    if bad.height:
+        raise SourceError(f"{what}: okänt kön {bad['gender'][0]!r} i svaret")
+    return long.select("kpi", "municipality", "period", "gender", "status", "value", "count")
+
+
+def _as_list(value: object) -> list[str]:
+    if isinstance(value, (str, int)):
+        return [str(value)]
+    return [str(v) for v in value]  # type: ignore[union-attr]
+
+
+def _chunks(ids: Sequence[str] | None) -> Iterable[list[str] | None]:
+    if ids is None:
+        return [None]
+    ids = list(dict.fromkeys(ids))
+    return [ids[i : i + MAX_IDS] for i in range(0, len(ids), MAX_IDS)]
+
+
+def _short(ids: Sequence[str]) -> str:
+    return ",".join(ids[:3]) + (f",… ({len(ids)} st)" if len(ids) > 3 else "")
