@@ -1,0 +1,217 @@
+"""`utanforskap hamta`: fetch the catalogue's variables from SCB and Kolada into the store.
+
+Everything is fetched first and written in one store transaction at the end: a run that
+fails part-way leaves the observation store exactly as it was.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from utanforskap import catalogue
+from utanforskap.cli import app, console
+from utanforskap.errors import InputError, SourceError, UtanforskapError
+from utanforskap.observations.store import ObservationStore
+from utanforskap.settings import Settings
+from utanforskap.settings import load as load_settings
+from utanforskap.sources import jsonstat
+from utanforskap.sources.kolada import KoladaClient
+from utanforskap.sources.pxweb import PxWebClient
+
+LEVELS = ("regso", "deso", "kommun")
+
+
+@dataclass
+class Outcome:
+    """What happened to one catalogue variable."""
+
+    variabel: str
+    kalla: str
+    frame: pl.DataFrame | None = None
+    expected: int = 0  # cells asked for (areas x years) where known
+    note: str = ""
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def dataset(self) -> str:
+        return f"api_{self.variabel}_{self.meta.get('niva', '')}"
+
+    def counts(self) -> tuple[int, int, int, int]:
+        """Rows, with a value, suppressed, missing (absent cells count as missing)."""
+        if self.frame is None:
+            return 0, 0, 0, self.expected
+        f = self.frame
+        rows = f.height
+        valued = int(f["varde"].is_not_null().sum())
+        suppressed = int((f["status"] == "undertryckt").sum())
+        missing = int((f["status"] == "saknas").sum()) + max(self.expected - rows, 0)
+        return rows, valued, suppressed, missing
+
+
+@app.command("hamta")
+def hamta(
+    ar: str = typer.Option("2019-2024", "--ar", help="År: 2022, 2019-2024 eller 2019,2021"),
+    niva: str = typer.Option("regso", "--niva", help="Områdesnivå: regso, deso eller kommun"),
+    lager: Path | None = typer.Option(None, "--lager", help="Observationslagrets katalog (standard: UTANFORSKAP_STORE_DIR eller ./lager)"),
+    offline: bool = typer.Option(False, "--offline", help="Hämta inget från nätet; spela upp svar ur cachen"),
+    katalog: Path | None = typer.Option(None, "--katalog", help="Egen katalogfil (TOML) i stället för den inbyggda"),
+    cache: Path | None = typer.Option(None, "--cache", help="Katalog för råa API-svar (standard: UTANFORSKAP_CACHE_DIR eller ./cache)"),
+) -> None:
+    """Hämtar katalogens variabler från SCB (PxWebApi 2.0) och Kolada till observationslagret."""
+    overrides: dict[str, object] = {}
+    if cache is not None:
+        overrides["cache_dir"] = cache
+    if lager is not None:
+        overrides["store_dir"] = lager
+    settings = load_settings(**overrides)
+    run(parse_years(ar), niva, settings=settings, offline=offline, katalog=katalog, out=console)
+
+
+def run(
+    years: Sequence[str],
+    niva: str,
+    *,
+    settings: Settings,
+    offline: bool = False,
+    katalog: Path | None = None,
+    out: Console | None = None,
+) -> list[Outcome]:
+    """Fetch, then write in one transaction; print progress and a summary to `out`."""
+    out = out or Console()
+    if niva not in LEVELS:
+        raise InputError(f"okänd nivå {niva!r}; välj en av {', '.join(LEVELS)}")
+    cat = catalogue.load(katalog)
+    store = ObservationStore(settings.store_dir)
+    scb: PxWebClient | None = None
+    kolada: KoladaClient | None = None
+    outcomes: list[Outcome] = []
+    current = ""
+    try:
+        with Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            console=out, transient=True,
+        ) as progress:
+            task = progress.add_task("Hämtar", total=len(cat.variabel))
+            for vid, var in cat.variabel.items():
+                current = vid
+                progress.update(task, description=f"Hämtar {vid}")
+                if var.scb is not None and (niva in var.scb.kodlistor or var.kolada is None):
+                    scb = scb or PxWebClient(settings=settings, offline=offline)
+                    outcomes.append(_from_scb(scb, vid, var, niva, years))
+                elif var.kolada is not None:
+                    kolada = kolada or KoladaClient(settings=settings, offline=offline)
+                    outcomes.append(_from_kolada(kolada, vid, var, niva, years))
+                else:
+                    outcomes.append(Outcome(vid, "ingen API-källa", note="finns bara i paketerade filer"))
+                progress.advance(task)
+    except UtanforskapError as exc:
+        _summary(out, outcomes, niva, years, failed=current)
+        raise SourceError(
+            f"hämtningen avbröts vid variabeln {current}; observationslagret {settings.store_dir} är oförändrat. {exc}"
+        ) from exc
+    finally:
+        for client in (scb, kolada):
+            if client is not None:
+                client.close()
+
+    fetched = [o for o in outcomes if o.frame is not None and o.frame.height]
+    if fetched:
+        with store.transaction() as tx:
+            for o in fetched:
+                tx.put(o.dataset, o.frame, **o.meta)
+    _summary(out, outcomes, niva, years)
+    if fetched:
+        version = store.manifest().get("version")
+        out.print(f"Skrev {len(fetched)} dataset till {settings.store_dir} (manifestversion {version}).")
+    else:
+        out.print(f"Inget att skriva; {settings.store_dir} är oförändrat.")
+    return outcomes
+
+
+def parse_years(text: str) -> list[str]:
+    """'2019-2024', '2022' or '2019,2021-2022' as a sorted list of years."""
+    years: set[int] = set()
+    for part in (p.strip() for p in text.split(",")):
+        m = re.fullmatch(r"(\d{4})(?:\s*-\s*(\d{4}))?", part)
+        if not m:
+            raise InputError(f"ogiltigt år {part!r} i --ar; skriv t.ex. 2022, 2019-2024 eller 2019,2021")
+        lo, hi = int(m.group(1)), int(m.group(2) or m.group(1))
+        if hi < lo or hi - lo > 100:
+            raise InputError(f"ogiltigt årsintervall {part!r} i --ar")
+        years.update(range(lo, hi + 1))
+    return [str(y) for y in sorted(years)]
+
+
+# ---- one variable per source ----------------------------------------------------------
+def _from_scb(client: PxWebClient, vid: str, var: catalogue.Variable, niva: str, years: Sequence[str]) -> Outcome:
+    src = var.scb
+    assert src is not None
+    kalla = f"SCB {src.tabell}"
+    codelist = src.kodlistor.get(niva)
+    if codelist is None:
+        return Outcome(vid, kalla, note=f"ingen kodlista för nivån {niva} i katalogen")
+    meta = client.metadata(src.tabell)
+    tid = meta.variable(src.tid_variabel)
+    available = [y for y in years if y in tid.codes]
+    absent = [y for y in years if y not in tid.codes]
+    notes = [] if src.verifierad else ["tabell och urval ej verifierade"]
+    if absent:
+        notes.append(f"tabellen saknar {_years(absent)}")
+    if not available:
+        return Outcome(vid, kalla, note="; ".join(notes))
+    contents = next((v.code for v in meta.variables.values() if v.is_contents), "ContentsCode")
+    selection: dict[str, str | list[str]] = {src.region_variabel: "*", src.tid_variabel: available, contents: src.innehall}
+    selection.update(src.urval)
+    ds = client.data(src.tabell, selection, {src.region_variabel: codelist})
+    frame = jsonstat.to_observations(
+        ds, niva=niva, region=meta.variable(src.region_variabel).code, time=tid.code,
+        variables={src.innehall: vid}, contents=contents, kalla=kalla, enhet=var.enhet,
+        where=f"SCB-tabell {src.tabell} för {vid}",
+    )
+    meta_out = {"niva": niva, "hamtat_fran": "SCB PxWebApi 2.0", "tabell": src.tabell, "innehall": src.innehall,
+                "kodlista": codelist, "ar": available}
+    return Outcome(vid, f"{kalla} ({codelist})", frame, frame.height, "; ".join(notes), meta_out)
+
+
+def _from_kolada(client: KoladaClient, vid: str, var: catalogue.Variable, niva: str, years: Sequence[str]) -> Outcome:
+    src = var.kolada
+    assert src is not None
+    kalla = f"Kolada {src.kpi}"
+    if niva != "kommun":
+        return Outcome(vid, kalla, note="Kolada har bara kommunnivå; hämta med --niva kommun")
+    kommuner = [str(r["id"]) for r in client.municipalities(kind="K")]
+    frame = client.observations(src.kpi, years, variabel=vid, kon=src.kon, enhet=var.enhet)
+    notes = [] if src.verifierad else ["nyckeltalet ej verifierat"]
+    meta_out = {"niva": niva, "hamtat_fran": "Kolada v3", "kpi": src.kpi, "kon": src.kon, "ar": list(years)}
+    return Outcome(vid, kalla, frame, len(kommuner) * len(years), "; ".join(notes), meta_out)
+
+
+def _years(years: Sequence[str]) -> str:
+    return ", ".join(years) if len(years) <= 4 else f"{years[0]}–{years[-1]} ({len(years)} år)"
+
+
+def _summary(out: Console, outcomes: Sequence[Outcome], niva: str, years: Sequence[str], failed: str = "") -> None:
+    title = f"Hämtning, nivå {niva}, år {_years(list(years))}" + (" — AVBRUTEN, inget skrevs" if failed else "")
+    table = Table(title=title, title_justify="left")
+    for name, justify in (("Variabel", "left"), ("Källa", "left"), ("Rader", "right"), ("Med värde", "right"),
+                          ("Undertryckta", "right"), ("Saknas", "right"), ("Anmärkning", "left")):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for o in outcomes:
+        if o.kalla == "ingen API-källa":
+            table.add_row(o.variabel, o.kalla, "–", "–", "–", "–", o.note)
+            continue
+        rows, valued, suppressed, missing = o.counts()
+        note = o.note or ("" if o.frame is not None else "inget hämtat")
+        table.add_row(o.variabel, o.kalla, str(rows), str(valued), str(suppressed), str(missing), note)
+    if failed:
+        table.add_row(failed, "", "", "", "", "", "[bold red]fel – se nedan[/]")
+    out.print(table)

@@ -1,0 +1,161 @@
+"""`utanforskap hamta` end to end: a real process, env vars pointing at the local server."""
+
+import json
+import os
+import subprocess
+import sys
+
+import polars as pl
+import pytest
+
+from fakeapi import Fault
+from fakeapi.fixtures import DATA, api, settings  # noqa: F401  (fixtures)
+from utanforskap.cli.hamta import parse_years, run
+from utanforskap.errors import InputError
+from utanforskap.observations.store import ObservationStore
+
+KATALOG = DATA / "katalog_api.toml"
+
+
+def hamta(api, tmp_path, *args, scb_url=None, kolada_url=None):
+    env = {
+        **os.environ,
+        "UTANFORSKAP_SCB_URL": scb_url or api.scb_url,
+        "UTANFORSKAP_KOLADA_URL": kolada_url or api.kolada_url,
+        "UTANFORSKAP_CACHE_DIR": str(tmp_path / "cache"),
+        "UTANFORSKAP_HTTP_BACKOFF_BASE": "0.01",
+        "UTANFORSKAP_HTTP_MAX_TRIES": "3",
+        "COLUMNS": "200",
+    }
+    cmd = [sys.executable, "-c", "from utanforskap.cli import main; main()", "hamta",
+           "--lager", str(tmp_path / "lager"), "--katalog", str(KATALOG), *args]
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+
+
+def snapshot(root):
+    """Every file of a store directory with its bytes (locks and staging aside)."""
+    return {p.relative_to(root): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file() and p.name != ".lock"}
+
+
+def test_cli_fetches_catalogue_variables_into_the_store(api, tmp_path):
+    r = hamta(api, tmp_path, "--ar", "2022-2023", "--niva", "regso")
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    assert "befolkning" in out and "SCB TAB0001 (vs_RegSO2020)" in out
+    assert "ingen API-källa" in out and "brott_polisen" in out
+    assert "Kolada har bara kommunnivå" in out and "Skrev 2 dataset" in out
+    store = ObservationStore(tmp_path / "lager")
+    assert set(store.datasets()) == {"api_befolkning_regso", "api_forvarvsarbetande_kvinnor_regso"}
+    obs = store.read(niva="regso", variabler=["befolkning"])
+    assert obs.height == 19 * 2 and set(obs["period"]) == {"2022", "2023"}
+    assert obs["omrade"].str.contains(r"^\d{4}R\d{3}$").all()
+    suppressed = obs.filter(pl.col("status") == "undertryckt")
+    assert suppressed.height > 0 and suppressed["varde"].null_count() == suppressed.height
+    # The values are the server's: compare with a direct query.
+    with api_client(api, tmp_path) as c:
+        ds = c.data("TAB0001", {"Region": "*", "ContentsCode": "000001AA", "Tid": ["2022", "2023"], "Kon": "1+2"},
+                    {"Region": "vs_RegSO2020"})
+    direct = dict(zip(ds.frame["Region"] + "/" + ds.frame["Tid"], ds.frame["varde"]))
+    assert all(direct[f"{o}/{p}"] == v or (v is None and direct[f"{o}/{p}"] is None)
+               for o, p, v in obs.select("omrade", "period", "varde").iter_rows())
+
+
+def api_client(api, tmp_path):
+    from utanforskap.settings import Settings
+    from utanforskap.sources.pxweb import PxWebClient
+
+    return PxWebClient(api.scb_url, settings=Settings(cache_dir=tmp_path / "direkt"))
+
+
+def test_kommun_level_takes_kolada_and_scb(api, tmp_path):
+    r = hamta(api, tmp_path, "--ar", "2020", "--niva", "kommun")
+    assert r.returncode == 0, r.stderr
+    store = ObservationStore(tmp_path / "lager")
+    kolada = store.read(niva="kommun", variabler=["invanare_kolada"])
+    assert kolada.height == 290 and set(kolada["kalla"]) == {"Kolada N01951"}
+    assert "ingen kodlista för nivån kommun" in r.stdout  # forvarvsarbetande_kvinnor has no kommun list
+
+
+def test_failed_run_leaves_the_store_exactly_as_it_was(api, tmp_path):
+    assert hamta(api, tmp_path, "--ar", "2021", "--niva", "regso").returncode == 0
+    before = snapshot(tmp_path / "lager")
+    manifest = (tmp_path / "lager" / "manifest.json").read_bytes()
+    # befolkning (19 RegSO x 2 years, in two parts of at most 20 cells) is fetched whole;
+    # the first part of the next variable comes back one value short.
+    api.scb.config["maxDataCells"] = 20
+    api.inject("/tables/TAB0001/data", Fault.drop_values(1), times=1, after=2)
+    r = hamta(api, tmp_path, "--ar", "2022-2023", "--niva", "regso")
+    assert r.returncode == 2
+    assert "avbröts vid variabeln forvarvsarbetande_kvinnor" in r.stderr and "oförändrat" in r.stderr
+    assert "19 värden men dimensionerna ger 20" in r.stderr
+    assert "AVBRUTEN, inget skrevs" in r.stdout
+    assert (tmp_path / "lager" / "manifest.json").read_bytes() == manifest
+    assert snapshot(tmp_path / "lager") == before
+
+
+def test_failure_in_a_later_variable_also_writes_nothing(api, tmp_path):
+    before = snapshot(tmp_path)
+    api.inject("/kolada/v3/data/", Fault.http(500), times=99)
+    r = hamta(api, tmp_path, "--ar", "2020", "--niva", "kommun")
+    assert r.returncode == 2 and "invanare_kolada" in r.stderr and "gav upp efter 3 försök" in r.stderr
+    assert not (tmp_path / "lager" / "manifest.json").exists()
+    assert {p for p in snapshot(tmp_path) if "lager" in p.parts} == {p for p in before if "lager" in p.parts}
+
+
+def test_offline_run_replays_the_cache_into_identical_datasets(api, tmp_path):
+    assert hamta(api, tmp_path, "--ar", "2023-2024", "--niva", "deso").returncode == 0
+    online = {n: e["sha256"] for n, e in ObservationStore(tmp_path / "lager").datasets().items()}
+    dead = "http://127.0.0.1:9"  # nothing listens there: the network must not be used
+    api.clear()
+    r = hamta(api, tmp_path, "--ar", "2023-2024", "--niva", "deso", "--offline", scb_url=api.scb_url, kolada_url=dead)
+    assert r.returncode == 0, r.stderr
+    assert api.requests() == []
+    offline = {n: e["sha256"] for n, e in ObservationStore(tmp_path / "lager").datasets().items()}
+    assert offline == online and len(online) == 2
+
+
+def test_offline_without_cache_says_what_is_missing(api, tmp_path):
+    r = hamta(api, tmp_path, "--ar", "2023", "--offline")
+    assert r.returncode == 2 and "finns inte i cachen" in r.stderr and "hämta först utan --offline" in r.stderr
+    assert api.requests() == []
+
+
+def test_split_queries_in_a_run_are_complete(api, settings, tmp_path):
+    api.scb.config["maxDataCells"] = 10
+    settings = settings.model_copy(update={"scb_url": api.scb_url, "kolada_url": api.kolada_url})
+    outcomes = run(["2019", "2020", "2021"], "deso", settings=settings, katalog=KATALOG)
+    bef = next(o for o in outcomes if o.variabel == "befolkning")
+    assert bef.frame.height == 42 * 3 and len(api.requests("/tables/TAB0001/data")) >= 2 * (42 * 3 // 10)
+
+
+def test_years_missing_from_the_table_are_reported(api, settings):
+    settings = settings.model_copy(update={"scb_url": api.scb_url, "kolada_url": api.kolada_url})
+    outcomes = run(["2017", "2018", "2019"], "regso", settings=settings, katalog=KATALOG)
+    bef = next(o for o in outcomes if o.variabel == "befolkning")
+    assert "tabellen saknar 2017, 2018" in bef.note and bef.frame.height == 19
+
+
+@pytest.mark.parametrize(
+    "text, years",
+    [("2019-2021", ["2019", "2020", "2021"]), ("2022", ["2022"]), ("2019, 2021-2022", ["2019", "2021", "2022"])],
+)
+def test_parse_years(text, years):
+    assert parse_years(text) == years
+
+
+@pytest.mark.parametrize("text", ["19", "2024-2019", "2019-"])
+def test_parse_years_refuses_nonsense(text):
+    with pytest.raises(InputError, match="--ar"):
+        parse_years(text)
+
+
+def test_unknown_level_is_refused(settings):
+    with pytest.raises(InputError, match="okänd nivå"):
+        run(["2020"], "lan", settings=settings, katalog=KATALOG)
+
+
+def test_manifest_records_where_data_came_from(api, tmp_path):
+    assert hamta(api, tmp_path, "--ar", "2020", "--niva", "regso").returncode == 0
+    entry = json.loads((tmp_path / "lager" / "manifest.json").read_text())["dataset"]["api_befolkning_regso"]
+    assert entry["tabell"] == "TAB0001" and entry["kodlista"] == "vs_RegSO2020" and entry["ar"] == ["2020"]
+    assert entry["hamtat_fran"] == "SCB PxWebApi 2.0"
