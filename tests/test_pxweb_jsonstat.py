@@ -11,7 +11,7 @@ import pytest
 from fakeapi.fixtures import DATA
 from utanforskap.errors import InputError, SourceError
 from utanforskap.sources import jsonstat
-from utanforskap.sources.pxweb import TableMetadata, expand, split
+from utanforskap.sources.pxweb import AREA_CODELISTS, TableMetadata, area_codelist, expand, split
 
 TAB6471 = DATA / "TAB6471_data.json"
 
@@ -193,3 +193,11 @@ def test_split_recurses_when_one_value_is_still_too_large():
 def test_split_that_cannot_get_under_the_limit_fails():
     with pytest.raises(SourceError, match="maxDataCells=0"):
         split({"A": ["a"]}, 0, where="SCB-tabell T")
+
+
+def test_area_codelist_follows_the_2025_vintage_break():
+    assert area_codelist("deso", 2023) == "vs_DeSO2018" and area_codelist("deso", "2024") == "vs_DeSO2025"
+    assert area_codelist("regso", 2019) == "vs_RegSO2020" and area_codelist("regso", 2025) == "vs_RegSO2025"
+    assert all(AREA_CODELISTS[area_codelist(n, y)][0] == n for n in ("deso", "regso") for y in (2020, 2024))
+    with pytest.raises(InputError, match="inte 'kommun'"):
+        area_codelist("kommun", 2020)

@@ -35,6 +35,18 @@ AREA_CODELISTS: dict[str, tuple[str, str]] = {
     "vs_RegSO2025": ("regso", "RegSO 2025 (från referensår 2024)"),
 }
 
+FIRST_2025_VINTAGE_YEAR = 2024  # SCB's 2025 area vintages start with reference year 2024
+
+
+def area_codelist(niva: str, year: int | str) -> str:
+    """The codelist selecting every area of `niva` ('deso' or 'regso') for reference `year`."""
+    if niva not in ("deso", "regso"):
+        raise InputError(f"områdeskodlistor finns för deso och regso, inte {niva!r}")
+    new = int(year) >= FIRST_2025_VINTAGE_YEAR
+    return {("deso", False): "vs_DeSO2018", ("deso", True): "vs_DeSO2025",
+            ("regso", False): "vs_RegSO2020", ("regso", True): "vs_RegSO2025"}[(niva, new)]
+
+
 MAX_GET_URL = 2000  # PxWebApi rejects longer URLs (its guide: about 2 100 characters)
 MAX_PARTS = 5000  # a split into more parts than this is surely a mistake
 
