@@ -25,6 +25,7 @@ err_console = Console(stderr=True)
 COMMAND_MODULES = [
     "utanforskap.cli.metoder",
     "utanforskap.cli.konformitet",
+    "utanforskap.cli.karta",
     "utanforskap.cli.hamta",
     "utanforskap.cli.importera",
 ]

@@ -248,6 +248,13 @@ def _check_references(method: m.Method, source: str) -> dict[str, str]:
     for col in method.utdata.kolumner:
         if col not in kinds:
             raise MethodError(f"{source}: utdata.kolumner: {col!r} är varken indata eller namnet på ett steg")
+    for fid, factor in method.faktorer.items():
+        for field in ("varde", "flagga"):
+            col = getattr(factor, field)
+            if col is not None and col not in method.utdata.kolumner:
+                raise MethodError(f"{source}: faktorer.{fid}.{field}: {col!r} finns inte bland utdata.kolumner")
+        if factor.flagga is not None and kinds[factor.flagga] != BOOLEAN:
+            raise MethodError(f"{source}: faktorer.{fid}.flagga: {factor.flagga!r} är {kinds[factor.flagga]}, inte en flagga")
     dup = [c for c in method.utdata.kolumner if method.utdata.kolumner.count(c) > 1]
     if dup:
         raise MethodError(f"{source}: utdata.kolumner: {dup[0]!r} står två gånger")

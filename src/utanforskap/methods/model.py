@@ -62,6 +62,13 @@ class Input(_Strict):
     enhet: str = ""
     status: Literal["verklig", "proxy", "saknas", "syntetisk"] = "verklig"
     proxy_for: str = ""
+    # How the input is read from an observation store (utanforskap karta); a file given to
+    # `berakna` must simply have a column with the input's name.
+    variabel: str | None = Field(default=None, description="Store variable (default: the input's name)")
+    falt: Literal["varde", "taljare", "namnare"] = Field(default="varde", description="Which field of it")
+    perioder: list[int] = Field(
+        default_factory=lambda: [0], description="Years relative to the map's year, summed (e.g. [-2, -1, 0])"
+    )
 
 
 class _Step(_Strict):
@@ -319,6 +326,31 @@ class Output(_Strict):
     )
 
 
+class Factor(_Strict):
+    """A factor the method judges, and whether the data measure it for real.
+
+    Reports and the map read this table to say, beside every result, which factors are
+    real, which are proxies (and for what) and which are missing.
+    """
+
+    namn: str
+    status: Literal["verklig", "proxy", "saknas"]
+    varde: str | None = Field(default=None, description="Column holding the indicator value")
+    flagga: str | None = Field(default=None, description="Column holding the flag")
+    matt: str = Field(default="", description="What the value measures, with unit")
+    proxy_for: str = Field(default="", description="For a proxy: what it stands in for and why")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Factor:
+        if self.status == "saknas" and (self.varde or self.flagga):
+            raise ValueError("en saknad faktor har inga kolumner (varde, flagga)")
+        if self.status != "saknas" and not self.flagga:
+            raise ValueError("ange flagga (kolumnen med faktorns flagga)")
+        if self.status == "proxy" and not self.proxy_for.strip():
+            raise ValueError("en proxy måste säga vad den ersätter (proxy_for)")
+        return self
+
+
 class Method(_Strict):
     id: str
     titel: str
@@ -332,3 +364,6 @@ class Method(_Strict):
     indata: dict[str, Input]
     steg: list[Step]
     utdata: Output
+    faktorer: dict[str, Factor] = Field(
+        default_factory=dict, description="Factor id -> how the method judges it (for maps and reports)"
+    )

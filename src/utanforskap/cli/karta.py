@@ -1,0 +1,169 @@
+"""`utanforskap karta`, `kalibrera` and `jamfor`: the map of Sweden and how it fits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from utanforskap.cli import app, console
+from utanforskap.cli.metoder import parse_parameters
+from utanforskap.reports.sammanfattning import format_number, format_percent
+
+MetodOpt = Annotated[str | None, typer.Option("--metod", help="Metod-id eller TOML-fil (standard: se-oppna-data-2022; för syntetiska data se-utanforskap-2024)")]
+ArOpt = Annotated[int, typer.Option("--ar", help="Årgång")]
+UtOpt = Annotated[Path, typer.Option("--ut", help="Katalog för resultaten")]
+DataOpt = Annotated[str, typer.Option("--data", help="paket (öppna data som följer med), syntetisk, eller en lagerkatalog")]
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(), console=console, transient=True,
+    )
+
+
+@app.command("karta")
+def karta(
+    metod: MetodOpt = None,
+    ar: ArOpt = 2022,
+    ut: UtOpt = Path("resultat"),
+    data: DataOpt = "paket",
+    parameter: Annotated[list[str] | None, typer.Option("--parameter", "-p", help="Ändra en parameter: namn=värde")] = None,
+) -> None:
+    """Beräkna kartan över alla RegSO och skriv listan, kartlager och en sammanfattning."""
+    from utanforskap.results import calibrate, export, karta as k
+
+    steps = ["läser data", "beräknar metoden", "sammanfattar", *(f"skriver {n}" for n in ("omraden.csv", "listade_omraden.csv", "listade_omraden.xlsx", "kommuner.gpkg och kommuner.geojson", "sammanfattning.html"))]
+    with _progress() as progress:
+        task = progress.add_task("Kartan", total=len(steps))
+
+        def step(name: str) -> None:
+            progress.update(task, description=name if name.startswith(("läser", "beräknar", "sammanfattar")) else f"skriver {name}", advance=0)
+
+        step("läser data")
+        source = k.open_source(data)
+        progress.advance(task)
+        step("beräknar metoden")
+        result = k.compute(metod, ar, source, parametrar=parse_parameters(parameter))
+        progress.advance(task)
+        step("sammanfattar")
+        summary = k.summarize(result)
+        fit = calibrate.fit(result, calibrate.load_spec().mal) if not source.syntetisk else None
+        progress.advance(task)
+
+        def write_step(name: str) -> None:
+            step(name)
+            progress.advance(task)
+
+        written = export.write_all(result, summary, fit, ut, step=write_step)
+    _print_summary(result, summary, fit)
+    console.print(f"\nSkrev till {ut}/: " + ", ".join(p.name for p in written.values()))
+
+
+def _print_summary(result, summary, fit) -> None:
+    r = summary.riket
+    if result.kalla.syntetisk:
+        console.print("[bold white on red] SYNTETISKA DATA [/] inte verkliga personer – visar hur metoden fungerar")
+    console.print(f"[bold]{result.metod.method.titel}[/] ({result.metod.id}), {result.ar}")
+    console.print(f"Data: {result.kalla.beskrivning}", highlight=False)
+    console.print(
+        f"\n[bold]{r['omraden']}[/] av {format_number(result.omraden.height)} RegSO listade"
+        + (f", varav {r['sarskilt']} med särskilt stor problematik" if r["sarskilt"] else "")
+        + f", i [bold]{r['kommuner']}[/] kommuner.",
+        highlight=False,
+    )
+    console.print(
+        f"Där bor {format_number(r['befolkning'])} invånare ({format_percent(r['andel_befolkning'])} av befolkningen), "
+        f"varav {format_number(r['barn'])} barn och unga 0–19 år.",
+        highlight=False,
+    )
+    factors = ", ".join(f"{f.namn.lower()} ({'verklig' if f.status == 'verklig' else 'proxy' if f.status == 'proxy' else 'saknas'})" for f in result.faktorer)
+    if factors:
+        console.print(f"Faktorer: {factors}.", highlight=False)
+    table = Table(title="Per län", title_justify="left")
+    for col, just in (("län", "left"), ("områden", "right"), ("kommuner", "right"), ("invånare", "right"), ("barn 0–19", "right")):
+        table.add_column(col, justify=just)
+    for row in summary.per_lan.iter_rows(named=True):
+        table.add_row(row["lan_namn"], str(row["omraden"]), str(row["kommuner"]), format_number(row["befolkning"]), format_number(row["barn"]))
+    console.print(table)
+    if fit is not None:
+        ft = Table(title="Passning mot de publicerade totalerna (2024 års karta)", title_justify="left")
+        for col, just in (("mål", "left"), ("publicerat", "right"), ("denna karta", "right"), ("avvikelse", "right")):
+            ft.add_column(col, justify=just)
+        for row in fit.iter_rows(named=True):
+            dev = format_percent(row["relativ_avvikelse"]) if row["relativ_avvikelse"] is not None else format_number(row["avvikelse"])
+            ft.add_row(row["beskrivning"], format_number(row["publicerat"]), format_number(row["vart"]), dev)
+        console.print(ft)
+
+
+@app.command("kalibrera")
+def kalibrera(
+    spec: Annotated[Path | None, typer.Option("--spec", help="Kalibreringsfil (standard: den som följer med)")] = None,
+    ut: Annotated[Path | None, typer.Option("--ut", help="Skriv de valda parametrarna som TOML hit")] = None,
+) -> None:
+    """Välj metodens trösklar så att listans totaler hamnar nära de publicerade."""
+    from utanforskap.atomic import write_text
+    from utanforskap.results import calibrate
+
+    s = calibrate.load_spec(spec)
+    total = 1
+    for v in s.rutnat.values():
+        total *= len(v)
+    with console.status(f"Prövar {total} kombinationer för {s.metod} ..."):
+        cal = calibrate.calibrate(s)
+    console.print(f"[bold]{s.metod}[/], {s.ar}: {cal.kombinationer} kombinationer prövade, förlust {cal.forlust:.4f}")
+    pt = Table(title="Valda parametrar", title_justify="left")
+    pt.add_column("parameter")
+    pt.add_column("värde", justify="right")
+    for name, value in cal.parametrar.items():
+        pt.add_row(name, f"{value:g}")
+    console.print(pt)
+    ft = Table(title="Passning", title_justify="left")
+    for col in ("mål", "publicerat", "vår", "avvikelse"):
+        ft.add_column(col)
+    for row in cal.passning.iter_rows(named=True):
+        ft.add_row(row["beskrivning"], format_number(row["publicerat"]), format_number(row["vart"]), format_number(row["avvikelse"]))
+    console.print(ft)
+    if ut:
+        write_text(ut, calibrate.parameter_snippet(cal, s))
+        console.print(f"Skrev parametrarna till {ut}")
+
+
+@app.command("jamfor")
+def jamfor(
+    metod: MetodOpt = None,
+    ar: ArOpt = 2022,
+    ut: UtOpt = Path("resultat"),
+) -> None:
+    """Jämför listan med Segregationsbarometerns områdestyper och Polisens utsatta områden."""
+    from utanforskap.atomic import atomic_dir
+    from utanforskap.results import compare, karta as k
+
+    source = k.open_source("paket")
+    result = k.compute(metod, ar, source)
+    lists, factors = compare.compare(result, source.store)
+    table = Table(title=f"Vår lista ({result.metod.id}, {ar}) mot andra listor, RegSO för RegSO", title_justify="left")
+    for col, just in (("referens", "left"), ("båda", "right"), ("bara vår", "right"), ("bara deras", "right"), ("ingen", "right"), ("precision", "right"), ("täckning", "right")):
+        table.add_column(col, justify=just)
+    for row in lists.iter_rows(named=True):
+        table.add_row(row["referens"], str(row["bada"]), str(row["bara_vara"]), str(row["bara_deras"]), str(row["ingen"]),
+                      format_percent(row["precision"]), format_percent(row["tackning"]))
+    console.print(table)
+    console.print("Precision: andel av våra områden som finns på deras lista. Täckning: andel av deras områden som finns på vår.")
+    ft = Table(title="Andel av varje listas områden som flaggas på faktorn", title_justify="left")
+    ft.add_column("faktor")
+    ft.add_column("status")
+    ref_cols = [c for c in factors.columns if c not in ("faktor", "namn", "status")]
+    for c in ref_cols:
+        ft.add_column(c, justify="right")
+    for row in factors.iter_rows(named=True):
+        ft.add_row(row["namn"], row["status"], *[format_percent(row[c], 0) for c in ref_cols])
+    console.print(ft)
+    with atomic_dir(ut) as stage:
+        lists.write_csv(stage / "jamforelse_listor.csv")
+        factors.write_csv(stage / "jamforelse_faktorer.csv")
+    console.print(f"Skrev {ut}/jamforelse_listor.csv och {ut}/jamforelse_faktorer.csv")

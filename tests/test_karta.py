@@ -1,0 +1,110 @@
+"""Sweden's map from the bundled open data: the result, its summaries, calibration and comparison."""
+
+import polars as pl
+import pytest
+
+from utanforskap.errors import InputError
+from utanforskap.methods import loader
+from utanforskap.results import calibrate, compare, karta
+
+
+@pytest.fixture(scope="module")
+def result():
+    return karta.compute()
+
+
+def test_every_regso_once_and_population_equals_scb_total(result):
+    om = result.omraden
+    assert om.height == 3363 and om["regso_kod"].n_unique() == 3363
+    assert om["befolkning"].sum() == 10_521_556  # SCB's total for 2022
+    assert om["barn"].null_count() == 0
+    for col in ["regso_kod", "regso_namn", "kommun_kod", "kommun_namn", "lan_kod", "befolkning", "barn", "antal_flaggor", "klass"]:
+        assert col in om.columns
+    for f in result.faktorer:
+        if f.status != "saknas":
+            assert f.varde in om.columns and f.flagga in om.columns
+
+
+def test_classes_follow_the_flag_counts(result):
+    om = result.omraden
+    stor, sarskilt = result.parametrar["flaggor_stor"], result.parametrar["flaggor_sarskilt_stor"]
+    flags = [f.flagga for f in result.faktorer if f.flagga]
+    recount = om.select(pl.sum_horizontal([pl.col(c).fill_null(False).cast(pl.Int32) for c in flags]).alias("n"))["n"]
+    assert (recount == om["antal_flaggor"]).all()
+    assert om.filter(pl.col("klass") == "särskilt stor")["antal_flaggor"].min() >= sarskilt
+    assert om.filter(pl.col("klass") == "stor")["antal_flaggor"].max() < sarskilt
+    assert om.filter(pl.col("klass") == "stor")["antal_flaggor"].min() >= stor
+    assert om.filter(pl.col("klass").is_null())["antal_flaggor"].max() < stor
+
+
+def test_factor_values_are_ratios_of_sums_against_the_nation(result):
+    full = karta.compute()
+    om = full.omraden
+    # national employment rate from the same data: the flag is rate <= multiple * national
+    store = full.kalla.store
+    nat = store.read(niva="riket", period="2022", variabler=["sysselsatta_16_64", "befolkning_16_64"])
+    rate = dict(zip(nat["variabel"], nat["varde"]))
+    national = rate["sysselsatta_16_64"] / rate["befolkning_16_64"]
+    assert national == pytest.approx(0.7775, abs=1e-4)
+    expected = om["andel_sysselsatta"] <= full.parametrar["multipel_sysselsattning"] * national
+    assert (expected == om["flagga_arbetsmarknadsetablering"]).all()
+
+
+def test_summary_adds_up(result):
+    s = karta.summarize(result)
+    listed = result.listade
+    assert s.riket["omraden"] == listed.height
+    assert s.riket["befolkning"] == listed["befolkning"].sum()
+    assert s.per_lan["omraden"].sum() == s.riket["omraden"]
+    assert s.per_lan.height == 21 and s.per_kommun.height == 290
+    assert s.per_kommun.filter(pl.col("omraden") > 0).height == s.riket["kommuner"]
+    assert s.per_kommun["befolkning_totalt"].sum() == 10_521_556
+    stockholm = s.per_lan.filter(pl.col("lan_kod") == "01").row(0, named=True)
+    assert stockholm["omraden"] == listed.filter(pl.col("lan_kod") == "01").height
+
+
+def test_fit_is_close_to_the_published_totals(result):
+    fit = calibrate.fit(result, calibrate.load_spec().mal)
+    by = {r["mal"]: r for r in fit.iter_rows(named=True)}
+    # the calibration target: within 5 % on the national totals, exact on kommuner counted by hand
+    assert abs(by["omraden"]["relativ_avvikelse"]) < 0.05
+    assert abs(by["befolkning"]["relativ_avvikelse"]) < 0.05
+    assert by["kommuner"]["vart"] == result.listade["kommun_kod"].n_unique()
+    assert by["stockholm_omraden"]["vart"] == result.listade.filter(pl.col("lan_kod") == "01").height
+
+
+def test_calibration_reproduces_the_shipped_parameters():
+    """`utanforskap kalibrera` chooses exactly the values in se-oppna-data-2022.toml."""
+    spec = calibrate.load_spec()
+    cal = calibrate.calibrate(spec)
+    shipped = {k: p.varde for k, p in loader.load(spec.metod).method.parametrar.items()}
+    for name, value in cal.parametrar.items():
+        assert shipped[name] == pytest.approx(value), name
+    # the vectorised search computes the same loss as the engine on the chosen values
+    assert cal.forlust == pytest.approx(cal.forlust_rutnat, rel=1e-12)
+    assert cal.kombinationer == 7 * 7 * 7 * 6 * 5 * 2
+
+
+def test_calibration_rejects_a_grid_parameter_that_steers_nothing(tmp_path):
+    spec = calibrate.load_spec()
+    bad = spec.model_copy(update={"rutnat": {**spec.rutnat, "min_lagenheter": [50.0, 100.0]}})
+    with pytest.raises(InputError, match="rutnat.min_lagenheter"):
+        calibrate.calibrate(bad)
+
+
+def test_comparison_confusion_tables_are_consistent(result):
+    lists, factors = compare.compare(result, result.kalla.store)
+    assert lists.height == 4
+    for row in lists.iter_rows(named=True):
+        assert row["bada"] + row["bara_vara"] + row["bara_deras"] + row["ingen"] == 3363
+        assert row["bada"] + row["bara_vara"] == result.listade.height
+        assert row["precision"] == pytest.approx(row["bada"] / (row["bada"] + row["bara_vara"]))
+        assert row["tackning"] == pytest.approx(row["bada"] / (row["bada"] + row["bara_deras"]))
+    typ1 = lists.row(0, named=True)
+    assert typ1["bada"] + typ1["bara_deras"] == 160  # Segregationsbarometern: 160 RegSO of type 1
+    assert set(factors["faktor"]) == {f.id for f in result.faktorer if f.flagga}
+
+
+def test_a_year_without_data_is_a_clear_error():
+    with pytest.raises(InputError, match="saknas för regso år 2019"):
+        karta.compute(ar=2019)
