@@ -107,3 +107,17 @@ def test_written_files_are_readable_by_others(tmp_path):
     for f in (tmp_path / "lager").rglob("*.*"):
         if f.name != ".lock":
             assert f.stat().st_mode & 0o044 == 0o044, f
+
+
+def test_same_key_in_two_datasets_is_rejected(tmp_path):
+    store = ObservationStore(tmp_path)
+    store.write({"a": sample()})
+    before = (tmp_path / "manifest.json").read_text()
+    files_before = sorted(p.name for p in (tmp_path / "data").iterdir())
+    with pytest.raises(InputError, match="0114C1010 deso 2022 lag_ek finns redan i dataset a"):
+        store.write({"b": sample().tail(1)})
+    assert (tmp_path / "manifest.json").read_text() == before
+    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == files_before
+    # replacing the dataset that holds the key is fine
+    store.write({"a": sample().head(2), "b": sample().tail(1)})
+    assert sorted(store.datasets()) == ["a", "b"] and store.read().height == 3

@@ -190,30 +190,71 @@ class Transaction:
         entries = dict(manifest["dataset"])
         for name in self._delete:
             entries.pop(name, None)
-        for name, (df, meta) in self._put.items():
-            df = df.sort(list(schema.KEY))
-            fd, tmp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=data_dir)
-            os.close(fd)
-            tmp = Path(tmp_name)
-            try:
-                df.write_parquet(tmp, compression="zstd", statistics=True)
-                digest = _sha256(tmp)
-                final = data_dir / f"{name}-{digest[:16]}.parquet"
-                os.chmod(tmp, 0o644)
-                os.replace(tmp, final)
-            finally:
-                tmp.unlink(missing_ok=True)
-            entries[name] = {
-                "fil": str(final.relative_to(root)),
-                "rader": df.height,
-                "sha256": digest,
-                "kallor": sorted(df["kalla"].unique().to_list()),
-                "skriven": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                **meta,
-            }
-        new = {"version": int(manifest.get("version", 0)) + 1, "dataset": dict(sorted(entries.items()))}
-        write_text(root / MANIFEST, json.dumps(new, ensure_ascii=False, indent=2) + "\n")
+        old_files = {root / e["fil"] for e in manifest["dataset"].values()}
+        created: list[Path] = []
+        try:
+            for name, (df, meta) in self._put.items():
+                df = df.sort(list(schema.KEY))
+                fd, tmp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=data_dir)
+                os.close(fd)
+                tmp = Path(tmp_name)
+                try:
+                    df.write_parquet(tmp, compression="zstd", statistics=True)
+                    digest = _sha256(tmp)
+                    final = data_dir / f"{name}-{digest[:16]}.parquet"
+                    os.chmod(tmp, 0o644)
+                    os.replace(tmp, final)
+                    created.append(final)
+                finally:
+                    tmp.unlink(missing_ok=True)
+                entries[name] = {
+                    "fil": str(final.relative_to(root)),
+                    "rader": df.height,
+                    "sha256": digest,
+                    "kallor": sorted(df["kalla"].unique().to_list()),
+                    "skriven": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                    **meta,
+                }
+            new = {"version": int(manifest.get("version", 0)) + 1, "dataset": dict(sorted(entries.items()))}
+            _check_keys_unique_across(root, new, written=set(self._put))
+            write_text(root / MANIFEST, json.dumps(new, ensure_ascii=False, indent=2) + "\n")
+        except BaseException:
+            # Leave the directory as it was: drop files this commit added.
+            for f in created:
+                if f not in old_files:
+                    f.unlink(missing_ok=True)
+            raise
         _collect_garbage(root, new)
+
+
+def _check_keys_unique_across(root: Path, manifest: dict, written: set[str]) -> None:
+    """No observation key may stand in two datasets: a read would not know which to trust.
+
+    Checked before the manifest is replaced, so a clash leaves the store as it was; the
+    new data files are then unreferenced and collected by the next commit.
+    """
+    entries = manifest["dataset"]
+    if len(entries) < 2 or not written:
+        return
+    selects = [
+        f"SELECT {', '.join(schema.KEY)}, '{name}' AS dataset FROM read_parquet('{_quote(root / e['fil'])}')"
+        for name, e in entries.items()
+    ]
+    query = (
+        f"SELECT {', '.join(schema.KEY)}, list(dataset ORDER BY dataset) AS dataset FROM ({' UNION ALL '.join(selects)}) "
+        f"GROUP BY {', '.join(schema.KEY)} HAVING count(*) > 1 LIMIT 1"
+    )
+    con = duckdb.connect()
+    try:
+        clash = con.sql(query).fetchall()
+    finally:
+        con.close()
+    if clash:
+        omrade, niva, period, variabel, datasets = clash[0]
+        raise InputError(
+            f"{root}: {omrade} {niva} {period} {variabel} finns redan i dataset {', '.join(d for d in datasets if d not in written) or datasets[0]}; "
+            f"samma observation kan inte ligga i två dataset ({', '.join(datasets)}). Ta bort det ena eller skriv till ett annat lager."
+        )
 
 
 def _collect_garbage(root: Path, manifest: dict) -> None:
@@ -230,6 +271,10 @@ def _sha256(path: Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def _quote(path: Path) -> str:
+    return str(path).replace("'", "''")
 
 
 def _duck_type(t: pl.DataType) -> str:
