@@ -111,19 +111,20 @@ def compute(
     if loaded.method.nyckel != "regso_kod":
         raise InputError(f"{loaded.source}: kartan körs på RegSO; metodens nyckel måste vara regso_kod (är {loaded.method.nyckel})")
     inputs = method_inputs(loaded, source.store, ar)
-    return classify(loaded, inputs, source, ar, parametrar)
+    areas = areas_with_population(source.store, ar)
+    return classify(loaded, inputs, areas, source, ar, parametrar)
 
 
 def classify(
     loaded: LoadedMethod,
     inputs: pl.DataFrame,
+    areas: pl.DataFrame,
     source: DataSource,
     ar: int,
     parametrar: dict[str, float] | None = None,
 ) -> MapResult:
-    """The classification step alone: the method on a prepared input table (timed in bench)."""
+    """The classification step alone: the method on prepared inputs (timed in bench)."""
     outputs = engine.run(loaded, inputs, parameters=parametrar, source=str(source.store.root))
-    areas = _areas_with_population(source.store, ar)
     omraden = areas.join(outputs, on="regso_kod", how="left", coalesce=True).sort("regso_kod")
     if omraden.height != areas.height:  # pragma: no cover - join on a unique key
         raise InputError("internt fel: kartan fick fler rader än områden")
@@ -136,7 +137,8 @@ def classify(
     )
 
 
-def _areas_with_population(store: ObservationStore, year: int) -> pl.DataFrame:
+def areas_with_population(store: ObservationStore, year: int) -> pl.DataFrame:
+    """Every RegSO with names, parents, population and children (0-19) in `year`."""
     base = geography.areas("regso").select(AREA_COLUMNS[:6])
     pop = store.read(niva="regso", period=str(year), variabler=["befolkning", "befolkning_0_19"])
     if pop.filter(pl.col("variabel") == "befolkning").is_empty():
