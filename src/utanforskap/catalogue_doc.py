@@ -6,7 +6,7 @@ tests/test_bundle.py::test_indikatorer_md_matches_catalogue fails when they diff
 
 from __future__ import annotations
 
-from utanforskap.catalogue import FACTORS, Catalogue, load
+from utanforskap.catalogue import FACTORS, Catalogue, Variable, load
 
 _STATUS = {"verklig": "finns (verklig)", "proxy": "ersättningsmått (proxy)", "saknas": "saknas"}
 _AGG = {"summa": "summeras", "kvot": "täljare och nämnare summeras", "ej": "aggregeras inte"}
@@ -63,15 +63,51 @@ def render(cat: Catalogue | None = None) -> str:
                 rows.append(("Ersätter", ind.proxy_for))
             if ind.anmarkning:
                 rows.append(("Anmärkning", ind.anmarkning))
+            refs = [r for r in (ind.variabel, ind.taljare, ind.namnare) if r]
+            if refs:
+                rows.append(("Hämtas via API", "; ".join(f"`{r}`: {_api_source(cat.variabel[r])}" for r in refs)))
             out.append(_table(rows))
     out.append("## Variabler i observationslagret\n")
-    out.append("| Variabel | Namn | Enhet | Aggregering | Källa | Härledning |\n|---|---|---|---|---|---|")
+    out.append(
+        "| Variabel | Namn | Enhet | Aggregering | Källa | API-källa | Härledning |\n|---|---|---|---|---|---|---|"
+    )
     for vid, var in cat.variabel.items():
         out.append(
             f"| `{vid}` | {_cell(var.namn)} | {var.enhet} | {_AGG[var.aggregering]} | {_cell(var.kalla)} | "
-            f"{_cell(var.harledning or var.beskrivning)} |"
+            f"{_cell(_api_source(var))} | {_cell(var.harledning or var.beskrivning)} |"
         )
+    out.append(API_NOTES)
     return "\n".join(out) + "\n"
+
+
+API_NOTES = """
+Kolumnen *API-källa* säger varifrån `utanforskap hamta` hämtar variabeln: SCB-tabell,
+innehållskod (`ContentsCode`), övriga urval och områdeskodlistor, eller Kolada-nyckeltal.
+**verifierad** betyder att tabell, koder och urval har jämförts med källans egen metadata
+(för SCB: tabellens metadata); **ej verifierad** betyder att uppgiften bara bygger på
+andrahandskällor (se variabelns beskrivning i `katalog.toml`). Ett streck betyder att
+variabeln bara finns i de paketerade filerna (eller räknas fram ur andra variabler).
+Kodlistorna avser DeSO 2018/RegSO 2020 (referensår till och med 2023); för 2024 och senare
+har de flesta tabellerna `vs_DeSO2025`/`vs_RegSO2025`, som `hamta` ännu inte väljer själv.
+"""
+
+
+def _api_source(var: Variable) -> str:
+    """The API source of a variable in one line, with its verification status."""
+    parts = []
+    if var.scb is not None:
+        s = var.scb
+        urval = ", ".join(f"{k}={v if isinstance(v, str) else ','.join(v)}" for k, v in s.urval.items())
+        lists = ", ".join(f"{k}: {v}" for k, v in s.kodlistor.items())
+        text = f"SCB {s.tabell}, {s.innehall}" + (f" ({urval})" if urval else "")
+        parts.append(f"{text}; {lists}; {_verified(s.verifierad)}")
+    if var.kolada is not None:
+        parts.append(f"Kolada {var.kolada.kpi} (kön {var.kolada.kon}); {_verified(var.kolada.verifierad)}")
+    return " — ".join(parts) or "–"
+
+
+def _verified(flag: bool) -> str:
+    return "verifierad" if flag else "ej verifierad"
 
 
 def _table(rows: list[tuple[str, str]]) -> str:
