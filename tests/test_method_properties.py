@@ -215,3 +215,78 @@ def test_reference_is_ratio_of_sums_never_mean_of_rates(rows):
         in_group = [(t2, n2) for g2, t2, n2 in zip(groups, num, den) if g2 == g and t2 is not None]
         if in_group:
             assert math.isclose(got["lanet"], sum(a for a, _ in in_group) / sum(b for _, b in in_group))
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.floats(-1e3, 1e3, allow_nan=False, allow_subnormal=False), min_size=3, max_size=50)
+       .filter(lambda xs: max(xs) - min(xs) > 1e-6))
+def test_standardising_steps_match_their_formulas(xs):
+    import numpy as np
+
+    steps = [
+        {"namn": "z", "typ": "z", "indata": "x"},
+        {"namn": "z0", "typ": "z", "indata": "x", "ddof": 0},
+        {"namn": "mm", "typ": "minmax", "indata": "x"},
+        {"namn": "w", "typ": "winsorisera", "indata": "x", "nedre": 0.1, "ovre": 0.9},
+        {"namn": "lg", "typ": "log", "indata": "x", "forskjutning": 1001, "bas": "10"},
+    ]
+    m = method(["x"], steps, ["z", "z0", "mm", "w", "lg"])
+    out = engine.run(m, frame(x=xs))
+    a = np.array(xs)
+    assert np.allclose(out["z"].to_numpy(), (a - a.mean()) / a.std(ddof=1))
+    assert np.allclose(out["z0"].to_numpy(), (a - a.mean()) / a.std(ddof=0))
+    assert np.allclose(out["mm"].to_numpy(), (a - a.min()) / (a.max() - a.min()))
+    assert out["mm"].min() == 0.0 and out["mm"].max() == 1.0
+    lo, hi = np.quantile(a, 0.1), np.quantile(a, 0.9)  # numpy's default is linear, as the step
+    assert np.allclose(out["w"].to_numpy(), np.clip(a, lo, hi))
+    assert np.allclose(out["lg"].to_numpy(), np.log10(a + 1001))
+
+
+def test_log_of_a_non_positive_value_names_the_area():
+    import pytest
+
+    from utanforskap.errors import InputError
+
+    m = method(["x"], [{"namn": "lg", "typ": "log", "indata": "x"}], ["lg"])
+    with pytest.raises(InputError, match=r"log av ett värde <= 0 \(x = 0\) för id o1"):
+        engine.run(m, frame(x=[1.0, 0.0, 2.0]), source="data.csv")
+
+
+def test_grouped_z_score_and_gate_leave_out_masked_areas():
+    raw = {
+        "id": "g", "titel": "t", "version": "1", "proveniens": "syntetisk", "nyckel": "id",
+        "indata": {"x": {}, "pop": {}, "lan": {"typ": "text"}},
+        "steg": [
+            {"namn": "stor", "typ": "grind", "indata": "pop", "operator": ">=", "grans": 1000},
+            {"namn": "z", "typ": "z", "indata": "x", "grupp": ["lan"], "ddof": 0},
+            {"namn": "p", "typ": "percentilrang", "indata": "x", "grind": "stor"},
+        ],
+        "utdata": {"kolumner": ["z", "p"]},
+    }
+    m = loader.load_dict(raw, "grupptest")
+    df = pl.DataFrame({"id": list("abcde"), "x": [1.0, 3.0, 10.0, 20.0, 5.0], "pop": [2000, 2000, 2000, 500, 2000],
+                       "lan": ["A", "A", "B", "B", "B"]})
+    out = engine.run(m, df).sort("id")
+    assert out["z"].to_list()[:2] == [-1.0, 1.0]  # within län A: mean 2, sd 1
+    # the small area d leaves the ranking: a, b, c, e ranked among four
+    assert out["p"].to_list() == [0.0, 1 / 3, 1.0, None, 2 / 3]
+
+
+def test_divisions_are_correctly_rounded():
+    """Percentiles and relative values equal IEEE division (numpy), not a reciprocal product."""
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    xs = rng.uniform(0, 1000, 5000).round(1)
+    m = method(["x"], [
+        {"namn": "p", "typ": "percentilrang", "indata": "x"},
+        {"namn": "rel", "typ": "relativ", "indata": "x", "referens": 0.37},
+        {"namn": "mm", "typ": "minmax", "indata": "x"},
+        {"namn": "lg", "typ": "log", "indata": "x", "forskjutning": 1, "bas": "10"},
+    ], ["p", "rel", "mm", "lg"])
+    out = engine.run(m, frame(x=list(xs)))
+    ranks = pl.Series(xs).rank("min").to_numpy()
+    assert (out["p"].to_numpy() == (ranks - 1) / (len(xs) - 1)).all()
+    assert (out["rel"].to_numpy() == xs / 0.37).all()
+    assert (out["mm"].to_numpy() == (xs - xs.min()) / (xs.max() - xs.min())).all()
+    assert (out["lg"].to_numpy() == np.log10(xs + 1)).all()

@@ -62,6 +62,17 @@ class Context:
         return pl.lit(self.number(value), dtype=pl.Float64)
 
 
+def _div(num: pl.Expr, den: pl.Expr) -> pl.Expr:
+    """num / den, correctly rounded, where den may be a scalar (an aggregate or a constant).
+
+    Polars divides a column by a scalar by multiplying with its reciprocal, which is one
+    unit in the last place off for about a quarter of values (measured); column by column
+    it divides exactly. Adding `num * 0` makes a scalar divisor a column without changing
+    it (where num is missing, the quotient is missing anyway).
+    """
+    return num / (den + num * 0.0)
+
+
 def build(step: m.Step, ctx: Context) -> pl.Expr:
     """The expression computing `step`, aliased to its name."""
     gate = pl.col(step.grind) if step.grind else None
@@ -115,12 +126,15 @@ def rank_array(values: np.ndarray, tie: str) -> np.ndarray:
     return out
 
 
-def _rank_series(s: pl.Series, tie: str, descending: bool) -> pl.Series:
+def _rank_series(s: pl.Series, tie: str, descending: bool, percentile: bool = False) -> pl.Series:
     valid = s.is_not_null()
     values = s.drop_nulls().cast(pl.Float64).to_numpy()
     ranks = rank_array(-values if descending else values, tie)
+    if percentile:
+        # (rank - 1) / (n - 1) in numpy: one exact division; undefined for n = 1
+        ranks = (ranks - 1.0) / (ranks.size - 1.0) if ranks.size > 1 else np.full(ranks.size, np.nan)
     if valid.all():
-        return pl.Series(s.name, ranks)
+        return pl.Series(s.name, ranks).fill_nan(None)
     out = pl.Series(s.name, np.full(s.len(), np.nan)).scatter(valid.arg_true(), ranks)
     return out.fill_nan(None)
 
@@ -134,9 +148,12 @@ def _rank_expr(x: pl.Expr, tie: str, descending: bool, grouped_: bool) -> pl.Exp
 
 def _percentile(step: m.PercentileRank, ctx, col, grouped) -> pl.Expr:
     x = col(step.indata)
-    n = x.count()
-    r = _rank_expr(x, step.band, False, bool(step.grupp or ctx.period))
-    p = pl.when(n > 1).then((r - 1.0) / (n - 1).cast(pl.Float64))
+    if step.grupp or ctx.period:
+        n = x.count()
+        r = _rank_expr(x, step.band, False, True)
+        p = pl.when(n > 1).then(_div(r - 1.0, (n - 1).cast(pl.Float64)))
+    else:  # the common case: the whole percentile in one numpy pass
+        p = x.map_batches(lambda s: _rank_series(s, step.band, False, percentile=True), return_dtype=pl.Float64)
     if step.vand:
         p = 1.0 - p
     return grouped(p)
@@ -152,7 +169,7 @@ def _quantile_band(step: m.QuantileBand, ctx, col, grouped) -> pl.Expr:
     r = col(step.indata)
     k = ctx.number(step.antal)
     # ceil(rank / (N / k)) written as ceil(rank * k / N): one rounding instead of two.
-    return grouped((r * k / r.count()).ceil().cast(pl.Int64))
+    return grouped(_div(r * k, r.count().cast(pl.Float64)).ceil().cast(pl.Int64))
 
 
 def _reverse(step: m.Reverse, ctx, col, grouped) -> pl.Expr:
@@ -163,7 +180,7 @@ def _exponential(step: m.ExponentialRank, ctx, col, grouped) -> pl.Expr:
     r = col(step.indata)
     n = r.count().cast(pl.Float64)
     c = ctx.number(step.konstant)
-    share = (n - r + 1.0) / n
+    share = _div(n - r + 1.0, n)
     return grouped(-c * (1.0 - share * (1.0 - math.exp(-100.0 / c))).log())
 
 
@@ -234,18 +251,19 @@ def _relative(step: m.Relative, ctx, col, grouped) -> pl.Expr:
     x, ref = col(step.indata), ctx.operand(step.referens)
     if step.satt == "differens":
         return x - ref
-    return pl.when(ref != 0).then(x / ref)
+    return pl.when(ref != 0).then(_div(x, ref))
 
 
 def _z(step: m.ZScore, ctx, col, grouped) -> pl.Expr:
     x = col(step.indata)
-    return grouped((x - x.mean()) / x.std(ddof=step.ddof))
+    sd = x.std(ddof=step.ddof)
+    return grouped(pl.when(sd != 0).then(_div(x - x.mean(), sd)))
 
 
 def _minmax(step: m.MinMax, ctx, col, grouped) -> pl.Expr:
     x = col(step.indata)
     span = x.max() - x.min()
-    return grouped(pl.when(span != 0).then((x - x.min()) / span))
+    return grouped(pl.when(span != 0).then(_div(x - x.min(), span)))
 
 
 def _log(step: m.Log, ctx, col, grouped) -> pl.Expr:
@@ -260,8 +278,11 @@ def _log(step: m.Log, ctx, col, grouped) -> pl.Expr:
             ),
         )
     )
-    base = {"e": math.e, "10": 10.0, "2": 2.0}[step.bas]
-    return pl.when(shifted > 0).then(shifted.log(base))
+    # numpy's logarithms: polars computes log10 and log2 as ln(x) / ln(b), a rounding more.
+    fn = {"e": np.log, "10": np.log10, "2": np.log2}[step.bas]
+    return pl.when(shifted > 0).then(shifted).map_batches(
+        lambda s: pl.Series(s.name, fn(s.to_numpy())).fill_nan(None), return_dtype=pl.Float64
+    )
 
 
 def _winsorise(step: m.Winsorise, ctx, col, grouped) -> pl.Expr:
