@@ -218,3 +218,14 @@ def test_hamta_at_kommun_level_takes_the_kolada_sections(scb_tables, settings): 
     for vid in set(SCB) - set(KOLADA):
         assert "ingen kodlista för nivån kommun" in outcomes[vid].note  # DeSO/RegSO lists only
     assert api.requests("/scb/api/v2/tables/") == []
+
+
+def test_hamta_does_not_fetch_2024_through_a_2020_area_codelist(scb_tables, settings):  # noqa: F811
+    """From 2024 SCB publishes areas only in the 2025 vintages: say so, fetch the earlier years."""
+    api = scb_tables
+    outcomes = {o.variabel: o for o in run(["2023", "2024"], "regso", settings=_settings(settings, api))}
+    o = outcomes["sysselsatta_16_64"]  # TAB6680 has 2020-2024
+    assert o.meta["ar"] == ["2023"] and set(o.frame["period"]) == {"2023"}
+    assert "2024 finns bara i 2025 års indelning (vs_RegSO2025)" in o.note and "serien bryts" in o.note
+    for sel in _posted(api, "TAB6680"):
+        assert sel["Tid"][0] == ["2023"]

@@ -25,7 +25,7 @@ from utanforskap.settings import Settings
 from utanforskap.settings import load as load_settings
 from utanforskap.sources import jsonstat
 from utanforskap.sources.kolada import KoladaClient
-from utanforskap.sources.pxweb import PxWebClient
+from utanforskap.sources.pxweb import PxWebClient, area_codelist
 
 LEVELS = ("regso", "deso", "kommun")
 
@@ -166,6 +166,16 @@ def _from_scb(client: PxWebClient, vid: str, var: catalogue.Variable, niva: str,
     notes = [] if src.verifierad else ["tabell och urval ej verifierade"]
     if absent:
         notes.append(f"tabellen saknar {_years(absent)}")
+    if niva in ("deso", "regso") and not codelist.endswith("2025"):
+        # SCB publishes reference years from 2024 only in the 2025 area vintages; a 2018/2020
+        # codelist would return empty cells for them. Say so rather than fetch nothing silently.
+        later = [y for y in available if int(y) >= 2024]
+        if later:
+            notes.append(
+                f"{_years(later)} finns bara i 2025 års indelning ({area_codelist(niva, later[0])}), "
+                f"inte i {codelist}: serien bryts mellan 2023 och 2024, så de hämtas inte"
+            )
+            available = [y for y in available if y not in later]
     if not available:
         return Outcome(vid, kalla, note="; ".join(notes))
     contents = next((v.code for v in meta.variables.values() if v.is_contents), "ContentsCode")
