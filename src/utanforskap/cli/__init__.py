@@ -28,6 +28,8 @@ COMMAND_MODULES = [
     "utanforskap.cli.karta",
     "utanforskap.cli.hamta",
     "utanforskap.cli.importera",
+    "utanforskap.cli.aggregera",
+    "utanforskap.cli.syntetisk",
 ]
 
 

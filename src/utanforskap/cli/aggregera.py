@@ -1,0 +1,125 @@
+"""`utanforskap aggregera`: person-level microdata -> every indicator per area, with disclosure control."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import polars as pl
+import typer
+from rich.table import Table
+
+from utanforskap.cli import app, console, err_console
+from utanforskap.errors import InputError
+
+# Shown after aggregating: the national value of each indicator of se-utanforskap-2024.
+SUMMARY = (
+    ("Sysselsatta 20–64 år", "sysselsatta_20_64", "befolkning_20_64", 100, "%"),
+    ("Ekonomiskt bistånd 20–64 år", "ekonomiskt_bistand_20_64", "befolkning_20_64", 100, "%"),
+    ("Trångbodda (norm 2)", "trangbodda", "befolkning_i_bostad", 100, "%"),
+    ("Valdeltagande", "rostande", "rostberattigade", 100, "%"),
+    ("Behöriga till gymnasiet", "behoriga_gymnasiet", "elever_ak9", 100, "%"),
+    ("Misstänkta för brott 15+", "misstankta_brott_15plus", "befolkning_15plus", 100, "%"),
+    ("Ohälsotal 16–64 år", "ohalsodagar_16_64", "befolkning_16_64", 1, "dagar"),
+)
+
+
+@app.command("aggregera")
+def aggregera(
+    mikrodata: Annotated[Path, typer.Option("--mikrodata", help="Parquet-fil (eller mapp med filer), en rad per person och år")],
+    niva: Annotated[str, typer.Option("--niva", help="Minsta områdesnivå: deso, regso eller kommun (alla större följer med)")] = "deso",
+    ut: Annotated[Path | None, typer.Option("--ut", help="Skriv observationerna till .parquet eller .csv")] = None,
+    lager: Annotated[Path | None, typer.Option("--lager", help="Skriv observationerna som dataset i ett observationslager")] = None,
+    dataset: Annotated[str, typer.Option("--dataset", help="Datasetets namn i lagret")] = "mikrodata",
+    motor: Annotated[str, typer.Option("--motor", help="duckdb (standard) eller spark")] = "duckdb",
+    min_antal: Annotated[int | None, typer.Option("--min-antal", help="Röjandekontroll: minsta antal personer bakom en uppgift (standard UTANFORSKAP_MIN_ANTAL eller 5)")] = None,
+    bistand_minst_manader: Annotated[int, typer.Option("--bistand-minst-manader", help="Minsta antal månader med ekonomiskt bistånd för att räknas (1–12)")] = 1,
+    utan_rojandekontroll: Annotated[bool, typer.Option("--utan-rojandekontroll", help="Skriv oskyddade antal (bara för internt bruk, aldrig för publicering)")] = False,
+    visa_sql: Annotated[bool, typer.Option("--visa-sql", help="Visa SQL-frågan som körs per person och DeSO, och avsluta")] = False,
+) -> None:
+    """Räknar alla indikatorers täljare och nämnare per område ur mikrodata (en rad per person och år)."""
+    from utanforskap.microdata import aggregate as ag
+    from utanforskap.settings import load as load_settings
+
+    settings = ag.Settings(bistand_min_manader=bistand_minst_manader)
+    if visa_sql:
+        import ibis
+
+        from utanforskap.microdata import schema as ms
+
+        table = ibis.table({c.name: _IBIS[c.kind] for c in ms.COLUMNS}, name="personer")
+        console.print(ibis.to_sql(ag.per_deso_expr(table, settings), dialect="duckdb"), highlight=False, soft_wrap=True)
+        return
+    if ut is None and lager is None:
+        raise InputError("ange --ut FIL eller --lager MAPP (eller båda)")
+    if ut is not None and ut.suffix.lower() not in (".parquet", ".csv"):
+        raise InputError(f"{ut}: okänd filändelse; använd .parquet eller .csv")
+    n = min_antal if min_antal is not None else load_settings().min_antal
+    persons = ag.open_persons(mikrodata)
+    if persons.syntetisk:
+        console.print(persons.kalla.replace("SYNTETISKA DATA", "[bold yellow]SYNTETISKA DATA[/]", 1), highlight=False)
+    t0 = time.perf_counter()
+    with console.status(f"Räknar med {motor} ..."):
+        counts, _ = ag.count(persons, niva, motor=motor, settings=settings)
+        obs = ag.to_observations(counts, persons.kalla, min_antal=n, skydda=not utan_rojandekontroll)
+    seconds = time.perf_counter() - t0
+    if ut is not None:
+        _write(obs, ut)
+    if lager is not None:
+        from utanforskap.observations.store import ObservationStore
+
+        ObservationStore(lager).write(
+            {dataset: obs},
+            meta={dataset: {"kalla": persons.kalla, "syntetisk": persons.syntetisk, "min_antal": None if utan_rojandekontroll else n}},
+        )
+    _report(obs, counts, persons, n, utan_rojandekontroll, seconds, ut, lager)
+
+
+_IBIS = {"heltal": "int64", "tal": "float64", "text": "string", "sant/falskt": "boolean"}
+
+
+def _write(obs: pl.DataFrame, path: Path) -> None:
+    from utanforskap.atomic import atomic_path
+
+    with atomic_path(path) as tmp:
+        if path.suffix.lower() == ".csv":
+            obs.write_csv(tmp)
+        else:
+            obs.write_parquet(tmp, compression="zstd")
+
+
+def _report(obs, counts, persons, n, unprotected, seconds, ut, lager) -> None:
+    personer = int(counts.filter(pl.col("niva") == "riket")["befolkning"].sum())
+    console.print(
+        f"{personer:,} personer, {obs.height:,} observationer på {obs['niva'].n_unique()} nivåer ".replace(",", " ")
+        + f"på {seconds:.1f} s.".replace(".", ",", 1),
+        highlight=False,
+    )
+    if unprotected:
+        err_console.print("[bold red]Varning:[/] utan röjandekontroll – får inte publiceras.", highlight=False)
+    else:
+        table = Table(title=f"Röjandekontroll (N = {n})", title_justify="left")
+        for col in ("nivå", "publicerade", "skyddade (primärt)", "skyddade (sekundärt)"):
+            table.add_column(col, justify="right" if col != "nivå" else "left")
+        by = obs.group_by("niva", "status").len()
+        for niva in obs["niva"].unique(maintain_order=True):
+            row = {s: int(c) for _, s, c in by.filter(pl.col("niva") == niva).iter_rows()}
+            table.add_row(niva, str(row.get(None, 0)), str(row.get("skyddad", 0)), str(row.get("skyddad_sekundar", 0)))
+        console.print(table)
+    # National values from the published (protected) rows only.
+    riket = obs.filter((pl.col("niva") == "riket") & pl.col("status").is_null())
+    values = {(r["period"], r["variabel"]): r["varde"] for r in riket.iter_rows(named=True)}
+    summary = Table(title="Riket" + (" (SYNTETISKA DATA)" if persons.syntetisk else ""), title_justify="left")
+    summary.add_column("år")
+    summary.add_column("indikator")
+    summary.add_column("värde", justify="right")
+    for period in sorted({p for p, _ in values}):
+        for label, num, den, scale, unit in SUMMARY:
+            t, d = values.get((period, num)), values.get((period, den))
+            text = f"{t / d * scale:.1f} {unit}".replace(".", ",") if t is not None and d else "skyddad"
+            summary.add_row(period, label, text)
+    console.print(summary)
+    for target in (ut, lager):
+        if target is not None:
+            console.print(f"Skrev {target}" + (" (SYNTETISKA DATA)" if persons.syntetisk else ""), highlight=False)

@@ -1,0 +1,63 @@
+"""`utanforskap syntetisk`: draw a SYNTETISKA DATA population in the microdata schema."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import polars as pl
+import typer
+from rich.table import Table
+
+from utanforskap.cli import app, console
+from utanforskap.errors import InputError
+
+
+@app.command("syntetisk")
+def syntetisk(
+    ut: Annotated[Path, typer.Option("--ut", help="Parquet-fil att skriva personerna till")],
+    personer: Annotated[int | None, typer.Option("--personer", help="Antal personer (standard: hela befolkningen, 10 521 556)")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Slumpfrö; samma frö ger samma personer")] = 2022,
+) -> None:
+    """Drar en syntetisk befolkning (SYNTETISKA DATA) kalibrerad mot SCB:s DeSO-tabeller 2022."""
+    from utanforskap.microdata import synthetic
+
+    if ut.suffix.lower() != ".parquet":
+        raise InputError(f"{ut}: den syntetiska befolkningen skrivs som Parquet (.parquet)")
+    console.print("[bold yellow]SYNTETISKA DATA[/] – påhittade personer, får aldrig redovisas som verkliga.", highlight=False)
+    t0 = time.perf_counter()
+    with console.status("Drar personer ..."):
+        table = synthetic.draw(personer, seed)
+    drawn = time.perf_counter() - t0
+    with console.status(f"Skriver {ut} ..."):
+        synthetic.write(table, ut)
+    console.print(
+        f"{table.num_rows:,} personer".replace(",", " ") + f" dragna på {drawn:.1f} s".replace(".", ",")
+        + f" och skrivna till {ut}.",
+        highlight=False,
+    )
+    console.print(_levels(pl.from_arrow(table)))
+    console.print(synthetic.label(table.num_rows, seed), highlight=False)
+
+
+def _levels(df: pl.DataFrame) -> Table:
+    """National levels as drawn (the targets are in data/syntetisk_modell.toml)."""
+    a = pl.col("alder")
+    rows = df.select(
+        (pl.col("sysselsattning") == "sysselsatt").filter(a.is_between(20, 64)).mean().alias("Sysselsatta 20–64 år"),
+        (pl.col("bistand_manader") >= 1).filter(a.is_between(20, 64)).mean().alias("Ekonomiskt bistånd 20–64 år"),
+        pl.col("trangbodd").drop_nulls().mean().alias("Trångbodda (norm 2)"),
+        pl.col("rostat").filter(pl.col("rostberattigad")).mean().alias("Valdeltagande"),
+        pl.col("behorig_gymnasiet").filter(pl.col("lamnat_ak9")).mean().alias("Behöriga till gymnasiet"),
+        pl.col("misstankt_brott").filter(a >= 15).mean().alias("Misstänkta för brott 15+"),
+        pl.col("lag_ekonomisk_standard").drop_nulls().mean().alias("Låg ekonomisk standard"),
+        pl.col("ohalsodagar").filter(a.is_between(16, 64)).mean().alias("Ohälsotal 16–64 år (dagar)"),
+    ).row(0, named=True)
+    table = Table(title="Riket (SYNTETISKA DATA)", title_justify="left")
+    table.add_column("indikator")
+    table.add_column("värde", justify="right")
+    for name, value in rows.items():
+        text = f"{value:.1f}" if "dagar" in name else f"{100 * value:.1f} %"
+        table.add_row(name, "–" if value is None else text.replace(".", ","))
+    return table

@@ -1,0 +1,552 @@
+"""Person-level microdata -> every indicator's numerator and denominator, per area and year.
+
+One code path for every engine: the aggregation is written once as ibis expressions and
+runs on DuckDB (default, in process) or on Spark (local mode, or a cluster's session) with
+``motor="spark"``. Two group-bys:
+
+1. persons -> (year, DeSO): one pass over the persons, counting every variable and every
+   broken validation rule;
+2. (year, DeSO) -> (year, area) for each published level, by joining the DeSO counts to
+   the hierarchy (geography.mapping) and summing. Every variable is a count (or a sum of
+   days), so sums are exact: nothing is ever averaged.
+
+The counts then go through disclosure control (microdata.disclosure) and come out in the
+observation schema (observations.schema), with `kalla` naming the file, or saying
+SYNTETISKA DATA when the persons are synthetic.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import ibis
+import polars as pl
+import pyarrow as pa
+
+from utanforskap.errors import InputError
+from utanforskap.geography.hierarchy import Geography
+from utanforskap.geography.hierarchy import default as default_geography
+from utanforskap.microdata import schema as ms
+from utanforskap.microdata.disclosure import Partition, protect
+from utanforskap.observations import schema
+
+MOTORER = ("duckdb", "spark")
+# Persons 20-64 with at least this many months of ekonomiskt bistånd count as receiving it.
+BISTAND_MIN_MANADER = 1
+NIVAER = ("deso", "regso", "kommun")  # finest level a user may ask for; every larger level follows
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One output variable: how to count it from one person row, and its unit."""
+
+    name: str
+    count: Callable | None  # (t, settings) -> ibis numeric expression per person (0/1 or days)
+    enhet: str = "antal"
+    # Or: the sum of other variables' DeSO counts (exact, and fewer sums in the pass over persons).
+    sum_of: tuple[str, ...] = ()
+    # For a sum that is not a count of persons: an expression counting the persons behind it.
+    bakom: Callable | None = None
+
+
+def _c(cond) -> object:
+    """1 where `cond` is true, else 0 (a null condition counts as false)."""
+    return cond.ifelse(1, 0)
+
+
+def _age(lo: int, hi: int | None = None) -> Callable:
+    return lambda t, s: _c(t.alder >= lo) if hi is None else _c(t.alder.between(lo, hi))
+
+
+def _is(col: str, value: str, lo: int | None = None, hi: int | None = None) -> Callable:
+    def f(t, s):
+        cond = t[col] == value
+        if lo is not None:
+            cond = cond & t.alder.between(lo, hi)
+        return _c(cond)
+
+    return f
+
+
+def _household(kind: str | tuple[str, ...] | None) -> Callable:
+    def f(t, s):
+        if kind is None:
+            return _c(t.hushallsreferens & t.hushallstyp.notnull())
+        kinds = [kind] if isinstance(kind, str) else list(kind)
+        return _c(t.hushallsreferens & t.hushallstyp.isin(kinds))
+
+    return f
+
+
+_BAND_NAMES = {(0, 4): "befolkning_0_4", (5, 9): "befolkning_5_9", (10, 14): "befolkning_10_14",
+               (15, 19): "befolkning_15_19", (20, 24): "befolkning_20_24"}
+
+VARIABLES: tuple[Variable, ...] = (
+    Variable("befolkning", lambda t, s: _c(t.alder.notnull())),
+    *(Variable(name, _age(lo, hi)) for (lo, hi), name in _BAND_NAMES.items()),
+    Variable("befolkning_0_19", None, sum_of=tuple(_BAND_NAMES.values())[:4]),
+    Variable("befolkning_15plus", _age(15)),
+    Variable("befolkning_16_64", _age(16, 64)),
+    Variable("befolkning_20_64", None, sum_of=("befolkning_20_24", "befolkning_25_64")),
+    Variable("befolkning_25_64", _age(25, 64)),
+    Variable("svensk_bakgrund", _is("bakgrund", "svensk")),
+    Variable("utlandsk_bakgrund", _is("bakgrund", "utlandsk")),
+    Variable("befolkning_bakgrund", None, sum_of=("svensk_bakgrund", "utlandsk_bakgrund")),
+    Variable("fodda_sverige", _is("fodelseregion", "sverige")),
+    Variable("fodda_europa_utom_sverige", _is("fodelseregion", "europa")),
+    Variable("fodda_ovriga_varlden", _is("fodelseregion", "ovriga_varlden")),
+    Variable("befolkning_fodelseregion", None, sum_of=("fodda_sverige", "fodda_europa_utom_sverige", "fodda_ovriga_varlden")),
+    Variable("utrikes_fodda", None, sum_of=("fodda_europa_utom_sverige", "fodda_ovriga_varlden")),
+    Variable("sysselsatta_16_64", _is("sysselsattning", "sysselsatt", 16, 64)),
+    Variable("arbetslosa_16_64", _is("sysselsattning", "arbetslos", 16, 64)),
+    Variable("utanfor_arbetskraften_16_64", _is("sysselsattning", "utanfor_arbetskraften", 16, 64)),
+    Variable("arbetskraften_16_64", None, sum_of=("sysselsatta_16_64", "arbetslosa_16_64")),
+    Variable("sysselsatta_20_64", _is("sysselsattning", "sysselsatt", 20, 64)),
+    Variable(
+        "ekonomiskt_bistand_20_64",
+        lambda t, s: _c(t.alder.between(20, 64) & (t.bistand_manader >= s.bistand_min_manader)),
+    ),
+    Variable("utb_forgymnasial_25_64", _is("utbildning", "forgymnasial", 25, 64)),
+    Variable("utb_gymnasial_25_64", _is("utbildning", "gymnasial", 25, 64)),
+    Variable("utb_eftergymnasial_kort_25_64", _is("utbildning", "eftergymnasial_kort", 25, 64)),
+    Variable("utb_eftergymnasial_lang_25_64", _is("utbildning", "eftergymnasial_lang", 25, 64)),
+    Variable("utb_saknas_25_64", lambda t, s: _c(t.utbildning.isnull() & t.alder.between(25, 64))),
+    # The numerator of the share lag_ekonomisk_standard (its denominator follows).
+    Variable("lag_ekonomisk_standard", lambda t, s: _c(t.lag_ekonomisk_standard)),
+    Variable("personer_ekonomisk_standard", lambda t, s: _c(t.lag_ekonomisk_standard.notnull())),
+    *(Variable(f"hushall_{k}", _household(k)) for k in ms.HUSHALLSTYP),
+    Variable("hushall_med_barn", None, sum_of=("hushall_sammanboende_med_barn", "hushall_ensamstaende_med_barn")),
+    Variable("hushall_totalt", None, sum_of=tuple(f"hushall_{k}" for k in ms.HUSHALLSTYP)),
+    Variable("trangbodda", lambda t, s: _c(t.trangbodd)),
+    Variable("befolkning_i_bostad", lambda t, s: _c(t.trangbodd.notnull())),
+    Variable("rostande", lambda t, s: _c(t.rostat & t.rostberattigad)),
+    Variable("rostberattigade", lambda t, s: _c(t.rostberattigad)),
+    Variable("elever_ak9", lambda t, s: _c(t.lamnat_ak9)),
+    Variable("behoriga_gymnasiet", lambda t, s: _c(t.lamnat_ak9 & t.behorig_gymnasiet)),
+    Variable("misstankta_brott_15plus", lambda t, s: _c(t.misstankt_brott & (t.alder >= 15))),
+    Variable(
+        "ohalsodagar_16_64",
+        lambda t, s: t.alder.between(16, 64).ifelse(t.ohalsodagar, 0),
+        enhet="dagar",
+        bakom=lambda t, s: _c(t.alder.between(16, 64) & (t.ohalsodagar > 0)),
+    ),
+)
+VARIABLE_NAMES = tuple(v.name for v in VARIABLES)
+# Shares published as numerator / denominator rows (aggregering = kvot in the catalogue).
+KVOTER = {"lag_ekonomisk_standard": "personer_ekonomisk_standard"}
+
+# Categories that sum to a total, for secondary suppression. A remainder that is not
+# published (e.g. persons 20-64 without bistånd) is named `dold`: it is computed, never
+# written, and protected like a cell when it holds 1 to N-1 persons.
+PARTITIONS: tuple[Partition, ...] = (
+    Partition("befolkning_0_19", ("befolkning_0_4", "befolkning_5_9", "befolkning_10_14", "befolkning_15_19")),
+    Partition("befolkning_20_64", ("befolkning_20_24", "befolkning_25_64")),
+    Partition("befolkning", ("befolkning_0_19", "befolkning_20_64"), dold="befolkning_65plus"),
+    Partition("befolkning", ("befolkning_15plus", "befolkning_0_4", "befolkning_5_9", "befolkning_10_14")),
+    Partition("befolkning_16_64", ("befolkning_20_64",), dold="befolkning_16_19"),
+    Partition("befolkning_bakgrund", ("svensk_bakgrund", "utlandsk_bakgrund")),
+    Partition("befolkning_bakgrund", ("befolkning",)),
+    Partition("befolkning_fodelseregion", ("fodda_sverige", "fodda_europa_utom_sverige", "fodda_ovriga_varlden")),
+    Partition("befolkning_fodelseregion", ("befolkning",)),
+    Partition("utrikes_fodda", ("fodda_europa_utom_sverige", "fodda_ovriga_varlden")),
+    Partition("utlandsk_bakgrund", ("utrikes_fodda",), dold="utlandsk_bakgrund_fodda_i_sverige"),
+    Partition(
+        "befolkning_16_64",
+        ("sysselsatta_16_64", "arbetslosa_16_64", "utanfor_arbetskraften_16_64"),
+        dold="status_saknas_16_64",
+    ),
+    Partition("arbetskraften_16_64", ("sysselsatta_16_64", "arbetslosa_16_64")),
+    Partition("sysselsatta_16_64", ("sysselsatta_20_64",), dold="sysselsatta_16_19"),
+    Partition("befolkning_20_64", ("sysselsatta_20_64",), dold="ej_sysselsatta_20_64"),
+    Partition("befolkning_20_64", ("ekonomiskt_bistand_20_64",), dold="utan_bistand_20_64"),
+    Partition(
+        "befolkning_25_64",
+        ("utb_forgymnasial_25_64", "utb_gymnasial_25_64", "utb_eftergymnasial_kort_25_64",
+         "utb_eftergymnasial_lang_25_64", "utb_saknas_25_64"),
+    ),
+    Partition("personer_ekonomisk_standard", ("lag_ekonomisk_standard",), dold="ej_lag_ekonomisk_standard"),
+    Partition("befolkning", ("personer_ekonomisk_standard",), dold="utan_ekonomisk_standard"),
+    Partition("hushall_totalt", tuple(f"hushall_{k}" for k in ms.HUSHALLSTYP)),
+    Partition("hushall_med_barn", ("hushall_sammanboende_med_barn", "hushall_ensamstaende_med_barn")),
+    Partition("befolkning_i_bostad", ("trangbodda",), dold="ej_trangbodda"),
+    Partition("befolkning", ("befolkning_i_bostad",), dold="utan_kand_bostad"),
+    Partition("rostberattigade", ("rostande",), dold="ej_rostande"),
+    Partition("elever_ak9", ("behoriga_gymnasiet",), dold="ej_behoriga_gymnasiet"),
+    Partition("befolkning_15plus", ("misstankta_brott_15plus",), dold="ej_misstankta_15plus"),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    bistand_min_manader: int = BISTAND_MIN_MANADER
+
+
+# ---- engines ---------------------------------------------------------------------------
+@contextlib.contextmanager
+def connect(motor: str = "duckdb", spark_session=None) -> Iterator:
+    """An ibis connection for `motor`: in-process DuckDB, or Spark (local mode unless a session is given)."""
+    if motor not in MOTORER:
+        raise InputError(f"okänd motor {motor!r}; välj {' eller '.join(MOTORER)}")
+    if motor == "duckdb":
+        con = ibis.duckdb.connect()
+        try:
+            yield con
+        finally:
+            con.disconnect()
+        return
+    session = spark_session or local_spark()
+    yield ibis.pyspark.connect(session)
+
+
+def local_spark():
+    """A local Spark session (all cores, no UI), created once per process."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as exc:
+        raise InputError(
+            "motorn spark kräver pyspark: installera det med `pip install -r requirements-spark.lock` "
+            "(och Java 17, t.ex. apt-get install openjdk-17-jre-headless)"
+        ) from exc
+    os.environ.setdefault("PYSPARK_PYTHON", os.environ.get("PYSPARK_PYTHON", "python3"))
+    return (
+        SparkSession.builder.master("local[*]")
+        .appName("utanforskap")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.driver.memory", "2g")
+        .getOrCreate()
+    )
+
+
+# ---- reading ---------------------------------------------------------------------------
+@dataclass
+class Persons:
+    """Microdata ready for the aggregation: where they come from and their `kalla` text."""
+
+    where: str
+    kalla: str
+    syntetisk: bool
+    path: Path | None = None
+    table: pa.Table | None = None
+
+    def ibis_table(self, con):
+        if self.table is not None:
+            return con.create_table("personer", self.table, temp=True, overwrite=True) if _is_spark(con) else ibis.memtable(self.table)
+        files = [str(f) for f in ms.parquet_files(self.path)]
+        return con.read_parquet(files if len(files) > 1 else files[0], table_name="personer")
+
+
+def _is_spark(con) -> bool:
+    return con.name == "pyspark"
+
+
+def open_persons(source: str | os.PathLike[str] | pa.Table | pl.DataFrame, where: str | None = None) -> Persons:
+    """Check the schema of a Parquet file (or directory of files) or an in-memory table."""
+    if isinstance(source, pl.DataFrame):
+        source = source.to_arrow()
+    if isinstance(source, pa.Table):
+        where = where or "mikrodata i minnet"
+        ms.check_schema(source.schema, where)
+        meta = dict(source.schema.metadata or {})
+        return _persons(where, meta, table=source)
+    path = Path(source)
+    where = where or str(path)
+    pa_schema, meta = ms.read_schema(path)
+    ms.check_schema(pa_schema, where)
+    return _persons(where, meta, path=path)
+
+
+def _persons(where: str, meta: dict, **kw) -> Persons:
+    syntetisk = meta.get(ms.META_SYNTETISK, b"") == b"true"
+    kalla = meta.get(ms.META_KALLA, b"").decode("utf-8") or f"Mikrodata: {Path(where).name}"
+    if syntetisk and not kalla.startswith("SYNTETISKA DATA"):
+        kalla = "SYNTETISKA DATA: " + kalla
+    return Persons(where=where, kalla=kalla, syntetisk=syntetisk, **kw)
+
+
+# ---- aggregation -----------------------------------------------------------------------
+def per_deso_expr(t, settings: Settings = Settings()):
+    """ibis expression: one row per (ar, deso) with every variable (and `_bakom_<variabel>` for sums of days)."""
+    metrics = {v.name: v.count(t, settings).sum() for v in VARIABLES if v.count is not None}
+    for v in VARIABLES:
+        if v.bakom is not None:
+            metrics[f"_bakom_{v.name}"] = v.bakom(t, settings).sum()
+    per_deso = t.group_by(["ar", "deso"]).aggregate(**metrics)
+    derived = {}
+    for v in VARIABLES:
+        if v.sum_of:
+            total = per_deso[v.sum_of[0]]
+            for part in v.sum_of[1:]:
+                total = total + per_deso[part]
+            derived[v.name] = total
+    return per_deso.mutate(**derived).select("ar", "deso", *VARIABLE_NAMES, *[m for m in metrics if m.startswith("_")])
+
+
+def levels_expr(per_deso, geo_table, levels: tuple[str, ...]):
+    """ibis expression: per_deso summed to every level in `levels`, one union, columns omrade/niva/ar/..."""
+    value_cols = [c for c in per_deso.columns if c not in ("ar", "deso")]
+    joined = per_deso.join(geo_table, per_deso.deso == geo_table.deso_kod)
+    parts = []
+    for level in levels:
+        key = joined[f"{level}_kod"] if level != "deso" else joined.deso
+        grouped = joined.group_by([joined.ar, key.name("omrade")]).aggregate(
+            **{c: joined[c].sum() for c in value_cols}
+        )
+        parts.append(grouped.mutate(niva=ibis.literal(level)))
+    return ibis.union(*parts, distinct=False)
+
+
+def count(
+    source,
+    niva: str = "deso",
+    *,
+    motor: str = "duckdb",
+    settings: Settings = Settings(),
+    geo: Geography | None = None,
+    spark_session=None,
+    where: str | None = None,
+) -> tuple[pl.DataFrame, Persons]:
+    """Raw counts (no disclosure control): one row per (niva, omrade, ar), a column per variable.
+
+    Also columns `_bakom_<variabel>` (persons behind a sum of days). Raises InputError
+    naming the file, column and a row for the first broken rule, and for unknown DeSO codes.
+    """
+    if niva not in NIVAER:
+        raise InputError(f"okänd nivå {niva!r}; välj {', '.join(NIVAER)}")
+    if settings.bistand_min_manader < 1 or settings.bistand_min_manader > 12:
+        raise InputError(f"bistånd: minsta antal månader måste vara 1–12, inte {settings.bistand_min_manader}")
+    persons = source if isinstance(source, Persons) else open_persons(source, where)
+    geo = geo or default_geography()
+    levels = schema.LEVELS[schema.LEVELS.index(niva) :]
+    with connect(motor, spark_session) as con:
+        t = persons.ibis_table(con)
+        validate(con, t, persons)
+        per_deso = pl.from_arrow(con.to_pyarrow(per_deso_expr(t, settings)))
+        _raise_on_unknown_deso(per_deso, persons, geo)
+        geo_table = ibis.memtable(geo.table.select("deso_kod", "regso_kod", "kommun_kod", "lan_kod", "riket_kod").to_arrow())
+        deso_table = ibis.memtable(per_deso.to_arrow())
+        if _is_spark(con):
+            # Spark cannot join two in-memory tables it has not been given; hand them over once.
+            geo_table = con.create_table("geografi", geo_table.to_pyarrow(), temp=True, overwrite=True)
+            deso_table = con.create_table("per_deso", deso_table.to_pyarrow(), temp=True, overwrite=True)
+        counts = pl.from_arrow(con.to_pyarrow(levels_expr(deso_table, geo_table, levels)))
+    value_cols = [c for c in counts.columns if c not in ("ar", "omrade", "niva")]
+    counts = counts.with_columns(pl.col(value_cols).cast(pl.Float64), pl.col("ar").cast(pl.Int64))
+    order = {lv: i for i, lv in enumerate(schema.LEVELS)}
+    counts = counts.with_columns(_i=pl.col("niva").replace_strict(order, return_dtype=pl.Int32))
+    counts = counts.sort("_i", "ar", "omrade").drop("_i")
+    return counts.select("niva", "omrade", "ar", *value_cols), persons
+
+
+def validate(con, t, persons: Persons) -> None:
+    """Check every value rule of the schema with cheap whole-table queries; raise naming file, column, row.
+
+    Null counts, minima and maxima, the distinct values of each text column and the
+    cross-column rules: a few aggregates instead of a test per rule in every row of the
+    main pass. Only when something is wrong are the rows counted and the first one found.
+    """
+    metrics = {"_n": t.count()}
+    for col in ms.COLUMNS:
+        c = t[col.name]
+        if not col.nullable:
+            metrics[f"{col.name}__antal"] = c.count()
+        if col.low is not None:
+            metrics[f"{col.name}__min"] = c.min()
+            metrics[f"{col.name}__max"] = c.max()
+    rules = ms.value_rules(t)
+    cross = [r for r in rules if r not in ms.BY_NAME]
+    for r in cross:
+        metrics[f"{r}__fel"] = _c(rules[r][1]).sum()
+    row = con.to_pyarrow(t.aggregate(**metrics)).to_pylist()[0]
+    broken = []
+    for col in ms.COLUMNS:
+        if not col.nullable and row[f"{col.name}__antal"] != row["_n"]:
+            broken.append(col.name)
+        elif col.low is not None and row["_n"] and (
+            row[f"{col.name}__min"] < col.low or row[f"{col.name}__max"] > col.high
+        ):
+            broken.append(col.name)
+        elif col.values:
+            seen = con.to_pyarrow(t.select(col.name).distinct()).column(0).to_pylist()
+            if any(v is not None and v not in col.values for v in seen):
+                broken.append(col.name)
+    broken += [r for r in cross if row[f"{r}__fel"]]
+    if broken:
+        _raise_on_bad_rows(persons, broken)
+
+
+def _raise_on_bad_rows(persons: Persons, broken: list[str]) -> None:
+    counts = _rule_counts(persons)
+    rule = broken[0]
+    text = ms.value_rules(_placeholder_table())[rule][0]
+    row, value = _first_bad_row(persons, rule)
+    at = f" (första: {row}" + (f", värde {value!r}" if value is not None else "") + ")" if row else ""
+    others = f"; även fel i: {', '.join(broken[1:])}" if len(broken) > 1 else ""
+    raise InputError(f"{persons.where}: {text}: {counts[rule]} rader{at}{others}")
+
+
+def _placeholder_table():
+    return ibis.table({c.name: _IBIS_TYPE[c.kind] for c in ms.COLUMNS}, name="personer")
+
+
+_IBIS_TYPE = {"heltal": "int64", "tal": "float64", "text": "string", "sant/falskt": "boolean"}
+
+
+def _with_row_numbers(con, persons: Persons):
+    """The persons with `_rad` (1-based row in its file) and `_fil` (file name when there are several)."""
+    if persons.table is not None:
+        numbered = persons.table.append_column("_rad", pa.array(range(1, persons.table.num_rows + 1), pa.int64()))
+        return con.create_table("_personer", numbered, temp=True).mutate(_fil=ibis.literal(""))
+    files = [str(f) for f in ms.parquet_files(persons.path)]
+    t = con.read_parquet(files if len(files) > 1 else files[0], file_row_number=True, filename=True)
+    several = len(files) > 1
+    return t.mutate(_rad=t.file_row_number + 1, _fil=t.filename if several else ibis.literal(""))
+
+
+def _rule_counts(persons: Persons) -> dict[str, int]:
+    """Bad rows per rule (DuckDB; only on the error path)."""
+    con = ibis.duckdb.connect()
+    try:
+        t = _with_row_numbers(con, persons)
+        rules = ms.value_rules(t)
+        row = con.to_pyarrow(t.aggregate(**{r: _c(b).sum() for r, (_, b) in rules.items()})).to_pylist()[0]
+    finally:
+        con.disconnect()
+    return {r: int(row[r] or 0) for r in rules}
+
+
+def _first_bad_row(persons: Persons, rule: str) -> tuple[str | None, object]:
+    """Where the first row breaking `rule` is ("rad 12" or "rad 12 i fil.parquet") and its value.
+
+    Found with DuckDB whatever the motor: only on the error path, and it numbers file rows.
+    """
+    con = ibis.duckdb.connect()
+    try:
+        t = _with_row_numbers(con, persons)
+        _, bad = ms.value_rules(t)[rule]
+        column = rule if rule in ms.BY_NAME else None
+        cols = ["_rad", "_fil"] + ([column] if column else [])
+        first = con.to_pyarrow(t.filter(bad).select(cols).order_by(["_fil", "_rad"]).limit(1)).to_pylist()
+    finally:
+        con.disconnect()
+    if not first:
+        return None, None
+    row = first[0]
+    where = f"rad {row['_rad']}" + (f" i {Path(row['_fil']).name}" if row["_fil"] else "")
+    return where, row.get(column) if column else None
+
+
+def _raise_on_unknown_deso(per_deso: pl.DataFrame, persons: Persons, geo: Geography) -> None:
+    known = geo.codes("deso").implode()
+    bad = per_deso.filter(~pl.col("deso").is_in(known)).group_by("deso").agg(pl.col("befolkning").sum()).sort("deso")
+    if bad.height:
+        first = bad.row(0, named=True)
+        raise InputError(
+            f"{persons.where}: kolumnen deso: okänd DeSO 2018-kod {first['deso']!r} ({int(first['befolkning'])} personer; "
+            f"{bad.height} okända koder totalt); koderna ska vara DeSO 2018 (t.ex. 0114C1010)"
+        )
+
+
+def aggregate(
+    source,
+    niva: str = "deso",
+    *,
+    motor: str = "duckdb",
+    min_antal: int | None = None,
+    skydda: bool = True,
+    settings: Settings = Settings(),
+    geo: Geography | None = None,
+    spark_session=None,
+    where: str | None = None,
+) -> pl.DataFrame:
+    """Every variable for every area at `niva` and every larger level, in the observation schema.
+
+    With `skydda` (default) disclosure control is applied with threshold `min_antal`
+    (default: settings.min_antal, env UTANFORSKAP_MIN_ANTAL).
+    """
+    counts, persons = count(
+        source, niva, motor=motor, settings=settings, geo=geo, spark_session=spark_session, where=where
+    )
+    return to_observations(counts, persons.kalla, geo=geo, min_antal=min_antal, skydda=skydda)
+
+
+def to_observations(
+    counts: pl.DataFrame,
+    kalla: str,
+    *,
+    geo: Geography | None = None,
+    min_antal: int | None = None,
+    skydda: bool = True,
+) -> pl.DataFrame:
+    """Counts from `count` -> observation rows, with disclosure control unless `skydda` is False."""
+    long = counts.unpivot(
+        index=["niva", "omrade", "ar"], on=list(VARIABLE_NAMES), variable_name="variabel", value_name="varde"
+    ).with_columns(period=pl.col("ar").cast(pl.String))
+    bakom_cols = {f"_bakom_{v.name}": v.name for v in VARIABLES if v.bakom is not None}
+    bakom = counts.unpivot(
+        index=["niva", "omrade", "ar"], on=list(bakom_cols), variable_name="variabel", value_name="bakom"
+    ).with_columns(pl.col("variabel").replace_strict(bakom_cols))
+    cells = long.join(bakom, on=["niva", "omrade", "ar", "variabel"], how="left").with_columns(
+        bakom=pl.coalesce("bakom", "varde")
+    )
+    cells = cells.select("omrade", "niva", "period", "variabel", "varde", "bakom")
+    if skydda:
+        if min_antal is None:
+            from utanforskap.settings import load as load_settings
+
+            min_antal = load_settings().min_antal
+        levels = [lv for lv in schema.LEVELS if lv in set(counts["niva"].unique().to_list())]
+        edges = _edges(geo or default_geography(), levels)
+        cells = protect(cells, edges=edges, partitions=PARTITIONS, min_antal=min_antal)
+    else:
+        cells = cells.with_columns(status=pl.lit(None, dtype=pl.String))
+    return _observation_rows(cells, kalla)
+
+
+def _edges(geo: Geography, levels: list[str]) -> pl.DataFrame:
+    """Child area -> parent area between consecutive published levels."""
+    frames = []
+    for child, parent in zip(levels[:-1], levels[1:], strict=True):
+        frames.append(
+            geo.mapping(child, parent).rename({f"{child}_kod": "barn", f"{parent}_kod": "foralder"})
+            .with_columns(barn_niva=pl.lit(child), foralder_niva=pl.lit(parent))
+        )
+    if not frames:
+        return pl.DataFrame(schema={"barn": pl.String, "foralder": pl.String, "barn_niva": pl.String, "foralder_niva": pl.String})
+    return pl.concat(frames)
+
+
+def _observation_rows(cells: pl.DataFrame, kalla: str) -> pl.DataFrame:
+    units = {v.name: v.enhet for v in VARIABLES}
+    base = cells.with_columns(
+        enhet=pl.col("variabel").replace_strict(units, return_dtype=pl.String),
+        kalla=pl.lit(kalla),
+        taljare=pl.lit(None, dtype=pl.Float64),
+        namnare=pl.lit(None, dtype=pl.Float64),
+    )
+    ratio_rows = []
+    for num, den in KVOTER.items():
+        n = base.filter(pl.col("variabel") == num)
+        d = base.filter(pl.col("variabel") == den).select(
+            "omrade", "niva", "period", pl.col("varde").alias("_d"), pl.col("status").alias("_ds")
+        )
+        j = n.join(d, on=["omrade", "niva", "period"], how="left")
+        suppressed = pl.col("status").is_not_null() | pl.col("_ds").is_not_null()
+        ratio_rows.append(
+            j.with_columns(
+                taljare=pl.when(pl.col("status").is_null()).then(pl.col("varde")),
+                namnare=pl.when(pl.col("_ds").is_null()).then(pl.col("_d")),
+                varde=pl.when(~suppressed & (pl.col("_d") > 0)).then(pl.col("varde") / pl.col("_d")),
+                status=pl.coalesce("status", "_ds"),
+                enhet=pl.lit("andel"),
+            ).drop("_d", "_ds")
+        )
+    plain = base.filter(~pl.col("variabel").is_in(list(KVOTER)))
+    cols = list(schema.COLUMNS)
+    out = pl.concat([plain.select(cols), *(r.select(cols) for r in ratio_rows)])
+    return schema.conform(out, kalla)

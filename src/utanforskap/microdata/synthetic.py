@@ -1,0 +1,660 @@
+"""SYNTETISKA DATA: a synthetic population of Sweden in the microdata schema.
+
+Persons are drawn per DeSO so that, in expectation, every DeSO reproduces SCB's real 2022
+marginals from the bundled store (scaled when fewer persons are asked for):
+
+* folkmängd and age bands: exact layout, persons = np.repeat over (DeSO, age band) cells
+  whose counts are the real ones (controlled rounding when scaled);
+* background and birth region, labour-market status 16-64, education 25-64, low economic
+  standard, household type: for each attribute an IPF (iterative proportional fitting)
+  per DeSO, vectorised over all DeSO at once, fits a table of (group x category) to the
+  DeSO's real category counts and the drawn group counts, starting from the national
+  within-area pattern in data/syntetisk_modell.toml; each person then draws the category
+  from their (DeSO, group) row;
+* variables with no open data per area (bistånd months, overcrowding, voting, school
+  eligibility, suspicion of crime, sickness days): logistic links to the person's drawn
+  attributes and the DeSO's real shares, coefficients in the model file (provenance
+  "syntetisk", with reasons), intercepts solved so the national level equals `malniva`.
+
+Everything is vectorised numpy; the only Python loops run over categories, IPF
+iterations and Newton steps, never over areas or persons.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import tomllib
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from utanforskap.atomic import atomic_path
+from utanforskap.errors import InputError
+from utanforskap.microdata import schema as ms
+from utanforskap.observations.store import ObservationStore
+
+MODEL_FILE = "syntetisk_modell.toml"
+PERIOD = "2022"
+DATASET = "syntetisk"
+LABEL = "SYNTETISKA DATA"
+
+# Age bands of the layout: (first age, number of ages). 65+ is drawn from the model's weights.
+BANDS = ("0_4", "5_9", "10_14", "15", "16_19", "20_24", "25_64", "65plus")
+_BAND_LO = np.array([0, 5, 10, 15, 16, 20, 25, 65], dtype=np.int16)
+_BAND_WIDTH = np.array([5, 5, 5, 1, 4, 5, 40, 5], dtype=np.int16)
+# Background categories: svensk bakgrund, utländsk bakgrund född i Sverige, Europa, övriga världen.
+BG = ("svensk", "utl_sverige", "europa", "ovriga_varlden")
+STATUS_NONE = 255
+
+
+# ---- model and marginals ---------------------------------------------------------------
+@lru_cache(maxsize=1)
+def model_text() -> str:
+    return resources.files("utanforskap.data").joinpath(MODEL_FILE).read_text(encoding="utf-8")
+
+
+def model() -> dict:
+    """The model file (data/syntetisk_modell.toml), checked for provenance and reasons."""
+    raw = tomllib.loads(model_text())
+    if raw.get("proveniens") != "syntetisk":
+        raise InputError(f"{MODEL_FILE}: proveniens måste vara 'syntetisk'")
+    for section in ("alder", "kon", "bakgrund", "sysselsattning", "utbildning", "lag_ekonomisk_standard", "hushall"):
+        _reasoned(raw[section], section)
+    for name, link in raw["lank"].items():
+        _reasoned(link, f"lank.{name}")
+        unknown = set(link.get("koefficienter", {})) - set(FEATURES)
+        if unknown:
+            raise InputError(f"{MODEL_FILE}: lank.{name}: okänd egenskap {sorted(unknown)[0]!r}; kända: {', '.join(FEATURES)}")
+    return raw
+
+
+def model_digest() -> str:
+    return hashlib.sha256(model_text().encode("utf-8")).hexdigest()[:12]
+
+
+def _reasoned(section: dict, name: str) -> None:
+    if section.get("proveniens") != "syntetisk" or not str(section.get("motivering", "")).strip():
+        raise InputError(f"{MODEL_FILE}: [{name}] måste ha proveniens = 'syntetisk' och en motivering")
+
+
+@dataclass(frozen=True)
+class Marginals:
+    """Real DeSO 2022 counts from the bundled store, one row per DeSO (arrays of length A)."""
+
+    deso: np.ndarray
+    befolkning: np.ndarray
+    bands: np.ndarray  # (A, 8), BANDS
+    bakgrund: np.ndarray  # (A, 4), BG
+    status: np.ndarray  # (A, 3): sysselsatta, arbetslösa, utanför arbetskraften 16-64
+    utbildning: np.ndarray  # (A, 5): förgymnasial, gymnasial, eftergymn. kort, lång, saknas (25-64)
+    ek_personer: np.ndarray  # persons in the economic-standard statistics
+    lag_andel: np.ndarray  # share of them with low economic standard
+    hushall: np.ndarray  # (A, 5) households by ms.HUSHALLSTYP
+    special_andel: np.ndarray  # share living in special housing (no household)
+    flerbostad_andel: np.ndarray
+
+    @property
+    def total(self) -> int:
+        return int(self.befolkning.sum())
+
+
+_MARGINAL_VARS = [
+    "befolkning", "befolkning_0_4", "befolkning_5_9", "befolkning_10_14", "befolkning_15_19", "befolkning_20_24",
+    "befolkning_25_64", "svensk_bakgrund", "fodda_sverige", "fodda_europa_utom_sverige", "fodda_ovriga_varlden",
+    "sysselsatta_16_64", "arbetslosa_16_64", "utanfor_arbetskraften_16_64", "utb_forgymnasial_25_64",
+    "utb_gymnasial_25_64", "utb_eftergymnasial_kort_25_64", "utb_eftergymnasial_lang_25_64", "utb_saknas_25_64",
+    "personer_ekonomisk_standard", *(f"hushall_{k}" for k in ms.HUSHALLSTYP), "personer_specialbostader",
+    "personer_flerbostadshus", "personer_hustyp_totalt",
+]
+
+
+def marginals(store: ObservationStore | None = None) -> Marginals:
+    """Read the real DeSO marginals (the bundled store by default)."""
+    if store is None:
+        from utanforskap.sources.bundle import default_store
+
+        store = default_store()
+    w = store.wide("deso", PERIOD, _MARGINAL_VARS)
+    low = store.wide("deso", PERIOD, ["lag_ekonomisk_standard"], falt=("taljare", "namnare"))
+    w = w.join(low, on="omrade", how="left").sort("omrade").fill_null(0.0)
+    share15 = float(model()["alder"]["andel_15_av_15_19"])
+    col = lambda c: w[c].to_numpy().astype(np.float64)  # noqa: E731
+    befolkning = col("befolkning")
+    b15_19 = col("befolkning_15_19")
+    young = np.stack(
+        [col("befolkning_0_4"), col("befolkning_5_9"), col("befolkning_10_14"), b15_19 * share15,
+         b15_19 * (1 - share15), col("befolkning_20_24"), col("befolkning_25_64")], axis=1
+    )
+    old = np.clip(befolkning - young.sum(axis=1), 0, None)
+    bands = np.concatenate([young, old[:, None]], axis=1)
+    svensk = col("svensk_bakgrund")
+    bakgrund = np.stack(
+        [svensk, np.clip(col("fodda_sverige") - svensk, 0, None), col("fodda_europa_utom_sverige"), col("fodda_ovriga_varlden")],
+        axis=1,
+    )
+    ek = col("lag_ekonomisk_standard__namnare")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lag = np.where(ek > 0, col("lag_ekonomisk_standard__taljare") / ek, 0.0)
+        typ_tot = col("personer_hustyp_totalt")
+        special = np.where(typ_tot > 0, col("personer_specialbostader") / typ_tot, 0.0)
+        fler = np.where(typ_tot > 0, col("personer_flerbostadshus") / typ_tot, 0.0)
+    return Marginals(
+        deso=w["omrade"].to_numpy(),
+        befolkning=befolkning,
+        bands=bands,
+        bakgrund=bakgrund,
+        status=np.stack([col("sysselsatta_16_64"), col("arbetslosa_16_64"), col("utanfor_arbetskraften_16_64")], axis=1),
+        utbildning=np.stack(
+            [col(f"utb_{k}_25_64") for k in ("forgymnasial", "gymnasial", "eftergymnasial_kort", "eftergymnasial_lang", "saknas")],
+            axis=1,
+        ),
+        ek_personer=ek,
+        lag_andel=np.clip(lag, 0, 1),
+        hushall=np.stack([col(f"hushall_{k}") for k in ms.HUSHALLSTYP], axis=1),
+        special_andel=np.clip(special, 0, 1),
+        flerbostad_andel=np.clip(fler, 0, 1),
+    )
+
+
+# ---- vectorised building blocks --------------------------------------------------------
+def controlled_round(expected: np.ndarray, totals: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Integer (R, K) with row sums `totals`, each cell the floor or ceiling of `expected` (rescaled).
+
+    Which cells round up is random with odds given by the fractional parts (keys
+    u^(1/frac), Efraimidis-Spirakis), so the expected count of each cell is close to
+    `expected` and the totals are exact.
+    """
+    expected = np.asarray(expected, dtype=np.float64)
+    totals = np.asarray(totals, dtype=np.int64)
+    rs = expected.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        scaled = np.where(rs[:, None] > 0, expected * (totals / np.where(rs > 0, rs, 1))[:, None], 0.0)
+    base = np.floor(scaled).astype(np.int64)
+    remainder = totals - base.sum(axis=1)
+    frac = scaled - base
+    u = rng.random(frac.shape)
+    with np.errstate(divide="ignore"):
+        keys = np.where(frac > 0, np.log(u) / np.where(frac > 0, frac, 1), -np.inf)
+    order = np.argsort(-keys, axis=1, kind="stable")
+    ranks = np.empty_like(order)
+    np.put_along_axis(ranks, order, np.arange(frac.shape[1])[None, :].repeat(frac.shape[0], 0), axis=1)
+    base += ranks < remainder[:, None]
+    return base
+
+
+def ipf(seed: np.ndarray, rows: np.ndarray, cols: np.ndarray, iterations: int = 40) -> np.ndarray:
+    """Fit (A, R, K) tables to row sums (A, R) and column sums (A, K), per area, all areas at once.
+
+    Column sums are first rescaled to the row total of their area. Rows are fitted last, so
+    row sums are exact and each row is a probability distribution times its count.
+    An area whose column sums are all zero keeps the seed's pattern.
+    """
+    x = np.broadcast_to(seed, (rows.shape[0], *seed.shape[-2:])).astype(np.float64).copy()
+    row_tot = rows.sum(axis=1)
+    col_tot = cols.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cols = np.where(col_tot[:, None] > 0, cols * (row_tot / col_tot)[:, None], np.nan)
+    for _ in range(iterations):
+        x = _scale(x, rows, axis=2)
+        cs = x.sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            f = np.where(cs > 0, cols / cs, 1.0)
+        f = np.where(np.isnan(f), 1.0, f)
+        x = x * f[:, None, :]
+    return _scale(x, rows, axis=2)
+
+
+def _scale(x: np.ndarray, rows: np.ndarray, axis: int) -> np.ndarray:
+    rs = x.sum(axis=axis)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        f = np.where(rs > 0, rows / rs, 0.0)
+    # A row with a count but an all-zero seed spreads evenly (cannot happen with the shipped seeds).
+    empty = (rs == 0) & (rows > 0)
+    if empty.any():
+        x = np.where(empty[..., None], 1.0, x)
+        rs = x.sum(axis=axis)
+        f = np.where(rs > 0, rows / rs, 0.0)
+    return x * f[..., None]
+
+
+def draw_categories(probs: np.ndarray, group: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Category per person (uint8) from the rows probs[group] (inverse CDF on one uniform each)."""
+    p = np.asarray(probs, dtype=np.float64)
+    s = p.sum(axis=1, keepdims=True)
+    p = np.where(s > 0, p / np.where(s > 0, s, 1), 1.0 / p.shape[1])
+    cum = np.cumsum(p, axis=1).astype(np.float32)
+    u = rng.random(group.shape[0], dtype=np.float32)
+    out = np.zeros(group.shape[0], dtype=np.uint8)
+    for k in range(p.shape[1] - 1):
+        out += u >= np.take(np.ascontiguousarray(cum[:, k]), group)
+    return out
+
+
+def solve_intercept(eta: np.ndarray, target: float, rng: np.random.Generator, weight: np.ndarray | None = None) -> float:
+    """b0 with mean(weight * sigmoid(b0 + eta)) = target, solved by Newton on a sample of at most 400 000."""
+    n = eta.shape[0]
+    if n == 0:
+        return 0.0
+    idx = rng.integers(0, n, size=min(n, 400_000)) if n > 400_000 else slice(None)
+    e = eta[idx].astype(np.float64)
+    w = np.ones_like(e) if weight is None else weight[idx].astype(np.float64)
+    b = np.log(target / (1 - target)) - float(np.mean(e))
+    for _ in range(60):
+        p = 1 / (1 + np.exp(-(b + e)))
+        f = np.mean(w * p) - target
+        d = np.mean(w * p * (1 - p))
+        if d <= 0:
+            break
+        step = f / d
+        b -= float(np.clip(step, -5, 5))
+        if abs(step) < 1e-10:
+            break
+    return float(b)
+
+
+# ---- features for the links ------------------------------------------------------------
+FEATURES = (
+    "lag_ekonomisk_standard", "arbetslos", "utanfor_arbetskraften", "bakgrund_utl_sverige", "bakgrund_europa",
+    "bakgrund_ovriga_varlden", "ensamstaende_med_barn", "med_barn", "man", "forgymnasial", "alder_15_17",
+    "alder_16_29", "alder_18_24", "alder_18_29", "alder_25_34", "alder_50_64", "alder_65plus", "alder_65_84",
+    "alder_85plus", "omrade_lag_ekonomisk_standard", "omrade_flerbostadshus",
+)
+
+
+class _People:
+    """The drawn attributes as arrays, and the link features computed from them (cached masks)."""
+
+    def __init__(self, **arrays: np.ndarray):
+        self.__dict__.update(arrays)
+        self.area_covariates: dict[str, np.ndarray] = {}
+        self._masks: dict[str, np.ndarray] = {}
+
+    def mask(self, name: str) -> np.ndarray:
+        if name not in self._masks:
+            self._masks[name] = self._feature(name)
+        return self._masks[name]
+
+    def _feature(self, name: str) -> np.ndarray:
+        match name:
+            case "lag_ekonomisk_standard":
+                return self.lag == 1
+            case "arbetslos":
+                return self.status == 1
+            case "utanfor_arbetskraften":
+                return self.status == 2
+            case "bakgrund_utl_sverige":
+                return self.bg == 1
+            case "bakgrund_europa":
+                return self.bg == 2
+            case "bakgrund_ovriga_varlden":
+                return self.bg == 3
+            case "ensamstaende_med_barn":
+                return self.hh == 2
+            case "med_barn":
+                return (self.hh == 0) | (self.hh == 2)
+            case "man":
+                return self.man
+            case "forgymnasial":
+                return self.edu == 0
+        lo, _, hi = name.removeprefix("alder_").partition("_")
+        if lo.endswith("plus"):
+            return self.alder >= int(lo.removesuffix("plus"))
+        return (self.alder >= int(lo)) & (self.alder <= int(hi))
+
+    def eta(self, coefficients: dict[str, float]) -> np.ndarray:
+        """The linear predictor without intercept, for every person (float32).
+
+        Person features depend only on a few small codes, so the predictor is evaluated once
+        per combination of codes (a lookup table of ~300 000 entries) and gathered by each
+        person's combined code: one gather instead of a masked add per feature.
+        """
+        person_coefs = {k: v for k, v in coefficients.items() if k not in self.area_covariates}
+        out = _combination_table(person_coefs)[self.combined_code()]
+        for name, coef in coefficients.items():
+            if name in self.area_covariates:
+                out += (self.area_covariates[name] * np.float32(coef))[self.area]
+        return out
+
+    def combined_code(self) -> np.ndarray:
+        if "_code" not in self._masks:
+            status = np.minimum(self.status, 3).astype(np.int32)  # 255 (none) -> 3
+            hh = np.minimum(self.hh, 5).astype(np.int32)  # 255 (none) -> 5
+            code = self.alder.astype(np.int32) * _COMBOS
+            code += (((self.lag.astype(np.int32) * 4 + status) * 4 + self.bg) * 6 + hh) * 10
+            code += self.man.astype(np.int32) * 5 + self.edu
+            self._masks["_code"] = code
+        return self._masks["_code"]
+
+
+_MAX_AGE = 131
+_COMBOS = 3 * 4 * 4 * 6 * 2 * 5  # lag x status x bakgrund x hushållstyp x kön x utbildning
+
+
+@lru_cache(maxsize=64)
+def _combination_table_cached(items: tuple[tuple[str, float], ...]) -> np.ndarray:
+    age, lag, status, bg, hh, man, edu = np.indices((_MAX_AGE, 3, 4, 4, 6, 2, 5)).reshape(7, -1)
+    combos = _People(alder=age, lag=lag, status=status, bg=bg, hh=hh, man=man.astype(bool), edu=edu)
+    table = np.zeros(age.shape[0], dtype=np.float32)
+    for name, coef in items:
+        table[combos.mask(name)] += np.float32(coef)
+    return table  # index = age * _COMBOS + the other codes, as in _People.combined_code
+
+
+def _combination_table(coefficients: dict[str, float]) -> np.ndarray:
+    return _combination_table_cached(tuple(sorted(coefficients.items())))
+
+
+def _bernoulli_link(people: _People, link: dict, idx: np.ndarray, rng: np.random.Generator,
+                    weight: np.ndarray | None = None, calibrate_on: np.ndarray | None = None) -> np.ndarray:
+    """Draw a logistic link for persons `idx`; the intercept is solved on `calibrate_on` (default: idx)."""
+    eta_all = people.eta(link.get("koefficienter", {}))
+    sd = float(link.get("omradeseffekt_sd", 0.0))
+    if sd > 0:
+        # What the area's real shares do not explain: an independent effect per DeSO and link.
+        eta_all += rng.normal(0.0, sd, people.n_areas).astype(np.float32)[people.area]
+    eta = eta_all[idx]
+    if calibrate_on is None:
+        b0 = solve_intercept(eta, float(link["malniva"]), rng, weight)
+    else:
+        b0 = solve_intercept(eta_all[calibrate_on], float(link["malniva"]), rng)
+    del eta_all
+    p = 1 / (1 + np.exp(-(np.float32(b0) + eta)))
+    if weight is not None:
+        p = p * weight
+    return rng.random(idx.shape[0], dtype=np.float32) < p
+
+
+# ---- the draw --------------------------------------------------------------------------
+def draw(personer: int | None = None, seed: int = 2022, marg: Marginals | None = None) -> pa.Table:
+    """SYNTETISKA DATA: `personer` persons (default: the real population, 10 521 556) in the microdata schema.
+
+    The Arrow table carries Parquet metadata saying SYNTETISKA DATA (see write()).
+    """
+    cfg = model()
+    marg = marg or marginals()
+    total = marg.total
+    n = total if personer is None else int(personer)
+    if n < 1:
+        raise InputError(f"antalet personer måste vara minst 1, inte {n}")
+    rng = np.random.default_rng(seed)
+    n_areas = marg.deso.shape[0]
+
+    # Persons per DeSO and age band: the real counts, scaled and rounded so that the total is n.
+    area_n = controlled_round(marg.befolkning[None, :], np.array([n]), rng)[0]
+    cell_n = controlled_round(marg.bands, area_n, rng)
+    area = np.repeat(np.arange(n_areas, dtype=np.int32), area_n)
+    band = np.repeat(np.tile(np.arange(len(BANDS), dtype=np.uint8), n_areas), cell_n.ravel())
+    fraction = np.where(marg.befolkning > 0, area_n / np.where(marg.befolkning > 0, marg.befolkning, 1), 0.0)
+
+    alder = _BAND_LO[band] + (rng.random(n, dtype=np.float32) * _BAND_WIDTH[band]).astype(np.int16)
+    old = np.flatnonzero(band == 7)
+    w65 = np.asarray(cfg["alder"]["vikter_65plus"], dtype=np.float64)
+    g65 = draw_categories(w65[None, :], np.zeros(old.shape[0], dtype=np.int32), rng)
+    alder[old] = 65 + 5 * g65.astype(np.int16) + (rng.random(old.shape[0], dtype=np.float32) * 5).astype(np.int16)
+    kon_cfg = cfg["kon"]
+    p_man = np.where(band == 7, kon_cfg["andel_man_65plus"], kon_cfg["andel_man_0_64"]).astype(np.float32)
+    man = rng.random(n, dtype=np.float32) < p_man
+
+    # Background x age band, fitted per DeSO.
+    ab = area.astype(np.int64) * len(BANDS) + band
+    band_counts = np.bincount(ab, minlength=n_areas * len(BANDS)).reshape(n_areas, len(BANDS))
+    fit = ipf(np.asarray(cfg["bakgrund"]["startvarden"], dtype=np.float64), band_counts.astype(np.float64), marg.bakgrund)
+    bg = draw_categories(fit.reshape(-1, len(BG)), ab, rng)
+
+    # Labour-market status 16-64 by (band 16_19/20_24/25_64) x background.
+    status = np.full(n, STATUS_NONE, dtype=np.uint8)
+    working = np.flatnonzero((band >= 4) & (band <= 6))
+    sc = cfg["sysselsattning"]
+    base = np.array([sc["startvarden_16_19"], sc["startvarden_20_24"], sc["startvarden_25_64"]], dtype=np.float64)
+    mult = np.ones((len(BG), 3))
+    mult[:, 1] = sc["bakgrund_arbetslos"]
+    mult[:, 2] = sc["bakgrund_utanfor"]
+    seed_status = (base[:, None, :] * mult[None, :, :]).reshape(3 * len(BG), 3)
+    grp = (band[working].astype(np.int64) - 4) * len(BG) + bg[working]
+    status[working] = _fit_and_draw(area[working], grp, 3 * len(BG), seed_status, marg.status, n_areas, rng)
+
+    # Education 25-64 by background x status.
+    edu = np.full(n, 4, dtype=np.uint8)  # 4 = saknas (written as empty)
+    mid = np.flatnonzero(band == 6)
+    ec = cfg["utbildning"]
+    seed_edu = (
+        np.asarray(ec["startvarden"])[None, None, :] * np.asarray(ec["bakgrund"])[:, None, :] * np.asarray(ec["status"])[None, :, :]
+    ).reshape(len(BG) * 3, 5)
+    grp = bg[mid].astype(np.int64) * 3 + status[mid]
+    edu[mid] = _fit_and_draw(area[mid], grp, len(BG) * 3, seed_edu, marg.utbildning, n_areas, rng)
+
+    # Low economic standard: missing for persons outside the statistics, then fitted by group x background.
+    lag = np.full(n, 2, dtype=np.uint8)  # 2 = not in the statistics (empty)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p_in = np.clip(np.where(marg.befolkning > 0, marg.ek_personer / np.where(marg.befolkning > 0, marg.befolkning, 1), 1.0), 0, 1)
+    inside = np.flatnonzero(rng.random(n, dtype=np.float32) < p_in[area].astype(np.float32))
+    lc = cfg["lag_ekonomisk_standard"]
+    lgroup = np.where(alder <= 15, 0, np.where(alder >= 65, 4, np.where(status == STATUS_NONE, 3, status + 1))).astype(np.int64)
+    odds = np.asarray(lc["grupp"])[:, None] * np.asarray(lc["bakgrund"])[None, :]
+    seed_lag = np.stack([np.ones(odds.size), odds.ravel()], axis=1)  # 0 = not low, 1 = low
+    grp = lgroup[inside] * len(BG) + bg[inside]
+    cols = np.stack([(1 - marg.lag_andel) * marg.ek_personer, marg.lag_andel * marg.ek_personer], axis=1)
+    lag[inside] = _fit_and_draw(area[inside], grp, 5 * len(BG), seed_lag, cols, n_areas, rng)
+
+    # Household type: none in special housing; else fitted by (child, adult 18-64, 65+).
+    hc = cfg["hushall"]
+    hh = np.full(n, 255, dtype=np.uint8)
+    in_hh = np.flatnonzero(rng.random(n, dtype=np.float32) >= marg.special_andel[area].astype(np.float32))
+    hgroup = np.where(alder < 18, 0, np.where(alder >= 65, 2, 1)).astype(np.int64)
+    per_hh = np.asarray(hc["vuxna_per_hushall"]) + np.asarray(hc["barn_per_hushall"])
+    hh_persons = marg.hushall * per_hh[None, :]
+    g_idx = area[in_hh].astype(np.int64) * 3 + hgroup[in_hh]
+    counts = np.bincount(g_idx, minlength=n_areas * 3).reshape(n_areas, 3).astype(np.float64)
+    fit = ipf(np.asarray(hc["startvarden"], dtype=np.float64), counts, hh_persons)
+    hh[in_hh] = draw_categories(fit.reshape(-1, len(ms.HUSHALLSTYP)), g_idx, rng)
+    # One reference person per household: adults of each type, with probability households / adults.
+    adults_fit = fit[:, 1:, :].sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p_ref = np.clip(np.where(adults_fit > 0, marg.hushall * fraction[:, None] / adults_fit, 0.0), 0, 1)
+    adult = in_hh[hgroup[in_hh] >= 1]
+    ref = np.zeros(n, dtype=bool)
+    ref[adult] = rng.random(adult.shape[0], dtype=np.float32) < p_ref[area[adult], hh[adult]].astype(np.float32)
+
+    people = _People(area=area, alder=alder, man=man, bg=bg, status=status, edu=edu, lag=lag, hh=hh, n_areas=n_areas)
+    lag_nat = float((marg.lag_andel * marg.ek_personer).sum() / marg.ek_personer.sum())
+    fler_nat = float((marg.flerbostad_andel * marg.befolkning).sum() / marg.befolkning.sum())
+    people.area_covariates = {
+        "omrade_lag_ekonomisk_standard": (marg.lag_andel - lag_nat).astype(np.float32),
+        "omrade_flerbostadshus": (marg.flerbostad_andel - fler_nat).astype(np.float32),
+    }
+    links = cfg["lank"]
+
+    # Ekonomiskt bistånd (18+), calibrated on 20-64.
+    adults = np.flatnonzero(alder >= 18)
+    cal = np.flatnonzero((alder >= 20) & (alder <= 64))
+    got = _bernoulli_link(people, links["ekonomiskt_bistand"], adults, rng, calibrate_on=cal)
+    bl = links["ekonomiskt_bistand"]
+    months = np.zeros(n, dtype=np.int8)
+    rec = adults[got]
+    whole = rng.random(rec.shape[0], dtype=np.float32) < bl["andel_helar"]
+    months[rec] = np.where(whole, 12, 1 + rng.binomial(10, bl["manader_p"], rec.shape[0])).astype(np.int8)
+
+    # Trångboddhet (norm 2): known for persons in a household; never for the types listed.
+    tl = links["trangbodd"]
+    never = np.isin(hh[in_hh], [ms.HUSHALLSTYP.index(k) for k in tl.get("aldrig", [])])
+    trang = np.full(n, 2, dtype=np.uint8)  # 2 = unknown (empty)
+    trang[in_hh] = _bernoulli_link(people, tl, in_hh, rng, weight=(~never).astype(np.float32))
+
+    # Rösträtt and valdeltagande.
+    rl = links["rostberattigad"]
+    p_cit = np.array([1.0, 1.0, rl["andel_medborgare_europa"], rl["andel_medborgare_ovriga_varlden"]], dtype=np.float32)
+    eligible = (alder >= 18) & (rng.random(n, dtype=np.float32) < p_cit[bg])
+    voters = np.flatnonzero(eligible)
+    voted = np.zeros(n, dtype=bool)
+    voted[voters] = _bernoulli_link(people, links["rostat"], voters, rng)
+
+    # Årskurs 9 and behörighet.
+    al = links["lamnat_ak9"]
+    p_left = np.zeros(n, dtype=np.float32)
+    for age, key in ((15, "andel_alder_15"), (16, "andel_alder_16"), (17, "andel_alder_17")):
+        p_left[alder == age] = al[key]
+    left = rng.random(n, dtype=np.float32) < p_left
+    pupils = np.flatnonzero(left)
+    behorig = np.full(n, 2, dtype=np.uint8)
+    behorig[pupils] = _bernoulli_link(people, links["behorig_gymnasiet"], pupils, rng)
+
+    # Misstänkta för brott, 15+.
+    teen_plus = np.flatnonzero(alder >= 15)
+    suspected = np.zeros(n, dtype=bool)
+    suspected[teen_plus] = _bernoulli_link(people, links["misstankt_brott"], teen_plus, rng)
+
+    # Ohälsodagar 16-64: whole year, or one spell whose mean length gives the target ohälsotal.
+    days = np.zeros(n, dtype=np.int16)
+    work_age = np.flatnonzero((alder >= 16) & (alder <= 64))
+    full = _bernoulli_link(people, links["ohalsa_helar"], work_age, rng)
+    days[work_age[full]] = 365
+    rest = work_age[~full]
+    pl_ = links["ohalsa_period"]
+    spell = rest[_bernoulli_link(people, pl_, rest, rng)]
+    if spell.shape[0]:
+        mean_len = (pl_["malniva_dagar"] * work_age.shape[0] - 365.0 * full.sum()) / spell.shape[0]
+        days[spell] = _spell_lengths(rng.standard_gamma(0.8, spell.shape[0]), mean_len)
+
+    return _table(marg, n, seed, cfg, area=area, alder=alder, man=man, bg=bg, status=status, months=months,
+                  trang=trang, eligible=eligible, voted=voted, left=left, behorig=behorig, suspected=suspected,
+                  days=days, edu=edu, lag=lag, hh=hh, ref=ref)
+
+
+def _spell_lengths(g: np.ndarray, mean_len: float) -> np.ndarray:
+    """Days 1-364 from gamma draws `g`, scaled (bisection) so that their mean is `mean_len`."""
+    mean_len = float(np.clip(mean_len, 1.0, 364.0))
+    lo, hi = 0.0, 364.0 / max(float(np.median(g)), 1e-6)
+    sample = g[: 200_000]
+    for _ in range(40):
+        c = (lo + hi) / 2
+        if np.clip(np.rint(c * sample), 1, 364).mean() < mean_len:
+            lo = c
+        else:
+            hi = c
+    return np.clip(np.rint(((lo + hi) / 2) * g), 1, 364).astype(np.int16)
+
+
+def _fit_and_draw(area: np.ndarray, grp: np.ndarray, n_groups: int, seed: np.ndarray, cols: np.ndarray,
+                  n_areas: int, rng: np.random.Generator) -> np.ndarray:
+    """IPF of (group x category) per DeSO on the drawn group counts and the real category counts; draw."""
+    g = area.astype(np.int64) * n_groups + grp
+    counts = np.bincount(g, minlength=n_areas * n_groups).reshape(n_areas, n_groups).astype(np.float64)
+    fit = ipf(seed, counts, cols)
+    return draw_categories(fit.reshape(-1, seed.shape[1]), g, rng)
+
+
+def label(n: int, seed: int) -> str:
+    return (
+        f"{LABEL}: syntetisk befolkning ({n} personer, seed {seed}, modell {model()['version']}), "
+        "kalibrerad mot SCB:s DeSO-tabeller 2022"
+    )
+
+
+def _dictionary(codes: np.ndarray, values: tuple[str, ...], missing: int | None = None) -> pa.DictionaryArray:
+    mask = None if missing is None else (codes == missing)
+    idx = pa.array(codes.astype(np.int8 if len(values) < 128 else np.int32), mask=mask)
+    return pa.DictionaryArray.from_arrays(idx, pa.array(list(values), pa.string()))
+
+
+def _bool(codes: np.ndarray, missing: int | None = None) -> pa.Array:
+    if missing is None:
+        return pa.array(codes.astype(bool))
+    return pa.array(codes == 1, mask=codes == missing)
+
+
+def _table(marg: Marginals, n: int, seed: int, cfg: dict, **a: np.ndarray) -> pa.Table:
+    fodelse = np.array([0, 0, 1, 2], dtype=np.uint8)[a["bg"]]
+    bakgrund = (a["bg"] > 0).astype(np.uint8)
+    columns = {
+        "ar": pa.array(np.full(n, int(cfg["ar"]), dtype=np.int16)),
+        "deso": pa.DictionaryArray.from_arrays(pa.array(a["area"]), pa.array(marg.deso.astype(str).tolist(), pa.string())),
+        "alder": pa.array(a["alder"]),
+        "kon": _dictionary(np.where(a["man"], 0, 1).astype(np.uint8), ms.KON),
+        "bakgrund": _dictionary(bakgrund, ms.BAKGRUND),
+        "fodelseregion": _dictionary(fodelse, ms.FODELSEREGION),
+        "sysselsattning": _dictionary(a["status"], ms.SYSSELSATTNING, STATUS_NONE),
+        "bistand_manader": pa.array(a["months"]),
+        "trangbodd": _bool(a["trang"], 2),
+        "rostberattigad": pa.array(a["eligible"]),
+        "rostat": pa.array(a["voted"]),
+        "lamnat_ak9": pa.array(a["left"]),
+        "behorig_gymnasiet": _bool(a["behorig"], 2),
+        "misstankt_brott": pa.array(a["suspected"]),
+        "ohalsodagar": pa.array(a["days"]),
+        "utbildning": _dictionary(a["edu"], ms.UTBILDNING, 4),
+        "lag_ekonomisk_standard": _bool(a["lag"], 2),
+        "hushallstyp": _dictionary(a["hh"], ms.HUSHALLSTYP, 255),
+        "hushallsreferens": pa.array(a["ref"]),
+    }
+    meta = {
+        ms.META_KALLA: label(n, seed).encode("utf-8"),
+        ms.META_SYNTETISK: b"true",
+        b"utanforskap.seed": str(seed).encode(),
+        b"utanforskap.modell": f"{cfg['version']} ({model_digest()})".encode(),
+    }
+    return pa.table(columns).replace_schema_metadata(meta)
+
+
+def write(table: pa.Table, path: str | os.PathLike[str]) -> Path:
+    """Write the synthetic persons to Parquet atomically, keeping the SYNTETISKA DATA metadata."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp, compression="zstd", row_group_size=1 << 20)
+    return path
+
+
+# ---- the cached observation store --------------------------------------------------------
+def cache_root() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "utanforskap"
+
+
+def synthetic_store(personer: int | None = None, seed: int = 2022) -> ObservationStore:
+    """SYNTETISKA DATA: an observation store with the synthetic population aggregated, with disclosure control.
+
+    Levels deso, regso, kommun, lan and riket, period "2022", dataset "syntetisk"; every
+    row's `kalla` begins with SYNTETISKA DATA. Built once under
+    $XDG_CACHE_HOME/utanforskap/syntetisk-<seed>-<n> and rebuilt when absent or when the
+    model file has changed.
+    """
+    from utanforskap.microdata.aggregate import aggregate
+
+    marg = marginals()
+    n = marg.total if personer is None else int(personer)
+    root = cache_root() / f"syntetisk-{seed}-{n}"
+    store = ObservationStore(root)
+    if _is_current(store):
+        return store
+    root.mkdir(parents=True, exist_ok=True)
+    with _build_lock(root):
+        if _is_current(store):  # another process built it while we waited
+            return store
+        table = draw(n, seed, marg)
+        obs = aggregate(table, "deso", where=label(n, seed))
+        store.write(
+            {DATASET: obs},
+            meta={DATASET: {"modell": model_digest(), "personer": n, "seed": seed, "syntetisk": True,
+                            "beskrivning": label(n, seed)}},
+        )
+    return store
+
+
+def _is_current(store: ObservationStore) -> bool:
+    entry = store.datasets().get(DATASET) if (store.root / "manifest.json").exists() else None
+    return bool(entry) and entry.get("modell") == model_digest() and (store.root / entry["fil"]).exists()
+
+
+@contextlib.contextmanager
+def _build_lock(root: Path):
+    with open(root / ".bygger", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        yield
