@@ -32,6 +32,11 @@ class Settings(BaseSettings):
     http_backoff_cap: float = Field(default=60.0, ge=0, description="Longest wait between two tries")
     http_retry_after_cap: float = Field(default=300.0, ge=0, description="Longest Retry-After honoured")
 
+    # Map geometry for reports (utanforskap rapport): RegSO/DeSO polygons beyond the bundled ones
+    regso_geometri: Path | None = Field(default=None, description="GeoPackage (or any OGR file) with RegSO or DeSO polygons")
+    geometri_wfs: str = Field(default="https://geodata.scb.se/geoserver/stat/wfs", description="SCB's WFS; empty to never ask")
+    geometri_wfs_timeout: float = Field(default=4.0, gt=0, description="Seconds before the WFS is given up for this run")
+
     # Disclosure control for microdata: cells built on fewer persons are protected.
     min_antal: int = Field(default=5, ge=1, description="Disclosure threshold N")
 

@@ -1,0 +1,368 @@
+"""The figures behind the reports, computed once per map for every kommun at once.
+
+`prepare(result)` runs the vectorised work (ratios of summed numerators and denominators
+per kommun, per listed/other areas and for the nation; the crime series; the labour-market
+breakdowns; fit and comparison) and keeps it in a `Prepared`, so that writing 290 kommun
+reports is a matter of filtering, drawing and templating. Rates are never averaged:
+every aggregate value is Σ täljare / Σ nämnare over the areas where both are known.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from utanforskap import geography
+from utanforskap.errors import InputError
+from utanforskap.methods import engine
+from utanforskap.methods import model as m
+from utanforskap.results.inputs import method_inputs
+from utanforskap.results.karta import MapResult, Summary, _top_class, summarize
+
+OPERATOR_TEXT = {">=": "≥", ">": ">", "<=": "≤", "<": "<"}
+GROUP_LABELS = {"listade": "Listade områden", "ovriga": "Övriga områden", "kommun": "Hela kommunen", "riket": "Riket"}
+
+# Labour-market variables looked for in the store: (numerator, denominator, label, kind).
+# The bundled open data have only the 16–64 total; a source with more (e.g. synthetic
+# microdata) that writes these names gets its breakdowns shown.
+LABOUR_CANDIDATES = [
+    *[(f"sysselsatta_{a}", f"befolkning_{a}", f"Alla {a.replace('_', '–')} år", "totalt") for a in ("20_64", "16_64")],
+    *[
+        (f"sysselsatta_{a}_{g}", f"befolkning_{a}_{g}", f"{label} {a.replace('_', '–')} år", kind)
+        for a in ("20_64", "16_64")
+        for g, label, kind in (
+            ("kvinnor", "Kvinnor", "kon"),
+            ("man", "Män", "kon"),
+            ("inrikes_fodda", "Inrikes födda", "bakgrund"),
+            ("utrikes_fodda", "Utrikes födda", "bakgrund"),
+        )
+    ],
+]
+SHORT_NAMES = {
+    "arbetsmarknadsetablering": "Syssel\u00adsättning",
+    "bidragsberoende": "Bidrag",
+    "skolresultat": "Skola",
+    "kriminalitet": "Brott",
+    "trangboddhet": "Trång\u00adboddhet",
+    "valdeltagande": "Val\u00addeltagande",
+    "ohalsa": "Ohälsa",
+}
+AREA_TYPES = {
+    1: "stora socioekonomiska utmaningar",
+    2: "socioekonomiska utmaningar",
+    3: "blandad socioekonomi",
+    4: "goda socioekonomiska förutsättningar",
+    5: "mycket goda socioekonomiska förutsättningar",
+}
+POLICE = {0: "inte utpekat", 1: "utsatt område", 2: "särskilt utsatt område"}
+CRIME_VARIABLE = "brott_urval"
+CRIME_UNKNOWN = "brott_urval_utan_deso"
+
+
+@dataclass(frozen=True)
+class FactorSpec:
+    id: str
+    namn: str
+    status: str
+    varde: str | None
+    flagga: str | None
+    matt: str
+    proxy_for: str
+    taljare: str | None = None
+    namnare: str | None = None
+    skala: float = 1.0
+    andel: bool = False
+    threshold: float | None = None
+    operator: str | None = None
+
+    @property
+    def measured(self) -> bool:
+        return self.status != "saknas" and self.varde is not None
+
+    @property
+    def kort(self) -> str:
+        """A short name for narrow table columns."""
+        return SHORT_NAMES.get(self.id, self.namn)
+
+    @property
+    def aggregable(self) -> bool:
+        return self.taljare is not None and self.namnare is not None
+
+    def fmt(self, value) -> str:
+        if value is None or value != value:  # None or NaN
+            return "–"
+        if self.andel:
+            return f"{100 * value:.1f}".replace(".", ",") + "\u00a0%"
+        return f"{value:.2f}".replace(".", ",")
+
+    @property
+    def threshold_text(self) -> str:
+        if self.threshold is None or self.operator is None:
+            return "–"
+        return f"{OPERATOR_TEXT[self.operator]}\u00a0{self.fmt(self.threshold)}"
+
+    @property
+    def unit(self) -> str:
+        return "andel" if self.andel else "kvot"
+
+
+@dataclass
+class Prepared:
+    result: MapResult
+    summary: Summary
+    specs: list[FactorSpec]
+    top_class: str | None
+    areas: pl.DataFrame  # result.omraden with a boolean `listad`
+    ratios: pl.DataFrame  # omrade ("SE" or kommun code), grupp, one column per aggregable factor, befolkning, omraden
+    labour: pl.DataFrame  # omrade, grupp, one column per labour measure
+    labour_measures: list[tuple[str, str, str]]  # (column, label, kind)
+    crime: pl.DataFrame  # omrade, grupp, ar, brott, befolkning, per_1000
+    crime_years: list[int]
+    crime_unknown: pl.DataFrame  # kommun_kod, brott (crimes without DeSO, summed over crime_years)
+    events: list
+    events_source: str
+    fit: pl.DataFrame | None
+    compare_lists: pl.DataFrame | None
+    compare_factors: pl.DataFrame | None
+    compare_note: str
+    references: pl.DataFrame = field(default_factory=pl.DataFrame)  # regso_kod, omradestyp, polisen (codes)
+    geometri: str | os.PathLike[str] | None = None
+    kommuner: pl.DataFrame = field(default_factory=pl.DataFrame)  # every kommun with län
+
+    @property
+    def measured(self) -> list[FactorSpec]:
+        return [s for s in self.specs if s.measured]
+
+
+def prepare(result: MapResult, handelser: str | os.PathLike[str] | None = None, geometri=None) -> Prepared:
+    from utanforskap.reports import events as ev
+
+    specs, full = _factor_specs(result)
+    areas = result.omraden.with_columns(pl.col("klass").is_not_null().alias("listad"))
+    if full is not None:
+        # Numerators and denominators of each factor, aligned with the areas.
+        cols = sorted({c for s in specs if s.aggregable for c in (s.taljare, s.namnare)} - set(areas.columns))
+        areas = areas.join(full.select("regso_kod", *cols), on="regso_kod", how="left")
+    pairs = {s.id: (s.taljare, s.namnare, s.skala) for s in specs if s.aggregable}
+    ratios = _grouped_ratios(areas, pairs)
+    labour, measures = _labour(result, areas)
+    crime, years, unknown = _crime(result, areas)
+    fit, lists, factors, note = _fit_and_compare(result)
+    return Prepared(
+        result=result,
+        summary=summarize(result),
+        specs=specs,
+        top_class=_top_class(result),
+        areas=areas,
+        ratios=ratios,
+        labour=labour,
+        labour_measures=measures,
+        crime=crime,
+        crime_years=years,
+        crime_unknown=unknown,
+        events=ev.load(handelser),
+        events_source=str(handelser) if handelser else "utanforskap/data/handelser.toml",
+        fit=fit,
+        compare_lists=lists,
+        compare_factors=factors,
+        compare_note=note,
+        references=_references(result),
+        geometri=geometri,
+        kommuner=geography.areas("kommun"),
+    )
+
+
+def _references(result: MapResult) -> pl.DataFrame:
+    """Segregationsbarometern's area type and Polisen's category per RegSO (empty for synthetic data)."""
+    if result.kalla.syntetisk:
+        return pl.DataFrame(schema={"regso_kod": pl.String, "omradestyp": pl.Int64, "polisen": pl.Int64})
+    obs = result.kalla.store.read(niva="regso", variabler=["omradestyp", "polisen_uso_2025"])
+    wide = obs.pivot(on="variabel", index="omrade", values="varde")
+    cols = {"omradestyp": "omradestyp", "polisen_uso_2025": "polisen"}
+    return wide.select(
+        pl.col("omrade").alias("regso_kod"),
+        *[(pl.col(c).cast(pl.Int64) if c in wide.columns else pl.lit(None, pl.Int64)).alias(a) for c, a in cols.items()],
+    )
+
+
+# ---- factors ----------------------------------------------------------------------------------------------------
+def _factor_specs(result: MapResult) -> tuple[list[FactorSpec], pl.DataFrame | None]:
+    loaded = result.metod
+    steps = {s.namn: s for s in loaded.method.steg}
+    params = {k: v for k, v in result.parametrar.items() if not isinstance(v, list)}
+    full = None
+    if any(isinstance(steps.get(f.varde), m.Ratio) for f in result.faktorer if f.varde):
+        inputs = method_inputs(loaded, result.kalla.store, result.ar)
+        full = engine.run(loaded, inputs, parameters=params, keep_all=True, source=str(result.kalla.store.root))
+    specs = []
+    for f in result.faktorer:
+        spec = FactorSpec(f.id, f.namn, f.status, f.varde, f.flagga, f.matt, f.proxy_for)
+        step = steps.get(f.varde) if f.varde else None
+        if isinstance(step, m.Ratio):
+            spec = FactorSpec(
+                **{**spec.__dict__, "taljare": step.taljare, "namnare": step.namnare, "skala": step.skala, "andel": step.andel}
+            )
+        threshold, op = _threshold(f, steps, result.parametrar, full)
+        specs.append(FactorSpec(**{**spec.__dict__, "threshold": threshold, "operator": op}))
+    return specs, full
+
+
+def _resolve(value, params: dict, full: pl.DataFrame | None) -> float | None:
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, m.ParamRef):
+        v = params.get(value.parameter)
+        return float(v) if isinstance(v, (int, float)) else None
+    if isinstance(value, str) and full is not None and value in full.columns:
+        col = full[value].drop_nulls()
+        return float(col[0]) if col.len() and col.n_unique() == 1 else None  # grouped references have no one line
+    return None
+
+
+def _threshold(f, steps: dict, params: dict, full) -> tuple[float | None, str | None]:
+    """The flag's threshold in the factor value's own units, when it has one."""
+    flag = steps.get(f.flagga) if f.flagga else None
+    if not isinstance(flag, m.Flag) or not f.varde:
+        return None, None
+    limit = _resolve(flag.grans, params, full)
+    if limit is None:
+        return None, flag.operator
+    if flag.indata == f.varde:
+        return limit, flag.operator
+    rel = steps.get(flag.indata)
+    if isinstance(rel, m.Relative) and rel.indata == f.varde:
+        ref = _resolve(rel.referens, params, full)
+        if ref is None:
+            return None, flag.operator
+        return (limit * ref if rel.satt == "kvot" else limit + ref), flag.operator
+    return None, flag.operator
+
+
+def _grouped_ratios(areas: pl.DataFrame, pairs: dict[str, tuple[str, str, float]]) -> pl.DataFrame:
+    """Σ täljare / Σ nämnare per kommun and nation, for listed, other and all areas."""
+    sums = []
+    for fid, (num, den, _) in pairs.items():
+        ok = pl.col(num).is_not_null() & pl.col(den).is_not_null()
+        sums += [pl.col(num).filter(ok).sum().alias(f"{fid}__t"), pl.col(den).filter(ok).sum().alias(f"{fid}__n")]
+    sums += [pl.col("befolkning").sum().alias("befolkning"), pl.col("barn").sum().alias("barn"), pl.len().alias("omraden")]
+    grupp = pl.when(pl.col("listad")).then(pl.lit("listade")).otherwise(pl.lit("ovriga"))
+    by_kommun = areas.group_by("kommun_kod", grupp.alias("grupp")).agg(sums)
+    whole_kommun = areas.group_by("kommun_kod").agg(sums).with_columns(pl.lit("kommun").alias("grupp"))
+    by_riket = areas.group_by(grupp.alias("grupp")).agg(sums).with_columns(pl.lit("SE").alias("kommun_kod"))
+    whole_riket = areas.select(sums).with_columns(pl.lit("SE").alias("kommun_kod"), pl.lit("riket").alias("grupp"))
+    frames = [by_kommun, whole_kommun, by_riket, whole_riket]
+    cols = frames[0].columns
+    table = pl.concat([f.select(cols).with_columns(pl.col("omraden").cast(pl.Int64)) for f in frames])
+    return table.rename({"kommun_kod": "omrade"}).select(
+        "omrade", "grupp", "befolkning", "barn", "omraden",
+        *[
+            pl.when(pl.col(f"{fid}__n") > 0).then(pl.col(f"{fid}__t") / pl.col(f"{fid}__n") * scale).alias(fid)
+            for fid, (_, _, scale) in pairs.items()
+        ],
+    )
+
+
+# ---- labour market ------------------------------------------------------------------------------------------------------
+def _labour(result: MapResult, areas: pl.DataFrame) -> tuple[pl.DataFrame, list[tuple[str, str, str]]]:
+    names = sorted({v for num, den, _, _ in LABOUR_CANDIDATES for v in (num, den)})
+    obs = result.kalla.store.read(niva="regso", period=str(result.ar), variabler=names)
+    have = set(obs.filter(pl.col("varde").is_not_null())["variabel"].unique().to_list())
+    chosen = [(num, den, label, kind) for num, den, label, kind in LABOUR_CANDIDATES if num in have and den in have]
+    # Show one age band: the first (20–64, the likely official one) that has a total.
+    bands = [c for c in chosen if c[3] == "totalt"]
+    if bands:
+        band = bands[0][0].removeprefix("sysselsatta_")
+        chosen = [c for c in chosen if c[0] == f"sysselsatta_{band}" or c[0].startswith(f"sysselsatta_{band}_")]
+    if not chosen:
+        return pl.DataFrame(schema={"omrade": pl.String, "grupp": pl.String}), []
+    wide = obs.pivot(on="variabel", index="omrade", values="varde").rename({"omrade": "regso_kod"})
+    joined = areas.select("regso_kod", "kommun_kod", "listad").join(wide, on="regso_kod", how="left")
+    pairs = {num: (num, den, 1.0) for num, den, _, _ in chosen}
+    table = _grouped_ratios(joined.with_columns(pl.lit(0).alias("befolkning"), pl.lit(0).alias("barn")), pairs)
+    measures = [(num, label, kind) for num, _, label, kind in chosen]
+    return table.select("omrade", "grupp", *pairs), measures
+
+
+# ---- crime over time ---------------------------------------------------------------------------------------------------
+def _crime(result: MapResult, areas: pl.DataFrame) -> tuple[pl.DataFrame, list[int], pl.DataFrame]:
+    store = result.kalla.store
+    empty = pl.DataFrame(schema={"omrade": pl.String, "grupp": pl.String, "ar": pl.Int64, "brott": pl.Float64, "befolkning": pl.Float64, "per_1000": pl.Float64})
+    obs = store.read(niva="regso", variabler=[CRIME_VARIABLE, "befolkning"])
+    crimes = obs.filter((pl.col("variabel") == CRIME_VARIABLE) & pl.col("period").str.contains(r"^\d{4}$"))
+    # A year counts when every area has a value (e.g. 2019 lacks four of the six codes).
+    complete = crimes.group_by("period").agg(pl.col("varde").null_count().alias("n")).filter(pl.col("n") == 0)
+    years = sorted(int(p) for p in complete["period"].to_list())
+    pop = obs.filter(pl.col("variabel") == "befolkning").select(
+        pl.col("omrade").alias("regso_kod"), pl.col("period").cast(pl.Int64).alias("pop_ar"), pl.col("varde").alias("befolkning")
+    )
+    pop_years = sorted(pop["pop_ar"].unique().to_list())
+    if len(years) < 2 or not pop_years:
+        return empty, [], pl.DataFrame(schema={"kommun_kod": pl.String, "brott": pl.Float64})
+    nearest = {y: min(pop_years, key=lambda p: (abs(p - y), -p)) for y in years}
+    c = (
+        crimes.filter(pl.col("period").is_in([str(y) for y in years]))
+        .select(pl.col("omrade").alias("regso_kod"), pl.col("period").cast(pl.Int64).alias("ar"), pl.col("varde").alias("brott"))
+        .with_columns(pl.col("ar").replace_strict(nearest, return_dtype=pl.Int64).alias("pop_ar"))
+        .join(pop, on=["regso_kod", "pop_ar"], how="left")
+        .join(areas.select("regso_kod", "kommun_kod", "listad"), on="regso_kod", how="inner")
+    )
+    grupp = pl.when(pl.col("listad")).then(pl.lit("listade")).otherwise(pl.lit("ovriga"))
+    sums = [pl.col("brott").sum(), pl.col("befolkning").sum()]
+    frames = [
+        c.group_by(pl.col("kommun_kod").alias("omrade"), grupp.alias("grupp"), "ar").agg(sums),
+        c.group_by(pl.col("kommun_kod").alias("omrade"), "ar").agg(sums).with_columns(pl.lit("kommun").alias("grupp")),
+        c.group_by(grupp.alias("grupp"), "ar").agg(sums).with_columns(pl.lit("SE").alias("omrade")),
+        c.group_by("ar").agg(sums).with_columns(pl.lit("SE").alias("omrade"), pl.lit("riket").alias("grupp")),
+    ]
+    table = pl.concat([f.select("omrade", "grupp", "ar", "brott", "befolkning") for f in frames]).with_columns(
+        pl.when(pl.col("befolkning") > 0).then(pl.col("brott") / pl.col("befolkning") * 1000).alias("per_1000")
+    ).sort("omrade", "grupp", "ar")
+    unknown = store.read(niva="kommun", period=[str(y) for y in years], variabler=[CRIME_UNKNOWN])
+    unknown = unknown.group_by(pl.col("omrade").alias("kommun_kod")).agg(pl.col("varde").sum().alias("brott"))
+    return table, years, unknown
+
+
+# ---- fit and comparison ------------------------------------------------------------------------------------------------
+def _fit_and_compare(result: MapResult):
+    from utanforskap.results import calibrate, compare
+
+    if result.kalla.syntetisk:
+        note = "Jämförelsen med andra listor görs bara på verkliga data: de syntetiska områdena motsvarar inga verkliga."
+        return None, None, None, note
+    fit = calibrate.fit(result, calibrate.load_spec().mal)
+    try:
+        lists, factors = compare.compare(result, result.kalla.store)
+        note = ""
+    except InputError as exc:
+        lists, factors, note = None, None, f"Jämförelsen kunde inte göras: {exc}"
+    return fit, lists, factors, note
+
+
+# ---- lookups --------------------------------------------------------------------------------------------------------------
+def kommun_row(prep: Prepared, code: str | None) -> dict:
+    code = (code or "").strip()
+    hit = prep.kommuner.filter(pl.col("kommun_kod") == code)
+    if hit.height:
+        return hit.row(0, named=True)
+    by_name = prep.kommuner.filter(pl.col("kommun_namn").str.to_lowercase() == code.lower())
+    hint = f" ({by_name['kommun_namn'][0]} har kod {by_name['kommun_kod'][0]})" if by_name.height else ""
+    raise InputError(
+        f"okänd kommunkod {code or '(tom)'}{hint}; ange en av Sveriges 290 kommunkoder, t.ex. 0180 för Stockholm"
+    )
+
+
+def area_row(prep: Prepared, code: str | None) -> dict:
+    code = (code or "").strip()
+    hit = prep.areas.filter(pl.col("regso_kod") == code)
+    if hit.height:
+        return hit.row(0, named=True)
+    hint = ""
+    deso = geography.mapping("deso", "regso").filter(pl.col("deso_kod") == code)
+    if deso.height:
+        hint = f" ({code} är en DeSO-kod; den ligger i RegSO {deso['regso_kod'][0]})"
+    raise InputError(
+        f"okänd områdeskod {code or '(tom)'}{hint}; ange en RegSO-kod (RegSO 2020), t.ex. 0180R001 – "
+        "kommunens fyra siffror, R och tre siffror"
+    )

@@ -1,0 +1,476 @@
+"""What each report shows: template variables and images for riket, a kommun and an area.
+
+Numbers come from a `Prepared` (reports.content); this module filters them, draws the
+charts and maps and writes the alt texts, which state what each image shows in figures.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from utanforskap.reports import figures as fg
+from utanforskap.reports import geometry as geo
+from utanforskap.reports import maps
+from utanforskap.reports.content import AREA_TYPES, GROUP_LABELS, POLICE, FactorSpec, Prepared, area_row, kommun_row
+from utanforskap.reports.formatting import format_number as tal
+from utanforskap.reports.formatting import format_percent as procent
+
+STATUS_TEXT = {"verklig": "verkligt mått", "proxy": "ersättningsmått (proxy)", "saknas": "saknas i data", "syntetisk": "syntetiskt"}
+
+
+def _source_note(prep: Prepared) -> str:
+    r = prep.result
+    lead = "SYNTETISKA DATA. " if r.kalla.syntetisk else ""
+    return f"{lead}Källa: {r.kalla.beskrivning}. Metod {r.metod.id}, {r.ar}."
+
+
+def _common(prep: Prepared) -> dict:
+    r = prep.result
+    return {
+        "r": r,
+        "syntetisk": r.kalla.syntetisk,
+        "metod": r.metod.method,
+        "metod_id": r.metod.id,
+        "ar": r.ar,
+        "kalla": r.kalla.beskrivning,
+        "specs": prep.specs,
+        "measured": prep.measured,
+        "status_text": STATUS_TEXT,
+        "events": prep.events,
+        "events_source": prep.events_source,
+        "top_class": prep.top_class,
+        "n_measured": len(prep.measured),
+        "parametrar": _parameters(prep),
+    }
+
+
+def _parameters(prep: Prepared) -> list[dict]:
+    r = prep.result
+    rows = []
+    for name, p in r.metod.method.parametrar.items():
+        value = r.parametrar.get(name)
+        rows.append(
+            {
+                "namn": name,
+                "varde": tal(value) if isinstance(value, (int, float)) else str(value),
+                "enhet": p.enhet,
+                "proveniens": p.proveniens,
+                "motivering": p.motivering or p.kalla or "",
+            }
+        )
+    return rows
+
+
+def _ratio(prep: Prepared, omrade: str, grupp: str) -> dict | None:
+    hit = prep.ratios.filter((pl.col("omrade") == omrade) & (pl.col("grupp") == grupp))
+    return hit.row(0, named=True) if hit.height else None
+
+
+# ---- time chart (shared) -----------------------------------------------------------------------------------------------
+def _crime_block(prep: Prepared, omrade: str, place: str, has_listed: bool) -> dict | None:
+    if not prep.crime_years:
+        return None
+    years = prep.crime_years
+    c = prep.crime.filter(pl.col("omrade").is_in([omrade, "SE"]))
+
+    def values(o: str, g: str) -> list[float | None]:
+        part = c.filter((pl.col("omrade") == o) & (pl.col("grupp") == g)).sort("ar")
+        by_year = dict(zip(part["ar"].to_list(), part["per_1000"].to_list()))
+        return [by_year.get(y) for y in years]
+
+    def counts(o: str, g: str) -> list[float | None]:
+        part = c.filter((pl.col("omrade") == o) & (pl.col("grupp") == g)).sort("ar")
+        by_year = dict(zip(part["ar"].to_list(), part["brott"].to_list()))
+        return [by_year.get(y) for y in years]
+
+    if omrade == "SE":
+        series = [("Listade områden", "SE", "listade", fg.LISTED, "-", "o"), ("Övriga områden", "SE", "ovriga", fg.OTHER, "--", "s")]
+    elif has_listed:
+        series = [
+            (f"Listade områden i {place}", omrade, "listade", fg.LISTED, "-", "o"),
+            (f"Övriga områden i {place}", omrade, "ovriga", fg.OTHER, "--", "s"),
+            ("Riket", "SE", "riket", fg.RIKET, ":", "^"),
+        ]
+    else:
+        series = [(f"{place} (hela kommunen)", omrade, "kommun", fg.KOMMUN, "-", "o"), ("Riket", "SE", "riket", fg.RIKET, ":", "^")]
+    data = [(name, values(o, g), colour, style, marker) for name, o, g, colour, style, marker in series]
+    shown = fg.shown_events(years, prep.events)
+    title = f"Anmälda brott (sex brottskoder) per 1 000 invånare, {years[0]}–{years[-1]}"
+    png = fg.time_chart(
+        years, data, title, "brott per 1 000 invånare", prep.events,
+        _source_note(prep) + " Polisens öppna data; befolkningen 2022 som nämnare för år utan befolkningsuppgift.",
+    )
+    parts = []
+    for name, vals, *_ in data:
+        known = [(y, v) for y, v in zip(years, vals) if v is not None]
+        if known:
+            parts.append(f"{name}: {fg.sv(known[0][1], 2)} år {known[0][0]} och {fg.sv(known[-1][1], 2)} år {known[-1][0]}")
+    alt = (
+        f"Linjediagram: {title.lower()}. " + "; ".join(parts) + ". "
+        + (f"Lodräta linjer markerar {len(shown)} policyhändelser, numrerade som i tabellen Händelser." if shown else "")
+    )
+    rows = []
+    for i, y in enumerate(years):
+        rows.append({"ar": y, "varden": [vals[i] for _, vals, *_ in data], "antal": [counts(o, g)[i] for _, o, g, *_ in series]})
+    return {
+        "img": fg.data_uri(png),
+        "alt": alt,
+        "title": title,
+        "series": [name for name, *_ in data],
+        "rows": rows,
+        "shown": shown,
+        "years": years,
+    }
+
+
+# ---- riket ------------------------------------------------------------------------------------------------------------------
+def riket(prep: Prepared) -> dict:
+    r, s = prep.result, prep.summary
+    src = _source_note(prep)
+    top = int(s.per_kommun["omraden"].max() or 0)
+    bins = [-0.5, 0.5, 1.5, 3.5, max(top, 4) + 0.5]
+    labels = ["inga", "1 område", "2–3 områden", f"4–{max(top, 4)} områden"]
+    map_png = maps.kommun_choropleth(
+        s.per_kommun.select("kommun_kod", "omraden"), "omraden", f"Listade områden per kommun, {r.ar}", bins, labels, src
+    )
+    per_kommun = s.per_kommun.filter(pl.col("omraden") > 0).join(
+        prep.kommuner.select("kommun_kod", "lan_namn"), on="kommun_kod", how="left"
+    ).sort(["omraden", "befolkning"], descending=True)
+    lan_totals = s.per_lan.with_columns((pl.col("befolkning") / pl.col("befolkning_totalt")).alias("andel"))
+    most = per_kommun.head(3)["kommun_namn"].to_list()
+
+    histos = []
+    listed = prep.areas.filter(pl.col("listad"))
+    for spec in prep.measured:
+        vals = prep.areas[spec.varde].drop_nulls()
+        lv = listed[spec.varde].drop_nulls()
+        thr_label = f"tröskel {spec.threshold_text}" if spec.threshold is not None else ""
+        png = fg.histogram(
+            vals.to_numpy(), lv.to_numpy(), spec.namn, _axis_label(spec), spec.threshold, thr_label, spec.andel, src
+        )
+        med = vals.median()
+        flagged = int(prep.areas[spec.flagga].fill_null(False).sum()) if spec.flagga else 0
+        alt = (
+            f"Histogram över {spec.namn.lower()} i {vals.len()} RegSO ({spec.matt}). Median {spec.fmt(med)}; "
+            f"{flagged} områden flaggas"
+            + (f" vid tröskeln {spec.threshold_text} (streckad linje)" if spec.threshold is not None else "")
+            + f"; de {lv.len()} listade områdena är markerade mörkröda och randiga."
+        )
+        histos.append({"spec": spec, "img": fg.data_uri(png), "alt": alt, "saknas": prep.areas.height - vals.len(), "flaggade": flagged})
+
+    drivers = _drivers(prep)
+    crime = _crime_block(prep, "SE", "riket", True)
+    riket_ratio = _ratio(prep, "SE", "riket")
+    listed_ratio = _ratio(prep, "SE", "listade")
+    other_ratio = _ratio(prep, "SE", "ovriga")
+    factor_rows = [
+        {
+            "spec": spec,
+            "listade": spec.fmt(listed_ratio.get(spec.id)) if spec.aggregable and listed_ratio else "–",
+            "ovriga": spec.fmt(other_ratio.get(spec.id)) if spec.aggregable and other_ratio else "–",
+            "riket": spec.fmt(riket_ratio.get(spec.id)) if spec.aggregable and riket_ratio else "–",
+        }
+        for spec in prep.measured
+    ]
+    return {
+        **_common(prep),
+        "kind": "riket",
+        "title": f"Lägesbild för riket {r.ar}: områden med stor sammanvägd problematik",
+        "s": s,
+        "map_img": fg.data_uri(map_png),
+        "map_alt": (
+            f"Karta över Sveriges 290 kommuner färgade efter antal listade områden {r.ar}: {s.riket['omraden']} områden i "
+            f"{s.riket['kommuner']} kommuner; flest i {', '.join(most)}. Kommuner utan listade områden är grå."
+        ),
+        "lan": lan_totals.to_dicts(),
+        "per_kommun": per_kommun.to_dicts(),
+        "histos": histos,
+        "drivers": drivers,
+        "crime": crime,
+        "factor_rows": factor_rows,
+        "fit": prep.fit.to_dicts() if prep.fit is not None else None,
+        "compare_lists": prep.compare_lists.to_dicts() if prep.compare_lists is not None else None,
+        "compare_factors": _compare_factor_rows(prep),
+        "compare_note": prep.compare_note,
+        "gaps": _gaps(prep, prep.areas),
+        "listed_rows": _area_rows(prep, listed.sort(["lan_kod", "kommun_kod", "regso_kod"]), {}),
+    }
+
+
+def _axis_label(spec: FactorSpec) -> str:
+    return spec.matt.split(" (")[0] if spec.matt else spec.namn
+
+
+def _drivers(prep: Prepared) -> dict:
+    """How often each factor is flagged among listed areas, and the commonest combinations."""
+    listed = prep.areas.filter(pl.col("listad"))
+    flagged = [s for s in prep.measured if s.flagga]
+    counts = listed.select([pl.col(s.flagga).fill_null(False).sum().alias(s.id) for s in flagged]).row(0, named=True) if listed.height else {}
+    all_counts = prep.areas.select([pl.col(s.flagga).fill_null(False).sum().alias(s.id) for s in flagged]).row(0, named=True)
+    n = listed.height
+    rows = [
+        {"spec": s, "bland_listade": counts.get(s.id, 0), "andel": (counts.get(s.id, 0) / n) if n else None, "alla": all_counts[s.id]}
+        for s in flagged
+    ]
+    img = alt = None
+    if n:
+        png = fg.horizontal_bars(
+            [s.namn for s in flagged],
+            [
+                ("Listade områden", [counts[s.id] / n for s in flagged], fg.LISTED, ""),
+                ("Alla RegSO", [all_counts[s.id] / prep.areas.height for s in flagged], "#9aa3a8", "////"),
+            ],
+            "Andel områden som flaggas för varje faktor", "andel av områdena", _source_note(prep), percent=True,
+        )
+        img = fg.data_uri(png)
+        top = max(rows, key=lambda x: x["bland_listade"])
+        alt = (
+            f"Stapeldiagram: andel av de {n} listade områdena som flaggas för varje faktor, jämfört med alla RegSO. "
+            + "; ".join(f"{x['spec'].namn}: {procent(x['andel'], 0)} av de listade" for x in rows)
+            + f". Vanligast bland de listade är {top['spec'].namn.lower()}."
+        )
+    label = pl.concat_str(
+        [pl.when(pl.col(s.flagga).fill_null(False)).then(pl.lit(s.namn)) for s in flagged], separator=" + ", ignore_nulls=True
+    )
+    combos = (
+        listed.select(label.alias("kombination"), "befolkning")
+        .group_by("kombination")
+        .agg(pl.len().alias("omraden"), pl.col("befolkning").sum())
+        .sort(["omraden", "befolkning"], descending=True)
+    ) if n and flagged else pl.DataFrame()
+    return {"rows": rows, "img": img, "alt": alt, "combos": combos.head(10).to_dicts(), "n_combos": combos.height, "n": n}
+
+
+def _compare_factor_rows(prep: Prepared) -> list[dict] | None:
+    if prep.compare_factors is None:
+        return None
+    return prep.compare_factors.to_dicts()
+
+
+# ---- kommun -------------------------------------------------------------------------------------------------------------------
+def kommun(prep: Prepared, code: str) -> dict:
+    k = kommun_row(prep, code)
+    kod, namn = k["kommun_kod"], k["kommun_namn"]
+    r = prep.result
+    src = _source_note(prep)
+    areas = prep.areas.filter(pl.col("kommun_kod") == kod)
+    # Listed first (the top class first), then by flags and residents.
+    order = [pl.col("listad"), (pl.col("klass") == (prep.top_class or "")).fill_null(False), pl.col("antal_flaggor").fill_null(0), pl.col("befolkning")]
+    listed = areas.filter(pl.col("listad")).sort(order, descending=True)
+    has_listed = listed.height > 0
+    labels = {c: i + 1 for i, c in enumerate(listed["regso_kod"].to_list())}
+    geom = geo.regso_geometry(kod, prep.geometri)
+    geometry_note = geom.beskrivning if geom is not None else geo.missing_note(prep.geometri)
+    map_title = f"{namn}: områden (RegSO) efter antal flaggor och klass, {r.ar}" if geom else f"{namn} i {k['lan_namn']}"
+    map_png = maps.kommun_map(kod, namn, k["lan_kod"], areas, geom, prep.top_class, labels, map_title, src, geometry_note)
+    if geom is not None:
+        n_flag = areas.filter(~pl.col("listad") & (pl.col("antal_flaggor").fill_null(0) > 0)).height
+        map_alt = (
+            f"Karta över {namn}s {areas.height} områden (RegSO). "
+            + (f"De {listed.height} listade områdena är orange eller mörkröda och numrerade som i tabellen: "
+               + ", ".join(f"{labels[c]} {n}" for c, n in zip(listed['regso_kod'], listed['regso_namn'])) + ". "
+               if has_listed else "Inget område är listat. ")
+            + f"{n_flag} områden har någon flagga utan att vara listade (ljust orange). Geometri: {geometry_note}."
+        )
+    else:
+        map_alt = (
+            f"Översiktskarta: {namn} markerad bland kommunerna i {k['lan_namn']}. Områdenas gränser finns inte för kommunen; "
+            "de listade områdena redovisas i tabellen."
+        )
+
+    whole, lst, oth, nat = (_ratio(prep, kod, "kommun"), _ratio(prep, kod, "listade"), _ratio(prep, kod, "ovriga"), _ratio(prep, "SE", "riket"))
+    factor_rows = []
+    for spec in prep.measured:
+        flagged = int(areas[spec.flagga].fill_null(False).sum()) if spec.flagga else 0
+        known = int(areas[spec.varde].is_not_null().sum())
+        factor_rows.append(
+            {
+                "spec": spec,
+                "listade": spec.fmt(lst.get(spec.id)) if (spec.aggregable and lst) else "–",
+                "ovriga": spec.fmt(oth.get(spec.id)) if (spec.aggregable and oth) else "–",
+                "kommun": spec.fmt(whole.get(spec.id)) if (spec.aggregable and whole) else "–",
+                "riket": spec.fmt(nat.get(spec.id)) if (spec.aggregable and nat) else "–",
+                "flaggade": flagged,
+                "kanda": known,
+            }
+        )
+    agg = [s for s in prep.measured if s.aggregable and nat and nat.get(s.id)]
+    factor_img = factor_alt = None
+    if agg:
+        series = []
+        if has_listed and lst:
+            series.append(("Listade områden", [_rel(lst, nat, s) for s in agg], fg.LISTED, ""))
+            series.append(("Övriga områden", [_rel(oth, nat, s) for s in agg], fg.OTHER, "////"))
+        series.append(("Hela kommunen", [_rel(whole, nat, s) for s in agg], fg.KOMMUN, "..."))
+        png = fg.horizontal_bars(
+            [s.namn for s in agg], series, f"{namn} jämfört med riket (riket = 1)", "kvot mot rikets värde", src,
+            reference_line=1.0, reference_label="riket", decimals=2,
+        )
+        factor_img = fg.data_uri(png)
+        factor_alt = (
+            f"Stapeldiagram: varje faktor i {namn} som kvot mot rikets värde (1 = som riket). "
+            + "; ".join(
+                f"{s.namn}: hela kommunen {fg.sv(_rel(whole, nat, s) or 0, 2)}"
+                + (f", listade områden {fg.sv(_rel(lst, nat, s) or 0, 2)}" if has_listed and lst else "")
+                for s in agg
+            )
+            + "."
+        )
+    labour = _labour_block(prep, kod, namn, has_listed)
+    crime = _crime_block(prep, kod, namn, has_listed)
+    unknown = prep.crime_unknown.filter(pl.col("kommun_kod") == kod)["brott"].sum() if prep.crime_years else 0
+    flagged_areas = areas.filter(pl.col("antal_flaggor").fill_null(0) > 0).sort(order, descending=True)
+    return {
+        **_common(prep),
+        "kind": "kommun",
+        "title": f"Lägesbild: {namn}",
+        "k": k,
+        "has_listed": has_listed,
+        "n_listed": listed.height,
+        "n_special": listed.filter(pl.col("klass") == (prep.top_class or "")).height,
+        "n_areas": areas.height,
+        "listed_pop": int(listed["befolkning"].sum() or 0),
+        "listed_kids": int(listed["barn"].sum() or 0),
+        "pop": int(areas["befolkning"].sum() or 0),
+        "kids": int(areas["barn"].sum() or 0),
+        "max_flags": int(areas["antal_flaggor"].max() or 0),
+        "map_img": fg.data_uri(map_png),
+        "map_alt": map_alt,
+        "geometry_note": geometry_note,
+        "geometry_kind": geom.kalla if geom else None,
+        "wfs_status": geo.wfs_status(),
+        "factor_rows": factor_rows,
+        "factor_img": factor_img,
+        "factor_alt": factor_alt,
+        "labour": labour,
+        "crime": crime,
+        "unknown_crimes": int(unknown or 0),
+        "area_rows": _area_rows(prep, flagged_areas, labels),
+        "n_unflagged": areas.height - flagged_areas.height,
+        "gaps": _gaps(prep, areas),
+    }
+
+
+def _rel(a: dict | None, b: dict | None, s: FactorSpec) -> float | None:
+    if not a or not b or a.get(s.id) is None or not b.get(s.id):
+        return None
+    return a[s.id] / b[s.id]
+
+
+def _labour_block(prep: Prepared, kod: str, namn: str, has_listed: bool) -> dict:
+    measures = prep.labour_measures
+    kinds = {kind for _, _, kind in measures}
+    only_total = kinds <= {"totalt"}
+    note = (
+        "Datakällan har sysselsättning bara för alla i åldersgruppen: uppdelning på kön och på bakgrund "
+        "(inrikes eller utrikes född) finns inte per område i de öppna data som följer med programmet. "
+        "Med en källa som har uppdelningen (t.ex. mikrodata) visas den här."
+        if only_total else ""
+    )
+    if not measures:
+        return {"rows": [], "img": None, "alt": None, "note": "Datakällan saknar sysselsättning per område.", "groups": []}
+    groups = (["listade", "ovriga"] if has_listed else []) + ["kommun", "riket"]
+    lookup = {
+        g: (prep.labour.filter((pl.col("omrade") == ("SE" if g == "riket" else kod)) & (pl.col("grupp") == g)).to_dicts() or [{}])[0]
+        for g in groups
+    }
+    labels = {"listade": "Listade områden", "ovriga": "Övriga områden", "kommun": f"Hela {namn}", "riket": "Riket"}
+    rows = [{"label": label, "values": [procent(lookup[g].get(col)) for g in groups]} for col, label, _ in measures]
+    colours = {"listade": (fg.LISTED, ""), "ovriga": (fg.OTHER, "////"), "kommun": (fg.KOMMUN, "..."), "riket": ("#b0b7bb", "xx")}
+    png = fg.horizontal_bars(
+        [label for _, label, _ in measures],
+        [(labels[g], [lookup[g].get(col) for col, _, _ in measures], *colours[g]) for g in groups],
+        f"Andel sysselsatta, {namn}", "andel sysselsatta", _source_note(prep) + " SCB, sysselsättning (RAMS/BAS).",
+        percent=True,
+    )
+    main = measures[0][0]
+    alt = (
+        f"Stapeldiagram: andel sysselsatta ({measures[0][1].lower()}) i {namn}: "
+        + "; ".join(f"{labels[g].lower()} {procent(lookup[g].get(main))}" for g in groups)
+        + "."
+    )
+    return {"rows": rows, "groups": [labels[g] for g in groups], "img": fg.data_uri(png), "alt": alt, "note": note}
+
+
+def _area_rows(prep: Prepared, areas: pl.DataFrame, labels: dict[str, int]) -> list[dict]:
+    rows = []
+    for a in areas.iter_rows(named=True):
+        cells = []
+        for spec in prep.measured:
+            flagged = bool(a.get(spec.flagga)) if spec.flagga else False
+            cells.append({"text": spec.fmt(a.get(spec.varde)), "flagged": flagged, "missing": a.get(spec.varde) is None})
+        rows.append({**a, "nr": labels.get(a["regso_kod"]), "cells": cells})
+    return rows
+
+
+def _gaps(prep: Prepared, areas: pl.DataFrame) -> dict:
+    """Which factors are missing or proxies, and how many areas lack a value for each."""
+    missing = []
+    for spec in prep.measured:
+        n = int(areas[spec.varde].is_null().sum())
+        if n:
+            missing.append({"spec": spec, "omraden": n})
+    return {
+        "saknas": [s for s in prep.specs if s.status == "saknas"],
+        "proxy": [s for s in prep.specs if s.status == "proxy"],
+        "verklig": [s for s in prep.specs if s.status == "verklig"],
+        "missing_values": missing,
+    }
+
+
+# ---- one area ------------------------------------------------------------------------------------------------------------------
+def omrade(prep: Prepared, code: str) -> dict:
+    a = area_row(prep, code)
+    kod = a["kommun_kod"]
+    k = kommun_row(prep, kod)
+    whole, nat = _ratio(prep, kod, "kommun"), _ratio(prep, "SE", "riket")
+    rows = []
+    for spec in prep.measured:
+        value = a.get(spec.varde)
+        flag = a.get(spec.flagga) if spec.flagga else None
+        rows.append(
+            {
+                "spec": spec,
+                "varde": spec.fmt(value),
+                "kommun": spec.fmt(whole.get(spec.id)) if spec.aggregable and whole else "–",
+                "riket": spec.fmt(nat.get(spec.id)) if spec.aggregable and nat else "–",
+                "flagga": "saknas" if flag is None else ("ja" if flag else "nej"),
+                "flagged": bool(flag),
+            }
+        )
+    geom = geo.regso_geometry(kod, prep.geometri)
+    note = geom.beskrivning if geom is not None else geo.missing_note(prep.geometri)
+    png = maps.area_map(a["regso_kod"], kod, k["kommun_namn"], k["lan_kod"], geom, f"{a['regso_namn']} i {k['kommun_namn']}", note)
+    alt = (
+        f"Karta: {a['regso_namn']} markerat mörkrött bland {k['kommun_namn']}s områden."
+        if geom is not None
+        else f"Översiktskarta: {k['kommun_namn']} markerad i {k['lan_namn']}; områdets egna gränser finns inte i de data som följer med."
+    )
+    flags = [r["spec"].namn for r in rows if r["flagged"]]
+    ref = prep.references.filter(pl.col("regso_kod") == a["regso_kod"]).to_dicts() if prep.references.height else []
+    other_lists = []
+    if ref:
+        t, pol = ref[0]["omradestyp"], ref[0]["polisen"]
+        if t is not None:
+            other_lists.append(f"Segregationsbarometerns områdestyp 2022: {t} av 5 ({AREA_TYPES.get(t, 'okänd')})")
+        if pol is not None:
+            other_lists.append(f"Polisens lista 2025: {POLICE.get(pol, 'okänd kategori')}")
+    return {
+        **_common(prep),
+        "kind": "omrade",
+        "title": f"Områdesprofil: {a['regso_namn']}",
+        "a": a,
+        "k": k,
+        "rows": rows,
+        "flags": flags,
+        "n_missing": sum(1 for r in rows if r["flagga"] == "saknas"),
+        "kommun_pop": int(whole["befolkning"]) if whole else None,
+        "map_img": fg.data_uri(png),
+        "map_alt": alt,
+        "geometry_note": note,
+        "listed": a["klass"] is not None,
+        "other_lists": other_lists,
+    }
+
+
+__all__ = ["riket", "kommun", "omrade", "GROUP_LABELS"]
