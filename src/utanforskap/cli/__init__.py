@@ -28,6 +28,7 @@ COMMAND_MODULES = [
     "utanforskap.cli.karta",
     "utanforskap.cli.hamta",
     "utanforskap.cli.importera",
+    "utanforskap.cli.rapport",
     "utanforskap.cli.aggregera",
     "utanforskap.cli.syntetisk",
 ]

@@ -1,0 +1,75 @@
+"""`utanforskap rapport`: the lägesbild for riket, a kommun, an area, or every kommun."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from utanforskap.cli import app, console
+from utanforskap.errors import InputError
+
+
+@app.command("rapport")
+def rapport(
+    riket: Annotated[bool, typer.Option("--riket", help="Rapport för hela riket")] = False,
+    kommun: Annotated[str | None, typer.Option("--kommun", help="Kommunkod, t.ex. 0180")] = None,
+    omrade: Annotated[str | None, typer.Option("--omrade", help="RegSO-kod, t.ex. 0180R001")] = None,
+    alla_kommuner: Annotated[bool, typer.Option("--alla-kommuner", help="En rapport för var och en av de 290 kommunerna")] = False,
+    format: Annotated[str, typer.Option("--format", help="html eller pdf")] = "html",
+    ut: Annotated[Path, typer.Option("--ut", help="Katalog för rapporterna")] = Path("rapporter"),
+    metod: Annotated[str | None, typer.Option("--metod", help="Metod-id eller TOML-fil (standard: se-oppna-data-2022)")] = None,
+    data: Annotated[str, typer.Option("--data", help="paket (öppna data som följer med), syntetisk, eller en lagerkatalog")] = "paket",
+    ar: Annotated[int, typer.Option("--ar", help="Årgång")] = 2022,
+    handelser: Annotated[Path | None, typer.Option("--handelser", help="Egen TOML-fil med policyhändelser för tidsdiagrammen")] = None,
+    geometri: Annotated[Path | None, typer.Option("--geometri", help="GeoPackage med RegSO- eller DeSO-polygoner (annars UTANFORSKAP_REGSO_GEOMETRI)")] = None,
+) -> None:
+    """Skriv lägesbilden som HTML eller PDF: för riket, en kommun, ett område eller alla kommuner."""
+    from utanforskap.atomic import atomic_path
+    from utanforskap.reports import api as r
+    from utanforskap.reports import events
+    from utanforskap.results import karta
+
+    chosen = [name for name, on in (("--riket", riket), ("--kommun", kommun), ("--omrade", omrade), ("--alla-kommuner", alla_kommuner)) if on]
+    if len(chosen) != 1:
+        raise InputError("välj precis en av --riket, --kommun KOD, --omrade KOD och --alla-kommuner" + (f" (angavs: {', '.join(chosen)})" if chosen else ""))
+    fmt = format.lower()
+    if fmt not in r.FORMATS:
+        raise InputError(f"okänt format {format!r}; välj html eller pdf")
+    if handelser is not None:
+        events.load(handelser)  # a bad file fails before the map is computed
+    if geometri is not None and not geometri.is_file():
+        raise InputError(f"{geometri}: geometrifilen finns inte (--geometri)")
+
+    with console.status("Beräknar kartan ..."):
+        result = karta.compute(metod, ar, data)
+        prep = r.prepared(result, handelser, geometri)
+    if result.kalla.syntetisk:
+        console.print("[bold white on red] SYNTETISKA DATA [/] rapporterna märks så på varje sida")
+
+    if alla_kommuner:
+        started = time.perf_counter()
+        with Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
+            console=console, transient=True,
+        ) as progress:
+            task = progress.add_task("Kommunrapporter", total=len(prep.kommuner))
+
+            def step(done: int, total: int, name: str) -> None:
+                progress.update(task, completed=done, description=f"Kommunrapporter ({name})")
+
+            written = r.render_all_kommuner(fmt, ut, result, progress=step, handelser=handelser, geometri=geometri)
+        elapsed = time.perf_counter() - started
+        console.print(f"Skrev {len(written)} kommunrapporter ({fmt}) till {ut}/ på {elapsed:.0f} s ({elapsed / len(written):.2f} s per rapport).")
+        return
+
+    kind, code = ("riket", None) if riket else ("kommun", kommun) if kommun else ("omrade", omrade)
+    with console.status(f"Skriver rapporten ({fmt}) ..."):
+        data_bytes = r.render(kind, code, fmt, result, handelser=handelser, geometri=geometri)
+        path = ut / r.file_name(kind, code, fmt, result)
+        with atomic_path(path) as tmp:
+            tmp.write_bytes(data_bytes)
+    console.print(f"Skrev {path}")
