@@ -94,7 +94,11 @@ def test_higher_levels_are_sums_over_the_hierarchy(counts, areas):
         assert value(c, areas["lan"], variable) == value(c, areas["kommun"], variable)
         assert value(c, "SE", variable) == value(c, areas["kommun"], variable)
     assert set(c["niva"]) == set(schema.LEVELS)
-    assert c.filter(pl.col("niva") == "deso").height == 3
+    # Every area is listed, with zeros where nobody lives (so disclosure control sees the zeros).
+    deso = c.filter(pl.col("niva") == "deso")
+    assert deso.height == 5984
+    assert deso.filter(pl.col("befolkning") > 0)["omrade"].sort().to_list() == sorted([areas["d1"], areas["d2"], areas["d3"]])
+    assert c.filter(pl.col("niva") == "regso").height == 3363
 
 
 def test_output_names_cover_the_method_and_the_bundle():

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -211,16 +213,20 @@ def local_spark():
             "motorn spark kräver pyspark: installera det med `pip install -r requirements-spark.lock` "
             "(och Java 17, t.ex. apt-get install openjdk-17-jre-headless)"
         ) from exc
-    os.environ.setdefault("PYSPARK_PYTHON", os.environ.get("PYSPARK_PYTHON", "python3"))
-    return (
+    # Spark's Python workers must run this interpreter (the venv's), not whatever python3 is first on PATH.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    session = (
         SparkSession.builder.master("local[*]")
         .appName("utanforskap")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", "4")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.driver.memory", "2g")
         .getOrCreate()
     )
+    session.sparkContext.setLogLevel("ERROR")
+    return session
 
 
 # ---- reading ---------------------------------------------------------------------------
@@ -234,10 +240,18 @@ class Persons:
     path: Path | None = None
     table: pa.Table | None = None
 
-    def ibis_table(self, con):
+    def ibis_table(self, con, scratch: Path | None = None):
+        if self.table is not None and not (_is_spark(con) and scratch is not None):
+            return ibis.memtable(self.table)
         if self.table is not None:
-            return con.create_table("personer", self.table, temp=True, overwrite=True) if _is_spark(con) else ibis.memtable(self.table)
-        files = [str(f) for f in ms.parquet_files(self.path)]
+            # Spark reads an in-memory table best as a file (pandas would turn its categories into objects).
+            path = scratch / "personer.parquet"
+            import pyarrow.parquet as pq
+
+            pq.write_table(self.table, path)
+            files = [str(path)]
+        else:
+            files = [str(f) for f in ms.parquet_files(self.path)]
         return con.read_parquet(files if len(files) > 1 else files[0], table_name="personer")
 
 
@@ -323,17 +337,17 @@ def count(
     persons = source if isinstance(source, Persons) else open_persons(source, where)
     geo = geo or default_geography()
     levels = schema.LEVELS[schema.LEVELS.index(niva) :]
-    with connect(motor, spark_session) as con:
-        t = persons.ibis_table(con)
+    with connect(motor, spark_session) as con, tempfile.TemporaryDirectory(prefix="utanforskap-") as scratch:
+        t = persons.ibis_table(con, Path(scratch))
         validate(con, t, persons)
         per_deso = pl.from_arrow(con.to_pyarrow(per_deso_expr(t, settings)))
         _raise_on_unknown_deso(per_deso, persons, geo)
+        # Every DeSO gets a row for every year, with zeros where nobody lives (small samples):
+        # an absent area would be a published zero that disclosure control never saw.
+        grid = per_deso.select("ar").unique().join(geo.codes("deso").alias("deso").to_frame(), how="cross")
+        per_deso = grid.join(per_deso, on=["ar", "deso"], how="left").fill_null(0)
         geo_table = ibis.memtable(geo.table.select("deso_kod", "regso_kod", "kommun_kod", "lan_kod", "riket_kod").to_arrow())
         deso_table = ibis.memtable(per_deso.to_arrow())
-        if _is_spark(con):
-            # Spark cannot join two in-memory tables it has not been given; hand them over once.
-            geo_table = con.create_table("geografi", geo_table.to_pyarrow(), temp=True, overwrite=True)
-            deso_table = con.create_table("per_deso", deso_table.to_pyarrow(), temp=True, overwrite=True)
         counts = pl.from_arrow(con.to_pyarrow(levels_expr(deso_table, geo_table, levels)))
     value_cols = [c for c in counts.columns if c not in ("ar", "omrade", "niva")]
     counts = counts.with_columns(pl.col(value_cols).cast(pl.Float64), pl.col("ar").cast(pl.Int64))
@@ -401,7 +415,7 @@ def _with_row_numbers(con, persons: Persons):
     """The persons with `_rad` (1-based row in its file) and `_fil` (file name when there are several)."""
     if persons.table is not None:
         numbered = persons.table.append_column("_rad", pa.array(range(1, persons.table.num_rows + 1), pa.int64()))
-        return con.create_table("_personer", numbered, temp=True).mutate(_fil=ibis.literal(""))
+        return ibis.memtable(numbered).mutate(_fil=ibis.literal(""))
     files = [str(f) for f in ms.parquet_files(persons.path)]
     t = con.read_parquet(files if len(files) > 1 else files[0], file_row_number=True, filename=True)
     several = len(files) > 1
