@@ -4,14 +4,16 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installerad
+FRONTEND := src/utanforskap/web/frontend
 
 .PHONY: run test bench clean
 
-$(STAMP): pyproject.toml requirements.lock
+$(STAMP): pyproject.toml requirements.lock $(FRONTEND)/package-lock.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -r requirements.lock
 	$(BIN)/pip install -q --no-deps -e .
+	cd $(FRONTEND) && npm ci --no-audit --no-fund && npm run bygg
 	touch $(STAMP)
 
 run: $(STAMP)
