@@ -1,0 +1,125 @@
+"""Microdata speed: 10.5 million SYNTETISKA DATA persons to every indicator for every DeSO and RegSO.
+
+Prints BENCH lines (medians; the machine's two cores are shared, so single runs are noisy):
+
+* syntetisk_dragning: drawing the 10 521 556 calibrated persons (target < 15 s);
+* mikrodata_aggregering: persons -> every variable for every DeSO, RegSO, kommun, län and
+  riket (ibis on DuckDB, with validation), with the ratio to a pandas groupby of the same
+  aggregation in the same run (target < 3 s, at least 2x pandas);
+* mikrodata_personer_per_s, and the same with disclosure control (mikrodata_med_skydd);
+* peak memory (maximum resident set size) of a child process that aggregates and protects
+  (target < 3 GB), since tracemalloc does not see DuckDB's memory.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import polars as pl
+
+sys.path.insert(0, str(Path(__file__).parent))
+from common import report, timed  # noqa: E402
+
+from utanforskap.geography.hierarchy import default as default_geography  # noqa: E402
+from utanforskap.microdata import aggregate as ag  # noqa: E402
+from utanforskap.microdata import synthetic as sy  # noqa: E402
+
+
+def pandas_counts(path: Path) -> pd.DataFrame:
+    """The same aggregation with pandas: boolean columns per person, groupby DeSO, then up the hierarchy."""
+    df = pd.read_parquet(path)
+    a = df["alder"]
+    between = lambda lo, hi: (a >= lo) & (a <= hi)  # noqa: E731
+    s = df["sysselsattning"]
+    c = {
+        "befolkning": a.notna(),
+        "befolkning_0_4": between(0, 4), "befolkning_5_9": between(5, 9), "befolkning_10_14": between(10, 14),
+        "befolkning_15_19": between(15, 19), "befolkning_20_24": between(20, 24),
+        "befolkning_15plus": a >= 15, "befolkning_16_64": between(16, 64), "befolkning_25_64": between(25, 64),
+        "svensk_bakgrund": df["bakgrund"] == "svensk", "utlandsk_bakgrund": df["bakgrund"] == "utlandsk",
+        "fodda_sverige": df["fodelseregion"] == "sverige", "fodda_europa_utom_sverige": df["fodelseregion"] == "europa",
+        "fodda_ovriga_varlden": df["fodelseregion"] == "ovriga_varlden",
+        "sysselsatta_16_64": (s == "sysselsatt") & between(16, 64), "arbetslosa_16_64": (s == "arbetslos") & between(16, 64),
+        "utanfor_arbetskraften_16_64": (s == "utanfor_arbetskraften") & between(16, 64),
+        "sysselsatta_20_64": (s == "sysselsatt") & between(20, 64),
+        "ekonomiskt_bistand_20_64": between(20, 64) & (df["bistand_manader"] >= 1),
+        "utb_saknas_25_64": df["utbildning"].isna() & between(25, 64),
+        "lag_ekonomisk_standard": df["lag_ekonomisk_standard"].fillna(False).astype(bool),
+        "personer_ekonomisk_standard": df["lag_ekonomisk_standard"].notna(),
+        "trangbodda": df["trangbodd"].fillna(False).astype(bool), "befolkning_i_bostad": df["trangbodd"].notna(),
+        "rostande": df["rostat"] & df["rostberattigad"], "rostberattigade": df["rostberattigad"],
+        "elever_ak9": df["lamnat_ak9"], "behoriga_gymnasiet": df["lamnat_ak9"] & df["behorig_gymnasiet"].fillna(False).astype(bool),
+        "misstankta_brott_15plus": df["misstankt_brott"] & (a >= 15),
+    }
+    for level in ("forgymnasial", "gymnasial", "eftergymnasial_kort", "eftergymnasial_lang"):
+        c[f"utb_{level}_25_64"] = (df["utbildning"] == level) & between(25, 64)
+    for kind in ("sammanboende_med_barn", "sammanboende_utan_barn", "ensamstaende_med_barn", "ensamstaende_utan_barn", "ovriga"):
+        c[f"hushall_{kind}"] = df["hushallsreferens"] & (df["hushallstyp"] == kind)
+    wide = pd.DataFrame({k: v.to_numpy(dtype=np.int64) for k, v in c.items()})
+    wide["ohalsodagar_16_64"] = np.where(between(16, 64), df["ohalsodagar"], 0)
+    wide["_bakom_ohalsodagar_16_64"] = (between(16, 64) & (df["ohalsodagar"] > 0)).to_numpy(dtype=np.int64)
+    wide["ar"] = df["ar"].to_numpy()
+    wide["deso"] = df["deso"].astype(str).to_numpy()
+    per_deso = wide.groupby(["ar", "deso"], sort=False).sum()
+    geo = default_geography().table.to_pandas().set_index("deso_kod")
+    per_deso = per_deso.join(geo[["regso_kod", "kommun_kod", "lan_kod", "riket_kod"]], on="deso")
+    frames = [per_deso.drop(columns=["regso_kod", "kommun_kod", "lan_kod", "riket_kod"]).reset_index().rename(columns={"deso": "omrade"}).assign(niva="deso")]
+    values = [col for col in per_deso.columns if not col.endswith("_kod")]
+    for level in ("regso", "kommun", "lan", "riket"):
+        g = per_deso.reset_index().groupby(["ar", f"{level}_kod"], sort=False)[values].sum().reset_index()
+        frames.append(g.rename(columns={f"{level}_kod": "omrade"}).assign(niva=level))
+    return pd.concat(frames, ignore_index=True)
+
+
+def peak_rss_mb(path: Path) -> float:
+    """Maximum resident set size of a fresh process that aggregates `path` with disclosure control."""
+    code = textwrap.dedent(
+        f"""
+        import resource
+        from utanforskap.microdata import aggregate as ag
+        ag.aggregate({str(path)!r}, "deso")
+        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    return int(out.split()[-1]) / 1024  # kB on Linux
+
+
+def main() -> None:
+    marg = sy.marginals()
+    n = marg.total
+    report("syntetisk_dragning_10521556", timed(lambda: sy.draw(None, 2022, marg), repeat=3, warmup=0), "s")
+    table = sy.draw(None, 2022, marg)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = sy.write(table, Path(tmp) / "syntetisk.parquet")
+        del table
+
+        ours, persons = ag.count(path, "deso")
+        theirs = pl.from_pandas(pandas_counts(path))
+        # Same aggregation, same answer: check before timing.
+        key = ["niva", "omrade", "ar"]
+        joined = ours.join(theirs.with_columns(pl.col("ar").cast(pl.Int64)), on=key, suffix="_pd")
+        assert joined.height == ours.filter(pl.col("befolkning") > 0).height or joined.height == ours.height
+        for col in ag.VARIABLE_NAMES:
+            if f"{col}_pd" in joined.columns:
+                assert (joined[col] == joined[f"{col}_pd"]).all(), col
+
+        t_pandas = timed(lambda: pandas_counts(path), repeat=3)
+        t_ours = timed(lambda: ag.count(path, "deso"), repeat=5)
+        report("mikrodata_aggregering_pandas", t_pandas, "s")
+        report("mikrodata_aggregering_10521556", t_ours, "s", baseline=t_pandas)
+        report("mikrodata_personer_per_s", n / t_ours, "personer/s")
+        report("mikrodata_med_skydd_10521556", timed(lambda: ag.aggregate(path, "deso"), repeat=3), "s")
+        counts = ours
+        report("rojandekontroll_alla_nivaer", timed(lambda: ag.to_observations(counts, persons.kalla), repeat=3), "s")
+        report("mikrodata_topp_minne", peak_rss_mb(path), "MB")
+
+
+if __name__ == "__main__":
+    main()
