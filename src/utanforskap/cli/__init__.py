@@ -31,6 +31,7 @@ COMMAND_MODULES = [
     "utanforskap.cli.rapport",
     "utanforskap.cli.aggregera",
     "utanforskap.cli.syntetisk",
+    "utanforskap.cli.webb",
 ]
 
 

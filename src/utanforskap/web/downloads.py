@@ -1,0 +1,191 @@
+"""Downloads: the library's own exports (CSV, Excel, GeoPackage) and the PDF reports.
+
+National files are written once at start-up by `results.export.write_all`; a kommun's
+files are the same table filtered to the kommun, made on first request and kept. PDF
+reports come from `reports.render` and are kept too (they take a second or two each).
+"""
+
+from __future__ import annotations
+
+import io
+import tempfile
+import threading
+from pathlib import Path
+
+import polars as pl
+from fastapi import APIRouter, HTTPException
+from fastapi.responses import Response
+
+from utanforskap.errors import InputError
+from utanforskap.results import export
+from utanforskap.web.maplayers import RegsoGeometry
+from utanforskap.web.state import AppData
+
+MEDIA = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "gpkg": "application/geopackage+sqlite3",
+    "geojson": "application/geo+json",
+    "pdf": "application/pdf",
+}
+NATIONAL = {
+    "omraden.csv": ("omraden", "Alla områden (CSV)", "Alla 3 363 RegSO med värden, flaggor och klass."),
+    "listade_omraden.csv": ("listade_csv", "Listade områden (CSV)", "Bara de listade områdena, ordnade efter län och kommun."),
+    "listade_omraden.xlsx": ("listade_xlsx", "Listade områden (Excel)", "Listade områden, per län, per kommun, faktorer, parametrar och om data, i var sitt blad."),
+    "kommuner.gpkg": ("kommuner_gpkg", "Kommuner (GeoPackage)", "Kommungränser med antal listade områden och invånare i dem, för GIS (lager kommuner, SWEREF 99 TM)."),
+    "kommuner.geojson": ("kommuner_geojson", "Kommuner (GeoJSON)", "Samma kommunlager i WGS 84."),
+}
+
+
+def _attachment(body: bytes, filename: str, kind: str) -> Response:
+    return Response(body, media_type=MEDIA[kind], headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+class Downloads:
+    def __init__(self, data: AppData, regso: RegsoGeometry) -> None:
+        self.data = data
+        self.regso = regso
+        self.prefix = "syntetiska_data_" if data.syntetisk else ""
+        self.table = export.areas_table(data.result)
+        self._cache: dict[tuple, bytes] = {}
+        self._lock = threading.Lock()
+        self._pdf_lock = threading.Lock()  # one WeasyPrint render at a time
+
+    # ---- links shown on pages --------------------------------------------------------------
+    def national(self) -> list[dict]:
+        links = []
+        for name, (key, title, desc) in NATIONAL.items():
+            path = self.data.files.get(key)
+            size = path.stat().st_size if path and path.exists() else None
+            links.append(self._link(f"/ladda-ner/{name}", title, desc, name.rsplit(".", 1)[1], size))
+        if self.regso_kommuner():
+            links.append(self._link("/ladda-ner/regso.gpkg", "RegSO-områden (GeoPackage)", f"Områdesgränser med värden och klass där geometri finns ({len(self.regso_kommuner())} kommuner).", "gpkg"))
+        links.append(self._link("/ladda-ner/rapport/riket.pdf", "Rapport för riket (PDF)", "Lägesbilden för hela landet.", "pdf"))
+        return links
+
+    def kommun(self, kod: str) -> list[dict]:
+        links = [
+            self._link(f"/ladda-ner/kommun/{kod}/omraden.csv", "Kommunens områden (CSV)", "Alla RegSO i kommunen med värden, flaggor och klass.", "csv"),
+            self._link(f"/ladda-ner/kommun/{kod}/omraden.xlsx", "Kommunens områden (Excel)", "Samma tabell som Excel-fil.", "xlsx"),
+            self._link(f"/ladda-ner/rapport/kommun/{kod}.pdf", "Rapport för kommunen (PDF)", "Lägesbilden för kommunen.", "pdf"),
+            self._link("/ladda-ner/kommuner.gpkg", "Alla kommuner (GeoPackage)", "Kommunlagret för hela landet.", "gpkg"),
+        ]
+        if self.regso(kod):
+            links.insert(2, self._link(f"/ladda-ner/kommun/{kod}/regso.gpkg", "Kommunens områden (GeoPackage)", "Områdesgränser med värden och klass, för GIS.", "gpkg"))
+        return links
+
+    def omrade(self, kod: str) -> list[dict]:
+        return [self._link(f"/ladda-ner/rapport/omrade/{kod}.pdf", "Rapport för området (PDF)", "Områdets värden, flaggor och jämförelse med kommunen och riket.", "pdf")]
+
+    def _link(self, href: str, title: str, desc: str, fmt: str, size: int | None = None) -> dict:
+        return {"href": href, "titel": title, "beskrivning": desc, "format": fmt.upper(), "storlek": size, "filnamn": self.prefix + href.rsplit("/", 1)[1]}
+
+    # ---- files -----------------------------------------------------------------------------
+    def _cached(self, key: tuple, make) -> bytes:
+        with self._lock:
+            if key in self._cache:
+                return self._cache[key]
+        body = make()
+        with self._lock:
+            self._cache[key] = body
+        return body
+
+    def kommun_table(self, kod: str) -> pl.DataFrame:
+        order = {c: i for i, c in enumerate(self.data.kommun_areas.get(kod, []))}
+        return self.table.filter(pl.col("kommun_kod") == kod).sort(pl.col("regso_kod").replace_strict(order, default=len(order)))
+
+    def regso_kommuner(self) -> list[str]:
+        return [k for k in self.data.kommuner if self.regso(k)]
+
+    def regso_gpkg(self, kommuner: list[str]) -> bytes:
+        import pandas as pd
+
+        from utanforskap.geography import shapes
+
+        frames = [self.regso.frame(k).to_crs(shapes.SWEREF99TM)[["regso_kod", "geometry"]] for k in kommuner]
+        g = pd.concat(frames, ignore_index=True)
+        g = g.merge(self.table.to_pandas(), on="regso_kod", how="left")
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "regso.gpkg"
+            g.to_file(path, layer="regso", driver="GPKG")
+            return path.read_bytes()
+
+    def pdf(self, kind: str, code: str | None) -> bytes:
+        try:
+            from utanforskap.reports import render
+        except ImportError as exc:
+            raise HTTPException(503, "PDF-rapporten finns inte i denna version av programmet.") from exc
+
+        def make() -> bytes:
+            with self._pdf_lock:
+                return render(kind, code, fmt="pdf", result=self.data.result, geometri=self.regso.geometri)
+
+        try:
+            return self._cached(("pdf", kind, code), make)
+        except InputError as exc:
+            raise HTTPException(404, str(exc)) from exc
+
+    # ---- routes ----------------------------------------------------------------------------
+    def router(self) -> APIRouter:
+        r = APIRouter(prefix="/ladda-ner", include_in_schema=False)
+        data = self.data
+
+        def need_kommun(kod: str) -> None:
+            if kod not in data.kommuner:
+                raise HTTPException(404, f"Det finns ingen kommun med koden {kod}. En kommunkod är fyra siffror, t.ex. 0180.")
+
+        @r.get("/rapport/riket.pdf")
+        def rapport_riket() -> Response:
+            return _attachment(self.pdf("riket", None), f"{self.prefix}rapport_riket.pdf", "pdf")
+
+        @r.get("/rapport/kommun/{kod}.pdf")
+        def rapport_kommun(kod: str) -> Response:
+            need_kommun(kod)
+            return _attachment(self.pdf("kommun", kod), f"{self.prefix}rapport_{kod}.pdf", "pdf")
+
+        @r.get("/rapport/omrade/{kod}.pdf")
+        def rapport_omrade(kod: str) -> Response:
+            if kod not in data.areas:
+                raise HTTPException(404, f"Det finns inget område med koden {kod}. En RegSO-kod ser ut som 0180R024.")
+            return _attachment(self.pdf("omrade", kod), f"{self.prefix}rapport_{kod}.pdf", "pdf")
+
+        @r.get("/kommun/{kod}/omraden.csv")
+        def kommun_csv(kod: str) -> Response:
+            need_kommun(kod)
+            body = self._cached(("csv", kod), lambda: self.kommun_table(kod).write_csv().encode("utf-8"))
+            return _attachment(body, f"{self.prefix}omraden_{kod}.csv", "csv")
+
+        @r.get("/kommun/{kod}/omraden.xlsx")
+        def kommun_xlsx(kod: str) -> Response:
+            need_kommun(kod)
+
+            def make() -> bytes:
+                buf = io.BytesIO()
+                name = data.kommuner[kod]["kommun_namn"][:31]
+                self.kommun_table(kod).write_excel(buf, worksheet=name, autofit=True, freeze_panes=(1, 2))
+                return buf.getvalue()
+
+            return _attachment(self._cached(("xlsx", kod), make), f"{self.prefix}omraden_{kod}.xlsx", "xlsx")
+
+        @r.get("/kommun/{kod}/regso.gpkg")
+        def kommun_gpkg(kod: str) -> Response:
+            need_kommun(kod)
+            if not self.regso(kod):
+                raise HTTPException(404, f"RegSO-gränser saknas för {data.kommuner[kod]['kommun_namn']}; kommunlagret finns under /ladda-ner/kommuner.gpkg.")
+            return _attachment(self._cached(("gpkg", kod), lambda: self.regso_gpkg([kod])), f"{self.prefix}regso_{kod}.gpkg", "gpkg")
+
+        @r.get("/regso.gpkg")
+        def all_regso_gpkg() -> Response:
+            kommuner = self.regso_kommuner()
+            if not kommuner:
+                raise HTTPException(404, "RegSO-gränser finns inte för någon kommun i denna körning.")
+            return _attachment(self._cached(("gpkg", "alla"), lambda: self.regso_gpkg(kommuner)), f"{self.prefix}regso.gpkg", "gpkg")
+
+        @r.get("/{name}")
+        def national(name: str) -> Response:
+            if name not in NATIONAL:
+                raise HTTPException(404, f"Filen {name} finns inte; se sidan Ladda ner för de filer som finns.")
+            path = data.files[NATIONAL[name][0]]
+            return _attachment(path.read_bytes(), self.prefix + name, name.rsplit(".", 1)[1])
+
+        return r

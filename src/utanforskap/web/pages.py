@@ -1,0 +1,209 @@
+"""The HTML pages (Swedish; WCAG 2.1 AA). Each page works without JavaScript; the map and
+search suggestions are added on top by static/karta.js and static/sok.js."""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Annotated
+
+import jinja2
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse
+
+from utanforskap.geography import shapes
+from utanforskap.reports.sammanfattning import format_number, format_percent
+from utanforskap.web.downloads import Downloads
+from utanforskap.web.maplayers import Legend, RegsoGeometry
+from utanforskap.web.state import STATUS_LABEL, AppData, Column
+
+SEARCH_PAGE_LIMIT = 100
+NAV = [
+    ("/", "Karta"),
+    ("/sok", "Sök"),
+    ("/metoder", "Metoder"),
+    ("/ladda-ner", "Ladda ner"),
+    ("/api", "API"),
+    ("/tillganglighet", "Tillgänglighet"),
+]
+
+
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FunctionLoader(
+            lambda name: resources.files("utanforskap.web").joinpath("templates", name).read_text("utf-8")
+        ),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["tal"] = format_number
+    env.filters["procent"] = format_percent
+    env.filters["varde"] = format_value
+    env.globals["STATUS"] = STATUS_LABEL
+    env.globals["NAV"] = NAV
+    return env
+
+
+def format_value(value, col: Column) -> str:
+    if value is None:
+        return "–"
+    if col.typ == "andel":
+        return format_percent(value)
+    if col.typ == "flagga":
+        return "ja" if value else "nej"
+    return format_number(value)
+
+
+def class_label(klass: str | None) -> str:
+    return f"{klass[:1].upper()}{klass[1:]} sammanvägd problematik" if klass else "Inte listat"
+
+
+class Renderer:
+    """Renders a template with what every page shows (data source, synthetic banner, nav)."""
+
+    def __init__(self, data: AppData) -> None:
+        self.env = environment()
+        self.common = {
+            "data": data,
+            "r": data.result,
+            "syntetisk": data.syntetisk,
+            "class_label": class_label,
+            "factor_cols": data.factor_value_columns(),
+            "flag_cols": [c for c in data.columns if c.typ == "flagga" and c.faktor],
+            "faktorer": data.factors,
+        }
+
+    def page(self, template: str, request: Request, status: int = 200, **ctx) -> HTMLResponse:
+        html = self.env.get_template(template).render(**self.common, path=request.url.path, **ctx)
+        return HTMLResponse(html, status_code=status)
+
+    def error(self, request: Request, status: int, message: str) -> HTMLResponse:
+        return self.page("fel.html.j2", request, status=status, status_code=status, message=message)
+
+
+def router(renderer: Renderer, data: AppData, kommun_legends: list[Legend], regso_legends: list[Legend], bounds: dict, regso_available: RegsoGeometry, download_links: Downloads) -> APIRouter:
+    """Page routes over `data`."""
+    pages = APIRouter(include_in_schema=False)
+    render = renderer.page
+    def pick(legends: list[Legend], variabel: str | None) -> Legend:
+        return next((lg for lg in legends if lg.variabel == variabel), legends[0])
+
+    def map_config(legends, chosen, **extra) -> dict:
+        return {
+            "kommuner": "/api/v1/geo/kommuner.geojson",
+            "lager": [lg.as_dict() for lg in legends],
+            "vald": chosen.variabel,
+            **extra,
+        }
+
+    @pages.get("/", response_class=HTMLResponse)
+    async def start(request: Request, variabel: str | None = None) -> HTMLResponse:
+        chosen = pick(kommun_legends, variabel)
+        kommuner = sorted(
+            (k for k in data.kommuner.values() if k["listade_omraden"] > 0),
+            key=lambda k: (-k["listade_omraden"], k["kommun_namn"]),
+        )
+        return render(
+            "start.html.j2",
+            request,
+            legends=kommun_legends,
+            chosen=chosen,
+            karta=map_config(kommun_legends, chosen, bounds=[10.9, 55.2, 24.2, 69.1], lagertyp="kommun"),
+            geometri=shapes.GEOMETRY_NOTE["kommun"],
+            kommuner=kommuner,
+            lan=[row for row in data.lan.values()],
+        )
+
+    @pages.get("/sok", response_class=HTMLResponse)
+    async def sok(request: Request, q: Annotated[str, Query(max_length=100)] = "") -> HTMLResponse:
+        hits = data.search(q, SEARCH_PAGE_LIMIT + 1) if q.strip() else []
+        return render(
+            "sok.html.j2",
+            request,
+            q=q,
+            kommuner=[h for h in hits[:SEARCH_PAGE_LIMIT] if h.typ == "kommun"],
+            omraden=[h for h in hits[:SEARCH_PAGE_LIMIT] if h.typ == "omrade"],
+            antal=min(len(hits), SEARCH_PAGE_LIMIT),
+            fler=len(hits) > SEARCH_PAGE_LIMIT,
+        )
+
+    @pages.get("/kommun/{kod}", response_class=HTMLResponse)
+    async def kommun(request: Request, kod: str, variabel: str | None = None) -> HTMLResponse:
+        k = data.kommuner.get(kod)
+        if k is None:
+            raise HTTPException(404, f"Det finns ingen kommun med koden {kod}. En kommunkod är fyra siffror, t.ex. 0180 för Stockholm.")
+        has_regso = regso_available(kod)
+        legends = regso_legends if has_regso else kommun_legends
+        chosen = pick(legends, variabel)
+        extra = {"bounds": (has_regso and regso_available.focus_bounds(kod)) or bounds.get(kod), "markera_kommun": kod, "lagertyp": "regso" if has_regso else "kommun"}
+        if has_regso:
+            extra["regso"] = f"/api/v1/geo/regso.geojson?kommun={kod}"
+        areas = [data.areas[c] for c in data.kommun_areas.get(kod, [])]
+        return render(
+            "kommun.html.j2",
+            request,
+            k=k,
+            areas=areas,
+            listed=[a for a in areas if a["listad"]],
+            values=data.kommun_values.get(kod, {}),
+            legends=legends,
+            chosen=chosen,
+            has_regso=has_regso,
+            karta=map_config(legends, chosen, **extra),
+            geometri=(regso_available.note(kod) if has_regso else shapes.GEOMETRY_NOTE["kommun"]),
+            downloads=download_links.kommun(kod),
+        )
+
+    @pages.get("/omrade/{kod}", response_class=HTMLResponse)
+    async def omrade(request: Request, kod: str) -> HTMLResponse:
+        a = data.areas.get(kod) or data.areas.get(kod.upper())
+        if a is None:
+            raise HTTPException(404, f"Det finns inget område med koden {kod}. En RegSO-kod ser ut som 0180R024; sök på områdets namn i stället.")
+        kod = a["regso_kod"]
+        k = data.kommuner[a["kommun_kod"]]
+        has_regso = regso_available(a["kommun_kod"])
+        karta = None
+        if has_regso:
+            chosen = regso_legends[0]
+            karta = map_config(
+                [chosen], chosen, bounds=regso_available.focus_bounds(a["kommun_kod"], kod) or bounds.get(a["kommun_kod"]), markera_kommun=a["kommun_kod"],
+                regso=f"/api/v1/geo/regso.geojson?kommun={a['kommun_kod']}", markera_omrade=kod, lagertyp="regso",
+            )
+        return render(
+            "omrade.html.j2",
+            request,
+            a=a,
+            k=k,
+            kv=data.kommun_values.get(a["kommun_kod"], {}),
+            rv=data.riket_values,
+            karta=karta,
+            legend=regso_legends[0] if has_regso else None,
+            geometri=regso_available.note(a["kommun_kod"]) if has_regso else None,
+            downloads=download_links.omrade(kod),
+        )
+
+    methods_cache: list[dict] = []
+
+    @pages.get("/metoder", response_class=HTMLResponse)
+    async def metoder(request: Request) -> HTMLResponse:
+        from utanforskap.web.api import methods_info
+
+        if not methods_cache:
+            methods_cache.extend(methods_info(data))
+        return render("metoder.html.j2", request, metoder=methods_cache)
+
+    @pages.get("/ladda-ner", response_class=HTMLResponse)
+    async def ladda_ner(request: Request) -> HTMLResponse:
+        return render("ladda_ner.html.j2", request, downloads=download_links.national())
+
+    @pages.get("/api", response_class=HTMLResponse)
+    async def api_page(request: Request) -> HTMLResponse:
+        example = next((k for k, v in sorted(data.kommuner.items()) if v["listade_omraden"] > 0), next(iter(data.kommuner)))
+        area = data.kommun_areas[example][0]
+        return render("api.html.j2", request, exempel_kommun=example, exempel_omrade=area)
+
+    @pages.get("/tillganglighet", response_class=HTMLResponse)
+    async def tillganglighet(request: Request) -> HTMLResponse:
+        return render("tillganglighet.html.j2", request)
+
+    return pages

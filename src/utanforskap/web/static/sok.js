@@ -1,0 +1,47 @@
+// Search suggestions while typing (progressive enhancement: the form works without this).
+const DELAY_MS = 150;
+
+for (const form of document.querySelectorAll("[data-sok]")) {
+  const input = form.querySelector("input[name=q]");
+  const box = form.querySelector("[data-forslag]");
+  const count = box.querySelector("[role=status]");
+  const list = box.querySelector("ul");
+  let timer = null;
+  let latest = 0;
+
+  const clear = () => {
+    list.replaceChildren();
+    count.textContent = "";
+    box.hidden = true;
+  };
+
+  input.addEventListener("input", () => {
+    clearTimeout(timer);
+    const q = input.value.trim();
+    if (q.length < 2) { clear(); return; }
+    timer = setTimeout(async () => {
+      const ask = ++latest;
+      try {
+        const res = await fetch(`/api/v1/sok?q=${encodeURIComponent(q)}&limit=8`);
+        if (!res.ok || ask !== latest) return;
+        const body = await res.json();
+        list.replaceChildren(...body.traffar.map((t) => {
+          const li = document.createElement("li");
+          const a = document.createElement("a");
+          a.href = t.sida;
+          a.textContent = t.namn;
+          const span = document.createElement("span");
+          span.className = "hjalp";
+          span.textContent = ` ${t.typ === "kommun" ? "kommun" : "område"}, ${t.sammanhang}`;
+          li.append(a, span);
+          return li;
+        }));
+        count.textContent = body.antal === 0 ? "Inga förslag" : `${body.antal} förslag; tryck Tabb för att gå till dem`;
+        box.hidden = false;
+      } catch {
+        clear();
+      }
+    }, DELAY_MS);
+  });
+  input.addEventListener("keydown", (ev) => { if (ev.key === "Escape") clear(); });
+}

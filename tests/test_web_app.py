@@ -1,0 +1,89 @@
+"""The web command and the pieces behind it: start-up, missing front-end files, search, legends."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from tests.cli_helpers import cli
+from tests.web_helpers import free_port, live_server
+from utanforskap.web import assets, create_app
+from utanforskap.web.maplayers import kommun_legends, nice_breaks
+
+
+def test_utanforskap_webb_serves_the_bundled_map_until_stopped(tmp_path):
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "utanforskap", "webb", "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "COLUMNS": "200"},
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/api/v1", timeout=2)
+                break
+            except httpx.TransportError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"utanforskap webb startade inte: {proc.stdout.read() if proc.stdout else ''}")
+                time.sleep(0.2)
+        assert r.status_code == 200 and r.json()["metod"]["id"] == "se-oppna-data-2022"
+        page = httpx.get(f"http://127.0.0.1:{port}/", timeout=10)
+        assert "Områden med stor sammanvägd problematik" in page.text
+        assert httpx.get(f"http://127.0.0.1:{port}/static/vendor/maplibre-gl/maplibre-gl.mjs", timeout=10).status_code == 200
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=20)
+    assert f"http://127.0.0.1:{port}/" in out
+
+
+def test_webb_with_a_missing_geometry_file_fails_with_a_swedish_message(tmp_path):
+    r = cli("webb", "--geometri", tmp_path / "finns-inte.gpkg", "--port", free_port())
+    assert r.returncode == 2
+    assert "geometrifilen finns inte (--geometri)" in r.stderr
+
+
+def test_missing_frontend_build_is_a_clear_error(tmp_path):
+    (tmp_path / "app.css").write_text("")
+    with pytest.raises(assets.AssetsMissing) as err:
+        assets.check(tmp_path)
+    message = str(err.value)
+    assert "vendor/maplibre-gl/maplibre-gl.mjs" in message and "npm ci && npm run bygg" in message
+    listed = message.split(f"{tmp_path}: ", 1)[1].split(". Kartbiblioteket")[0]
+    assert "karta.js" in listed and "app.css" not in listed  # names only what is missing
+    with pytest.raises(assets.AssetsMissing):
+        create_app(live_server("paket").data, static_dir=tmp_path)
+
+
+def test_the_built_frontend_is_in_the_package_and_not_in_git():
+    assets.check()  # `make` ran npm ci and npm run bygg
+    tracked = subprocess.run(["git", "ls-files", str(assets.STATIC_DIR / "vendor"), str(assets.FRONTEND_DIR / "node_modules")],
+                             capture_output=True, text=True, cwd=assets.STATIC_DIR).stdout
+    assert tracked == ""
+
+
+def test_search_ranks_exact_then_prefix_then_substring_and_folds_diacritics():
+    data = live_server("paket").data
+    assert [h.namn for h in data.search("Malmö", 3)][0] == "Malmö"
+    assert data.search("malmo", 1)[0].kod == "1280"
+    hits = data.search("sala", 50)
+    assert hits[0].namn == "Sala"  # the exact kommun before areas named ...sala
+    ranks = [h.namn.casefold().startswith("sala") for h in hits]
+    assert ranks == sorted(ranks, reverse=True)  # prefix matches before substring matches
+    assert data.search("   ") == []
+
+
+def test_legend_breaks_are_increasing_and_rounded():
+    breaks = nice_breaks([0.1234, 0.2345, 0.3456, 0.4567, 0.5678, 0.61], "andel")
+    assert breaks == sorted(set(breaks)) and all(abs(b * 200 - round(b * 200)) < 1e-9 for b in breaks)  # whole or half percent
+    assert nice_breaks([1.0] * 10, "tal") == [1.0]
+    legends = kommun_legends(live_server("paket").data)
+    assert [lg.variabel for lg in legends][:2] == ["listade_omraden", "andel_befolkning_i_listade"]
+    for lg in legends:
+        assert lg.klasser[-1].etikett == "uppgift saknas"
+        assert lg.uttryck[0] == "case"  # missing values get their own colour

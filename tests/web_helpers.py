@@ -1,0 +1,79 @@
+"""A real uvicorn server with the web application, on a free loopback port, for the web tests.
+
+One server per data source and process (the map takes a few seconds to compute), shared by
+tests/test_web_api.py and tests/test_web_browser.py; it stops when the test process ends.
+"""
+
+from __future__ import annotations
+
+import atexit
+import socket
+import threading
+import time
+from dataclasses import dataclass
+
+import httpx
+import pytest
+import uvicorn
+
+
+@dataclass
+class LiveServer:
+    url: str
+    data: object  # utanforskap.web.AppData
+    server: uvicorn.Server
+    thread: threading.Thread
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+_servers: dict[str, LiveServer] = {}
+_lock = threading.Lock()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def live_server(kind: str = "paket") -> LiveServer:
+    """`paket`: the bundled open data. `syntetisk-flagga`: the same data declared synthetic
+    (to test what users are shown when data are synthetic, without a synthetic population)."""
+    with _lock:
+        if kind not in _servers:
+            _servers[kind] = _start(kind)
+        return _servers[kind]
+
+
+def _start(kind: str) -> LiveServer:
+    from utanforskap.results import karta
+    from utanforskap.web import build, create_app
+
+    if kind == "paket":
+        source = karta.open_source("paket")
+    elif kind == "syntetisk-flagga":
+        base = karta.open_source("paket")
+        source = karta.DataSource(base.store, f"{karta.SYNTHETIC_LABEL}: testdata (paketets data märkta som syntetiska)", True)
+    else:  # pragma: no cover - a test asked for something that does not exist
+        raise ValueError(kind)
+    result = karta.compute(karta.DEFAULT_METHOD, data=source)
+    data = build(result)
+    app = create_app(data)
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name=f"webb-{kind}", daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail(f"webbservern ({kind}) startade inte på {url}")
+        time.sleep(0.05)
+    httpx.get(url + "/api/v1", timeout=10).raise_for_status()
+    live = LiveServer(url, data, server, thread)
+    atexit.register(live.stop)
+    return live
