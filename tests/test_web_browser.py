@@ -154,7 +154,9 @@ def test_search_suggestions_while_typing_lead_to_the_area(tab, server):
     suggestion.wait_for(timeout=10_000)
     assert "förslag" in tab.inner_text("[data-forslag] [role=status]")
     text = suggestion.inner_text()
-    suggestion.click()
+    tab.press("#sok", "ArrowDown")  # the keyboard reaches the suggestions
+    assert tab.evaluate("document.activeElement.textContent") == text
+    tab.keyboard.press("Enter")
     tab.wait_for_url("**/omrade/0180R*")
     assert tab.inner_text("h1").startswith(text)
 

@@ -36,12 +36,26 @@ for (const form of document.querySelectorAll("[data-sok]")) {
           li.append(a, span);
           return li;
         }));
-        count.textContent = body.antal === 0 ? "Inga förslag" : `${body.antal} förslag; tryck Tabb för att gå till dem`;
+        count.textContent = body.antal === 0 ? "Inga förslag" : `${body.antal} förslag; pil ned för att gå till dem`;
         box.hidden = false;
       } catch {
         clear();
       }
     }, DELAY_MS);
   });
-  input.addEventListener("keydown", (ev) => { if (ev.key === "Escape") clear(); });
+  input.addEventListener("keydown", (ev) => {
+    if (ev.key === "Escape") clear();
+    if (ev.key === "ArrowDown" && !box.hidden && list.firstElementChild) {
+      ev.preventDefault();
+      list.querySelector("a").focus();
+    }
+  });
+  // Arrow keys move between the suggestions; Escape goes back to the search field.
+  list.addEventListener("keydown", (ev) => {
+    const links = [...list.querySelectorAll("a")];
+    const i = links.indexOf(document.activeElement);
+    if (ev.key === "ArrowDown" && i < links.length - 1) { ev.preventDefault(); links[i + 1].focus(); }
+    if (ev.key === "ArrowUp") { ev.preventDefault(); (i > 0 ? links[i - 1] : input).focus(); }
+    if (ev.key === "Escape") { clear(); input.focus(); }
+  });
 }
