@@ -1,0 +1,54 @@
+"""`utanforskap syntetisk` and `utanforskap aggregera`, run as a user runs them."""
+
+from __future__ import annotations
+
+import polars as pl
+import pyarrow.parquet as pq
+
+from cli_helpers import cli
+
+
+def test_draw_then_aggregate_says_synthetic_everywhere(tmp_path):
+    persons = tmp_path / "syntetisk.parquet"
+    drawn = cli("syntetisk", "--personer", "30000", "--seed", "4", "--ut", persons)
+    assert drawn.returncode == 0, drawn.stderr
+    assert "SYNTETISKA DATA" in drawn.stdout
+    assert "30 000 personer" in drawn.stdout
+    assert pq.read_schema(persons).metadata[b"utanforskap.kalla"].startswith(b"SYNTETISKA DATA")
+
+    out = tmp_path / "obs.parquet"
+    store = tmp_path / "lager"
+    result = cli("aggregera", "--mikrodata", persons, "--niva", "regso", "--ut", out, "--lager", store)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("SYNTETISKA DATA") >= 2
+    assert "Röjandekontroll (N = 5)" in result.stdout
+    obs = pl.read_parquet(out)
+    assert set(obs["niva"]) == {"regso", "kommun", "lan", "riket"}
+    assert obs["kalla"].str.starts_with("SYNTETISKA DATA").all()
+    assert obs.filter(pl.col("status").is_not_null())["varde"].null_count() == obs.filter(pl.col("status").is_not_null()).height
+    assert (store / "manifest.json").exists()
+
+    csv = tmp_path / "obs.csv"
+    unprotected = cli("aggregera", "--mikrodata", persons, "--niva", "kommun", "--ut", csv, "--utan-rojandekontroll",
+                      "--min-antal", "3")
+    assert unprotected.returncode == 0, unprotected.stderr
+    assert "utan röjandekontroll" in unprotected.stderr
+    written = pl.read_csv(csv, infer_schema=False)
+    assert written["status"].null_count() == written.height
+
+
+def test_errors_are_one_swedish_line(tmp_path):
+    bad = tmp_path / "personer.parquet"
+    pl.DataFrame({"ar": [2022]}).write_parquet(bad)
+    result = cli("aggregera", "--mikrodata", bad, "--ut", tmp_path / "ut.parquet")
+    assert result.returncode == 2
+    assert "Fel:" in result.stderr and "kolumn saknas i mikrodata" in result.stderr
+    assert not (tmp_path / "ut.parquet").exists()  # nothing half-written
+    result = cli("aggregera", "--mikrodata", bad)
+    assert result.returncode == 2 and "ange --ut" in result.stderr
+
+
+def test_the_sql_can_be_shown():
+    result = cli("aggregera", "--mikrodata", "x.parquet", "--visa-sql", "--bistand-minst-manader", "3")
+    assert result.returncode == 0, result.stderr
+    assert "GROUP BY" in result.stdout and '"bistand_manader" >= 3' in result.stdout
