@@ -111,7 +111,9 @@ def kommun_map(
         fig = new_figure(width_in, height_in)
         ax = fig.add_axes([0.05 / width_in, bottom_in / height_in, body_w / width_in, body_h / height_in])
         near = kommuner.cx[x0:x1, y0:y1]
-        near[near["kommun_kod"] != kommun_kod].plot(ax=ax, color="#e9e9e9", edgecolor="#bdbdbd", linewidth=0.5)
+        near = near[near["kommun_kod"] != kommun_kod]
+        if len(near):  # an island kommun (Gotland) has no neighbours in the frame
+            near.plot(ax=ax, color="#e9e9e9", edgecolor="#bdbdbd", linewidth=0.5)
         for cat, colour in AREA_COLOURS.items():
             part = g[g["kategori"] == cat]
             if len(part):
@@ -130,7 +132,9 @@ def kommun_map(
         if zoom:
             inset = fig.add_axes([1 - 1.75 / width_in, (bottom_in + body_h - 1.7) / height_in, 1.65 / width_in, 1.6 / height_in])
             outline.plot(ax=inset, color="#f4f4f4", edgecolor="#222222", linewidth=0.6)
-            g[g["kategori"].isin(["stor", "sarskilt"])].plot(ax=inset, color=AREA_COLOURS["stor"], linewidth=0)
+            listed = g[g["kategori"].isin(["stor", "sarskilt"])]
+            if len(listed):
+                listed.plot(ax=inset, color=AREA_COLOURS["stor"], linewidth=0)
             inset.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, edgecolor="#1f4e79", linewidth=1.2))
             inset.set_xticks([])
             inset.set_yticks([])
