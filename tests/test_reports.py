@@ -207,16 +207,30 @@ def test_unknown_codes_raise_input_error_naming_them(result):
 
 # ---- synthetic data --------------------------------------------------------------------------------------------------
 def test_synthetic_data_are_labelled_on_every_page(result):
-    fake = dataclasses.replace(
-        result, kalla=karta.DataSource(result.kalla.store, "SYNTETISKA DATA: syntetisk befolkning, inte verkliga personer", True)
-    )
-    html = reports.render("kommun", "0380", "html", fake).decode("utf-8")
+    synthetic = karta.compute(data="syntetisk")
+    assert synthetic.kalla.syntetisk
+    html = reports.render("kommun", "0380", "html", synthetic).decode("utf-8")
     assert '<p class="syntetisk" role="note">SYNTETISKA DATA' in html
     assert "<title>SYNTETISKA DATA" in html
-    pages, text = pdf_text(reports.render("kommun", "0380", "pdf", fake))
-    assert text.count("SYNTETISKA DATA – inte verkliga personer eller områden") >= pages
+    pages, text = pdf_text(reports.render("kommun", "0380", "pdf", synthetic))
+    assert text.count("SYNTETISKA DATA – inte verkliga personer eller områden") >= pages > 1
+    national = reports.render("riket", None, "html", synthetic).decode("utf-8")
+    assert "Jämförelsen med andra listor görs bara på verkliga data" in national
     real = reports.render("kommun", "0380", "html", result).decode("utf-8")
     assert "SYNTETISKA DATA" not in real
+
+
+def test_method_without_factor_table_gets_factors_from_its_flags():
+    synthetic = karta.compute(data="syntetisk")
+    assert synthetic.faktorer == []  # se-utanforskap-2024 declares no [faktorer]
+    prep = reports.prepared(synthetic)
+    assert [s.flagga for s in prep.measured] == [
+        s.namn for s in synthetic.metod.method.steg if s.namn.startswith("flagga_")
+    ]
+    by_id = {s.id: s for s in prep.measured}
+    assert by_id["arbetsmarknadsetablering"].threshold == pytest.approx(synthetic.parametrar["grans_sysselsattning"])
+    assert by_id["arbetsmarknadsetablering"].operator == "<"
+    assert all(s.aggregable for s in prep.measured)
 
 
 # ---- batch and names ---------------------------------------------------------------------------------------------------

@@ -192,12 +192,13 @@ def _factor_specs(result: MapResult) -> tuple[list[FactorSpec], pl.DataFrame | N
     loaded = result.metod
     steps = {s.namn: s for s in loaded.method.steg}
     params = {k: v for k, v in result.parametrar.items() if not isinstance(v, list)}
+    factors = result.faktorer or _derived_factors(loaded)
     full = None
-    if any(isinstance(steps.get(f.varde), m.Ratio) for f in result.faktorer if f.varde):
+    if any(isinstance(steps.get(f.varde), m.Ratio) for f in factors if f.varde):
         inputs = method_inputs(loaded, result.kalla.store, result.ar)
         full = engine.run(loaded, inputs, parameters=params, keep_all=True, source=str(result.kalla.store.root))
     specs = []
-    for f in result.faktorer:
+    for f in factors:
         spec = FactorSpec(f.id, f.namn, f.status, f.varde, f.flagga, f.matt, f.proxy_for)
         step = steps.get(f.varde) if f.varde else None
         if isinstance(step, m.Ratio):
@@ -207,6 +208,45 @@ def _factor_specs(result: MapResult) -> tuple[list[FactorSpec], pl.DataFrame | N
         threshold, op = _threshold(f, steps, result.parametrar, full)
         specs.append(FactorSpec(**{**spec.__dict__, "threshold": threshold, "operator": op}))
     return specs, full
+
+
+FACTOR_NAMES = {
+    "arbetsmarknadsetablering": "Svag arbetsmarknadsetablering",
+    "bidragsberoende": "Bidragsberoende",
+    "skolresultat": "Svaga skolresultat",
+    "kriminalitet": "Kriminalitet",
+    "trangboddhet": "Trångboddhet",
+    "valdeltagande": "Lågt valdeltagande",
+    "ohalsa": "Ohälsa",
+}
+
+
+def _derived_factors(loaded) -> list:
+    """Factors read off the flag count's flags, for a method without a [faktorer] table.
+
+    Each flag `flagga_<x>` on a value column becomes a factor with that value; its measure
+    is the value step's numerator and denominator as the method describes them.
+    """
+    from utanforskap.results.karta import Factor
+
+    method = loaded.method
+    steps = {st.namn: st for st in method.steg}
+    count = next((st for st in method.steg if isinstance(st, m.FlagCount)), None)
+    out = []
+    for flag_name in count.indata if count else []:
+        flag = steps.get(flag_name)
+        if not isinstance(flag, m.Flag):
+            continue
+        value = flag.indata
+        fid = flag_name.removeprefix("flagga_")
+        matt = ""
+        ratio = steps.get(value)
+        if isinstance(ratio, m.Ratio):
+            num, den = method.indata.get(ratio.taljare), method.indata.get(ratio.namnare)
+            if num is not None and den is not None:
+                matt = f"{num.beskrivning} genom {den.beskrivning[:1].lower()}{den.beskrivning[1:]}"
+        out.append(Factor(fid, FACTOR_NAMES.get(fid, fid.replace("_", " ").capitalize()), "verklig", value, flag_name, matt, ""))
+    return out
 
 
 def _resolve(value, params: dict, full: pl.DataFrame | None) -> float | None:

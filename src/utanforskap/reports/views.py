@@ -20,7 +20,7 @@ STATUS_TEXT = {"verklig": "verkligt mått", "proxy": "ersättningsmått (proxy)"
 
 def _source_note(prep: Prepared) -> str:
     r = prep.result
-    lead = "SYNTETISKA DATA. " if r.kalla.syntetisk else ""
+    lead = "SYNTETISKA DATA. " if r.kalla.syntetisk and "SYNTETISKA DATA" not in r.kalla.beskrivning else ""
     return f"{lead}Källa: {r.kalla.beskrivning}. Metod {r.metod.id}, {r.ar}."
 
 
@@ -205,15 +205,16 @@ def _drivers(prep: Prepared) -> dict:
     """How often each factor is flagged among listed areas, and the commonest combinations."""
     listed = prep.areas.filter(pl.col("listad"))
     flagged = [s for s in prep.measured if s.flagga]
-    counts = listed.select([pl.col(s.flagga).fill_null(False).sum().alias(s.id) for s in flagged]).row(0, named=True) if listed.height else {}
-    all_counts = prep.areas.select([pl.col(s.flagga).fill_null(False).sum().alias(s.id) for s in flagged]).row(0, named=True)
+    sums = [pl.col(s.flagga).fill_null(False).sum().alias(s.id) for s in flagged]
+    counts = listed.select(sums).row(0, named=True) if listed.height and sums else {}
+    all_counts = prep.areas.select(sums).row(0, named=True) if sums else {}
     n = listed.height
     rows = [
         {"spec": s, "bland_listade": counts.get(s.id, 0), "andel": (counts.get(s.id, 0) / n) if n else None, "alla": all_counts[s.id]}
         for s in flagged
     ]
     img = alt = None
-    if n:
+    if n and flagged:
         png = fg.horizontal_bars(
             [s.namn for s in flagged],
             [
