@@ -112,10 +112,6 @@ def _secondary(
     secondary = np.zeros(published.shape[0], dtype=bool)
     if eq.size == 0:
         return secondary
-    # Static preference order within an equation: parts before the total, then the smallest value.
-    ordered = pl.DataFrame({"eq": eq, "total": is_total, "v": value[cid], "cid": cid}).sort("eq", "total", "v", "cid")
-    cid = ordered["cid"].to_numpy()
-    eq = ordered["eq"].rank("dense").to_numpy().astype(np.int64) - 1
     n_eq = int(eq.max()) + 1
     for _ in range(_MAX_ROUNDS):
         suppressed = primary | secondary
@@ -126,11 +122,15 @@ def _secondary(
         violating = (n_unknown == 1) & (n_protected == 1)
         if not violating.any():
             return secondary
-        candidate = violating[eq] & ~unknown[cid]
-        eqs, first = np.unique(eq[candidate], return_index=True)
-        if eqs.size < int(violating.sum()):  # pragma: no cover - an equation always has two members
+        # Among the published members of each violating equation: parts before the total,
+        # then the smallest value, then the cell number (so the choice is deterministic).
+        c = np.flatnonzero(violating[eq] & ~unknown[cid])
+        order = np.lexsort((cid[c], value[cid[c]], is_total[c], eq[c]))
+        c = c[order]
+        first = np.flatnonzero(np.r_[True, eq[c][1:] != eq[c][:-1]])
+        if first.size < int(violating.sum()):  # pragma: no cover - an equation always has two members
             raise InputError("röjandekontroll: en ekvation har ingen publicerad cell kvar att dölja")
-        secondary[cid[candidate][first]] = True
+        secondary[cid[c[first]]] = True
     raise InputError("röjandekontroll: sekundärt skydd konvergerade inte")  # pragma: no cover
 
 
@@ -199,10 +199,20 @@ def _equations(
         frames.append(cat)
     if not edges.is_empty():
         offset = (len(partitions) + 1) * n_areas
-        keyed = cells.select("_cid", "omrade", "niva", "period", "variabel")
-        children = keyed.join(edges, left_on=["omrade", "niva"], right_on=["barn", "barn_niva"]).join(
-            keyed.rename({"_cid": "_parent", "omrade": "foralder", "niva": "foralder_niva"}),
-            on=["foralder", "foralder_niva", "period", "variabel"],
+        # Integer keys: (area id, variable id) for every cell; child area id -> parent area id.
+        var_ids = cells.select("variabel").unique().with_row_index("_vid")
+        keyed = cells.select("_cid", "_aid", "variabel").join(var_ids, on="variabel").drop("variabel")
+        areas = cells.select("_aid", "omrade", "niva", "period").unique("_aid")
+        links = (
+            areas.join(edges, left_on=["omrade", "niva"], right_on=["barn", "barn_niva"])
+            .join(
+                areas.rename({"_aid": "_paid", "omrade": "foralder", "niva": "foralder_niva"}),
+                on=["foralder", "foralder_niva", "period"],
+            )
+            .select("_aid", "_paid")
+        )
+        children = keyed.join(links, on="_aid").join(
+            keyed.rename({"_cid": "_parent", "_aid": "_paid"}), on=["_paid", "_vid"]
         )
         parents = children.select("_parent").unique()
         frames.append(children.select(_eq=pl.col("_parent").cast(pl.Int64) + offset, _cid="_cid", _total=pl.lit(False)))
