@@ -1,0 +1,16 @@
+"""Person-level microdata: aggregation, disclosure control and a synthetic population (docs/mikrodata.md).
+
+Public API::
+
+    aggregate.aggregate(source, niva="deso", *, motor="duckdb", min_antal=None, skydda=True,
+                        settings=Settings(), geo=None, spark_session=None) -> observations
+    aggregate.count(source, niva="deso", *, motor="duckdb", settings=Settings(), ...) -> (counts, Persons)
+    aggregate.to_observations(counts, kalla, *, min_antal=None, skydda=True) -> observations
+    disclosure.protect(cells, *, edges, partitions, min_antal) -> cells with status
+    synthetic.draw(personer=None, seed=2022) -> pyarrow.Table (SYNTETISKA DATA)
+    synthetic.write(table, path)
+    synthetic.synthetic_store(personer=None, seed=2022) -> ObservationStore (SYNTETISKA DATA)
+
+`source` is a Parquet file, a directory of Parquet files, or an in-memory Arrow/polars table
+in the schema of microdata.schema.
+"""
