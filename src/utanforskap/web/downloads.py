@@ -58,8 +58,8 @@ class Downloads:
             path = self.data.files.get(key)
             size = path.stat().st_size if path and path.exists() else None
             links.append(self._link(f"/ladda-ner/{name}", title, desc, name.rsplit(".", 1)[1], size))
-        if self.regso_kommuner():
-            links.append(self._link("/ladda-ner/regso.gpkg", "RegSO-områden (GeoPackage)", f"Områdesgränser med värden och klass där geometri finns ({len(self.regso_kommuner())} kommuner).", "gpkg"))
+        # Not counted here: finding which kommuner have polygons may ask SCB's WFS for each.
+        links.append(self._link("/ladda-ner/regso.gpkg", "RegSO-områden (GeoPackage)", "Områdesgränser med värden och klass för de kommuner där geometri finns (Uppsala län följer med programmet), för GIS.", "gpkg"))
         links.append(self._link("/ladda-ner/rapport/riket.pdf", "Rapport för riket (PDF)", "Lägesbilden för hela landet.", "pdf"))
         return links
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 from dataclasses import dataclass
 
 import polars as pl
@@ -220,11 +221,13 @@ class RegsoGeometry:
         self.geometri = geometri
         self._found: dict[str, tuple[object, str] | None] = {}
         self._json: dict[str, bytes | None] = {}
+        self._lock = threading.Lock()  # pages run in the thread pool; look each kommun up once
 
     def _lookup(self, kommun_kod: str) -> tuple[object, str] | None:
-        if kommun_kod not in self._found:
-            self._found[kommun_kod] = _regso_polygons(kommun_kod, self.geometri)
-        return self._found[kommun_kod]
+        with self._lock:
+            if kommun_kod not in self._found:
+                self._found[kommun_kod] = _regso_polygons(kommun_kod, self.geometri)
+            return self._found[kommun_kod]
 
     def frame(self, kommun_kod: str):
         hit = self._lookup(kommun_kod)
@@ -264,7 +267,9 @@ class RegsoGeometry:
     def geojson(self, kommun_kod: str) -> bytes | None:
         if kommun_kod not in self._json:
             g = self.frame(kommun_kod)
-            self._json[kommun_kod] = None if g is None else regso_geojson(self._data, g, self.note(kommun_kod))
+            body = None if g is None else regso_geojson(self._data, g, self.note(kommun_kod))
+            with self._lock:
+                self._json[kommun_kod] = body
         return self._json[kommun_kod]
 
 

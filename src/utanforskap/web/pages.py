@@ -128,7 +128,9 @@ def router(renderer: Renderer, data: AppData, kommun_legends: list[Legend], regs
         )
 
     @pages.get("/kommun/{kod}", response_class=HTMLResponse)
-    async def kommun(request: Request, kod: str, variabel: str | None = None) -> HTMLResponse:
+    def kommun(request: Request, kod: str, variabel: str | None = None) -> HTMLResponse:
+        # A plain def runs in the thread pool: the first look-up of a kommun's polygons may
+        # read files or ask SCB's WFS, which must not hold up other requests.
         k = data.kommuner.get(kod)
         if k is None:
             raise HTTPException(404, f"Det finns ingen kommun med koden {kod}. En kommunkod är fyra siffror, t.ex. 0180 för Stockholm.")
@@ -155,7 +157,7 @@ def router(renderer: Renderer, data: AppData, kommun_legends: list[Legend], regs
         )
 
     @pages.get("/omrade/{kod}", response_class=HTMLResponse)
-    async def omrade(request: Request, kod: str) -> HTMLResponse:
+    def omrade(request: Request, kod: str) -> HTMLResponse:
         a = data.areas.get(kod) or data.areas.get(kod.upper())
         if a is None:
             raise HTTPException(404, f"Det finns inget område med koden {kod}. En RegSO-kod ser ut som 0180R024; sök på områdets namn i stället.")

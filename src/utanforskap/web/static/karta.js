@@ -94,6 +94,8 @@ function setUp(container) {
       map.setPaintProperty(target, "fill-color", layers[chosen].uttryck);
       if (cfg.markera_kommun && !cfg.regso) map.setPaintProperty("kommuner-yta", "fill-color", layers[chosen].uttryck);
       for (const el of document.querySelectorAll("[data-legend]")) el.hidden = el.dataset.legend !== chosen;
+      const drawn = chosen;
+      map.once("idle", () => container.setAttribute("data-renderad-variabel", drawn));
       const url = new URL(window.location.href);
       url.searchParams.set("variabel", chosen);
       history.replaceState(null, "", url);

@@ -37,6 +37,7 @@ for (const form of document.querySelectorAll("[data-sok]")) {
           return li;
         }));
         count.textContent = body.antal === 0 ? "Inga förslag" : `${body.antal} förslag; pil ned för att gå till dem`;
+        box.dataset.q = q;  // which query the list answers
         box.hidden = false;
       } catch {
         clear();
