@@ -7,6 +7,7 @@ tests/test_web_api.py and tests/test_web_browser.py; it stops when the test proc
 from __future__ import annotations
 
 import atexit
+import os
 import socket
 import threading
 import time
@@ -49,6 +50,9 @@ def live_server(kind: str = "paket") -> LiveServer:
 
 
 def _start(kind: str) -> LiveServer:
+    # What the pages show must not depend on the network: RegSO polygons come only from the
+    # bundle (Uppsala län) or a test's own file, never from SCB's WFS (reports.geometry).
+    os.environ["UTANFORSKAP_GEOMETRI_WFS"] = ""
     from utanforskap.results import karta
     from utanforskap.web import build, create_app
 
