@@ -132,6 +132,7 @@ def test_protected_rows_are_empty_never_zero(counts):
     suppressed = obs.filter(pl.col("status").is_not_null())
     assert suppressed.height > 0
     assert suppressed["varde"].null_count() == suppressed.height
+    assert suppressed["taljare"].null_count() == suppressed["namnare"].null_count() == suppressed.height
     published = obs.filter(pl.col("status").is_null() & (pl.col("enhet") == "antal"))
     assert (published["varde"] >= 3).all()
 

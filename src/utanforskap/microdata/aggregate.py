@@ -552,9 +552,10 @@ def _observation_rows(cells: pl.DataFrame, kalla: str) -> pl.DataFrame:
         j = n.join(d, on=["omrade", "niva", "period"], how="left")
         suppressed = pl.col("status").is_not_null() | pl.col("_ds").is_not_null()
         ratio_rows.append(
+            # A share row is whole or empty: numerator, denominator and share all go when either is protected.
             j.with_columns(
-                taljare=pl.when(pl.col("status").is_null()).then(pl.col("varde")),
-                namnare=pl.when(pl.col("_ds").is_null()).then(pl.col("_d")),
+                taljare=pl.when(~suppressed).then(pl.col("varde")),
+                namnare=pl.when(~suppressed).then(pl.col("_d")),
                 varde=pl.when(~suppressed & (pl.col("_d") > 0)).then(pl.col("varde") / pl.col("_d")),
                 status=pl.coalesce("status", "_ds"),
                 enhet=pl.lit("andel"),
