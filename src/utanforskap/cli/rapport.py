@@ -63,7 +63,8 @@ def rapport(
 
             written = r.render_all_kommuner(fmt, ut, result, progress=step, handelser=handelser, geometri=geometri)
         elapsed = time.perf_counter() - started
-        console.print(f"Skrev {len(written)} kommunrapporter ({fmt}) till {ut}/ på {elapsed:.0f} s ({elapsed / len(written):.2f} s per rapport).")
+        per = f"{elapsed / len(written):.2f}".replace(".", ",")
+        console.print(f"Skrev {len(written)} kommunrapporter ({fmt}) till {ut}/ på {elapsed:.0f} s ({per} s per rapport).")
         return
 
     kind, code = ("riket", None) if riket else ("kommun", kommun) if kommun else ("omrade", omrade)
