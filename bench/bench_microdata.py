@@ -7,8 +7,8 @@ Prints BENCH lines (medians; the machine's two cores are shared, so single runs 
   riket (ibis on DuckDB, with validation), with the ratio to a pandas groupby of the same
   aggregation in the same run (target < 3 s, at least 2x pandas);
 * mikrodata_personer_per_s, and the same with disclosure control (mikrodata_med_skydd);
-* peak memory (maximum resident set size) of a child process that aggregates and protects
-  (target < 3 GB), since tracemalloc does not see DuckDB's memory.
+* peak memory (VmHWM, peak resident set size) of a child process that aggregates and
+  protects (target < 3 GB), since tracemalloc does not see DuckDB's memory.
 """
 
 from __future__ import annotations
@@ -78,17 +78,21 @@ def pandas_counts(path: Path) -> pd.DataFrame:
 
 
 def peak_rss_mb(path: Path) -> float:
-    """Maximum resident set size of a fresh process that aggregates `path` with disclosure control."""
+    """Peak resident set size of a fresh process that aggregates `path` with disclosure control.
+
+    Read as VmHWM from /proc in the child: getrusage's ru_maxrss would also count the pages
+    the child shared with this (large) process between fork and exec.
+    """
     code = textwrap.dedent(
         f"""
-        import resource
         from utanforskap.microdata import aggregate as ag
         ag.aggregate({str(path)!r}, "deso")
-        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+        status = open("/proc/self/status").read()
+        print(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:")))
         """
     )
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
-    return int(out.split()[-1]) / 1024  # kB on Linux
+    return int(out.split()[-1]) / 1024  # kB
 
 
 def main() -> None:
