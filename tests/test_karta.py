@@ -108,3 +108,21 @@ def test_comparison_confusion_tables_are_consistent(result):
 def test_a_year_without_data_is_a_clear_error():
     with pytest.raises(InputError, match="saknas för regso år 2019"):
         karta.compute(ar=2019)
+
+
+def test_a_method_without_a_factor_table_gets_factors_from_its_flags(tmp_path):
+    import re
+    from importlib import resources
+
+    text = resources.files("utanforskap.methods.builtin").joinpath("se-oppna-data-2022.toml").read_text("utf-8")
+    text = re.sub(r"\[faktorer\.[a-z_]+\]\n(?:[^\[\n].*\n|\n)*", "", text)
+    path = tmp_path / "utan-faktorer.toml"
+    path.write_text(text, encoding="utf-8")
+    result = karta.compute(metod=path)
+    flags = [f.flagga for f in result.faktorer]
+    assert flags == [c for c in result.metod.method.utdata.kolumner if c.startswith("flagga_")]
+    by = {f.id: f for f in result.faktorer}
+    assert by["arbetsmarknadsetablering"].namn == "Svag arbetsmarknadsetablering"  # named from the catalogue
+    assert by["arbetsmarknadsetablering"].varde is None  # its flag compares a relative value, not an output
+    # summaries still count every factor's flags
+    assert karta.summarize(result).faktorer.height == 5

@@ -220,9 +220,9 @@ def test_synthetic_data_are_labelled_on_every_page(result):
     assert "SYNTETISKA DATA" not in real
 
 
-def test_method_without_factor_table_gets_factors_from_its_flags():
+def test_synthetic_map_reports_the_methods_seven_factors_with_thresholds():
     synthetic = karta.compute(data="syntetisk")
-    assert synthetic.faktorer == []  # se-utanforskap-2024 declares no [faktorer]
+    assert [f.id for f in synthetic.faktorer] == list(synthetic.metod.method.faktorer)  # se-utanforskap-2024's table
     prep = reports.prepared(synthetic)
     assert [s.flagga for s in prep.measured] == [
         s.namn for s in synthetic.metod.method.steg if s.namn.startswith("flagga_")

@@ -19,6 +19,7 @@ from utanforskap.errors import InputError
 from utanforskap.methods import engine
 from utanforskap.methods import model as m
 from utanforskap.results.inputs import method_inputs
+from utanforskap.results.levels import level_values
 from utanforskap.results.karta import MapResult, Summary, _top_class, summarize
 
 OPERATOR_TEXT = {">=": "≥", ">": ">", "<=": "≤", "<": "<"}
@@ -146,7 +147,7 @@ def prepare(result: MapResult, handelser: str | os.PathLike[str] | None = None, 
         cols = sorted({c for s in specs if s.aggregable for c in (s.taljare, s.namnare)} - set(areas.columns))
         areas = areas.join(full.select("regso_kod", *cols), on="regso_kod", how="left")
     pairs = {s.id: (s.taljare, s.namnare, s.skala) for s in specs if s.aggregable}
-    ratios = _grouped_ratios(areas, pairs)
+    ratios = _with_level_values(_grouped_ratios(areas, pairs), result, list(pairs))
     labour, measures = _labour(result, areas)
     crime, years, unknown = _crime(result, areas)
     fit, lists, factors, note = _fit_and_compare(result)
@@ -192,7 +193,7 @@ def _factor_specs(result: MapResult) -> tuple[list[FactorSpec], pl.DataFrame | N
     loaded = result.metod
     steps = {s.namn: s for s in loaded.method.steg}
     params = {k: v for k, v in result.parametrar.items() if not isinstance(v, list)}
-    factors = result.faktorer or _derived_factors(loaded)
+    factors = result.faktorer
     full = None
     if any(isinstance(steps.get(f.varde), m.Ratio) for f in factors if f.varde):
         inputs = method_inputs(loaded, result.kalla.store, result.ar)
@@ -208,45 +209,6 @@ def _factor_specs(result: MapResult) -> tuple[list[FactorSpec], pl.DataFrame | N
         threshold, op = _threshold(f, steps, result.parametrar, full)
         specs.append(FactorSpec(**{**spec.__dict__, "threshold": threshold, "operator": op}))
     return specs, full
-
-
-FACTOR_NAMES = {
-    "arbetsmarknadsetablering": "Svag arbetsmarknadsetablering",
-    "bidragsberoende": "Bidragsberoende",
-    "skolresultat": "Svaga skolresultat",
-    "kriminalitet": "Kriminalitet",
-    "trangboddhet": "Trångboddhet",
-    "valdeltagande": "Lågt valdeltagande",
-    "ohalsa": "Ohälsa",
-}
-
-
-def _derived_factors(loaded) -> list:
-    """Factors read off the flag count's flags, for a method without a [faktorer] table.
-
-    Each flag `flagga_<x>` on a value column becomes a factor with that value; its measure
-    is the value step's numerator and denominator as the method describes them.
-    """
-    from utanforskap.results.karta import Factor
-
-    method = loaded.method
-    steps = {st.namn: st for st in method.steg}
-    count = next((st for st in method.steg if isinstance(st, m.FlagCount)), None)
-    out = []
-    for flag_name in count.indata if count else []:
-        flag = steps.get(flag_name)
-        if not isinstance(flag, m.Flag):
-            continue
-        value = flag.indata
-        fid = flag_name.removeprefix("flagga_")
-        matt = ""
-        ratio = steps.get(value)
-        if isinstance(ratio, m.Ratio):
-            num, den = method.indata.get(ratio.taljare), method.indata.get(ratio.namnare)
-            if num is not None and den is not None:
-                matt = f"{num.beskrivning} genom {den.beskrivning[:1].lower()}{den.beskrivning[1:]}"
-        out.append(Factor(fid, FACTOR_NAMES.get(fid, fid.replace("_", " ").capitalize()), "verklig", value, flag_name, matt, ""))
-    return out
 
 
 def _resolve(value, params: dict, full: pl.DataFrame | None) -> float | None:
@@ -302,6 +264,25 @@ def _grouped_ratios(areas: pl.DataFrame, pairs: dict[str, tuple[str, str, float]
             for fid, (_, _, scale) in pairs.items()
         ],
     )
+
+
+def _with_level_values(ratios: pl.DataFrame, result: MapResult, factor_ids: list[str]) -> pl.DataFrame:
+    """Whole kommuner and riket take the method's own values at those levels (results.levels),
+    so reports, web pages and the API show the same figure; listed and other areas, which the
+    store has no level for, keep their sums over areas."""
+    columns = {f.id: f.varde for f in result.faktorer if f.id in factor_ids and f.varde}
+    if not columns:
+        return ratios
+    for grupp, level in (("kommun", "kommun"), ("riket", "riket")):
+        values = level_values(result, level)
+        if values.is_empty():
+            continue  # a store without that level: keep the sums over areas
+        values = values.select("omrade", *[pl.col(v).alias(fid) for fid, v in columns.items()])
+        if level == "riket":
+            values = values.with_columns(pl.lit("SE").alias("omrade"))
+        rows = ratios.filter(pl.col("grupp") == grupp).drop(list(columns)).join(values, on="omrade", how="left")
+        ratios = pl.concat([ratios.filter(pl.col("grupp") != grupp), rows.select(ratios.columns)])
+    return ratios
 
 
 # ---- labour market ------------------------------------------------------------------------------------------------------

@@ -72,10 +72,35 @@ class MapResult:
 
 
 def factors(loaded: LoadedMethod) -> list[Factor]:
-    return [
-        Factor(fid, f.namn, f.status, f.varde, f.flagga, f.matt, f.proxy_for)
-        for fid, f in loaded.method.faktorer.items()
-    ]
+    """The method's declared factors; for a method without a [faktorer] table, one per
+    output flag (`flagga` step), with the output value it compares when there is one."""
+    method = loaded.method
+    if method.faktorer:
+        return [Factor(fid, f.namn, f.status, f.varde, f.flagga, f.matt, f.proxy_for) for fid, f in method.faktorer.items()]
+    from utanforskap.catalogue import FACTORS
+    from utanforskap.methods import model as m
+    from utanforskap.methods.loader import NUMERIC
+
+    steps = {s.namn: s for s in method.steg}
+    outputs = set(method.utdata.kolumner)
+    derived = []
+    for col in method.utdata.kolumner:
+        step = steps.get(col)
+        if not (isinstance(step, m.Flag) and step.typ == "flagga"):
+            continue
+        value = step.indata if step.indata in outputs and loaded.kinds.get(step.indata) == NUMERIC else None
+        fid = col.removeprefix("flagga_") if col.startswith("flagga_") else (value or col)
+        status, matt, proxy_for = "verklig", step.beskrivning.strip(), ""
+        ratio = steps.get(value) if value else None
+        if isinstance(ratio, m.Ratio):
+            num, den = method.indata.get(ratio.taljare), method.indata.get(ratio.namnare)
+            if num is not None and den is not None and num.beskrivning and den.beskrivning:
+                matt = f"{num.beskrivning} per {den.beskrivning[:1].lower()}{den.beskrivning[1:]}"
+            if num is not None and num.status == "proxy":
+                status, proxy_for = "proxy", num.proxy_for
+        name = FACTORS.get(fid, fid.replace("_", " ").capitalize())
+        derived.append(Factor(fid, name, status, value, col, matt, proxy_for))
+    return derived
 
 
 def open_source(data: str | os.PathLike[str] = "paket") -> DataSource:

@@ -17,11 +17,10 @@ from pathlib import Path
 import polars as pl
 
 from utanforskap.errors import InputError, UtanforskapError
-from utanforskap.methods import engine
 from utanforskap.methods import model as m
 from utanforskap.methods.loader import BOOLEAN, NUMERIC
 from utanforskap.results import export
-from utanforskap.results.inputs import method_inputs
+from utanforskap.results.levels import level_values
 from utanforskap.results.karta import AREA_COLUMNS, Factor, MapResult, Summary, summarize
 
 STATUS_LABEL = {"verklig": "verkligt mått", "proxy": "ersättningsmått (proxy)", "saknas": "saknas i data", "syntetisk": "syntetiskt mått"}
@@ -139,7 +138,7 @@ def _fold(text: str) -> str:
 def build(result: MapResult, files_dir: Path | None = None) -> AppData:
     """Reshape a computed map for the web: records, per-kommun indexes, search, files."""
     summary = summarize(result)
-    factors = result.faktorer or derive_factors(result)
+    factors = result.faktorer
     columns = describe_columns(result, factors)
     klasser = _classes(result)
     kommun_values, riket_values = _aggregated_values(result, columns)
@@ -291,32 +290,6 @@ def describe_columns(result: MapResult, factors: list[Factor]) -> list[Column]:
     return columns
 
 
-def derive_factors(result: MapResult) -> list[Factor]:
-    """Factors of a method that declares none, read off its flag steps: each output flag,
-    with the output value it compares when there is one (`flagga_x` on column `x`)."""
-    method = result.metod.method
-    kinds = result.metod.kinds
-    steps = {s.namn: s for s in method.steg}
-    outputs = set(method.utdata.kolumner)
-    factors = []
-    for col in method.utdata.kolumner:
-        step = steps.get(col)
-        if not (isinstance(step, m.Flag) and step.typ == "flagga" and kinds.get(col) == BOOLEAN):
-            continue
-        value = step.indata if step.indata in outputs and kinds.get(step.indata) == NUMERIC else None
-        fid = value or col.removeprefix("flagga_")
-        status, matt = "verklig", step.beskrivning.strip()
-        ratio = steps.get(value) if value else None
-        if isinstance(ratio, m.Ratio):
-            num, den = method.indata.get(ratio.taljare), method.indata.get(ratio.namnare)
-            if num is not None and den is not None and num.beskrivning and den.beskrivning:
-                matt = f"{num.beskrivning} per {den.beskrivning[:1].lower()}{den.beskrivning[1:]}"
-            if num is not None:
-                status = num.status
-        factors.append(Factor(fid, _humanise(fid), status, value, col, matt, ""))
-    return factors
-
-
 def _factor_counts(om: pl.DataFrame, factors: list[Factor]) -> list[dict]:
     listed = om.filter(pl.col("klass").is_not_null())
     return [
@@ -342,23 +315,15 @@ def _classes(result: MapResult) -> list[str]:
 
 
 def _aggregated_values(result: MapResult, columns: list[Column]) -> tuple[dict[str, dict], dict]:
-    """The factor values for each kommun and for riket: the method run on the store's
-    kommun and riket rows (numerators and denominators summed up the hierarchy, never
-    averaged). A store without those levels gives no values rather than wrong ones."""
+    """Each factor's value for every kommun and for riket (results.levels: the method run on
+    the store's kommun and riket rows); a store without those levels gives no values."""
     wanted = [c.id for c in columns if c.typ in ("andel", "tal") and c.faktor]
     if not wanted:
         return {}, {}
-    params = {k: v for k, v in result.parametrar.items() if not isinstance(v, list)}
-    key = result.metod.method.nyckel
-    out = []
-    for level in ("kommun", "riket"):
-        try:
-            inputs = method_inputs(result.metod, result.kalla.store, result.ar, level=level)
-            values = engine.run(result.metod, inputs, parameters=params).select(key, *wanted)
-        except (UtanforskapError, pl.exceptions.PolarsError):
-            values = pl.DataFrame(schema={key: pl.String, **{c: pl.Float64 for c in wanted}})
-        out.append({row[key]: {c: _clean(row[c]) for c in wanted} for row in values.iter_rows(named=True)})
-    kommun, riket = out
+    kommun, riket = (
+        {row["omrade"]: {c: _clean(row.get(c)) for c in wanted} for row in level_values(result, level).iter_rows(named=True)}
+        for level in ("kommun", "riket")
+    )
     return kommun, next(iter(riket.values()), {c: None for c in wanted})
 
 

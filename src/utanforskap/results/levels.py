@@ -1,0 +1,37 @@
+"""Factor values for whole kommuner, län and riket.
+
+The method itself is run on the observation store's rows of that level, whose numerators
+and denominators were summed up the hierarchy: so a kommun's value is computed exactly as
+an area's, from the kommun's own totals, and rates are never averaged. Where the store
+suppresses a kommun's figure (disclosure control), its value is missing, not guessed.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from utanforskap.errors import UtanforskapError
+from utanforskap.methods import engine
+from utanforskap.results.inputs import method_inputs
+from utanforskap.results.karta import MapResult
+
+LEVELS = ("kommun", "lan", "riket")
+
+
+def level_values(result: MapResult, level: str) -> pl.DataFrame:
+    """`omrade` and each factor's value column, one row per area of `level`.
+
+    Empty (with the same columns) when the store has no rows at that level for the
+    method's inputs — a store of RegSO figures only, say.
+    """
+    if level not in LEVELS:
+        raise ValueError(f"level must be one of {LEVELS}")
+    wanted = [f.varde for f in result.faktorer if f.varde]
+    key = result.metod.method.nyckel
+    params = {k: v for k, v in result.parametrar.items() if not isinstance(v, list)}
+    try:
+        inputs = method_inputs(result.metod, result.kalla.store, result.ar, level=level)
+        values = engine.run(result.metod, inputs, parameters=params, keep_all=True).select(key, *wanted)
+    except UtanforskapError:
+        return pl.DataFrame(schema={"omrade": pl.String, **{c: pl.Float64 for c in wanted}})
+    return values.rename({key: "omrade"})
