@@ -76,6 +76,11 @@ def aggregera(
     _report(obs, counts, persons, n, utan_rojandekontroll, seconds, ut, lager)
 
 
+def tal(n: int) -> str:
+    """An integer the Swedish way: 10 521 556."""
+    return f"{n:,}".replace(",", " ")
+
+
 _IBIS = {"heltal": "int64", "tal": "float64", "text": "string", "sant/falskt": "boolean"}
 
 
@@ -92,7 +97,7 @@ def _write(obs: pl.DataFrame, path: Path) -> None:
 def _report(obs, counts, persons, n, unprotected, seconds, ut, lager) -> None:
     personer = int(counts.filter(pl.col("niva") == "riket")["befolkning"].sum())
     console.print(
-        f"{personer:,} personer, {obs.height:,} observationer på {obs['niva'].n_unique()} nivåer ".replace(",", " ")
+        f"{tal(personer)} personer, {tal(obs.height)} observationer på {obs['niva'].n_unique()} nivåer "
         + f"på {seconds:.1f} s.".replace(".", ",", 1),
         highlight=False,
     )

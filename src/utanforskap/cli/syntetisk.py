@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 from utanforskap.cli import app, console
+from utanforskap.cli.aggregera import tal
 from utanforskap.errors import InputError
 
 
@@ -33,8 +34,7 @@ def syntetisk(
     with console.status(f"Skriver {ut} ..."):
         synthetic.write(table, ut)
     console.print(
-        f"{table.num_rows:,} personer".replace(",", " ") + f" dragna på {drawn:.1f} s".replace(".", ",")
-        + f" och skrivna till {ut}.",
+        f"{tal(table.num_rows)} personer dragna på {drawn:.1f} s".replace(".", ",") + f" och skrivna till {ut}.",
         highlight=False,
     )
     console.print(_levels(pl.from_arrow(table)))
