@@ -28,6 +28,7 @@ from pathlib import Path
 import ibis
 import polars as pl
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from utanforskap.errors import InputError
 from utanforskap.geography.hierarchy import Geography
@@ -246,8 +247,6 @@ class Persons:
         if self.table is not None:
             # Spark reads an in-memory table best as a file (pandas would turn its categories into objects).
             path = scratch / "personer.parquet"
-            import pyarrow.parquet as pq
-
             pq.write_table(self.table, path)
             files = [str(path)]
         else:
