@@ -155,6 +155,6 @@ def test_wfs_answer_is_used_and_failure_falls_back(monkeypatch):
     monkeypatch.setenv("UTANFORSKAP_GEOMETRI_WFS", f"http://127.0.0.1:{server.server_port}/wfs")
     monkeypatch.setenv("UTANFORSKAP_GEOMETRI_WFS_TIMEOUT", "2")
     assert geo.regso_geometry("0380").kalla == "paket"
-    assert "SCB:s WFS kunde inte nås" in geo.wfs_status()
+    assert "SCB:s kartserver (WFS) svarade inte" in geo.wfs_status()
     assert geo.regso_polygons("0180") is None
-    assert "SCB:s WFS kunde inte nås" in geo.describe("0180")
+    assert "SCB:s kartserver (WFS) svarade inte" in geo.describe("0180")

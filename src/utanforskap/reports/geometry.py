@@ -226,7 +226,7 @@ def _from_wfs(kommun_kod: str, wanted: list[str]) -> gpd.GeoDataFrame | None:
         try:
             g = _fetch_wfs(cfg.geometri_wfs, kommun_kod, cfg.geometri_wfs_timeout)
         except Exception as exc:  # offline, DNS, timeout, malformed answer: fall back, say why once
-            _wfs_state["nere"] = f"SCB:s WFS kunde inte nås ({type(exc).__name__})"
+            _wfs_state["nere"] = "SCB:s kartserver (WFS) svarade inte; ingen nätanslutning?"
             return None
         hit = _cover(g, wanted)
         if hit is not None:
