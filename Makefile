@@ -6,7 +6,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installerad
 FRONTEND := src/utanforskap/web/frontend
 
-.PHONY: run test bench clean
+SPARK := $(VENV)/.spark
+
+.PHONY: run test bench clean systempaket
 
 $(STAMP): pyproject.toml requirements.lock $(FRONTEND)/package-lock.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,10 +18,19 @@ $(STAMP): pyproject.toml requirements.lock $(FRONTEND)/package-lock.json
 	cd $(FRONTEND) && npm ci --no-audit --no-fund && npm run bygg
 	touch $(STAMP)
 
+# The optional Spark engine, for the Spark test (tests/test_microdata_spark.py).
+$(SPARK): requirements-spark.lock $(STAMP)
+	$(BIN)/pip install -q -r requirements-spark.lock
+	touch $(SPARK)
+
+# Chromium, fonts and Java from Debian, when missing (scripts/systempaket.sh).
+systempaket:
+	scripts/systempaket.sh
+
 run: $(STAMP)
 	$(BIN)/utanforskap karta
 
-test: $(STAMP)
+test: $(STAMP) $(SPARK) systempaket
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
