@@ -47,9 +47,7 @@ def run(
     for layer in loaded.layers:
         result = result.with_columns([build(method.steg[i], ctx) for i in layer])
     if ctx.checks:
-        result = result.with_columns(pl.any_horizontal([c.violation for c in ctx.checks]).alias("__brott"))
         _raise_first_violation(source or loaded.id, result, ctx)
-        result = result.drop("__brott")
     if keep_all:
         return result
     ids = [method.nyckel] + ([method.period] if method.period else [])
@@ -57,9 +55,7 @@ def run(
 
 
 def _raise_first_violation(source: str, result: pl.DataFrame, ctx: Context) -> None:
-    bad = result.filter(pl.col("__brott"))
-    if bad.height == 0:
-        return
+    """The first broken data condition (e.g. a numerator above its denominator), as an error."""
     for check in ctx.checks:
         rows = result.filter(check.violation)
         if rows.height:
@@ -104,11 +100,8 @@ def describe_parameters(loaded: LoadedMethod) -> list[dict]:
 
 
 def provenance_summary(method: m.Method) -> str:
-    """'officiell', or e.g. 'antagen (5 av 7 parametrar antagna)'."""
-    params = method.parametrar.values()
-    assumed = sum(1 for p in params if p.proveniens != "officiell")
-    if not params:
-        return method.proveniens
+    """The method's provenance, e.g. 'officiell', or 'antagen (10 av 10 parametrar ej officiella)'."""
+    assumed = sum(1 for p in method.parametrar.values() if p.proveniens != "officiell")
     if assumed == 0:
-        return "officiell" if method.proveniens == "officiell" else method.proveniens
+        return method.proveniens
     return f"{method.proveniens} ({assumed} av {len(method.parametrar)} parametrar ej officiella)"

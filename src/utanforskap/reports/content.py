@@ -20,7 +20,7 @@ from utanforskap.methods import engine
 from utanforskap.methods import model as m
 from utanforskap.results.inputs import method_inputs
 from utanforskap.results.levels import level_values
-from utanforskap.results.karta import MapResult, Summary, _top_class, summarize
+from utanforskap.results.karta import MapResult, Summary, summarize, top_class
 
 OPERATOR_TEXT = {">=": "≥", ">": ">", "<=": "≤", "<": "<"}
 GROUP_LABELS = {"listade": "Listade områden", "ovriga": "Övriga områden", "kommun": "Hela kommunen", "riket": "Riket"}
@@ -155,7 +155,7 @@ def prepare(result: MapResult, handelser: str | os.PathLike[str] | None = None, 
         result=result,
         summary=summarize(result),
         specs=specs,
-        top_class=_top_class(result),
+        top_class=top_class(result),
         areas=areas,
         ratios=ratios,
         labour=labour,

@@ -23,7 +23,7 @@ from utanforskap.methods import engine
 from utanforskap.methods import model as m
 from utanforskap.methods.loader import LoadedMethod
 from utanforskap.results.inputs import method_inputs
-from utanforskap.results.karta import MapResult, compute, open_source
+from utanforskap.results.karta import MapResult, compute, open_source, top_class
 
 MEASURES = ("omraden", "kommuner", "befolkning", "barn", "sarskilt")
 
@@ -75,7 +75,7 @@ class Calibration:
 def fit(result: MapResult, targets: dict[str, Target]) -> pl.DataFrame:
     """How close a map's totals come to the published ones, target by target."""
     om = result.omraden
-    top = _top_class_value(result.metod)
+    top = top_class(result)
     rows = []
     for tid, t in targets.items():
         part = om if t.lan is None else om.filter(pl.col("lan_kod").is_in(t.lan))
@@ -228,11 +228,6 @@ def _shape(loaded: LoadedMethod, spec: Spec) -> _Shape:
     if unknown:
         raise InputError(f"kalibrering: rutnat.{unknown[0]}: parametern styr ingen faktor eller klass i {spec.metod}")
     return _Shape(factors, listed_param, top_param)
-
-
-def _top_class_value(loaded: LoadedMethod) -> str | None:
-    klass = next((s for s in loaded.method.steg if isinstance(s, m.Classify) and s.namn == "klass"), None)
-    return klass.regler[0].klass if klass and len(klass.regler) > 1 else None
 
 
 def parameter_snippet(cal: Calibration, spec: Spec) -> str:

@@ -192,7 +192,7 @@ class Summary:
 def summarize(result: MapResult) -> Summary:
     om = result.omraden
     listed = pl.col("klass").is_not_null()
-    special = pl.col("klass") == _top_class(result)
+    special = pl.col("klass") == top_class(result)
 
     def totals(by: list[str]) -> list[pl.Expr]:
         return [
@@ -230,8 +230,9 @@ def summarize(result: MapResult) -> Summary:
     return Summary(riket, per_lan, per_kommun, per_klass, faktorer)
 
 
-def _top_class(result: MapResult) -> str | None:
-    """The highest class: the first rule of the method's last `klass` step (written highest first)."""
+def top_class(result: MapResult) -> str | None:
+    """The highest class ("särskilt stor"): the first rule of the method's `klass` step,
+    written highest first; None when the method has only one class."""
     steps = [s for s in result.metod.method.steg if s.typ == "klass" and s.namn == "klass"]
     return steps[0].regler[0].klass if steps and len(steps[0].regler) > 1 else None
 
