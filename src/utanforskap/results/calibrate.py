@@ -23,7 +23,8 @@ from utanforskap.methods import engine
 from utanforskap.methods import model as m
 from utanforskap.methods.loader import LoadedMethod
 from utanforskap.results.inputs import method_inputs
-from utanforskap.results.karta import MapResult, compute, open_source, top_class
+from utanforskap.methods.loader import load as load_method
+from utanforskap.results.karta import MapResult, areas_with_population, classify, open_source, top_class
 
 MEASURES = ("omraden", "kommuner", "befolkning", "barn", "sarskilt")
 
@@ -109,10 +110,12 @@ def calibrate(spec: Spec | None = None, data: str = "paket") -> Calibration:
     """Exhaustive grid search; see the module docstring."""
     spec = spec or load_spec()
     source = open_source(data)
-    base = compute(spec.metod, spec.ar, source)
-    loaded = base.metod
+    loaded = load_method(spec.metod)
     shape = _shape(loaded, spec)
+    # Read the inputs once; every map below is classified from them.
     inputs = method_inputs(loaded, source.store, spec.ar)
+    areas = areas_with_population(source.store, spec.ar)
+    base = classify(loaded, inputs, areas, source, spec.ar)
     full = engine.run(loaded, inputs, keep_all=True).sort("regso_kod")
     om = base.omraden.sort("regso_kod")
 
@@ -141,7 +144,7 @@ def calibrate(spec: Spec | None = None, data: str = "paket") -> Calibration:
     listed_values = spec.rutnat.get(shape.listed_param, [base.parametrar[shape.listed_param]])
     top_values = spec.rutnat.get(shape.top_param, [base.parametrar[shape.top_param]]) if shape.top_param else [np.inf]
     best: tuple[float, int, float, float] | None = None
-    for li, lv in enumerate(listed_values):
+    for lv in listed_values:
         listed = counts >= lv
         per_target = {}
         for tid, t in spec.mal.items():
@@ -156,7 +159,7 @@ def calibrate(spec: Spec | None = None, data: str = "paket") -> Calibration:
             elif t.matt == "kommuner":
                 by_kommun = np.logical_or.reduceat((listed & mask)[:, order], starts, axis=1)
                 per_target[tid] = by_kommun.sum(axis=1).astype(float)
-        for ti, tv in enumerate(top_values):
+        for tv in top_values:
             total = np.zeros(counts.shape[0])
             for tid, t in spec.mal.items():
                 if t.matt == "sarskilt":
@@ -179,8 +182,7 @@ def calibrate(spec: Spec | None = None, data: str = "paket") -> Calibration:
     if shape.top_param:
         chosen[shape.top_param] = tv
     params = {p: chosen[p] for p in spec.rutnat}
-    result = compute(spec.metod, spec.ar, source, parametrar=params)
-    table = fit(result, spec.mal)
+    table = fit(classify(loaded, inputs, areas, source, spec.ar, params), spec.mal)
     n_combos = int(np.prod([len(v) for v in spec.rutnat.values()]))
     return Calibration(
         parametrar=params, forlust=loss(table, spec.mal), forlust_rutnat=grid_loss, kombinationer=n_combos, passning=table
