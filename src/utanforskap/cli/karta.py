@@ -37,29 +37,21 @@ def karta(
     """Beräkna kartan över alla RegSO och skriv listan, kartlager och en sammanfattning."""
     from utanforskap.results import calibrate, export, karta as k
 
-    steps = ["läser data", "beräknar metoden", "sammanfattar", *(f"skriver {n}" for n in ("omraden.csv", "listade_omraden.csv", "listade_omraden.xlsx", "kommuner.gpkg och kommuner.geojson", "sammanfattning.html"))]
     with _progress() as progress:
-        task = progress.add_task("Kartan", total=len(steps))
+        task = progress.add_task("läser data", total=3 + len(export.WRITE_STEPS))
 
-        def step(name: str) -> None:
-            progress.update(task, description=name if name.startswith(("läser", "beräknar", "sammanfattar")) else f"skriver {name}", advance=0)
+        def done(next_description: str) -> None:
+            """The current step is finished; show the next."""
+            progress.update(task, advance=1, description=next_description)
 
-        step("läser data")
         source = k.open_source(data)
-        progress.advance(task)
-        step("beräknar metoden")
+        done("beräknar metoden")
         result = k.compute(metod, ar, source, parametrar=parse_parameters(parameter))
-        progress.advance(task)
-        step("sammanfattar")
+        done("sammanfattar")
         summary = k.summarize(result)
         fit = calibrate.fit(result, calibrate.load_spec().mal) if not source.syntetisk else None
+        written = export.write_all(result, summary, fit, ut, step=lambda name: done(f"skriver {name}"))
         progress.advance(task)
-
-        def write_step(name: str) -> None:
-            step(name)
-            progress.advance(task)
-
-        written = export.write_all(result, summary, fit, ut, step=write_step)
     _print_summary(result, summary, fit)
     console.print(f"\nSkrev till {ut}/: " + ", ".join(p.name for p in written.values()))
 

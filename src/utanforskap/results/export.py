@@ -22,6 +22,8 @@ FILES = {
     "kommuner_geojson": "kommuner.geojson",
     "sammanfattning": "sammanfattning.html",
 }
+# What write_all reports to its progress callback, in order.
+WRITE_STEPS = ("omraden.csv", "listade_omraden.csv", "listade_omraden.xlsx", "kommuner.gpkg och kommuner.geojson", "sammanfattning.html")
 
 
 def data_label(result: MapResult) -> str:
@@ -40,26 +42,24 @@ def write_all(
     out_dir: str | Path,
     step: Callable[[str], None] = lambda _: None,
 ) -> dict[str, Path]:
-    """Write every output into `out_dir`; `step(name)` is called before each (progress)."""
+    """Write every output into `out_dir`; `step(name)` is called before each of WRITE_STEPS."""
     out_dir = Path(out_dir)
-    written: dict[str, Path] = {}
     with atomic_dir(out_dir) as stage:
         table = areas_table(result)
-        step("omraden.csv")
+        step(WRITE_STEPS[0])
         table.write_csv(stage / FILES["omraden"])
         listed = table.filter(pl.col("klass").is_not_null()).sort(["lan_kod", "kommun_kod", "regso_kod"])
-        step("listade_omraden.csv")
+        step(WRITE_STEPS[1])
         listed.write_csv(stage / FILES["listade_csv"])
-        step("listade_omraden.xlsx")
+        step(WRITE_STEPS[2])
         _excel(result, summary, fit_table, listed, stage / FILES["listade_xlsx"])
-        step("kommuner.gpkg och kommuner.geojson")
+        step(WRITE_STEPS[3])
         _kommun_layer(result, summary, stage)
-        step("sammanfattning.html")
+        step(WRITE_STEPS[4])
         from utanforskap.reports.sammanfattning import render_summary
 
         (stage / FILES["sammanfattning"]).write_text(render_summary(result, summary, fit_table), encoding="utf-8")
-        written = {k: out_dir / v for k, v in FILES.items()}
-    return written
+    return {k: out_dir / v for k, v in FILES.items()}
 
 
 def _excel(result: MapResult, summary: Summary, fit_table, listed: pl.DataFrame, path: Path) -> None:
