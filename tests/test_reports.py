@@ -13,7 +13,7 @@ from pypdf import PdfReader
 from utanforskap import reports
 from utanforskap.errors import InputError
 from utanforskap.reports import views
-from utanforskap.reports.formatting import format_number
+from utanforskap.formatting import format_number
 from utanforskap.results import karta
 
 

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from utanforskap.cli import app, console
 from utanforskap.cli.metoder import parse_parameters
-from utanforskap.reports.sammanfattning import format_number, format_percent
+from utanforskap.formatting import format_number, format_percent
 
 MetodOpt = Annotated[str | None, typer.Option("--metod", help="Metod-id eller TOML-fil (standard: se-oppna-data-2022; för syntetiska data se-utanforskap-2024)")]
 ArOpt = Annotated[int, typer.Option("--ar", help="Årgång")]

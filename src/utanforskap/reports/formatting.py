@@ -1,4 +1,4 @@
-"""Swedish number formats and the Jinja environment shared by every report."""
+"""The Jinja environment shared by every report (number formats: utanforskap.formatting)."""
 
 from __future__ import annotations
 
@@ -6,20 +6,7 @@ from importlib import resources
 
 import jinja2
 
-
-def format_number(value) -> str:
-    """Swedish number format: 710 000 (narrow no-break space), 0,5."""
-    if value is None or value != value:  # None or NaN
-        return "–"
-    if isinstance(value, float) and not value.is_integer():
-        return f"{value:,.2f}".replace(",", "\u202f").replace(".", ",")
-    return f"{int(value):,}".replace(",", "\u202f")
-
-
-def format_percent(value, decimals: int = 1) -> str:
-    if value is None or value != value:
-        return "–"
-    return f"{100 * value:.{decimals}f}".replace(".", ",").replace("-", "−") + "\u00a0%"
+from utanforskap.formatting import format_number, format_percent
 
 
 def environment() -> jinja2.Environment:

@@ -6,7 +6,7 @@ import base64
 
 import polars as pl
 
-from utanforskap.reports.formatting import environment, format_number, format_percent  # noqa: F401 (re-exported)
+from utanforskap.reports.formatting import environment
 from utanforskap.reports.maps import kommun_choropleth
 from utanforskap.results.karta import MapResult, Summary
 

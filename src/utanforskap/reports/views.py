@@ -12,8 +12,8 @@ from utanforskap.reports import figures as fg
 from utanforskap.reports import geometry as geo
 from utanforskap.reports import maps
 from utanforskap.reports.content import AREA_TYPES, GROUP_LABELS, POLICE, FactorSpec, Prepared, area_row, kommun_row
-from utanforskap.reports.formatting import format_number as tal
-from utanforskap.reports.formatting import format_percent as procent
+from utanforskap.formatting import format_number as tal
+from utanforskap.formatting import format_percent as procent
 
 STATUS_TEXT = {"verklig": "verkligt mått", "proxy": "ersättningsmått (proxy)", "saknas": "saknas i data", "syntetisk": "syntetiskt"}
 

@@ -16,7 +16,7 @@ import polars as pl
 import shapely
 
 from utanforskap.geography import shapes
-from utanforskap.reports.sammanfattning import format_number, format_percent
+from utanforskap.formatting import format_number, format_percent
 from utanforskap.web.state import AppData, Column
 
 # Light to dark; dark is always the more problematic end.

@@ -11,7 +11,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 
 from utanforskap.geography import shapes
-from utanforskap.reports.sammanfattning import format_number, format_percent
+from utanforskap.formatting import format_number, format_percent
 from utanforskap.web.downloads import Downloads
 from utanforskap.web.maplayers import Legend, RegsoGeometry
 from utanforskap.web.state import STATUS_LABEL, AppData, Column

@@ -1,0 +1,22 @@
+"""Swedish number formats for everything a user reads (CLI, reports, web).
+
+Kept free of heavy imports: every command uses it.
+"""
+
+from __future__ import annotations
+
+
+def format_number(value) -> str:
+    """Swedish number format: 710 000 (narrow no-break space), 0,5; missing as –."""
+    if value is None or value != value:  # None or NaN
+        return "–"
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:,.2f}".replace(",", "\u202f").replace(".", ",")
+    return f"{int(value):,}".replace(",", "\u202f")
+
+
+def format_percent(value, decimals: int = 1) -> str:
+    """A share as a Swedish percentage: 0.653 -> 65,3 %."""
+    if value is None or value != value:
+        return "–"
+    return f"{100 * value:.{decimals}f}".replace(".", ",").replace("-", "−") + "\u00a0%"
