@@ -159,3 +159,26 @@ def test_manifest_records_where_data_came_from(api, tmp_path):
     entry = json.loads((tmp_path / "lager" / "manifest.json").read_text())["dataset"]["api_befolkning_regso"]
     assert entry["tabell"] == "TAB0001" and entry["kodlista"] == "vs_RegSO2020" and entry["ar"] == ["2020"]
     assert entry["hamtat_fran"] == "SCB PxWebApi 2.0"
+
+
+def test_a_later_run_keeps_the_periods_it_did_not_fetch(api, settings):
+    settings = settings.model_copy(update={"scb_url": api.scb_url, "kolada_url": api.kolada_url})
+    store = ObservationStore(settings.store_dir)
+    run(["2019", "2020"], "regso", settings=settings, katalog=KATALOG)
+    first = store.dataset("api_befolkning_regso")
+    outcomes = run(["2022"], "regso", settings=settings, katalog=KATALOG)
+    assert "behöll tidigare hämtade 2019, 2020" in next(o for o in outcomes if o.variabel == "befolkning").note
+    after = store.dataset("api_befolkning_regso")
+    assert sorted(after["period"].unique()) == ["2019", "2020", "2022"] and after.height == 19 * 3
+    # The earlier periods are the rows stored before, untouched.
+    earlier = after.filter(pl.col("period") != "2022").sort("omrade", "period")
+    assert earlier.equals(first.sort("omrade", "period"))
+    entry = store.datasets()["api_befolkning_regso"]
+    assert entry["ar"] == ["2019", "2020", "2022"]
+    assert [r["ar"] for r in entry["hamtningar"]] == [["2019", "2020"], ["2022"]]
+    assert all(r["kodlista"] == "vs_RegSO2020" for r in entry["hamtningar"])
+    # Fetching a stored period again replaces its rows (no duplicates) and its record.
+    run(["2020"], "regso", settings=settings, katalog=KATALOG)
+    again = store.datasets()["api_befolkning_regso"]
+    assert again["ar"] == ["2019", "2020", "2022"] and again["rader"] == 19 * 3
+    assert [r["ar"] for r in again["hamtningar"]] == [["2019"], ["2022"], ["2020"]]

@@ -2,6 +2,11 @@
 
 Everything is fetched first and written in one store transaction at the end: a run that
 fails part-way leaves the observation store exactly as it was.
+
+One dataset per variable and level (`api_<variabel>_<niva>`). A run replaces the periods
+it fetched and keeps the stored rows of every other period, so `--ar 2019-2020` followed
+by `--ar 2022` leaves 2019, 2020 and 2022. The manifest entry's `ar` lists every period in
+the dataset and `hamtningar` which fetch (table, codelist or KPI) each period came from.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from rich.table import Table
 from utanforskap import catalogue
 from utanforskap.cli import app, console
 from utanforskap.errors import InputError, SourceError, UtanforskapError
-from utanforskap.observations.store import ObservationStore
+from utanforskap.observations.store import ENTRY_FIELDS, ObservationStore
 from utanforskap.settings import Settings
 from utanforskap.settings import load as load_settings
 from utanforskap.sources import jsonstat
@@ -126,8 +131,12 @@ def run(
     fetched = [o for o in outcomes if o.frame is not None and o.frame.height]
     if fetched:
         with store.transaction() as tx:
+            stored = store.datasets()  # read under the transaction's lock
             for o in fetched:
-                tx.put(o.dataset, o.frame, **o.meta)
+                frame, meta = o.frame, {**o.meta, "hamtningar": [_fetch_record(o.meta)]}
+                if o.dataset in stored:
+                    frame, meta = _keep_earlier_periods(o, store.dataset(o.dataset), stored[o.dataset])
+                tx.put(o.dataset, frame, **meta)
     _summary(out, outcomes, niva, years)
     if fetched:
         version = store.manifest().get("version")
@@ -149,6 +158,27 @@ def parse_years(text: str) -> list[str]:
             raise InputError(f"ogiltigt årsintervall {part!r} i --ar")
         years.update(range(lo, hi + 1))
     return [str(y) for y in sorted(years)]
+
+
+def _keep_earlier_periods(o: Outcome, old: pl.DataFrame, old_meta: dict) -> tuple[pl.DataFrame, dict]:
+    """This run's rows plus the stored rows of the periods it did not fetch, and their manifest entry."""
+    now = [str(y) for y in o.meta["ar"]]
+    kept = old.filter(~pl.col("period").is_in(now))
+    kept_periods = sorted(kept["period"].unique().to_list())
+    earlier = old_meta.get("hamtningar") or [_fetch_record(old_meta)]
+    records = [
+        {**r, "ar": [y for y in r.get("ar", kept_periods) if y in kept_periods]} for r in earlier
+    ]
+    records = [r for r in records if r["ar"]] + [_fetch_record(o.meta)]
+    if kept_periods:
+        o.note = "; ".join(filter(None, [o.note, f"behöll tidigare hämtade {_years(kept_periods)}"]))
+    meta = {**o.meta, "ar": sorted({*kept_periods, *now}), "hamtningar": records}
+    return pl.concat([kept, o.frame], how="vertical"), meta
+
+
+def _fetch_record(meta: dict) -> dict:
+    """Where one fetch came from (table, contents, codelist or KPI, years), for `hamtningar`."""
+    return {k: v for k, v in meta.items() if k not in (*ENTRY_FIELDS, "niva", "hamtningar")}
 
 
 # ---- one variable per source ----------------------------------------------------------

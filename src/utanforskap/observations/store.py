@@ -31,6 +31,8 @@ from utanforskap.errors import InputError
 from utanforskap.observations import schema
 
 MANIFEST = "manifest.json"
+# What the store itself writes into a dataset's manifest entry; the rest is the writer's metadata.
+ENTRY_FIELDS = ("fil", "rader", "sha256", "kallor", "skriven")
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
@@ -62,6 +64,11 @@ class ObservationStore:
                 raise InputError(f"{self.root}: okänt dataset i observationslagret: {', '.join(unknown)}")
             entries = {n: entries[n] for n in names}
         return [self.root / e["fil"] for e in entries.values()]
+
+    def dataset(self, name: str) -> pl.DataFrame:
+        """Every row of the dataset `name`, in the observation schema."""
+        (path,) = self.files([name])
+        return pl.read_parquet(path).select(pl.col(c).cast(t) for c, t in schema.COLUMNS.items())
 
     def connect(self) -> duckdb.DuckDBPyConnection:
         """A DuckDB connection with the view `observationer` over every dataset."""
