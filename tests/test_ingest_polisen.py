@@ -87,6 +87,31 @@ def test_uso_2025_joins_regso_and_reports_split_deso():
     assert ref.filter(pl.col("ej_kopplad_orsak").is_not_null())["niva"].unique().to_list() == ["deso"]
 
 
+def _uso_2025_copy(tmp_path, column, value):
+    """The 2025 list with `column` of its first data row (file row 2) set to `value`."""
+    src = need_shared() / "police_utsatta_omraden" / "polisen_uso_2025_overlap_deso2025_regso2025_kommun.csv"
+    header, first, *rest = src.read_text(encoding="utf-8").splitlines()
+    cells = first.split(";")
+    cells[header.split(";").index(column)] = value
+    dst = tmp_path / src.name
+    dst.write_text("\n".join([header, ";".join(cells), *rest]) + "\n", encoding="utf-8")
+    return dst
+
+
+@pytest.mark.parametrize(
+    "column, value, message",
+    [
+        ("class", "", r"rad 2: okänd klass None"),  # empty is not 'ej utpekat'
+        ("class", "okand", r"rad 2: okänd klass 'okand'"),
+        ("level", "", r"rad 2: okänd nivå None"),
+        ("level", "lan", r"rad 2: okänd nivå 'lan'"),
+    ],
+)
+def test_uso_2025_rejects_empty_or_unknown_class_and_level(tmp_path, column, value, message):
+    with pytest.raises(InputError, match=message):
+        polisen.read_uso_2025(_uso_2025_copy(tmp_path, column, value), GEO)
+
+
 def test_uso_2023_placed_in_kommun(tmp_path):
     res = polisen.read_uso_2023(need_shared() / "police_utsatta_omraden" / "uso_2023.shp", GEO)
     ref = res.referens["polisen_uso_2023"]

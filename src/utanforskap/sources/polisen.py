@@ -33,6 +33,7 @@ CRIME_COLUMNS = ("Id", "Brottskod", "Inskrivningsdatum", "Kommun", "Län", "DeSO
 FIRST_YEAR = 2019
 KALLA_BROTT = "Polisen anmälda brott (DeSO)"
 KATEGORI = {"ej utpekat": 0, "utsatt": 1, "sarskilt": 2, "särskilt utsatt": 2, "riskområde": 3}
+_USO_2025_LEVELS = ("deso", "regso", "kommun")
 _KATEGORI_2023 = {"Utsatt område": 1, "Särskilt utsatt område": 2, "Riskområde": 3}
 
 
@@ -203,9 +204,15 @@ def read_uso_2025(path: Path, geo: Geography) -> SourceResult:
     if missing:
         raise InputError(f"{where}, rad 1: kolumnen {missing[0]!r} saknas; förväntade {', '.join(need)}")
     raw = raw.with_row_index("_rad", offset=2).with_columns(pl.col("_rad").cast(pl.Int64))
-    bad = raw.filter(~pl.col("class").is_in(["utsatt", "sarskilt"]))
+    # An empty cell is null, and is_in on null gives null: fill_null(False) makes it a bad row.
+    bad = raw.filter(~pl.col("class").is_in(["utsatt", "sarskilt"]).fill_null(False))
     if bad.height:
         raise InputError(f"{where}, rad {bad['_rad'][0]}: okänd klass {bad['class'][0]!r} (utsatt eller sarskilt)")
+    bad = raw.filter(~pl.col("level").is_in(_USO_2025_LEVELS).fill_null(False))
+    if bad.height:
+        raise InputError(
+            f"{where}, rad {bad['_rad'][0]}: okänd nivå {bad['level'][0]!r} ({', '.join(_USO_2025_LEVELS)})"
+        )
     pct = [pl.col(c).cast(pl.Float64, strict=False) for c in ("share_pct", "utsatt_pct", "sarskilt_pct")]
     raw = raw.with_columns(*pct)
     bad = raw.filter(pl.any_horizontal((c.is_null() | (c < 0) | (c > 100.0001)) for c in pct))
