@@ -245,7 +245,14 @@ def test_render_all_kommuner_writes_recognisable_names(tmp_path, result):
     assert not list(tmp_path.glob(".*"))  # no temporary files left
 
 
-def test_file_names(result):
+def test_file_names(result, monkeypatch):
+    def no_preparation(*args, **kwargs):
+        raise AssertionError("file_name must not prepare the map")
+
+    monkeypatch.setattr(reports.content, "prepare", no_preparation)
+    assert reports.file_name("kommun", "0180", "html") == "kommun-0180-stockholm.html"  # no map needed
+    with pytest.raises(InputError, match="okänd kommunkod 9999"):
+        reports.file_name("kommun", "9999", "pdf", result)
     assert reports.file_name("kommun", "0114", "pdf", result) == "kommun-0114-upplands-vasby.pdf"
     assert reports.file_name("riket", None, "html", result) == "riket-2022.html"
     assert reports.file_name("omrade", "0380R033", "pdf", result) == "omrade-0380R033-sodra-valsatra-norra-gottsunda.pdf"

@@ -113,14 +113,21 @@ def slug(text: str) -> str:
 
 
 def file_name(kind: Kind, code: str | None, fmt: Format, result: MapResult | None = None) -> str:
-    """riket-2022.pdf, kommun-0180-stockholm.pdf, omrade-0180R001-<name>.pdf."""
-    prep = prepared(result)
+    """riket-2022.pdf, kommun-0180-stockholm.pdf, omrade-0180R001-<name>.pdf.
+
+    Needs no prepared map: names come from the geography (the area's from `result` when
+    given), the year from `result` (or the default map's year). An unknown code raises
+    InputError as render() does.
+    """
+    from utanforskap import geography
+    from utanforskap.results.karta import DEFAULT_YEAR
+
     if kind == "riket":
-        return f"riket-{prep.result.ar}.{fmt}"
+        return f"riket-{result.ar if result is not None else DEFAULT_YEAR}.{fmt}"
     if kind == "kommun":
-        k = content.kommun_row(prep, code)
+        k = content.kommun_row(geography.areas("kommun"), code)
         return f"kommun-{k['kommun_kod']}-{slug(k['kommun_namn'])}.{fmt}"
-    a = content.area_row(prep, code)
+    a = content.area_row(result.omraden if result is not None else geography.areas("regso"), code)
     return f"omrade-{a['regso_kod']}-{slug(a['regso_namn'])}.{fmt}"
 
 
@@ -148,12 +155,12 @@ def render_all_kommuner(
     out.mkdir(parents=True, exist_ok=True)
     rows = prep.kommuner.sort("kommun_kod").to_dicts()
     if kommuner is not None:
-        rows = [content.kommun_row(prep, code) for code in kommuner]
+        rows = [content.kommun_row(prep.kommuner, code) for code in kommuner]
     written = []
     for i, k in enumerate(rows, start=1):
         html = render_html(prep, "kommun", k["kommun_kod"])
         data = html.encode("utf-8") if fmt == "html" else html_to_pdf(html)
-        path = out / f"kommun-{k['kommun_kod']}-{slug(k['kommun_namn'])}.{fmt}"
+        path = out / file_name("kommun", k["kommun_kod"], fmt, prep.result)
         with atomic_path(path) as tmp:
             tmp.write_bytes(data)
         written.append(path)

@@ -362,21 +362,23 @@ def _fit_and_compare(result: MapResult):
 
 
 # ---- lookups --------------------------------------------------------------------------------------------------------------
-def kommun_row(prep: Prepared, code: str | None) -> dict:
+def kommun_row(kommuner: pl.DataFrame, code: str | None) -> dict:
+    """The kommun's row of `kommuner` (geography.areas("kommun") or Prepared.kommuner)."""
     code = (code or "").strip()
-    hit = prep.kommuner.filter(pl.col("kommun_kod") == code)
+    hit = kommuner.filter(pl.col("kommun_kod") == code)
     if hit.height:
         return hit.row(0, named=True)
-    by_name = prep.kommuner.filter(pl.col("kommun_namn").str.to_lowercase() == code.lower())
+    by_name = kommuner.filter(pl.col("kommun_namn").str.to_lowercase() == code.lower())
     hint = f" ({by_name['kommun_namn'][0]} har kod {by_name['kommun_kod'][0]})" if by_name.height else ""
     raise InputError(
         f"okänd kommunkod {code or '(tom)'}{hint}; ange en av Sveriges 290 kommunkoder, t.ex. 0180 för Stockholm"
     )
 
 
-def area_row(prep: Prepared, code: str | None) -> dict:
+def area_row(areas: pl.DataFrame, code: str | None) -> dict:
+    """The RegSO's row of `areas` (geography.areas("regso"), MapResult.omraden or Prepared.areas)."""
     code = (code or "").strip()
-    hit = prep.areas.filter(pl.col("regso_kod") == code)
+    hit = areas.filter(pl.col("regso_kod") == code)
     if hit.height:
         return hit.row(0, named=True)
     hint = ""

@@ -250,7 +250,7 @@ def _compare_factor_rows(prep: Prepared) -> list[dict] | None:
 
 # ---- kommun -------------------------------------------------------------------------------------------------------------------
 def kommun(prep: Prepared, code: str) -> dict:
-    k = kommun_row(prep, code)
+    k = kommun_row(prep.kommuner, code)
     kod, namn = k["kommun_kod"], k["kommun_namn"]
     r = prep.result
     src = _source_note(prep)
@@ -421,9 +421,9 @@ def _gaps(prep: Prepared, areas: pl.DataFrame) -> dict:
 
 # ---- one area ------------------------------------------------------------------------------------------------------------------
 def omrade(prep: Prepared, code: str) -> dict:
-    a = area_row(prep, code)
+    a = area_row(prep.areas, code)
     kod = a["kommun_kod"]
-    k = kommun_row(prep, kod)
+    k = kommun_row(prep.kommuner, kod)
     whole, nat = _ratio(prep, kod, "kommun"), _ratio(prep, "SE", "riket")
     rows = []
     for spec in prep.measured:
