@@ -73,7 +73,7 @@ def test_region_codelists_select_every_area_of_their_level(api, settings, codeli
                     {"Region": codelist}, method="GET")
     assert ds.codes["Region"] == expected
     obs = jsonstat.to_observations(ds, niva=niva, region="Region", time="Tid", variables={"000001AA": "bef"},
-                                   kalla="SCB TAB0001", where="t")
+                                   kalla="SCB TAB0001", where="t").observationer
     assert obs.height == len(expected) and obs["niva"].unique().to_list() == [niva]
     assert not obs["omrade"].str.contains("_").any()  # vintage suffix removed
     q = dict(api.requests("/data")[0].query)

@@ -68,7 +68,7 @@ def test_suppressed_cells_stay_null_and_keep_their_status():
     ds = jsonstat.parse(status_doc(), "t")
     assert ds.frame["symbol"].to_list() == [None, "..", "-", None]
     obs = jsonstat.to_observations(ds, niva="deso", region="Region", time="Tid", variables={"X": "v"},
-                                   kalla="SCB T", where="t")
+                                   kalla="SCB T", where="t").observationer
     assert obs["omrade"].to_list() == ["0114C1010", "0114C1010", "0114C1030", "0114C1030"]
     assert obs["varde"].to_list() == [5.0, None, None, 0.0]
     assert obs["status"].to_list() == [None, "undertryckt", "saknas", None]
@@ -80,6 +80,36 @@ def test_area_codes_must_fit_the_level():
     with pytest.raises(SourceError, match="ingen regso-kod"):
         jsonstat.to_observations(ds, niva="regso", region="Region", time="Tid", variables={"X": "v"},
                                  kalla="SCB T", where="t")
+
+
+def area_doc(codes):
+    return {"id": ["Region", "Tid"], "size": [len(codes), 1],
+            "dimension": {"Region": {"category": {"index": {c: i for i, c in enumerate(codes)}}},
+                          "Tid": {"category": {"index": {"2024": 0}}}},
+            "value": list(range(len(codes)))}
+
+
+def observations(codes, niva):
+    ds = jsonstat.parse(area_doc(codes), "t")
+    return jsonstat.to_observations(ds, niva=niva, region="Region", time="Tid", variables={"X": "v"},
+                                    kalla="SCB T", enhet="antal", where="t")
+
+
+def test_riket_00_is_stored_as_se():
+    assert observations(["00"], "riket").observationer["omrade"].to_list() == ["SE"]
+
+
+@pytest.mark.parametrize("code, niva", [("00", "lan"), ("0114C1010_RegSO2025", "deso"), ("0114R001_DeSO2025", "regso")])
+def test_codes_whose_form_or_suffix_does_not_fit_the_level_fail(code, niva):
+    with pytest.raises(SourceError, match=f"områdeskoden '{code}' är ingen {niva}-kod"):
+        observations([code], niva)
+
+
+def test_2025_codes_outside_the_2018_vintage_are_reported_not_stored():
+    # 0114C1010 kept its code in DeSO 2025; 0126C1081 is new in 2025 (0126C1080 was split).
+    res = observations(["0114C1010_DeSO2025", "0126C1081_DeSO2025"], "deso")
+    assert res.observationer["omrade"].to_list() == ["0114C1010"]
+    assert res.rapport == {"ej_kopplade": 1, "ej_kopplade_koder": ["0126C1081_DeSO2025"]}
 
 
 @pytest.mark.parametrize(

@@ -212,13 +212,19 @@ def _from_scb(client: PxWebClient, vid: str, var: catalogue.Variable, niva: str,
     selection: dict[str, str | list[str]] = {src.region_variabel: "*", src.tid_variabel: available, contents: src.innehall}
     selection.update(src.urval)
     ds = client.data(src.tabell, selection, {src.region_variabel: codelist})
-    frame = jsonstat.to_observations(
+    res = jsonstat.to_observations(
         ds, niva=niva, region=meta.variable(src.region_variabel).code, time=tid.code,
         variables={src.innehall: vid}, contents=contents, kalla=kalla, enhet=var.enhet,
         where=f"SCB-tabell {src.tabell} för {vid}",
     )
     meta_out = {"niva": niva, "hamtat_fran": "SCB PxWebApi 2.0", "tabell": src.tabell, "innehall": src.innehall,
                 "kodlista": codelist, "ar": available}
+    unmatched = res.rapport["ej_kopplade_koder"]
+    if unmatched:
+        shown = ", ".join(unmatched[:3]) + (f" … ({len(unmatched)} st)" if len(unmatched) > 3 else "")
+        notes.append(f"{len(unmatched)} koder i {codelist} finns inte i DeSO 2018/RegSO 2020 och lämnades utanför: {shown}")
+        meta_out["ej_kopplade_koder"] = unmatched
+    frame = res.observationer
     return Outcome(vid, f"{kalla} ({codelist})", frame, frame.height, "; ".join(notes), meta_out)
 
 

@@ -14,15 +14,16 @@ from __future__ import annotations
 import io
 import json
 import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
 
+from utanforskap import geography
 from utanforskap.errors import InputError, SourceError
 from utanforskap.observations import schema
+from utanforskap.sources.result import SourceResult
 
 VALUE = "varde"
 SYMBOL = "symbol"
@@ -38,17 +39,6 @@ SYMBOL_STATUS = {
     ".": "saknas",
     "...": "saknas",
     "-": "saknas",
-}
-
-# Suffixes SCB puts on area codes of the 2025 vintages (e.g. 0114A0010_DeSO2025).
-_VINTAGE_SUFFIX = re.compile(r"_(DeSO|RegSO)\d{4}$")
-
-AREA_PATTERNS = {
-    "deso": re.compile(r"^\d{4}[A-C]\d{4}$"),
-    "regso": re.compile(r"^\d{4}R\d{3}$"),
-    "kommun": re.compile(r"^\d{4}$"),
-    "lan": re.compile(r"^\d{2}$"),
-    "riket": re.compile(r"^(00|SE)$"),
 }
 
 
@@ -182,12 +172,18 @@ def to_observations(
     kalla: str,
     enhet: str | Mapping[str, str] | None = None,
     where: str,
-) -> pl.DataFrame:
-    """Observations (observations/schema.py) from a dataset.
+    geo: geography.Geography | None = None,
+) -> SourceResult:
+    """Observations (observations/schema.py) from a dataset, and a report of codes set aside.
 
     `variables` maps a contents code to the catalogue variable it fills. Every other
-    dimension must be pinned to one category, or cells would share a key. Area codes
-    lose SCB's vintage suffix and must look like codes of level `niva`.
+    dimension must be pinned to one category, or cells would share a key. Area codes are
+    read by geography.parse_codes and must be codes of level `niva` (SCB's riket ``00``
+    becomes ``SE``); a code of another form stops the import (wrong codelist). Codes are
+    joined to the hierarchy `geo` (the bundled one by default) with `join_vintage`: a 2025
+    code whose plain form is a DeSO 2018 / RegSO 2020 code is that area; any other code is
+    left out and listed in the report (``ej_kopplade_koder``), never stored under a code
+    of the wrong vintage.
     """
     frame = ds.frame
     for dim in (region, time):
@@ -214,7 +210,6 @@ def to_observations(
     else:
         unit = pl.lit(units.get(contents_code), dtype=pl.String)
 
-    area = pl.col(region).str.replace(_VINTAGE_SUFFIX.pattern, "")
     status = (
         pl.when(pl.col(VALUE).is_not_null())
         .then(pl.lit(None, dtype=pl.String))
@@ -222,9 +217,8 @@ def to_observations(
         .then(pl.lit("saknas"))
         .otherwise(pl.col(SYMBOL).replace_strict(SYMBOL_STATUS, default="undertryckt", return_dtype=pl.String))
     )
-    out = frame.select(
-        area.alias("omrade"),
-        pl.lit(niva).alias("niva"),
+    cells = frame.select(
+        pl.col(region).cast(pl.String).alias("_kod"),
         pl.col(time).cast(pl.String).alias("period"),
         variable.alias("variabel"),
         pl.lit(None, dtype=pl.Float64).alias("taljare"),
@@ -234,14 +228,13 @@ def to_observations(
         pl.lit(kalla).alias("kalla"),
         status.alias("status"),
     )
-    pattern = AREA_PATTERNS.get(niva)
-    if pattern is not None:
-        wrong = out.filter(~pl.col("omrade").str.contains(pattern.pattern))
-        if wrong.height:
-            raise SourceError(
-                f"{where}: områdeskoden {wrong['omrade'][0]!r} är ingen {niva}-kod (fel kodlista?)"
-            )
-    return schema.conform(out, where)
+    joined = (geo or geography.default()).join_vintage(cells, "_kod")
+    wrong = pl.concat([joined.matched, joined.unmatched.drop("orsak")]).filter(pl.col("niva").ne_missing(niva))
+    if wrong.height:
+        raise SourceError(f"{where}: områdeskoden {wrong['_kod'][0]!r} är ingen {niva}-kod (fel kodlista?)")
+    unmatched = sorted(joined.unmatched["_kod"].unique().to_list())
+    rapport = {"ej_kopplade": len(unmatched), "ej_kopplade_koder": unmatched}
+    return SourceResult(schema.conform(joined.matched.select(list(schema.COLUMNS)), where), rapport=rapport)
 
 
 # ---- helpers -----------------------------------------------------------------------

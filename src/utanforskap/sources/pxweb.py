@@ -9,7 +9,7 @@ cell by cell count. Every response is checked for completeness before it is used
     client = PxWebClient()
     ds = client.data("TAB1234", {"Region": "*", "ContentsCode": "000001AB", "Tid": ["2022", "2023"]},
                      codelists={"Region": "vs_RegSO2020"})
-    obs = jsonstat.to_observations(ds, niva="regso", region="Region", time="Tid", ...)
+    obs = jsonstat.to_observations(ds, niva="regso", region="Region", time="Tid", ...).observationer
 """
 
 from __future__ import annotations
