@@ -3,6 +3,9 @@
 import dataclasses
 import io
 import re
+import subprocess
+import sys
+from pathlib import Path
 from html.parser import HTMLParser
 
 import polars as pl
@@ -256,3 +259,23 @@ def test_file_names(result, monkeypatch):
     assert reports.file_name("kommun", "0114", "pdf", result) == "kommun-0114-upplands-vasby.pdf"
     assert reports.file_name("riket", None, "html", result) == "riket-2022.html"
     assert reports.file_name("omrade", "0380R033", "pdf", result) == "omrade-0380R033-sodra-valsatra-norra-gottsunda.pdf"
+
+
+# ---- layering and imports --------------------------------------------------------------------------------------------------
+def test_light_modules_do_not_load_the_drawing_libraries():
+    code = (
+        "import sys\n"
+        "import utanforskap.results.export, utanforskap.reports.events\n"
+        "from utanforskap import reports\n"
+        "reports.file_name\n"
+        "print(sorted(m for m in ('matplotlib', 'geopandas', 'utanforskap.reports.views') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_results_do_not_depend_on_the_layers_above():
+    results = Path(karta.__file__).parent
+    for path in results.glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        assert "utanforskap.reports" not in text and "utanforskap.web" not in text, path.name

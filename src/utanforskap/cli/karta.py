@@ -50,7 +50,9 @@ def karta(
         done("sammanfattar")
         summary = k.summarize(result)
         fit = calibrate.fit(result, calibrate.load_spec().mal) if not source.syntetisk else None
-        written = export.write_all(result, summary, fit, ut, step=lambda name: done(f"skriver {name}"))
+        from utanforskap.reports.sammanfattning import render_summary
+
+        written = export.write_all(result, summary, fit, ut, step=lambda name: done(f"skriver {name}"), summary_page=render_summary)
         progress.advance(task)
     _print_summary(result, summary, fit)
     console.print(f"\nSkrev till {ut}/: " + ", ".join(p.name for p in written.values()))

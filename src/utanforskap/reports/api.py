@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Literal
 
 from utanforskap.errors import InputError
-from utanforskap.reports import content, views
+from utanforskap.reports import content
 from utanforskap.reports.formatting import environment
 from utanforskap.results.karta import MapResult
 
@@ -86,6 +86,8 @@ def render(
 
 
 def render_html(prep: content.Prepared, kind: Kind, code: str | None) -> str:
+    from utanforskap.reports import views  # charts and maps: matplotlib, geopandas
+
     if kind == "riket":
         ctx = views.riket(prep)
     elif kind == "kommun":

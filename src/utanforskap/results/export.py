@@ -1,4 +1,6 @@
-"""Write a map's outputs: CSV, Excel, GeoPackage/GeoJSON and a one-page HTML summary.
+"""Write a map's outputs: CSV, Excel, GeoPackage/GeoJSON and, given a renderer, a one-page
+HTML summary (the caller passes reports.sammanfattning.render_summary: results does not
+depend on the reports built on it).
 
 Everything is written into a staging directory first and moved into place file by file
 (utanforskap.atomic.atomic_dir), so a failure leaves the output directory as it was.
@@ -22,7 +24,7 @@ FILES = {
     "kommuner_geojson": "kommuner.geojson",
     "sammanfattning": "sammanfattning.html",
 }
-# What write_all reports to its progress callback, in order.
+# What write_all reports to its progress callback, in order (the last only with a summary page).
 WRITE_STEPS = ("omraden.csv", "listade_omraden.csv", "listade_omraden.xlsx", "kommuner.gpkg och kommuner.geojson", "sammanfattning.html")
 
 
@@ -35,14 +37,22 @@ def areas_table(result: MapResult) -> pl.DataFrame:
     return output_frame(result).with_columns(pl.lit(data_label(result)).alias("datakalla"))
 
 
+SummaryPage = Callable[[MapResult, Summary, pl.DataFrame | None], str]
+
+
 def write_all(
     result: MapResult,
     summary: Summary,
     fit_table: pl.DataFrame | None,
     out_dir: str | Path,
     step: Callable[[str], None] = lambda _: None,
+    summary_page: SummaryPage | None = None,
 ) -> dict[str, Path]:
-    """Write every output into `out_dir`; `step(name)` is called before each of WRITE_STEPS."""
+    """Write every output into `out_dir`; `step(name)` is called before each of WRITE_STEPS.
+
+    `summary_page(result, summary, fit_table)` gives sammanfattning.html; without it that
+    file is not written (and not returned).
+    """
     out_dir = Path(out_dir)
     with atomic_dir(out_dir) as stage:
         table = areas_table(result)
@@ -55,11 +65,10 @@ def write_all(
         _excel(result, summary, fit_table, listed, stage / FILES["listade_xlsx"])
         step(WRITE_STEPS[3])
         _kommun_layer(result, summary, stage)
-        step(WRITE_STEPS[4])
-        from utanforskap.reports.sammanfattning import render_summary
-
-        (stage / FILES["sammanfattning"]).write_text(render_summary(result, summary, fit_table), encoding="utf-8")
-    return {k: out_dir / v for k, v in FILES.items()}
+        if summary_page is not None:
+            step(WRITE_STEPS[4])
+            (stage / FILES["sammanfattning"]).write_text(summary_page(result, summary, fit_table), encoding="utf-8")
+    return {k: out_dir / v for k, v in FILES.items() if k != "sammanfattning" or summary_page is not None}
 
 
 def _excel(result: MapResult, summary: Summary, fit_table, listed: pl.DataFrame, path: Path) -> None:

@@ -339,7 +339,8 @@ def _search_index(data: AppData) -> list[tuple[str, str, SearchHit]]:
 
 
 def _write_files(result: MapResult, summary: Summary, files_dir: Path | None) -> dict[str, Path]:
-    """The national downloads, written once by the library's own exporter."""
+    """The national downloads, written once by the library's own exporter (no summary page:
+    the web pages are the summary)."""
     from utanforskap.results import calibrate
 
     out = Path(files_dir) if files_dir else Path(tempfile.mkdtemp(prefix="utanforskap-webb-"))
