@@ -3,8 +3,10 @@
 import json
 
 import polars as pl
+import pytest
 from _shared import need_shared
 
+from utanforskap.errors import InputError
 from utanforskap.sources import bundle
 
 
@@ -72,3 +74,15 @@ def test_indikatorer_md_matches_catalogue():
     assert stored == bundled, "varje variabel i lagret ska stå i katalogen och tvärtom"
     for factor in ("kriminalitet", "bidragsberoende", "trangboddhet", "valdeltagande", "skolresultat", "arbetsmarknadsetablering", "ohalsa"):
         assert any(i.faktor == factor for i in cat.indikator.values()), factor
+
+
+def test_build_without_crime_files_names_the_folder(tmp_path):
+    se = need_shared()
+    fran = tmp_path / "data"
+    for folder in ("keys", "scb_deso_2022"):
+        (fran / "se" / folder).mkdir(parents=True)
+        for f in (se / folder).iterdir():
+            (fran / "se" / folder / f.name).symlink_to(f)
+    with pytest.raises(InputError, match=r"se/crime_polisen_deso: inga brottsfiler från Polisen"):
+        bundle.build(fran, tmp_path / "paket")
+    assert not (tmp_path / "paket").exists()

@@ -114,6 +114,12 @@ def test_offline_run_replays_the_cache_into_identical_datasets(api, tmp_path):
     assert offline == online and len(online) == 2
 
 
+def test_missing_catalogue_file_is_one_swedish_line(api, tmp_path):
+    r = hamta(api, tmp_path, "--katalog", str(tmp_path / "nope.toml"))
+    assert r.returncode == 2 and "nope.toml: katalogfilen finns inte" in r.stderr
+    assert "Traceback" not in r.stderr and "FileNotFoundError" not in r.stderr
+
+
 def test_offline_without_cache_says_what_is_missing(api, tmp_path):
     r = hamta(api, tmp_path, "--ar", "2023", "--offline")
     assert r.returncode == 2 and "finns inte i cachen" in r.stderr and "hämta först utan --offline" in r.stderr

@@ -1,5 +1,6 @@
 """Polisen: crimes per DeSO (with rows lacking a DeSO kept) and the utsatta områden lists."""
 
+import re
 
 import polars as pl
 import pytest
@@ -131,3 +132,20 @@ def test_uso_2023_missing_attribute(tmp_path):
     gdf.to_file(out)
     with pytest.raises(InputError, match="attributet 'KATEGORI' saknas"):
         polisen.read_uso_2023(out, GEO)
+
+
+def test_no_crime_files_or_no_crimes_from_2019_are_input_errors(tmp_path):
+    with pytest.raises(InputError, match="inga brottsfiler att läsa"):
+        polisen.read_crimes([], GEO)
+    # Every registration date moved to 2018: nothing is left in the years the extract covers.
+    old = _copy(tmp_path, lambda ls: [ls[0], *(re.sub(r'"20\d\d-', '"2018-', ln) for ln in ls[1:])])
+    assert pl.read_csv(old, infer_schema=False)["Inskrivningsdatum"].str.starts_with("2018").all()
+    with pytest.raises(InputError, match=r"upplopp_brott.csv: inga brott registrerade 2019 eller senare"):
+        polisen.read_crimes([old], GEO)
+
+
+def test_unreadable_crime_file_is_named(tmp_path):
+    broken = tmp_path / "upplopp_brott.csv"
+    broken.write_bytes(b"")
+    with pytest.raises(InputError, match=r"^upplopp_brott.csv: kan inte läsa filen som CSV \(empty CSV\)$"):
+        polisen.read_crimes([broken], GEO)

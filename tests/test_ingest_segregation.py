@@ -42,3 +42,13 @@ def test_unknown_label_and_unknown_code_raise(tmp_path):
     bad.write_text(deso.read_text(encoding="utf-8").replace("0114C1010", "0114C1011", 1), encoding="utf-8")
     with pytest.raises(InputError, match=r"rad 2: okänd DeSO-kod '0114C1011'"):
         segregation.read_area_types(regso, bad, GEO)
+
+
+def test_unreadable_regso_file_is_named(tmp_path):
+    regso, deso = files()
+    empty = tmp_path / regso.name
+    empty.write_bytes(b"")
+    with pytest.raises(InputError, match=rf"^{regso.name}: kan inte läsa filen som CSV \(empty CSV\)$"):
+        segregation.read_area_types(empty, deso, GEO)
+    with pytest.raises(InputError, match=rf"^{regso.name}: filen finns inte"):
+        segregation.read_area_types(tmp_path / "saknas" / regso.name, deso, GEO)

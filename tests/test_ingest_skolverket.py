@@ -60,3 +60,9 @@ def test_share_above_100_and_negative_pupils(tmp_path):
     neg = edited(tmp_path, lambda ls: ls[:8] + [ls[8].replace(";10;..;..;..", ";-10;..;..;..")] + ls[9:])
     with pytest.raises(InputError, match=r"rad 9: negativt antal elever -10"):
         skolverket.read_grades(neg, GEO)
+
+
+def test_row_with_more_fields_than_the_header_is_named(tmp_path):
+    ragged = edited(tmp_path, lambda ls: ls[:8] + [ls[8] + ";extra;fält"] + ls[9:])
+    with pytest.raises(InputError, match=rf"^{NAME}: kan inte läsa filen som CSV \(found more fields"):
+        skolverket.read_grades(ragged, GEO)

@@ -17,6 +17,7 @@ from fakeapi.fixtures import api, settings  # noqa: F401  (fixtures)
 from fakeapi.scb import Cube
 from utanforskap import catalogue
 from utanforskap.cli.hamta import run
+from utanforskap.errors import InputError
 
 CAT = catalogue.load()
 SCB = {vid: v.scb for vid, v in CAT.variabel.items() if v.scb is not None}
@@ -229,3 +230,11 @@ def test_hamta_does_not_fetch_2024_through_a_2020_area_codelist(scb_tables, sett
     assert "2024 finns bara i 2025 års indelning (vs_RegSO2025)" in o.note and "serien bryts" in o.note
     for sel in _posted(api, "TAB6680"):
         assert sel["Tid"][0] == ["2023"]
+
+
+def test_a_missing_catalogue_file_is_an_input_error(tmp_path, settings):  # noqa: F811
+    with pytest.raises(InputError, match=r"nope.toml: katalogfilen finns inte"):
+        run(["2022"], "regso", settings=settings, katalog=tmp_path / "nope.toml")
+    with pytest.raises(InputError, match=r"latin1.toml: kan inte läsa katalogfilen som UTF-8"):
+        (tmp_path / "latin1.toml").write_bytes("namn = 'Järfälla'".encode("latin-1"))
+        catalogue.load(tmp_path / "latin1.toml")

@@ -118,7 +118,13 @@ def load(path: str | Path | None = None) -> Catalogue:
     """Load and validate a catalogue file (the bundled one by default)."""
     if path is None:
         return _bundled()
-    return _parse(Path(path).read_text(encoding="utf-8"), str(path))
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise InputError(f"{path}: katalogfilen finns inte") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: kan inte läsa katalogfilen som UTF-8 ({exc})") from exc
+    return _parse(text, str(path))
 
 
 @lru_cache(maxsize=1)

@@ -147,6 +147,8 @@ def build(fran: str | Path, till: str | Path | None = None) -> dict:
     if not scb_files:
         raise InputError(f"{fran / 'se/scb_deso_2022'}: inga SCB-exporter (.xlsx)")
     crime_files = sorted((fran / "se/crime_polisen_deso").glob("*.csv"))
+    if not crime_files:
+        raise InputError(f"{fran / 'se/crime_polisen_deso'}: inga brottsfiler från Polisen (.csv)")
     results: dict[str, tuple[SourceResult, list[Path]]] = {
         "scb": (
             SourceResult(pl.concat([scb_export.read_export(f, geo) for f in scb_files])),

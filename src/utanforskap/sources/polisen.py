@@ -27,6 +27,7 @@ import polars as pl
 from utanforskap.errors import InputError
 from utanforskap.geography.hierarchy import Geography
 from utanforskap.observations import schema
+from utanforskap.sources import parsing
 from utanforskap.sources.result import SourceResult
 
 CRIME_COLUMNS = ("Id", "Brottskod", "Inskrivningsdatum", "Kommun", "Län", "DeSO.område", "Antal")
@@ -40,10 +41,16 @@ _KATEGORI_2023 = {"Utsatt område": 1, "Särskilt utsatt område": 2, "Riskområ
 # ---- crimes --------------------------------------------------------------------------
 def read_crimes(paths: list[Path], geo: Geography) -> SourceResult:
     """Read the police crime files into DeSO counts plus counts without DeSO (see module doc)."""
+    if not paths:
+        raise InputError(f"{KALLA_BROTT}: inga brottsfiler att läsa (förväntade Polisens .csv-filer)")
     raw = pl.concat([_read_crime_file(Path(p), geo) for p in sorted(paths)], how="vertical")
     year = pl.col("Inskrivningsdatum").str.slice(0, 4).cast(pl.Int32)
     before = raw.filter(year < FIRST_YEAR)
     raw = raw.filter(year >= FIRST_YEAR)
+    if raw.is_empty():
+        raise InputError(
+            f"{', '.join(Path(p).name for p in sorted(paths))}: inga brott registrerade {FIRST_YEAR} eller senare"
+        )
     last_date = raw["Inskrivningsdatum"].max()
     last_year = int(last_date[:4])
     partial = last_date[5:] != "12-31"
@@ -135,10 +142,7 @@ def read_crimes(paths: list[Path], geo: Geography) -> SourceResult:
 
 def _read_crime_file(path: Path, geo: Geography) -> pl.DataFrame:
     where = path.name
-    try:
-        df = pl.read_csv(path, infer_schema=False)
-    except (OSError, pl.exceptions.PolarsError) as exc:
-        raise InputError(f"{where}: kan inte läsa filen ({exc})") from exc
+    df = parsing.read_csv(path, where)
     missing = [c for c in CRIME_COLUMNS if c not in df.columns]
     if missing:
         raise InputError(
@@ -195,10 +199,7 @@ def read_uso_2025(path: Path, geo: Geography) -> SourceResult:
     """The 2025 list as overlaid on DeSO 2025 / RegSO 2025 / kommun (area shares)."""
     path = Path(path)
     where = path.name
-    try:
-        raw = pl.read_csv(path, separator=";", infer_schema=False)
-    except (OSError, pl.exceptions.PolarsError) as exc:
-        raise InputError(f"{where}: kan inte läsa filen ({exc})") from exc
+    raw = parsing.read_csv(path, where, separator=";")
     need = ("code", "level", "class", "share_pct", "utsatt_pct", "sarskilt_pct")
     missing = [c for c in need if c not in raw.columns]
     if missing:

@@ -20,6 +20,7 @@ import polars as pl
 from utanforskap.errors import InputError
 from utanforskap.geography.hierarchy import Geography
 from utanforskap.observations import schema
+from utanforskap.sources import parsing
 from utanforskap.sources.result import SourceResult
 
 KALLA = "SCB/Delmos områdestyp"
@@ -77,10 +78,7 @@ def read_area_types(regso_file: Path, deso_file: Path, geo: Geography) -> Source
 
 def _from_deso_file(path: Path, geo: Geography) -> tuple[pl.DataFrame, str]:
     where = path.name
-    try:
-        df = pl.read_csv(path, infer_schema=False, encoding="utf8")
-    except (OSError, pl.exceptions.PolarsError) as exc:
-        raise InputError(f"{where}: kan inte läsa filen ({exc})") from exc
+    df = parsing.read_csv(path, where, encoding="utf8")
     missing = [c for c in _DESO_COLUMNS if c not in df.columns]
     if missing:
         raise InputError(f"{where}, rad 1: kolumnen {missing[0]!r} saknas; förväntade {', '.join(_DESO_COLUMNS)}")
@@ -115,11 +113,8 @@ def _from_deso_file(path: Path, geo: Geography) -> tuple[pl.DataFrame, str]:
 
 def _from_regso_file(path: Path) -> pl.DataFrame:
     where = path.name
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{where}: kan inte läsa filen som UTF-8 ({exc})") from exc
-    df = pl.read_csv(io.StringIO(text), infer_schema=False, has_header=True, truncate_ragged_lines=True)
+    text = parsing.read_text(path, where)
+    df = parsing.read_csv(io.StringIO(text), where, has_header=True, truncate_ragged_lines=True)
     years = [c for c in df.columns[1:] if c.strip().isdigit() and len(c.strip()) == 4]
     if not years:
         raise InputError(f"{where}, rad 1: rubrikraden saknar årtal (förväntade t.ex. ',2022')")

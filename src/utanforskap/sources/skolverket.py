@@ -28,6 +28,7 @@ import polars as pl
 from utanforskap.errors import InputError
 from utanforskap.geography.hierarchy import Geography
 from utanforskap.observations import schema
+from utanforskap.sources import parsing
 from utanforskap.sources.result import SourceResult
 
 KALLA = "Skolverket slutbetyg åk 9"
@@ -49,11 +50,7 @@ _SHARES = {"behoriga_yrkesprogram_ak9": "andel_behoriga_yrkes", "alla_amnen_ak9"
 def read_grades(path: Path, geo: Geography) -> SourceResult:
     path = Path(path)
     where = path.name
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{where}: kan inte läsa filen som UTF-8 ({exc})") from exc
-    lines = text.splitlines()
+    lines = parsing.read_text(path, where).splitlines()
     header_i = next((i for i, ln in enumerate(lines) if "Skol-enhetskod" in ln and "Kommun-kod" in ln), None)
     if header_i is None:
         raise InputError(
@@ -64,7 +61,7 @@ def read_grades(path: Path, geo: Geography) -> SourceResult:
     if year_line is None:
         raise InputError(f"{where}, rad 1–{header_i}: raden 'Valt läsår: ...' saknas ovanför rubrikraden")
     period = year_line.split(":", 1)[1].split(";")[0].strip()
-    df = pl.read_csv(io.StringIO("\n".join(lines[header_i:])), separator=";", infer_schema=False)
+    df = parsing.read_csv(io.StringIO("\n".join(lines[header_i:])), where, separator=";")
     missing = [c for c in COLUMNS if c not in df.columns]
     if missing:
         raise InputError(
