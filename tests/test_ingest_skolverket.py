@@ -66,3 +66,24 @@ def test_row_with_more_fields_than_the_header_is_named(tmp_path):
     ragged = edited(tmp_path, lambda ls: ls[:8] + [ls[8] + ";extra;fält"] + ls[9:])
     with pytest.raises(InputError, match=rf"^{NAME}: kan inte läsa filen som CSV \(found more fields"):
         skolverket.read_grades(ragged, GEO)
+
+
+def blank_cell(tmp_path, column):
+    """The file with the cell in `column` (0-based) of its 9th line (the third school) emptied."""
+    return edited(tmp_path, lambda ls: ls[:8] + [";".join("" if i == column else c for i, c in enumerate(ls[8].split(";")))] + ls[9:])
+
+
+def test_school_without_kommun_code_is_named_not_dropped(tmp_path):
+    with pytest.raises(InputError, match=rf"^{NAME}, rad 9: kommunkod saknas"):
+        skolverket.read_grades(blank_cell(tmp_path, 3), GEO)  # Kommun-kod
+
+
+def test_school_without_school_code_is_named(tmp_path):
+    with pytest.raises(InputError, match=rf"^{NAME}, rad 9: ogiltig skolenhetskod None"):
+        skolverket.read_grades(blank_cell(tmp_path, 1), GEO)  # Skol-enhetskod
+
+
+def test_a_blank_line_inside_the_table_is_not_its_end(tmp_path):
+    cut = edited(tmp_path, lambda ls: ls[:100] + [";" * 10] + ls[100:])
+    with pytest.raises(InputError, match=rf"^{NAME}, rad 102: skolenheten \d+ står efter den tomma raden 101"):
+        skolverket.read_grades(cut, GEO)

@@ -120,9 +120,10 @@ class Geography:
         bad = df.with_columns(_rad=rows).filter(~pl.col(column).is_in(known.implode()) | pl.col(column).is_null())
         if bad.height:
             first = bad.row(0, named=True)
+            code = f"okänd {_LEVEL_NAME[level]}kod {first[column]!r}" if first[column] else f"{_LEVEL_NAME[level]}kod saknas"
             raise InputError(
-                f"{where}, rad {first['_rad']}: okänd {_LEVEL_NAME[level]}kod {first[column]!r} "
-                f"({bad.height} rader med okänd kod); rätta koden eller uppdatera nyckeltabellen"
+                f"{where}, rad {first['_rad']}: {code} "
+                f"({bad.height} rader med okänd eller tom kod); rätta koden eller uppdatera nyckeltabellen"
             )
 
     def join_vintage(self, df: pl.DataFrame, column: str) -> VintageJoin:

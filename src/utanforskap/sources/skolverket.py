@@ -68,16 +68,7 @@ def read_grades(path: Path, geo: Geography) -> SourceResult:
             f"{where}, rad {header_i + 1}: kolumnen {missing[0]!r} saknas i rubrikraden; "
             "Skolverket har ändrat filformatet — uppdatera COLUMNS i sources/skolverket.py"
         )
-    df = (
-        df.with_row_index("rad", offset=header_i + 2)
-        .select(pl.col("rad").cast(pl.Int64), *(pl.col(k).str.strip_chars().alias(v) for k, v in COLUMNS.items()))
-        .filter(pl.col("kommun_kod").is_not_null() & (pl.col("kommun_kod") != ""))
-    )
-    bad = df.filter(~pl.col("skolenhetskod").str.contains(r"^\d+$").fill_null(False))
-    if bad.height:
-        raise InputError(f"{where}, rad {bad['rad'][0]}: ogiltig skolenhetskod {bad['skolenhetskod'][0]!r}")
-    if df.is_empty():
-        raise InputError(f"{where}: inga skolenheter under rubrikraden (rad {header_i + 1})")
+    df = _school_rows(df, header_i, where)
     geo.check_codes(df, "kommun_kod", "kommun", where, row_column="rad")
     df = _parse_values(df, where)
 
@@ -132,6 +123,35 @@ def read_grades(path: Path, geo: Geography) -> SourceResult:
         "lasar": period,
     }
     return SourceResult(schema.conform(obs, where), {"skolenheter_ak9": ref}, rapport)
+
+
+def _school_rows(df: pl.DataFrame, header_i: int, where: str) -> pl.DataFrame:
+    """The rows from the header line to the first blank line; the notes below it are no schools.
+
+    Every row of that block must have a school code (its kommun code is checked by the
+    caller); a row with a school code below the blank line means the table was cut short.
+    """
+    blank = pl.all_horizontal((pl.col(c).str.strip_chars().fill_null("") == "") for c in df.columns)
+    df = df.with_row_index("rad", offset=header_i + 2).select(
+        pl.col("rad").cast(pl.Int64),
+        blank.alias("_tom"),
+        *(pl.col(k).str.strip_chars().replace("", None).alias(v) for k, v in COLUMNS.items()),
+    )
+    end = df.filter(pl.col("_tom"))["rad"].min()
+    schools, notes = (df, df.head(0)) if end is None else (df.filter(pl.col("rad") < end), df.filter(pl.col("rad") > end))
+    is_code = pl.col("skolenhetskod").str.contains(r"^\d+$").fill_null(False)
+    late = notes.filter(is_code)
+    if late.height:
+        raise InputError(
+            f"{where}, rad {late['rad'][0]}: skolenheten {late['skolenhetskod'][0]} står efter den tomma raden {end}, "
+            "där tabellen slutar; ta bort den tomma raden"
+        )
+    bad = schools.filter(~is_code)
+    if bad.height:
+        raise InputError(f"{where}, rad {bad['rad'][0]}: ogiltig skolenhetskod {bad['skolenhetskod'][0]!r}")
+    if schools.is_empty():
+        raise InputError(f"{where}: inga skolenheter under rubrikraden (rad {header_i + 1})")
+    return schools.drop("_tom")
 
 
 def _parse_values(df: pl.DataFrame, where: str) -> pl.DataFrame:
