@@ -126,3 +126,35 @@ def test_a_method_without_a_factor_table_gets_factors_from_its_flags(tmp_path):
     assert by["arbetsmarknadsetablering"].varde is None  # its flag compares a relative value, not an output
     # summaries still count every factor's flags
     assert karta.summarize(result).faktorer.height == 5
+
+
+def test_what_the_web_app_and_the_reports_derive_from_a_map_is_computed_once(monkeypatch, tmp_path):
+    """Web start-up, then the first report: each summary, level value, fit and engine frame once."""
+    from utanforskap import reports
+    from utanforskap.methods import engine
+    from utanforskap.results import inputs as inputs_module
+    from utanforskap.results import levels
+    from utanforskap.web import state
+
+    result = karta.compute()
+    runs, reads = [], []
+    real_run, real_read = engine.run, inputs_module.method_inputs
+
+    def counting_run(*args, **kwargs):
+        runs.append(kwargs.get("keep_all", False))
+        return real_run(*args, **kwargs)
+
+    def counting_read(*args, **kwargs):
+        reads.append(kwargs.get("level", "regso"))
+        return real_read(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "run", counting_run)
+    for module in (karta, levels):
+        monkeypatch.setattr(module, "method_inputs", counting_read)
+    state.build(result, tmp_path)
+    reports.prepared(result)
+    assert sorted(reads) == ["kommun", "riket"]  # the RegSO inputs were read once, by compute()
+    assert len(runs) == 3  # kommun and riket values, and the full frame: each once
+    assert karta.summarize(result) is karta.summarize(result)
+    assert calibrate.published_fit(result) is calibrate.published_fit(result)
+    assert levels.level_values(result, "kommun") is levels.level_values(result, "kommun")

@@ -49,7 +49,7 @@ def karta(
         result = k.compute(metod, ar, source, parametrar=parse_parameters(parameter))
         done("sammanfattar")
         summary = k.summarize(result)
-        fit = calibrate.fit(result, calibrate.load_spec().mal) if not source.syntetisk else None
+        fit = calibrate.published_fit(result)
         from utanforskap.reports.sammanfattning import render_summary
 
         written = export.write_all(result, summary, fit, ut, step=lambda name: done(f"skriver {name}"), summary_page=render_summary)

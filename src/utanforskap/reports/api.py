@@ -15,48 +15,38 @@ from __future__ import annotations
 import os
 import re
 import unicodedata
-import weakref
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
+from utanforskap import geography
 from utanforskap.errors import InputError
 from utanforskap.reports import content
 from utanforskap.reports.formatting import environment
-from utanforskap.results.karta import MapResult
+from utanforskap.results import karta
+from utanforskap.results.karta import DEFAULT_YEAR, MapResult, memo
 
 Kind = Literal["riket", "kommun", "omrade"]
 Format = Literal["html", "pdf"]
 KINDS = ("riket", "kommun", "omrade")
 FORMATS = ("html", "pdf")
 
-# One prepared map at a time: the web app and the batch call render() many times with the
-# same MapResult, and preparing it (factor sums for every kommun, series, fit) is the costly part.
-_cache: dict[str, object] = {"ref": None, "key": None, "prep": None}
-
-
 def prepared(
     result: MapResult | None = None,
     handelser: str | os.PathLike[str] | None = None,
     geometri: str | os.PathLike[str] | None = None,
 ) -> content.Prepared:
-    """The Prepared for `result` (default map when None), reused while the same object is passed."""
+    """The Prepared for `result` (default map when None): made once per map, events file and
+    geometry, and kept with the map (the web app and the batch render many reports from it)."""
     result = result if result is not None else default_result()
-    key = (str(handelser) if handelser else None, str(geometri) if geometri else None)
-    ref = _cache["ref"]
-    if ref is not None and ref() is result and _cache["key"] == key:
-        return _cache["prep"]  # type: ignore[return-value]
-    prep = content.prepare(result, handelser=handelser, geometri=geometri)
-    _cache.update(ref=weakref.ref(result), key=key, prep=prep)
-    return prep
+    key = ("reports.prepared", str(handelser) if handelser else None, str(geometri) if geometri else None)
+    return memo(result, key, lambda: content.prepare(result, handelser=handelser, geometri=geometri))
 
 
 @lru_cache(maxsize=1)
 def default_result() -> MapResult:
     """karta.compute() with its defaults (bundled open data), computed once per process."""
-    from utanforskap.results import karta
-
     return karta.compute()
 
 
@@ -121,9 +111,6 @@ def file_name(kind: Kind, code: str | None, fmt: Format, result: MapResult | Non
     given), the year from `result` (or the default map's year). An unknown code raises
     InputError as render() does.
     """
-    from utanforskap import geography
-    from utanforskap.results.karta import DEFAULT_YEAR
-
     if kind == "riket":
         return f"riket-{result.ar if result is not None else DEFAULT_YEAR}.{fmt}"
     if kind == "kommun":

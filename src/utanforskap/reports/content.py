@@ -16,11 +16,9 @@ import polars as pl
 
 from utanforskap import geography
 from utanforskap.errors import InputError
-from utanforskap.methods import engine
 from utanforskap.methods import model as m
-from utanforskap.results.inputs import method_inputs
 from utanforskap.results.levels import level_values
-from utanforskap.results.karta import MapResult, Summary, summarize, top_class
+from utanforskap.results.karta import MapResult, Summary, full_frame, summarize, top_class
 
 OPERATOR_TEXT = {">=": "≥", ">": ">", "<=": "≤", "<": "<"}
 GROUP_LABELS = {"listade": "Listade områden", "ovriga": "Övriga områden", "kommun": "Hela kommunen", "riket": "Riket"}
@@ -192,12 +190,10 @@ def _references(result: MapResult) -> pl.DataFrame:
 def _factor_specs(result: MapResult) -> tuple[list[FactorSpec], pl.DataFrame | None]:
     loaded = result.metod
     steps = {s.namn: s for s in loaded.method.steg}
-    params = {k: v for k, v in result.parametrar.items() if not isinstance(v, list)}
     factors = result.faktorer
     full = None
     if any(isinstance(steps.get(f.varde), m.Ratio) for f in factors if f.varde):
-        inputs = method_inputs(loaded, result.kalla.store, result.ar)
-        full = engine.run(loaded, inputs, parameters=params, keep_all=True, source=str(result.kalla.store.root))
+        full = full_frame(result)
     specs = []
     for f in factors:
         spec = FactorSpec(f.id, f.namn, f.status, f.varde, f.flagga, f.matt, f.proxy_for)
@@ -352,7 +348,7 @@ def _fit_and_compare(result: MapResult):
     if result.kalla.syntetisk:
         note = "Jämförelsen med andra listor görs bara på verkliga data: de syntetiska områdena motsvarar inga verkliga."
         return None, None, None, note
-    fit = calibrate.fit(result, calibrate.load_spec().mal)
+    fit = calibrate.published_fit(result)
     try:
         lists, factors = compare.compare(result, result.kalla.store)
         note = ""

@@ -24,7 +24,7 @@ from utanforskap.methods import model as m
 from utanforskap.methods.loader import LoadedMethod
 from utanforskap.results.inputs import method_inputs
 from utanforskap.methods.loader import load as load_method
-from utanforskap.results.karta import MapResult, areas_with_population, classify, open_source, top_class
+from utanforskap.results.karta import MapResult, areas_with_population, classify, full_frame, memo, open_source, top_class
 
 MEASURES = ("omraden", "kommuner", "befolkning", "barn", "sarskilt")
 
@@ -96,6 +96,14 @@ def fit(result: MapResult, targets: dict[str, Target]) -> pl.DataFrame:
     )
 
 
+def published_fit(result: MapResult) -> pl.DataFrame | None:
+    """`fit` against the bundled targets (data/kalibrering.toml), once per map; None for
+    synthetic data, whose areas are not the real ones the targets count."""
+    if result.kalla.syntetisk:
+        return None
+    return memo(result, "published_fit", lambda: fit(result, load_spec().mal))
+
+
 def loss(fit_table: pl.DataFrame, targets: dict[str, Target]) -> float:
     total = 0.0
     for row in fit_table.iter_rows(named=True):
@@ -116,7 +124,7 @@ def calibrate(spec: Spec | None = None, data: str = "paket") -> Calibration:
     inputs = method_inputs(loaded, source.store, spec.ar)
     areas = areas_with_population(source.store, spec.ar)
     base = classify(loaded, inputs, areas, source, spec.ar)
-    full = engine.run(loaded, inputs, keep_all=True).sort("regso_kod")
+    full = full_frame(base).sort("regso_kod")  # the engine's every column, from the same inputs
     om = base.omraden.sort("regso_kod")
 
     # Per factor, a (candidates x areas) matrix of flags; fixed factors have one row.

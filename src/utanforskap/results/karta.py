@@ -50,13 +50,16 @@ class DataSource:
     syntetisk: bool
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class MapResult:
     metod: LoadedMethod
     ar: int
     kalla: DataSource
     omraden: pl.DataFrame  # one row per RegSO: AREA_COLUMNS, then the method's outputs
     parametrar: dict[str, float] = field(default_factory=dict)
+    # What is derived from this map once and reused (see `memo`): the method's inputs, the
+    # full engine frame, the summary, level values, the fit. Frozen, so it cannot go stale.
+    _memo: dict = field(default_factory=dict, repr=False)
 
     @property
     def listade(self) -> pl.DataFrame:
@@ -101,6 +104,34 @@ def factors(loaded: LoadedMethod) -> list[Factor]:
         name = FACTORS.get(fid, fid.replace("_", " ").capitalize())
         derived.append(Factor(fid, name, status, value, col, matt, proxy_for))
     return derived
+
+
+def memo(result: MapResult, key, make):
+    """`make()` computed once per map and key, then reused (the web app and the reports ask
+    for the same summaries, level values and frames many times)."""
+    try:
+        return result._memo[key]
+    except KeyError:
+        value = result._memo[key] = make()
+        return value
+
+
+def full_frame(result: MapResult) -> pl.DataFrame:
+    """Every input and step column of the method for every RegSO (the engine's keep_all
+    frame): numerators, denominators and reference values behind the outputs. Computed once."""
+
+    def make() -> pl.DataFrame:
+        inputs = result._memo.get("inputs")
+        if inputs is None:
+            inputs = method_inputs(result.metod, result.kalla.store, result.ar)
+        return engine.run(result.metod, inputs, parameters=scalar_parameters(result), keep_all=True, source=str(result.kalla.store.root))
+
+    return memo(result, "full_frame", make)
+
+
+def scalar_parameters(result: MapResult) -> dict[str, float]:
+    """The map's parameters as overrides for another engine run (list-valued ones are the method's own)."""
+    return {k: v for k, v in result.parametrar.items() if not isinstance(v, list)}
 
 
 def open_source(data: str | os.PathLike[str] = "paket") -> DataSource:
@@ -153,13 +184,15 @@ def classify(
     omraden = areas.join(outputs, on="regso_kod", how="left", coalesce=True).sort("regso_kod")
     if omraden.height != areas.height:  # pragma: no cover - join on a unique key
         raise InputError("internt fel: kartan fick fler rader än områden")
-    return MapResult(
+    result = MapResult(
         metod=loaded,
         ar=ar,
         kalla=source,
         omraden=omraden,
         parametrar=engine.resolve_parameters(loaded, parametrar),
     )
+    result._memo["inputs"] = inputs  # full_frame() reruns the engine on them, not the store
+    return result
 
 
 def areas_with_population(store: ObservationStore, year: int) -> pl.DataFrame:
@@ -190,6 +223,11 @@ class Summary:
 
 
 def summarize(result: MapResult) -> Summary:
+    """Riket, per län, per kommun, per class and per factor; computed once per map."""
+    return memo(result, "summary", lambda: _summarize(result))
+
+
+def _summarize(result: MapResult) -> Summary:
     om = result.omraden
     listed = pl.col("klass").is_not_null()
     special = pl.col("klass") == top_class(result)

@@ -13,7 +13,7 @@ import polars as pl
 from utanforskap.errors import UtanforskapError
 from utanforskap.methods import engine
 from utanforskap.results.inputs import method_inputs
-from utanforskap.results.karta import MapResult
+from utanforskap.results.karta import MapResult, memo, scalar_parameters
 
 LEVELS = ("kommun", "lan", "riket")
 
@@ -22,16 +22,19 @@ def level_values(result: MapResult, level: str) -> pl.DataFrame:
     """`omrade` and each factor's value column, one row per area of `level`.
 
     Empty (with the same columns) when the store has no rows at that level for the
-    method's inputs — a store of RegSO figures only, say.
+    method's inputs — a store of RegSO figures only, say. Computed once per map and level.
     """
     if level not in LEVELS:
         raise ValueError(f"level must be one of {LEVELS}")
+    return memo(result, ("level_values", level), lambda: _level_values(result, level))
+
+
+def _level_values(result: MapResult, level: str) -> pl.DataFrame:
     wanted = [f.varde for f in result.faktorer if f.varde]
     key = result.metod.method.nyckel
-    params = {k: v for k, v in result.parametrar.items() if not isinstance(v, list)}
     try:
         inputs = method_inputs(result.metod, result.kalla.store, result.ar, level=level)
-        values = engine.run(result.metod, inputs, parameters=params, keep_all=True).select(key, *wanted)
+        values = engine.run(result.metod, inputs, parameters=scalar_parameters(result), keep_all=True).select(key, *wanted)
     except UtanforskapError:
         return pl.DataFrame(schema={"omrade": pl.String, **{c: pl.Float64 for c in wanted}})
     return values.rename({key: "omrade"})

@@ -74,11 +74,11 @@ def methods_info(data: AppData) -> list[dict]:
     return out
 
 
-def router(data: AppData, kommun_geojson: bytes, regso_geojson) -> APIRouter:
-    """The /api/v1 routes over `data`; `regso_geojson(kommun_kod)` gives bytes or None."""
+def router(data: AppData, kommun_geojson: bytes, regso_geojson, methods: list[dict]) -> APIRouter:
+    """The /api/v1 routes over `data`; `regso_geojson(kommun_kod)` gives bytes or None;
+    `methods` is methods_info(data), made once for the API and the pages."""
     api = APIRouter(prefix="/api/v1")
     meta = data.meta()
-    methods = methods_info(data)
     methods_json = dumps({"totalt": len(methods), "metoder": methods})
     method_json = {m["id"]: dumps(m) for m in methods}
     area_lists: dict[tuple, list[str]] = {}

@@ -111,9 +111,10 @@ def create_app(data: AppData, *, geometri: str | Path | None = None, static_dir:
     kommun_geojson = maplayers.kommun_geojson(data)
     bounds = maplayers.kommun_bounds(data)
 
-    app.include_router(api.router(data, kommun_geojson, regso.geojson))
+    methods = api.methods_info(data)
+    app.include_router(api.router(data, kommun_geojson, regso.geojson, methods))
     app.include_router(downloads.router())
-    app.include_router(pages_router(renderer, data, kommun_legends, regso_legends, bounds, regso, downloads))
+    app.include_router(pages_router(renderer, data, kommun_legends, regso_legends, bounds, regso, downloads, methods))
     app.mount("/static", StaticFiles(directory=static_dir), name="static")
 
     def is_api(request: Request) -> bool:

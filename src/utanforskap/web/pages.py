@@ -81,8 +81,17 @@ class Renderer:
         return self.page("fel.html.j2", request, status=status, status_code=status, message=message)
 
 
-def router(renderer: Renderer, data: AppData, kommun_legends: list[Legend], regso_legends: list[Legend], bounds: dict, regso_available: RegsoGeometry, download_links: Downloads) -> APIRouter:
-    """Page routes over `data`."""
+def router(
+    renderer: Renderer,
+    data: AppData,
+    kommun_legends: list[Legend],
+    regso_legends: list[Legend],
+    bounds: dict,
+    regso_available: RegsoGeometry,
+    download_links: Downloads,
+    methods: list[dict],
+) -> APIRouter:
+    """Page routes over `data`; `methods` is web.api.methods_info(data), shared with the API."""
     pages = APIRouter(include_in_schema=False)
     render = renderer.page
     def pick(legends: list[Legend], variabel: str | None) -> Legend:
@@ -184,15 +193,9 @@ def router(renderer: Renderer, data: AppData, kommun_legends: list[Legend], regs
             downloads=download_links.omrade(kod),
         )
 
-    methods_cache: list[dict] = []
-
     @pages.get("/metoder", response_class=HTMLResponse)
     async def metoder(request: Request) -> HTMLResponse:
-        from utanforskap.web.api import methods_info
-
-        if not methods_cache:
-            methods_cache.extend(methods_info(data))
-        return render("metoder.html.j2", request, metoder=methods_cache)
+        return render("metoder.html.j2", request, metoder=methods)
 
     @pages.get("/ladda-ner", response_class=HTMLResponse)
     async def ladda_ner(request: Request) -> HTMLResponse:

@@ -344,12 +344,10 @@ def _write_files(result: MapResult, summary: Summary, files_dir: Path | None) ->
     from utanforskap.results import calibrate
 
     out = Path(files_dir) if files_dir else Path(tempfile.mkdtemp(prefix="utanforskap-webb-"))
-    fit = None
-    if not result.kalla.syntetisk:
-        try:
-            fit = calibrate.fit(result, calibrate.load_spec().mal)
-        except (UtanforskapError, pl.exceptions.PolarsError):
-            fit = None  # a method the calibration targets do not fit: the workbook simply lacks that sheet
+    try:
+        fit = calibrate.published_fit(result)
+    except (UtanforskapError, pl.exceptions.PolarsError):
+        fit = None  # a method the calibration targets do not fit: the workbook simply lacks that sheet
     try:
         return export.write_all(result, summary, fit, out)
     except OSError as exc:
