@@ -10,6 +10,7 @@ from _shared import need_shared
 from utanforskap import geography
 from utanforskap.errors import InputError
 from utanforskap.sources.bundle import default_store
+from utanforskap.sources.parsing import cell_status, swedish_number
 from utanforskap.sources.scb_export import read_export
 
 GEO = geography.default()
@@ -131,3 +132,10 @@ def test_unexpected_new_column_is_rejected(tmp_path):
 
     with pytest.raises(InputError, match=r"oväntad kolumn F med rubriken 'nyckeltal'"):
         read_export(edited_copy(tmp_path, "000006OC", extra), GEO)
+
+
+def test_swedish_numbers_and_symbols_in_cells():
+    cells = pl.DataFrame({"c": ["1 234,5", "1\u00a0234", "12", "..", " . ", "-", "", "abc", None]})
+    out = cells.select(n=swedish_number(pl.col("c")), s=cell_status(pl.col("c")))
+    assert out["n"].to_list() == [1234.5, 1234.0, 12.0, None, None, None, None, None, None]
+    assert out["s"].to_list() == [None, None, None, "undertryckt", "saknas", None, None, None, None]

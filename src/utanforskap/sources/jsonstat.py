@@ -23,6 +23,7 @@ import polars as pl
 from utanforskap import geography
 from utanforskap.errors import InputError, SourceError
 from utanforskap.observations import schema
+from utanforskap.sources.parsing import swedish_number
 from utanforskap.sources.result import SourceResult
 
 VALUE = "varde"
@@ -123,7 +124,7 @@ def parse_csv(body: bytes, ids: Sequence[str], where: str) -> Dataset:
     if raw.select(pl.any_horizontal(pl.all().is_null())).to_series().any():
         raise SourceError(f"{where}: CSV-svaret har tomma fält (avkortat eller trasigt)")
     cell = pl.col("_cell").str.strip_chars()
-    number = cell.str.replace_all(r"[\s\u00a0]", "").str.replace(",", ".", literal=True).cast(pl.Float64, strict=False)
+    number = swedish_number(cell)
     frame = raw.with_columns(number.alias(VALUE), pl.when(number.is_null()).then(cell).alias(SYMBOL)).drop("_cell")
     bad = frame.filter(pl.col(VALUE).is_null() & ~pl.col(SYMBOL).is_in(list(SYMBOL_STATUS)))
     if bad.height:

@@ -36,6 +36,7 @@ from utanforskap.errors import InputError
 from utanforskap.geography.codes import PATTERNS
 from utanforskap.geography.hierarchy import Geography
 from utanforskap.observations import schema
+from utanforskap.sources.parsing import cell_status, swedish_number
 
 _TABLE_ID = re.compile(r"^([0-9A-Z]{8})_")
 _YEAR = r"^\d{4}$"
@@ -312,10 +313,9 @@ def _assign(
 # ---- cells -------------------------------------------------------------------------------
 def _parse_cells(cells: pl.DataFrame, where: str) -> pl.DataFrame:
     raw = pl.col("_raw")
-    number = raw.str.replace_all(r"[\s\u00a0]", "").str.replace(",", ".").cast(pl.Float64, strict=False)
     cells = cells.with_columns(
-        status=pl.when(raw == "..").then(pl.lit("undertryckt")).when(raw == ".").then(pl.lit("saknas")),
-        varde=pl.when(raw.is_in(["-", "–"])).then(pl.lit(0.0)).otherwise(number),
+        status=cell_status(raw),
+        varde=pl.when(raw.is_in(["-", "–"])).then(pl.lit(0.0)).otherwise(swedish_number(raw)),
     )
     bad = cells.filter(pl.col("varde").is_null() & pl.col("status").is_null())
     if bad.height:

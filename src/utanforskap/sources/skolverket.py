@@ -29,6 +29,7 @@ from utanforskap.errors import InputError
 from utanforskap.geography.hierarchy import Geography
 from utanforskap.observations import schema
 from utanforskap.sources import parsing
+from utanforskap.sources.parsing import cell_status, swedish_number
 from utanforskap.sources.result import SourceResult
 
 KALLA = "Skolverket slutbetyg åk 9"
@@ -158,10 +159,9 @@ def _parse_values(df: pl.DataFrame, where: str) -> pl.DataFrame:
     out = []
     for col in _NUMERIC:
         raw = pl.col(col)
-        number = raw.str.replace("~", "").str.replace(",", ".").str.replace_all(r"\s", "").cast(pl.Float64, strict=False)
         out += [
-            pl.when(raw.is_in(["..", "."])).then(None).otherwise(number).alias(col),
-            pl.when(raw == "..").then(pl.lit("undertryckt")).when(raw == ".").then(pl.lit("saknas")).alias(f"{col}_status"),
+            swedish_number(raw.str.replace("~", "", literal=True)).alias(col),  # ~100: Skolverket's "close to 100"
+            cell_status(raw).alias(f"{col}_status"),
             raw.str.starts_with("~").fill_null(False).alias(f"{col}_ungefar"),
         ]
     parsed = df.with_columns(out)
