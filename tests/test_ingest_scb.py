@@ -139,3 +139,11 @@ def test_swedish_numbers_and_symbols_in_cells():
     out = cells.select(n=swedish_number(pl.col("c")), s=cell_status(pl.col("c")))
     assert out["n"].to_list() == [1234.5, 1234.0, 12.0, None, None, None, None, None, None]
     assert out["s"].to_list() == [None, None, None, "undertryckt", "saknas", None, None, None, None]
+
+
+def test_mapping_errors_name_the_file_and_key():
+    from utanforskap.sources.scb_export import load_mapping
+
+    text = 'tabell = "X"\ntitel = "t"\n[[kolumn]]\nrubrik = ["a"]\nvariabel = "v"\ntyp = "summa"\n'
+    with pytest.raises(InputError, match=r"^X.toml: kolumn.0.typ: Input should be 'antal', 'varde' or 'procent'$"):
+        load_mapping(text, "X.toml")

@@ -238,3 +238,18 @@ def test_a_missing_catalogue_file_is_an_input_error(tmp_path, settings):  # noqa
     with pytest.raises(InputError, match=r"latin1.toml: kan inte läsa katalogfilen som UTF-8"):
         (tmp_path / "latin1.toml").write_bytes("namn = 'Järfälla'".encode("latin-1"))
         catalogue.load(tmp_path / "latin1.toml")
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("[variabel.x\n", r"egen.toml: ogiltig TOML"),
+        ('[variabel.x]\nnamn = "x"\naggregering = "summa"\nkalla = "k"\nenheten = "antal"\n',
+         r"egen.toml: variabel.x.enheten: Extra inputs are not permitted"),
+    ],
+    ids=["trasig_toml", "felstavad_nyckel"],
+)
+def test_catalogue_errors_name_the_file_and_key(tmp_path, text, message):
+    (tmp_path / "egen.toml").write_text(text, encoding="utf-8")
+    with pytest.raises(InputError, match=message):
+        catalogue.load(tmp_path / "egen.toml")

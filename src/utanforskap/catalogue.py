@@ -11,15 +11,15 @@ Two tables, in `utanforskap/data/katalog.toml`:
 
 from __future__ import annotations
 
-import tomllib
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
 from utanforskap.errors import InputError
+from utanforskap.tomlmodel import Strict, load_toml_model
 
 # The official problem variables of the 2024 map, plus ill health (see docs/domain.md).
 FACTORS = {
@@ -34,11 +34,7 @@ FACTORS = {
 }
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ScbSource(_Strict):
+class ScbSource(Strict):
     """Where SCB's PxWebApi 2.0 publishes a variable."""
 
     tabell: str = Field(description="Table id, e.g. TAB6680")
@@ -57,13 +53,13 @@ class ScbSource(_Strict):
     )
 
 
-class KoladaSource(_Strict):
+class KoladaSource(Strict):
     kpi: str = Field(description="Kolada KPI id, e.g. N00945")
     kon: Literal["T", "K", "M"] = "T"
     verifierad: bool = False
 
 
-class Variable(_Strict):
+class Variable(Strict):
     namn: str
     enhet: str = "antal"
     aggregering: Literal["summa", "kvot", "ej"] = Field(
@@ -78,7 +74,7 @@ class Variable(_Strict):
     kolada: KoladaSource | None = None
 
 
-class Indicator(_Strict):
+class Indicator(Strict):
     namn: str
     faktor: str
     taljare: str | None = None
@@ -101,7 +97,7 @@ class Indicator(_Strict):
         return self
 
 
-class Catalogue(_Strict):
+class Catalogue(Strict):
     variabel: dict[str, Variable] = Field(default_factory=dict)
     indikator: dict[str, Indicator] = Field(default_factory=dict)
 
@@ -124,23 +120,10 @@ def load(path: str | Path | None = None) -> Catalogue:
         raise InputError(f"{path}: katalogfilen finns inte") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: kan inte läsa katalogfilen som UTF-8 ({exc})") from exc
-    return _parse(text, str(path))
+    return load_toml_model(text, str(path), Catalogue)
 
 
 @lru_cache(maxsize=1)
 def _bundled() -> Catalogue:
     ref = resources.files("utanforskap.data").joinpath("katalog.toml")
-    return _parse(ref.read_text(encoding="utf-8"), "utanforskap/data/katalog.toml")
-
-
-def _parse(text: str, where: str) -> Catalogue:
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{where}: ogiltig TOML: {exc}") from exc
-    try:
-        return Catalogue.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(p) for p in first["loc"])
-        raise InputError(f"{where}: {key}: {first['msg']}") from exc
+    return load_toml_model(ref.read_text(encoding="utf-8"), "utanforskap/data/katalog.toml", Catalogue)

@@ -23,30 +23,26 @@ column it refers to, taljare = percent / 100 * namnare (derived from a rounded p
 from __future__ import annotations
 
 import re
-import tomllib
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Literal
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
 from utanforskap.errors import InputError
 from utanforskap.geography.codes import PATTERNS
 from utanforskap.geography.hierarchy import Geography
 from utanforskap.observations import schema
 from utanforskap.sources.parsing import cell_status, swedish_number
+from utanforskap.tomlmodel import Strict, load_toml_model
 
 _TABLE_ID = re.compile(r"^([0-9A-Z]{8})_")
 _YEAR = r"^\d{4}$"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ColumnMap(_Strict):
+class ColumnMap(Strict):
     rubrik: list[str] = Field(min_length=1, description="Labels the column must carry (all of them)")
     variabel: str
     typ: Literal["antal", "varde", "procent"] = "antal"
@@ -62,12 +58,12 @@ class ColumnMap(_Strict):
         return self
 
 
-class DerivedSum(_Strict):
+class DerivedSum(Strict):
     variabel: str
     summa_av: list[str] = Field(min_length=2, description="Variables of the same table summed (null if any is null)")
 
 
-class TableMap(_Strict):
+class TableMap(Strict):
     tabell: str
     titel: str = Field(description="The export's title (first cell) must start with this")
     beskrivning: str = ""
@@ -116,13 +112,7 @@ def _bundled_maps() -> dict[str, TableMap]:
 
 
 def load_mapping(text: str, where: str) -> TableMap:
-    try:
-        return TableMap.model_validate(tomllib.loads(text))
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{where}: ogiltig TOML: {exc}") from exc
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise InputError(f"{where}: {'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from exc
+    return load_toml_model(text, where, TableMap)
 
 
 def read_export(path: str | Path, geo: Geography, mapping: TableMap | None = None) -> pl.DataFrame:
