@@ -109,6 +109,18 @@ def test_written_files_are_readable_by_others(tmp_path):
             assert f.stat().st_mode & 0o044 == 0o044, f
 
 
+def test_data_files_are_named_and_listed_by_their_sha256(tmp_path):
+    from utanforskap.atomic import sha256_file
+
+    store = ObservationStore(tmp_path)
+    store.write({"a": sample()})
+    entry = store.datasets()["a"]
+    path = tmp_path / entry["fil"]
+    assert sha256_file(path) == entry["sha256"] and path.name == f"a-{entry['sha256'][:16]}.parquet"
+    assert store.dataset("a").sort("omrade", "variabel").equals(sample().sort("omrade", "variabel"))
+    assert not list((tmp_path / "data").glob(".*.tmp"))
+
+
 def test_same_key_in_two_datasets_is_rejected(tmp_path):
     store = ObservationStore(tmp_path)
     store.write({"a": sample()})

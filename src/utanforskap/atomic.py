@@ -1,8 +1,12 @@
-"""Atomic output: a file appears whole or not at all, so a failure never leaves half a file."""
+"""Atomic output: a file appears whole or not at all, so a failure never leaves half a file.
+
+Also the one sha256 of a file or of bytes, as the manifests record it (hex digest).
+"""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import shutil
 import tempfile
@@ -53,6 +57,26 @@ def write_text(target: str | os.PathLike[str], text: str) -> None:
     """Write `text` (UTF-8) to `target` atomically."""
     with atomic_path(target) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+def write_bytes(target: str | os.PathLike[str], data: bytes) -> None:
+    """Write `data` to `target` atomically."""
+    with atomic_path(target) as tmp:
+        tmp.write_bytes(data)
+
+
+def sha256_bytes(data: bytes) -> str:
+    """Hex sha256 of `data`."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    """Hex sha256 of a file's bytes, read in chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def _umask() -> int:

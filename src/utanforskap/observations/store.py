@@ -15,18 +15,17 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
-import hashlib
+import io
 import json
 import os
 import re
-import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
-from utanforskap.atomic import write_text
+from utanforskap.atomic import sha256_bytes, write_bytes, write_text
 from utanforskap.errors import InputError
 from utanforskap.observations import schema
 
@@ -202,18 +201,14 @@ class Transaction:
         try:
             for name, (df, meta) in self._put.items():
                 df = df.sort(list(schema.KEY))
-                fd, tmp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=data_dir)
-                os.close(fd)
-                tmp = Path(tmp_name)
-                try:
-                    df.write_parquet(tmp, compression="zstd", statistics=True)
-                    digest = _sha256(tmp)
-                    final = data_dir / f"{name}-{digest[:16]}.parquet"
-                    os.chmod(tmp, 0o644)
-                    os.replace(tmp, final)
-                    created.append(final)
-                finally:
-                    tmp.unlink(missing_ok=True)
+                # The file is named by its content, so it is hashed before it is written.
+                buffer = io.BytesIO()
+                df.write_parquet(buffer, compression="zstd", statistics=True)
+                data = buffer.getvalue()
+                digest = sha256_bytes(data)
+                final = data_dir / f"{name}-{digest[:16]}.parquet"
+                write_bytes(final, data)
+                created.append(final)
                 entries[name] = {
                     "fil": str(final.relative_to(root)),
                     "rader": df.height,
@@ -270,14 +265,6 @@ def _collect_garbage(root: Path, manifest: dict) -> None:
     for f in (root / "data").glob("*.parquet"):
         if f not in keep:
             f.unlink(missing_ok=True)
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _quote(path: Path) -> str:

@@ -25,11 +25,11 @@ import polars as pl
 
 from utanforskap import catalogue
 from utanforskap.atomic import atomic_path, write_text
+from utanforskap.atomic import sha256_file as sha256
 from utanforskap.errors import InputError
 from utanforskap.geography.hierarchy import Geography
 from utanforskap.observations.aggregate import aggregate
 from utanforskap.observations.store import ObservationStore
-from utanforskap.observations.store import _sha256 as sha256  # one implementation of the file digest
 from utanforskap.sources import polisen, scb_export, segregation, skolverket
 from utanforskap.sources.result import SourceResult
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
-import hashlib
 import json
 import threading
 import time
@@ -26,7 +25,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from utanforskap.atomic import atomic_path
+from utanforskap.atomic import sha256_bytes, write_bytes, write_text
 from utanforskap.errors import SourceError
 from utanforskap.settings import Settings
 from utanforskap.settings import load as load_settings
@@ -253,8 +252,7 @@ class HttpClient(_Closing):
 
     def _record(self, key: str, response: Response, params: list[tuple[str, str]], body: object) -> Response:
         body_path, side_path = self._paths(key)
-        with atomic_path(body_path) as tmp:
-            tmp.write_bytes(response.body)
+        write_bytes(body_path, response.body)
         sidecar = {
             "metod": response.method,
             "url": response.url,
@@ -264,10 +262,9 @@ class HttpClient(_Closing):
             "status": response.status,
             "innehallstyp": response.headers.get("content-type", ""),
             "byte": len(response.body),
-            "sha256": hashlib.sha256(response.body).hexdigest(),
+            "sha256": sha256_bytes(response.body),
         }
-        with atomic_path(side_path) as tmp:
-            tmp.write_text(json.dumps(sidecar, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        write_text(side_path, json.dumps(sidecar, ensure_ascii=False, indent=2) + "\n")
         return Response(response.method, response.url, response.status, response.headers, response.body, False, body_path)
 
     def _replay(self, key: str, method: str, shown: str, what: str) -> Response:
@@ -279,7 +276,7 @@ class HttpClient(_Closing):
             )
         sidecar = json.loads(side_path.read_text(encoding="utf-8"))
         content = body_path.read_bytes()
-        if hashlib.sha256(content).hexdigest() != sidecar.get("sha256"):
+        if sha256_bytes(content) != sidecar.get("sha256"):
             raise SourceError(f"{what}: cachefilen {body_path} är skadad (sha256 stämmer inte med {side_path.name})")
         headers = {"content-type": sidecar.get("innehallstyp", "")}
         return Response(method, shown, int(sidecar.get("status", 200)), headers, content, True, body_path)
@@ -340,7 +337,7 @@ def _cache_key(method: str, url: str, params: Sequence[tuple[str, str]], body: o
     canonical = json.dumps(
         [method.upper(), url, sorted(params), body], sort_keys=True, ensure_ascii=False, separators=(",", ":")
     )
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return sha256_bytes(canonical.encode("utf-8"))
 
 
 def _problem(status: int, content: bytes) -> str:
