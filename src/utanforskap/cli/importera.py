@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from utanforskap.cli import app, console
+from utanforskap.formatting import format_number
 
 
 @app.command("importera")
@@ -28,7 +29,7 @@ def importera(
     table.add_column("Innehåll")
     table.add_column("Byte", justify="right")
     for entry in manifest["harledda_filer"]:
-        table.add_row(entry["fil"], entry["innehall"], f"{entry['bytes']:,}".replace(",", " "))
+        table.add_row(entry["fil"], entry["innehall"], format_number(entry["bytes"]))
     console.print(table)
     brott = manifest["rapport"]["polisen_brott"]
     uso = manifest["rapport"]["polisen_uso_2025"]

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from utanforskap.cli import app, console
 from utanforskap.errors import InputError
+from utanforskap.formatting import format_number
 from utanforskap.methods import conformance
 
 _DEFAULT = Path("tests") / "data" / "conformance"
@@ -33,7 +34,7 @@ def check(
         cells = sum(a.celler for a in agreement)
         first = next((a.forsta_avvikelse for a in agreement if a.forsta_avvikelse), "")
         all_equal &= equal == cells
-        table.add_row(method_id, str(len(agreement)), f"{equal:,}".replace(",", " "), f"{cells:,}".replace(",", " "), first or "–")
+        table.add_row(method_id, str(len(agreement)), format_number(equal), format_number(cells), first or "–")
     console.print(table)
     if not all_equal:
         raise typer.Exit(1)
