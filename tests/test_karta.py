@@ -158,3 +158,18 @@ def test_what_the_web_app_and_the_reports_derive_from_a_map_is_computed_once(mon
     assert karta.summarize(result) is karta.summarize(result)
     assert calibrate.published_fit(result) is calibrate.published_fit(result)
     assert levels.level_values(result, "kommun") is levels.level_values(result, "kommun")
+
+
+def test_factors_carry_what_the_steps_say_and_details_add_the_thresholds(result):
+    by = {f.id: f for f in result.faktorer}
+    work = by["arbetsmarknadsetablering"]
+    assert (work.andel, work.taljare, work.namnare, work.operator, work.lag_ar_daligt) == (
+        True, "sysselsatta_16_64", "befolkning_16_64", "<=", True,
+    )
+    assert by["kriminalitet"].skala == 1000 and not by["kriminalitet"].andel and not by["kriminalitet"].lag_ar_daligt
+    assert not by["ohalsa"].measured and not by["ohalsa"].aggregable
+    details = {f.id: f for f in karta.factor_details(result)}
+    assert work.grans is None  # the threshold needs the map: factor_details
+    assert details["arbetsmarknadsetablering"].grans == pytest.approx(result.parametrar["multipel_sysselsattning"] * 0.7775, abs=1e-4)
+    assert details["arbetsmarknadsetablering"].threshold_text == "≤\u00a054,4\u00a0%"
+    assert work.format(-0.0123) == "−1,2\u00a0%" and by["kriminalitet"].format(1234.5) == "1\u202f234,50"

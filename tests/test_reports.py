@@ -231,7 +231,7 @@ def test_synthetic_map_reports_the_methods_seven_factors_with_thresholds():
         s.namn for s in synthetic.metod.method.steg if s.namn.startswith("flagga_")
     ]
     by_id = {s.id: s for s in prep.measured}
-    assert by_id["arbetsmarknadsetablering"].threshold == pytest.approx(synthetic.parametrar["grans_sysselsattning"])
+    assert by_id["arbetsmarknadsetablering"].grans == pytest.approx(synthetic.parametrar["grans_sysselsattning"])
     assert by_id["arbetsmarknadsetablering"].operator == "<"
     assert all(s.aggregable for s in prep.measured)
 

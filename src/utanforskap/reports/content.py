@@ -16,11 +16,9 @@ import polars as pl
 
 from utanforskap import geography
 from utanforskap.errors import InputError
-from utanforskap.methods import model as m
 from utanforskap.results.levels import level_values
-from utanforskap.results.karta import MapResult, Summary, full_frame, summarize, top_class
+from utanforskap.results.karta import Factor, MapResult, Summary, factor_details, full_frame, summarize, top_class
 
-OPERATOR_TEXT = {">=": "≥", ">": ">", "<=": "≤", "<": "<"}
 GROUP_LABELS = {"listade": "Listade områden", "ovriga": "Övriga områden", "kommun": "Hela kommunen", "riket": "Riket"}
 
 # Labour-market variables looked for in the store: (numerator, denominator, label, kind).
@@ -39,15 +37,6 @@ LABOUR_CANDIDATES = [
         )
     ],
 ]
-SHORT_NAMES = {
-    "arbetsmarknadsetablering": "Syssel\u00adsättning",
-    "bidragsberoende": "Bidrag",
-    "skolresultat": "Skola",
-    "kriminalitet": "Brott",
-    "trangboddhet": "Trång\u00adboddhet",
-    "valdeltagande": "Val\u00addeltagande",
-    "ohalsa": "Ohälsa",
-}
 AREA_TYPES = {
     1: "stora socioekonomiska utmaningar",
     2: "socioekonomiska utmaningar",
@@ -60,58 +49,11 @@ CRIME_VARIABLE = "brott_urval"
 CRIME_UNKNOWN = "brott_urval_utan_deso"
 
 
-@dataclass(frozen=True)
-class FactorSpec:
-    id: str
-    namn: str
-    status: str
-    varde: str | None
-    flagga: str | None
-    matt: str
-    proxy_for: str
-    taljare: str | None = None
-    namnare: str | None = None
-    skala: float = 1.0
-    andel: bool = False
-    threshold: float | None = None
-    operator: str | None = None
-
-    @property
-    def measured(self) -> bool:
-        return self.status != "saknas" and self.varde is not None
-
-    @property
-    def kort(self) -> str:
-        """A short name for narrow table columns."""
-        return SHORT_NAMES.get(self.id, self.namn)
-
-    @property
-    def aggregable(self) -> bool:
-        return self.taljare is not None and self.namnare is not None
-
-    def fmt(self, value) -> str:
-        if value is None or value != value:  # None or NaN
-            return "–"
-        if self.andel:
-            return f"{100 * value:.1f}".replace(".", ",") + "\u00a0%"
-        return f"{value:.2f}".replace(".", ",")
-
-    @property
-    def threshold_text(self) -> str:
-        if self.threshold is None or self.operator is None:
-            return "–"
-        return f"{OPERATOR_TEXT[self.operator]}\u00a0{self.fmt(self.threshold)}"
-
-    @property
-    def unit(self) -> str:
-        return "andel" if self.andel else "kvot"
-
-
 @dataclass
 class Prepared:
     result: MapResult
     summary: Summary
-    specs: list[FactorSpec]
+    specs: list[Factor]  # karta.factor_details: with thresholds
     top_class: str | None
     areas: pl.DataFrame  # result.omraden with a boolean `listad`
     ratios: pl.DataFrame  # omrade ("SE" or kommun code), grupp, one column per aggregable factor, befolkning, omraden
@@ -131,19 +73,19 @@ class Prepared:
     kommuner: pl.DataFrame = field(default_factory=pl.DataFrame)  # every kommun with län
 
     @property
-    def measured(self) -> list[FactorSpec]:
+    def measured(self) -> list[Factor]:
         return [s for s in self.specs if s.measured]
 
 
 def prepare(result: MapResult, handelser: str | os.PathLike[str] | None = None, geometri=None) -> Prepared:
     from utanforskap.reports import events as ev
 
-    specs, full = _factor_specs(result)
+    specs = factor_details(result)
     areas = result.omraden.with_columns(pl.col("klass").is_not_null().alias("listad"))
-    if full is not None:
+    if any(s.aggregable for s in specs):
         # Numerators and denominators of each factor, aligned with the areas.
         cols = sorted({c for s in specs if s.aggregable for c in (s.taljare, s.namnare)} - set(areas.columns))
-        areas = areas.join(full.select("regso_kod", *cols), on="regso_kod", how="left")
+        areas = areas.join(full_frame(result).select("regso_kod", *cols), on="regso_kod", how="left")
     pairs = {s.id: (s.taljare, s.namnare, s.skala) for s in specs if s.aggregable}
     ratios = _with_level_values(_grouped_ratios(areas, pairs), result, list(pairs))
     labour, measures = _labour(result, areas)
@@ -184,58 +126,6 @@ def _references(result: MapResult) -> pl.DataFrame:
         pl.col("omrade").alias("regso_kod"),
         *[(pl.col(c).cast(pl.Int64) if c in wide.columns else pl.lit(None, pl.Int64)).alias(a) for c, a in cols.items()],
     )
-
-
-# ---- factors ----------------------------------------------------------------------------------------------------
-def _factor_specs(result: MapResult) -> tuple[list[FactorSpec], pl.DataFrame | None]:
-    loaded = result.metod
-    steps = {s.namn: s for s in loaded.method.steg}
-    factors = result.faktorer
-    full = None
-    if any(isinstance(steps.get(f.varde), m.Ratio) for f in factors if f.varde):
-        full = full_frame(result)
-    specs = []
-    for f in factors:
-        spec = FactorSpec(f.id, f.namn, f.status, f.varde, f.flagga, f.matt, f.proxy_for)
-        step = steps.get(f.varde) if f.varde else None
-        if isinstance(step, m.Ratio):
-            spec = FactorSpec(
-                **{**spec.__dict__, "taljare": step.taljare, "namnare": step.namnare, "skala": step.skala, "andel": step.andel}
-            )
-        threshold, op = _threshold(f, steps, result.parametrar, full)
-        specs.append(FactorSpec(**{**spec.__dict__, "threshold": threshold, "operator": op}))
-    return specs, full
-
-
-def _resolve(value, params: dict, full: pl.DataFrame | None) -> float | None:
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, m.ParamRef):
-        v = params.get(value.parameter)
-        return float(v) if isinstance(v, (int, float)) else None
-    if isinstance(value, str) and full is not None and value in full.columns:
-        col = full[value].drop_nulls()
-        return float(col[0]) if col.len() and col.n_unique() == 1 else None  # grouped references have no one line
-    return None
-
-
-def _threshold(f, steps: dict, params: dict, full) -> tuple[float | None, str | None]:
-    """The flag's threshold in the factor value's own units, when it has one."""
-    flag = steps.get(f.flagga) if f.flagga else None
-    if not isinstance(flag, m.Flag) or not f.varde:
-        return None, None
-    limit = _resolve(flag.grans, params, full)
-    if limit is None:
-        return None, flag.operator
-    if flag.indata == f.varde:
-        return limit, flag.operator
-    rel = steps.get(flag.indata)
-    if isinstance(rel, m.Relative) and rel.indata == f.varde:
-        ref = _resolve(rel.referens, params, full)
-        if ref is None:
-            return None, flag.operator
-        return (limit * ref if rel.satt == "kvot" else limit + ref), flag.operator
-    return None, flag.operator
 
 
 def _grouped_ratios(areas: pl.DataFrame, pairs: dict[str, tuple[str, str, float]]) -> pl.DataFrame:

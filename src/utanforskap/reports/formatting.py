@@ -8,6 +8,22 @@ import jinja2
 
 from utanforskap.formatting import format_number, format_percent
 
+# Short factor names for narrow table columns (soft hyphens where a word may break).
+SHORT_NAMES = {
+    "arbetsmarknadsetablering": "Syssel\u00adsättning",
+    "bidragsberoende": "Bidrag",
+    "skolresultat": "Skola",
+    "kriminalitet": "Brott",
+    "trangboddhet": "Trång\u00adboddhet",
+    "valdeltagande": "Val\u00addeltagande",
+    "ohalsa": "Ohälsa",
+}
+
+
+def short_name(factor) -> str:
+    """A results.karta.Factor's short name for narrow table columns."""
+    return SHORT_NAMES.get(factor.id, factor.namn)
+
 
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(
@@ -20,4 +36,5 @@ def environment() -> jinja2.Environment:
     )
     env.filters["tal"] = format_number
     env.filters["procent"] = format_percent
+    env.filters["kort"] = short_name
     return env

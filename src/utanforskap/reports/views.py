@@ -11,9 +11,10 @@ import polars as pl
 from utanforskap.reports import figures as fg
 from utanforskap.reports import geometry as geo
 from utanforskap.reports import maps
-from utanforskap.reports.content import AREA_TYPES, GROUP_LABELS, POLICE, FactorSpec, Prepared, area_row, kommun_row
+from utanforskap.reports.content import AREA_TYPES, GROUP_LABELS, POLICE, Prepared, area_row, kommun_row
 from utanforskap.formatting import format_number as tal
 from utanforskap.formatting import format_percent as procent
+from utanforskap.results.karta import Factor
 
 STATUS_TEXT = {"verklig": "verkligt mått", "proxy": "ersättningsmått (proxy)", "saknas": "saknas i data", "syntetisk": "syntetiskt"}
 
@@ -144,16 +145,16 @@ def riket(prep: Prepared) -> dict:
     for spec in prep.measured:
         vals = prep.areas[spec.varde].drop_nulls()
         lv = listed[spec.varde].drop_nulls()
-        thr_label = f"tröskel {spec.threshold_text}" if spec.threshold is not None else ""
+        thr_label = f"tröskel {spec.threshold_text}" if spec.grans is not None else ""
         png = fg.histogram(
-            vals.to_numpy(), lv.to_numpy(), spec.namn, _axis_label(spec), spec.threshold, thr_label, spec.andel, src
+            vals.to_numpy(), lv.to_numpy(), spec.namn, _axis_label(spec), spec.grans, thr_label, spec.andel, src
         )
         med = vals.median()
         flagged = int(prep.areas[spec.flagga].fill_null(False).sum()) if spec.flagga else 0
         alt = (
-            f"Histogram över {spec.namn.lower()} i {vals.len()} RegSO ({spec.matt}). Median {spec.fmt(med)}; "
+            f"Histogram över {spec.namn.lower()} i {vals.len()} RegSO ({spec.matt}). Median {spec.format(med)}; "
             f"{flagged} områden flaggas"
-            + (f" vid tröskeln {spec.threshold_text} (streckad linje)" if spec.threshold is not None else "")
+            + (f" vid tröskeln {spec.threshold_text} (streckad linje)" if spec.grans is not None else "")
             + f"; de {lv.len()} listade områdena är markerade mörkröda och randiga."
         )
         histos.append({"spec": spec, "img": fg.data_uri(png), "alt": alt, "saknas": prep.areas.height - vals.len(), "flaggade": flagged})
@@ -166,9 +167,9 @@ def riket(prep: Prepared) -> dict:
     factor_rows = [
         {
             "spec": spec,
-            "listade": spec.fmt(listed_ratio.get(spec.id)) if spec.aggregable and listed_ratio else "–",
-            "ovriga": spec.fmt(other_ratio.get(spec.id)) if spec.aggregable and other_ratio else "–",
-            "riket": spec.fmt(riket_ratio.get(spec.id)) if spec.aggregable and riket_ratio else "–",
+            "listade": spec.format(listed_ratio.get(spec.id)) if spec.aggregable and listed_ratio else "–",
+            "ovriga": spec.format(other_ratio.get(spec.id)) if spec.aggregable and other_ratio else "–",
+            "riket": spec.format(riket_ratio.get(spec.id)) if spec.aggregable and riket_ratio else "–",
         }
         for spec in prep.measured
     ]
@@ -197,7 +198,7 @@ def riket(prep: Prepared) -> dict:
     }
 
 
-def _axis_label(spec: FactorSpec) -> str:
+def _axis_label(spec: Factor) -> str:
     return spec.matt.split(" (")[0] if spec.matt else spec.namn
 
 
@@ -287,10 +288,10 @@ def kommun(prep: Prepared, code: str) -> dict:
         factor_rows.append(
             {
                 "spec": spec,
-                "listade": spec.fmt(lst.get(spec.id)) if (spec.aggregable and lst) else "–",
-                "ovriga": spec.fmt(oth.get(spec.id)) if (spec.aggregable and oth) else "–",
-                "kommun": spec.fmt(whole.get(spec.id)) if (spec.aggregable and whole) else "–",
-                "riket": spec.fmt(nat.get(spec.id)) if (spec.aggregable and nat) else "–",
+                "listade": spec.format(lst.get(spec.id)) if (spec.aggregable and lst) else "–",
+                "ovriga": spec.format(oth.get(spec.id)) if (spec.aggregable and oth) else "–",
+                "kommun": spec.format(whole.get(spec.id)) if (spec.aggregable and whole) else "–",
+                "riket": spec.format(nat.get(spec.id)) if (spec.aggregable and nat) else "–",
                 "flaggade": flagged,
                 "kanda": known,
             }
@@ -352,7 +353,7 @@ def kommun(prep: Prepared, code: str) -> dict:
     }
 
 
-def _rel(a: dict | None, b: dict | None, s: FactorSpec) -> float | None:
+def _rel(a: dict | None, b: dict | None, s: Factor) -> float | None:
     if not a or not b or a.get(s.id) is None or not b.get(s.id):
         return None
     return a[s.id] / b[s.id]
@@ -399,7 +400,7 @@ def _area_rows(prep: Prepared, areas: pl.DataFrame, labels: dict[str, int]) -> l
         cells = []
         for spec in prep.measured:
             flagged = bool(a.get(spec.flagga)) if spec.flagga else False
-            cells.append({"text": spec.fmt(a.get(spec.varde)), "flagged": flagged, "missing": a.get(spec.varde) is None})
+            cells.append({"text": spec.format(a.get(spec.varde)), "flagged": flagged, "missing": a.get(spec.varde) is None})
         rows.append({**a, "nr": labels.get(a["regso_kod"]), "cells": cells})
     return rows
 
@@ -432,9 +433,9 @@ def omrade(prep: Prepared, code: str) -> dict:
         rows.append(
             {
                 "spec": spec,
-                "varde": spec.fmt(value),
-                "kommun": spec.fmt(whole.get(spec.id)) if spec.aggregable and whole else "–",
-                "riket": spec.fmt(nat.get(spec.id)) if spec.aggregable and nat else "–",
+                "varde": spec.format(value),
+                "kommun": spec.format(whole.get(spec.id)) if spec.aggregable and whole else "–",
+                "riket": spec.format(nat.get(spec.id)) if spec.aggregable and nat else "–",
                 "flagga": "saknas" if flag is None else ("ja" if flag else "nej"),
                 "flagged": bool(flag),
             }

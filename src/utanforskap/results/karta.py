@@ -11,15 +11,17 @@ This is the library API behind `utanforskap karta`, the reports and the web appl
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import polars as pl
 
 from utanforskap import geography
 from utanforskap.errors import InputError
+from utanforskap.formatting import format_number, format_percent
 from utanforskap.methods import engine, loader
-from utanforskap.methods.loader import BOOLEAN, LoadedMethod
+from utanforskap.methods import model as m
+from utanforskap.methods.loader import BOOLEAN, NUMERIC, LoadedMethod
 from utanforskap.observations.store import ObservationStore
 from utanforskap.results.inputs import method_inputs
 
@@ -32,15 +34,50 @@ SYNTHETIC_LABEL = "SYNTETISKA DATA"
 AREA_COLUMNS = ["regso_kod", "regso_namn", "kommun_kod", "kommun_namn", "lan_kod", "lan_namn", "befolkning", "barn"]
 
 
+OPERATOR_TEXT = {">=": "≥", ">": ">", "<=": "≤", "<": "<"}
+
+
 @dataclass(frozen=True)
 class Factor:
+    """A factor as the method judges it, with what the reports and the web show about it."""
+
     id: str
     namn: str
     status: str  # verklig | proxy | saknas
-    varde: str | None
-    flagga: str | None
+    varde: str | None  # output column with the factor's value
+    flagga: str | None  # output column with its flag
     matt: str
     proxy_for: str
+    andel: bool = False  # the value is a share (shown as a percentage)
+    taljare: str | None = None  # the value's numerator and denominator columns, when it is a ratio
+    namnare: str | None = None
+    skala: float = 1.0  # the ratio's scale (e.g. 1000: per 1 000 invånare)
+    operator: str | None = None  # how the flag compares: >=, >, <=, <
+    grans: float | None = None  # the flag's threshold in the value's units (factor_details)
+
+    @property
+    def measured(self) -> bool:
+        return self.status != "saknas" and self.varde is not None
+
+    @property
+    def aggregable(self) -> bool:
+        """A ratio whose group value is Σ täljare / Σ nämnare over areas."""
+        return self.taljare is not None and self.namnare is not None
+
+    @property
+    def lag_ar_daligt(self) -> bool:
+        """Flagged when low (employment): colour scales and charts run the other way."""
+        return self.operator in ("<", "<=")
+
+    def format(self, value) -> str:
+        """The value in Swedish: a share as a percentage (65,3 %), otherwise a number (0,70)."""
+        return format_percent(value) if self.andel else format_number(value)
+
+    @property
+    def threshold_text(self) -> str:
+        if self.grans is None or self.operator is None:
+            return "–"
+        return f"{OPERATOR_TEXT[self.operator]}\u00a0{self.format(self.grans)}"
 
 
 @dataclass(frozen=True)
@@ -76,15 +113,18 @@ class MapResult:
 
 def factors(loaded: LoadedMethod) -> list[Factor]:
     """The method's declared factors; for a method without a [faktorer] table, one per
-    output flag (`flagga` step), with the output value it compares when there is one."""
+    output flag (`flagga` step), with the output value it compares when there is one.
+    Each with what the steps say: a share or not, the ratio's numerator and denominator,
+    the flag's operator (the threshold, which needs the map, comes from factor_details)."""
     method = loaded.method
-    if method.faktorer:
-        return [Factor(fid, f.namn, f.status, f.varde, f.flagga, f.matt, f.proxy_for) for fid, f in method.faktorer.items()]
-    from utanforskap.catalogue import FACTORS
-    from utanforskap.methods import model as m
-    from utanforskap.methods.loader import NUMERIC
-
     steps = {s.namn: s for s in method.steg}
+    if method.faktorer:
+        return [
+            Factor(fid, f.namn, f.status, f.varde, f.flagga, f.matt, f.proxy_for, **_details(steps, f.varde, f.flagga))
+            for fid, f in method.faktorer.items()
+        ]
+    from utanforskap.catalogue import FACTORS
+
     outputs = set(method.utdata.kolumner)
     derived = []
     for col in method.utdata.kolumner:
@@ -102,8 +142,65 @@ def factors(loaded: LoadedMethod) -> list[Factor]:
             if num is not None and num.status == "proxy":
                 status, proxy_for = "proxy", num.proxy_for
         name = FACTORS.get(fid, fid.replace("_", " ").capitalize())
-        derived.append(Factor(fid, name, status, value, col, matt, proxy_for))
+        derived.append(Factor(fid, name, status, value, col, matt, proxy_for, **_details(steps, value, col)))
     return derived
+
+
+def _details(steps: dict, varde: str | None, flagga: str | None) -> dict:
+    """What the method's steps say about a factor's value (a ratio? a share?) and its flag."""
+    out: dict = {}
+    value = steps.get(varde) if varde else None
+    if isinstance(value, m.Ratio):
+        out.update(andel=value.andel, taljare=value.taljare, namnare=value.namnare, skala=value.skala)
+    flag = steps.get(flagga) if flagga else None
+    if isinstance(flag, m.Flag):
+        out["operator"] = flag.operator
+    return out
+
+
+def factor_details(result: MapResult) -> list[Factor]:
+    """The map's factors with each flag's threshold (`grans`) in the value's own units where
+    it has one: a number, a parameter, or a reference value the method computed once for
+    all areas (e.g. 0,70 × rikets andel sysselsatta). Computed once per map."""
+
+    def make() -> list[Factor]:
+        steps = {s.namn: s for s in result.metod.method.steg}
+        return [replace(f, grans=_threshold(f, steps, result)) for f in result.faktorer]
+
+    return memo(result, "factor_details", make)
+
+
+def _threshold(f: Factor, steps: dict, result: MapResult) -> float | None:
+    flag = steps.get(f.flagga) if f.flagga else None
+    if not isinstance(flag, m.Flag) or not f.varde:
+        return None
+    limit = _resolve(flag.grans, result)
+    if limit is None:
+        return None
+    if flag.indata == f.varde:
+        return limit
+    rel = steps.get(flag.indata)
+    if isinstance(rel, m.Relative) and rel.indata == f.varde:
+        ref = _resolve(rel.referens, result)
+        if ref is None:
+            return None
+        return limit * ref if rel.satt == "kvot" else limit + ref
+    return None
+
+
+def _resolve(value, result: MapResult) -> float | None:
+    """A number, a parameter's value, or a column that has one value for every area."""
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, m.ParamRef):
+        v = result.parametrar.get(value.parameter)
+        return float(v) if isinstance(v, (int, float)) else None
+    if isinstance(value, str):
+        full = full_frame(result)
+        if value in full.columns:
+            col = full[value].drop_nulls()
+            return float(col[0]) if col.len() and col.n_unique() == 1 else None  # grouped references have no one line
+    return None
 
 
 def memo(result: MapResult, key, make):

@@ -273,10 +273,7 @@ def describe_columns(result: MapResult, factors: list[Factor]) -> list[Column]:
         desc = (step.beskrivning.strip() if step is not None and step.beskrivning else "")
         if col in by_value:
             f = by_value[col]
-            flag_step = steps.get(f.flagga) if f.flagga else None
-            low_bad = isinstance(flag_step, m.Flag) and flag_step.operator in ("<", "<=")
-            typ = "andel" if isinstance(step, m.Ratio) and step.andel else "tal"
-            columns.append(Column(col, f.namn, f.matt or desc, typ, f.id, f.status, low_bad))
+            columns.append(Column(col, f.namn, f.matt or desc, "andel" if f.andel else "tal", f.id, f.status, f.lag_ar_daligt))
         elif col in by_flag:
             f = by_flag[col]
             columns.append(Column(col, f.namn, f"Flagga: {f.namn.lower()}", "flagga", f.id, f.status))
