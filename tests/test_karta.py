@@ -173,3 +173,8 @@ def test_factors_carry_what_the_steps_say_and_details_add_the_thresholds(result)
     assert details["arbetsmarknadsetablering"].grans == pytest.approx(result.parametrar["multipel_sysselsattning"] * 0.7775, abs=1e-4)
     assert details["arbetsmarknadsetablering"].threshold_text == "≤\u00a054,4\u00a0%"
     assert work.format(-0.0123) == "−1,2\u00a0%" and by["kriminalitet"].format(1234.5) == "1\u202f234,50"
+
+
+def test_classes_highest_first_and_the_top_class_is_the_first(result):
+    assert karta.classes(result) == ["särskilt stor", "stor"]
+    assert karta.top_class(result) == "särskilt stor"

@@ -365,11 +365,25 @@ def _summarize(result: MapResult) -> Summary:
     return Summary(riket, per_lan, per_kommun, per_klass, faktorer)
 
 
+def _klass_step(result: MapResult) -> m.Classify | None:
+    return next((s for s in result.metod.method.steg if s.typ == "klass" and s.namn == "klass"), None)
+
+
+def classes(result: MapResult) -> list[str]:
+    """The method's classes, highest first: the rules of its `klass` step (written highest
+    first); for a method whose klass column comes from another kind of step, the classes
+    the map has, sorted by name."""
+    step = _klass_step(result)
+    if step is not None:
+        return [r.klass for r in step.regler]
+    return sorted(result.omraden["klass"].drop_nulls().unique().to_list()) if "klass" in result.omraden.columns else []
+
+
 def top_class(result: MapResult) -> str | None:
-    """The highest class ("särskilt stor"): the first rule of the method's `klass` step,
-    written highest first; None when the method has only one class."""
-    steps = [s for s in result.metod.method.steg if s.typ == "klass" and s.namn == "klass"]
-    return steps[0].regler[0].klass if steps and len(steps[0].regler) > 1 else None
+    """The highest class ("särskilt stor"): the first of `classes`; None when the method has
+    only one class or does not say which is highest."""
+    ranked = classes(result)
+    return ranked[0] if len(ranked) > 1 and _klass_step(result) is not None else None
 
 
 def output_frame(result: MapResult) -> pl.DataFrame:

@@ -21,7 +21,7 @@ from utanforskap.methods import model as m
 from utanforskap.methods.loader import BOOLEAN, NUMERIC
 from utanforskap.results import export
 from utanforskap.results.levels import level_values
-from utanforskap.results.karta import AREA_COLUMNS, Factor, MapResult, Summary, summarize
+from utanforskap.results.karta import AREA_COLUMNS, Factor, MapResult, Summary, classes, summarize
 
 STATUS_LABEL = {"verklig": "verkligt mått", "proxy": "ersättningsmått (proxy)", "saknas": "saknas i data", "syntetisk": "syntetiskt mått"}
 
@@ -140,7 +140,7 @@ def build(result: MapResult, files_dir: Path | None = None) -> AppData:
     summary = summarize(result)
     factors = result.faktorer
     columns = describe_columns(result, factors)
-    klasser = _classes(result)
+    klasser = classes(result)
     kommun_values, riket_values = _aggregated_values(result, columns)
     om = result.omraden
 
@@ -222,7 +222,7 @@ def build(result: MapResult, files_dir: Path | None = None) -> AppData:
         kommun_values=kommun_values,
         riket_values=riket_values,
         factors=factors,
-        factor_counts=_factor_counts(om, factors),
+        factor_counts=_factor_counts(summary, factors),
     )
     data._search = _search_index(data)
     data.files = _write_files(result, summary, files_dir)
@@ -287,28 +287,15 @@ def describe_columns(result: MapResult, factors: list[Factor]) -> list[Column]:
     return columns
 
 
-def _factor_counts(om: pl.DataFrame, factors: list[Factor]) -> list[dict]:
-    listed = om.filter(pl.col("klass").is_not_null())
-    return [
-        {
-            "faktor": f,
-            "flaggade": int(om[f.flagga].fill_null(False).sum()) if f.flagga else None,
-            "bland_listade": int(listed[f.flagga].fill_null(False).sum()) if f.flagga else None,
-        }
-        for f in factors
-    ]
+def _factor_counts(summary: Summary, factors: list[Factor]) -> list[dict]:
+    """summary.faktorer (flagged areas, and among the listed) beside each Factor."""
+    counts = {row["faktor"]: row for row in summary.faktorer.iter_rows(named=True)}
+    return [{"faktor": f, "flaggade": counts[f.id]["flaggade"], "bland_listade": counts[f.id]["bland_listade"]} for f in factors]
 
 
 def _humanise(col: str) -> str:
     text = col.replace("_", " ")
     return text[:1].upper() + text[1:]
-
-
-def _classes(result: MapResult) -> list[str]:
-    steps = [s for s in result.metod.method.steg if s.typ == "klass" and s.namn == "klass"]
-    if steps:
-        return [r.klass for r in steps[0].regler]
-    return sorted(result.omraden["klass"].drop_nulls().unique().to_list()) if "klass" in result.omraden.columns else []
 
 
 def _aggregated_values(result: MapResult, columns: list[Column]) -> tuple[dict[str, dict], dict]:
