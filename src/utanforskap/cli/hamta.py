@@ -29,6 +29,7 @@ from utanforskap.observations.store import ENTRY_FIELDS, ObservationStore
 from utanforskap.settings import Settings
 from utanforskap.settings import load as load_settings
 from utanforskap.sources import jsonstat
+from utanforskap.sources.http_cache import short_list
 from utanforskap.sources.kolada import KoladaClient
 from utanforskap.sources.pxweb import PxWebClient, area_codelist
 
@@ -221,8 +222,10 @@ def _from_scb(client: PxWebClient, vid: str, var: catalogue.Variable, niva: str,
                 "kodlista": codelist, "ar": available}
     unmatched = res.rapport["ej_kopplade_koder"]
     if unmatched:
-        shown = ", ".join(unmatched[:3]) + (f" … ({len(unmatched)} st)" if len(unmatched) > 3 else "")
-        notes.append(f"{len(unmatched)} koder i {codelist} finns inte i DeSO 2018/RegSO 2020 och lämnades utanför: {shown}")
+        notes.append(
+            f"{len(unmatched)} koder i {codelist} finns inte i DeSO 2018/RegSO 2020 och lämnades utanför: "
+            f"{short_list(unmatched, 3, ', ')}"
+        )
         meta_out["ej_kopplade_koder"] = unmatched
     frame = res.observationer
     return Outcome(vid, f"{kalla} ({codelist})", frame, frame.height, "; ".join(notes), meta_out)

@@ -282,6 +282,12 @@ class HttpClient(_Closing):
         return Response(method, shown, int(sidecar.get("status", 200)), headers, content, True, body_path)
 
 
+def short_list(values: Sequence[str], n: int = 4, sep: str = ",") -> str:
+    """The first `n` values for a message, then the count: ``a,b,c,d,… (40 st)``."""
+    values = list(values)
+    return sep.join(values[:n]) + (f"{sep}… ({len(values)} st)" if len(values) > n else "")
+
+
 FROM_SETTINGS: object = object()  # default of `cache_dir`: take it from Settings
 
 

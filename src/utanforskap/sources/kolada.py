@@ -20,7 +20,7 @@ import polars as pl
 from utanforskap.errors import InputError, SourceError
 from utanforskap.observations import schema
 from utanforskap.settings import Settings
-from utanforskap.sources.http_cache import ServiceClient
+from utanforskap.sources.http_cache import ServiceClient, short_list
 
 MAX_IDS = 25  # Kolada refuses longer id lists
 MAX_PAGES = 10_000
@@ -51,7 +51,7 @@ class KoladaClient(ServiceClient):
         if ids:
             out = []
             for chunk in _chunks(ids):
-                out.extend(self._pages(f"kpi/{','.join(chunk)}", [], what=f"Kolada KPI {_short(chunk)}"))
+                out.extend(self._pages(f"kpi/{','.join(chunk)}", [], what=f"Kolada KPI {short_list(chunk)}"))
             return out
         params = [("title", title)] if title else []
         return self._pages("kpi", params, what=f"Kolada KPI-sökning {title!r}")
@@ -243,7 +243,3 @@ def _chunks(ids: Sequence[str] | None) -> Iterable[list[str] | None]:
         return [None]
     ids = list(dict.fromkeys(ids))
     return [ids[i : i + MAX_IDS] for i in range(0, len(ids), MAX_IDS)]
-
-
-def _short(ids: Sequence[str]) -> str:
-    return ",".join(ids[:3]) + (f",… ({len(ids)} st)" if len(ids) > 3 else "")

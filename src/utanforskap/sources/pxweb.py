@@ -25,7 +25,7 @@ import httpx
 from utanforskap.errors import InputError, SourceError
 from utanforskap.settings import Settings
 from utanforskap.sources import jsonstat
-from utanforskap.sources.http_cache import Response, ServiceClient
+from utanforskap.sources.http_cache import Response, ServiceClient, short_list
 
 # The region codelists that select every area of a level (valuesets on SCB's Region variable).
 AREA_CODELISTS: dict[str, tuple[str, str]] = {
@@ -343,7 +343,7 @@ class PxWebClient(ServiceClient):
         params: list[tuple[str, str]] = [("lang", self.language), ("outputFormat", output_format)]
         if output_format == "csv":
             params.append(("outputFormatParams", "SeparatorSemicolon,UseCodes"))
-        summary = "; ".join(f"{v}={_short(part[v])}" for v in order)
+        summary = "; ".join(f"{v}={short_list(part[v])}" for v in order)
         what = f"SCB-tabell {table} (urval {summary})"
         response: Response | None = None
         if method == "GET":
@@ -507,8 +507,3 @@ def expand(values: Iterable[str], domain: Sequence[str], *, is_time: bool = Fals
 def _quote(code: str) -> str:
     # In a GET list a code containing a comma is written in brackets (PxWebApi guide).
     return f"[{code}]" if "," in code and not _FUNCTION.match(code) else code
-
-
-def _short(values: Sequence[str], n: int = 4) -> str:
-    shown = ",".join(values[:n])
-    return shown + (f",… ({len(values)} st)" if len(values) > n else "")
