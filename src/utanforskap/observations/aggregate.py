@@ -77,7 +77,6 @@ def aggregate(obs: pl.DataFrame, catalogue: Catalogue, geo: Geography, where: st
         pl.col("varde").first().alias("_v1"),
         pl.col("taljare").first().alias("_t1"),
         pl.col("namnare").first().alias("_n1"),
-        pl.len().alias("_antal"),
         (pl.col("_fran_bas") & pl.col("_barn")).sum().alias("_bas_barn"),
         pl.col("_fran_bas").any().alias("_har_bas"),
         pl.col("_barn").any().alias("_aggregerad"),
@@ -157,10 +156,8 @@ def _aggregation_kinds(obs: pl.DataFrame, catalogue: Catalogue, where: str) -> p
 def _lift(rows: pl.DataFrame, src: str, tgt: str, geo: Geography, where: str) -> pl.DataFrame:
     """Rows of level `src` as contributions to their areas of level `tgt`."""
     flags = {"_fran_bas": pl.col("_niva_i") == pl.col("_bas"), "_barn": pl.lit(src != tgt)}
-    if src == tgt:
+    if src == tgt:  # riket only ever meets itself: aggregate() lifts to the same or larger levels
         return rows.with_columns(**flags).select(_CONTRIB_COLUMNS)
-    if src == "riket":  # nothing above riket
-        return rows.head(0).with_columns(**flags).select(_CONTRIB_COLUMNS)
     mapping = geo.mapping(src, tgt).rename({f"{src}_kod": "omrade", f"{tgt}_kod": "_mal"})
     joined = rows.join(mapping, on="omrade", how="left")
     orphans = joined.filter(pl.col("_mal").is_null())
