@@ -87,6 +87,19 @@ def test_suppressed_cells_arrive_as_null_with_status(api, settings):
     assert obs_frame.height > 0 and obs_frame["varde"].null_count() == obs_frame.height
 
 
+def test_a_split_query_expands_each_selection_once(api, settings, monkeypatch):
+    from utanforskap.sources import pxweb
+
+    calls = []
+    real = pxweb.expand
+    monkeypatch.setattr(pxweb, "expand", lambda values, domain, **kw: calls.append(kw["where"]) or real(values, domain, **kw))
+    api.scb.config["maxDataCells"] = 500
+    with client(api, settings) as c:
+        c.data("TAB6471", ALL)
+    assert len(data_requests(api)) >= 6
+    assert sorted(calls) == sorted(f"SCB-tabell TAB6471, variabel {v}" for v in ALL)
+
+
 def test_query_over_max_cells_is_split_and_reassembled_exactly(api, settings):
     api.scb.config["maxDataCells"] = 500
     with client(api, settings) as c:

@@ -241,8 +241,8 @@ class PxWebClient(ServiceClient):
     # ---- data ----------------------------------------------------------------------
     def cells(self, table: str, selection: Mapping[str, str | Sequence[str]], codelists: Mapping[str, str] | None = None) -> int:
         """The number of cells a query selects (eliminated variables count once)."""
-        query = self._query(table, selection, codelists)
-        return math.prod(self._count(query, var) for var in query.selection)
+        _, codes = self._codes(self._query(table, selection, codelists))
+        return math.prod(len(c) for c in codes.values())
 
     def data(
         self,
@@ -264,18 +264,16 @@ class PxWebClient(ServiceClient):
         if output_format not in ("json-stat2", "csv"):
             raise InputError(f"okänt utdataformat {output_format!r}; använd json-stat2 eller csv")
         query = self._query(table, selection, codelists)
-        counts = {var: self._count(query, var) for var in query.selection}
-        total = math.prod(counts.values())
+        known, codes = self._codes(query)
         max_cells = self.limits.max_cells
         overrides: list[dict[str, list[str]]] = [{}]
-        if total > max_cells:
-            codes = {var: self._known(query, var) or self._expand(query, var) for var in query.selection}
+        if math.prod(len(c) for c in codes.values()) > max_cells:
             overrides = split(codes, max_cells, where=f"SCB-tabell {table}")
         parts = []
         for override in overrides:
             part = {**query.selection, **override}
-            expected = {var: (override[var] if var in override else self._known(query, var)) for var in part}
-            sizes = {var: len(override[var]) if var in override else counts[var] for var in part}
+            expected = {var: override.get(var, known[var]) for var in part}
+            sizes = {var: len(override.get(var, codes[var])) for var in part}
             parts.append(self._fetch(query, part, expected, sizes, method, output_format))
         return jsonstat.merge(parts, f"SCB-tabell {table}")
 
@@ -317,9 +315,10 @@ class PxWebClient(ServiceClient):
             return list(dict.fromkeys(values))
         return self._expand(query, var)
 
-    def _count(self, query: _Query, var: str) -> int:
-        known = self._known(query, var)
-        return len(known) if known is not None else len(self._expand(query, var))
+    def _codes(self, query: _Query) -> tuple[dict[str, list[str] | None], dict[str, list[str]]]:
+        """Per variable, once: its codes known without a codelist fetch (or None), and its codes."""
+        known = {var: self._known(query, var) for var in query.selection}
+        return known, {var: k if k is not None else self._expand(query, var) for var, k in known.items()}
 
     def _expand(self, query: _Query, var: str) -> list[str]:
         v = query.meta.variables[var]
