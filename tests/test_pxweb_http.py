@@ -87,3 +87,11 @@ def test_absolute_links_are_moved_onto_our_base():
     http = HttpClient("http://127.0.0.1:5000/kolada/v3", service="t")
     assert http.url("https://api.kolada.se/kolada/v3/data/kpi/N1?page=2") == "http://127.0.0.1:5000/kolada/v3/data/kpi/N1?page=2"
     assert http.url("config") == "http://127.0.0.1:5000/kolada/v3/config"
+
+
+def test_retry_after_waits_on_the_injected_clock_without_a_limiter():
+    clock = Clock()
+    transport, seen = scripted((429, {"Retry-After": "30"}), (200, {}))
+    http = HttpClient("http://x/api", service="t", transport=transport, clock=clock, sleep=clock.sleep)
+    http.get("a", what="t")
+    assert len(seen) == 2 and clock.slept == [30.0]  # on the fake clock: the test does not wait 30 s

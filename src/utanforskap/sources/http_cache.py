@@ -132,7 +132,10 @@ class _Closing:
 
 
 class HttpClient(_Closing):
-    """A small httpx wrapper shared by the SCB and Kolada clients; see the module docstring."""
+    """A small httpx wrapper shared by the SCB and Kolada clients; see the module docstring.
+
+    `clock` and `sleep` (for tests: a fake clock) drive the backoff and the default limiter.
+    """
 
     def __init__(
         self,
@@ -145,6 +148,7 @@ class HttpClient(_Closing):
         retry: RetryPolicy | None = None,
         limiter: SlidingWindow | None = None,
         transport: httpx.BaseTransport | None = None,
+        clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ):
         self.base_url = base_url.rstrip("/")
@@ -154,7 +158,7 @@ class HttpClient(_Closing):
         if offline and self.cache_dir is None:
             raise SourceError(f"{service}: offline-läge kräver en cachekatalog")
         self.retry = retry or RetryPolicy()
-        self.limiter = limiter or SlidingWindow()
+        self.limiter = limiter or SlidingWindow(clock=clock, sleep=sleep)
         self._sleep = sleep
         self._client = httpx.Client(
             timeout=httpx.Timeout(timeout),
@@ -296,7 +300,7 @@ class ServiceClient(_Closing):
 
     Options every client takes: `settings` (default: read from the environment),
     `offline` (serve only from the cache), `cache_dir` (default: settings.cache_dir;
-    None: no cache), `transport` (an httpx transport, for unit tests) and `sleep`.
+    None: no cache), `transport` (an httpx transport, for unit tests), `clock` and `sleep`.
     """
 
     service = ""
@@ -309,6 +313,7 @@ class ServiceClient(_Closing):
         offline: bool = False,
         cache_dir: str | Path | None | object = FROM_SETTINGS,
         transport: httpx.BaseTransport | None = None,
+        clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ):
         s = settings or load_settings()
@@ -321,6 +326,7 @@ class ServiceClient(_Closing):
             timeout=s.http_timeout,
             retry=RetryPolicy(s.http_max_tries, s.http_backoff_base, s.http_backoff_cap, s.http_retry_after_cap),
             transport=transport,
+            clock=clock,
             sleep=sleep,
         )
 

@@ -32,7 +32,7 @@ _ROW_SCHEMA = {"kpi": pl.String, "municipality": pl.String, "period": pl.String,
 
 class KoladaClient(ServiceClient):
     """See the module docstring. Options as for every service client
-    (http_cache.ServiceClient): settings, offline, cache_dir, transport, sleep."""
+    (http_cache.ServiceClient): settings, offline, cache_dir, transport, clock, sleep."""
 
     service = "kolada"
 

@@ -132,7 +132,7 @@ class PxWebClient(ServiceClient):
     """See the module docstring. One client, one rate limit: share it between threads.
 
     Options as for every service client (http_cache.ServiceClient): settings, offline,
-    cache_dir, transport, sleep.
+    cache_dir, transport, clock, sleep.
     """
 
     service = "scb"
