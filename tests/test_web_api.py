@@ -250,6 +250,20 @@ def test_every_page_names_the_data_source_and_is_swedish(client, server, path):
     assert "SYNTETISKA DATA" not in r.text
 
 
+def test_class_and_status_labels_are_the_library_ones(client, server):
+    from utanforskap.results.karta import STATUS_TEXT, class_label, classes
+
+    result = server.data.result
+    listed = result.listade.filter(pl.col("kommun_kod") == "0180").row(0, named=True)
+    kommun = client.get("/kommun/0180").text
+    assert f"Klass: {' eller '.join(classes(result))} sammanvägd problematik; – inte listat." in kommun
+    assert f"<td>{class_label(listed['klass'])}</td>" in kommun
+    area = client.get(f"/omrade/{listed['regso_kod']}").text
+    assert class_label(listed["klass"]) in area and STATUS_TEXT["proxy"] in area
+    legend = client.get("/kommun/0380").text
+    assert class_label(None) in legend and "ej listat" not in legend
+
+
 def test_no_js_search_form_and_results(client):
     r = client.get("/sok", params={"q": "botkyrka"})
     assert r.status_code == 200

@@ -59,6 +59,8 @@ def karta(
 
 
 def _print_summary(result, summary, fit) -> None:
+    from utanforskap.results.karta import top_class
+
     r = summary.riket
     if result.kalla.syntetisk:
         console.print("[bold white on red] SYNTETISKA DATA [/] inte verkliga personer – visar hur metoden fungerar")
@@ -66,7 +68,7 @@ def _print_summary(result, summary, fit) -> None:
     console.print(f"Data: {result.kalla.beskrivning}", highlight=False)
     console.print(
         f"\n[bold]{r['omraden']}[/] av {format_number(result.omraden.height)} RegSO listade"
-        + (f", varav {r['sarskilt']} med särskilt stor problematik" if r["sarskilt"] else "")
+        + (f", varav {r['sarskilt']} med {top_class(result)} problematik" if r["sarskilt"] else "")
         + f", i [bold]{r['kommuner']}[/] kommuner.",
         highlight=False,
     )

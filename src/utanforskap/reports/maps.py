@@ -71,6 +71,7 @@ def kommun_map(
     lan_kod: str,
     areas: pl.DataFrame,
     geometry: RegsoGeometry | None,
+    classes: list[str],
     top_class: str | None,
     labels: dict[str, int],
     title: str,
@@ -78,7 +79,8 @@ def kommun_map(
     geometry_note: str,
     width_in: float = 6.4,
 ) -> bytes:
-    """The kommun's RegSO coloured by flags and class, listed areas numbered (`labels`).
+    """The kommun's RegSO coloured by flags and class, listed areas numbered (`labels`);
+    `classes` are the method's, highest first (results.karta.classes), `top_class` the first.
 
     When the flagged areas lie in a small part of a large kommun (a town in a rural
     kommun), the map zooms to them and an inset shows the whole kommun with the zoomed
@@ -145,9 +147,10 @@ def kommun_map(
             for sp in inset.spines.values():
                 sp.set_visible(True)
                 sp.set_edgecolor("#999999")
+        listed_label = "listat: " + " eller ".join(k for k in classes if k != top_class) + " problematik"
         handles = [
-            Patch(facecolor=AREA_COLOURS["sarskilt"], edgecolor="#7a7a7a", label="listat: särskilt stor problematik"),
-            Patch(facecolor=AREA_COLOURS["stor"], edgecolor="#7a7a7a", label="listat: stor problematik"),
+            *([Patch(facecolor=AREA_COLOURS["sarskilt"], edgecolor="#7a7a7a", label=f"listat: {top_class} problematik")] if top_class else []),
+            Patch(facecolor=AREA_COLOURS["stor"], edgecolor="#7a7a7a", label=listed_label),
             Patch(facecolor=AREA_COLOURS["flaggor"], edgecolor="#7a7a7a", label="någon flagga, inte listat"),
             Patch(facecolor=AREA_COLOURS["ingen"], edgecolor="#7a7a7a", label="ingen flagga"),
         ]

@@ -8,7 +8,7 @@ import polars as pl
 
 from utanforskap.reports.formatting import environment
 from utanforskap.reports.maps import kommun_choropleth
-from utanforskap.results.karta import MapResult, Summary
+from utanforskap.results.karta import STATUS_TEXT, MapResult, Summary, top_class
 
 
 def map_png(result: MapResult, summary: Summary) -> bytes:
@@ -40,5 +40,7 @@ def render_summary(result: MapResult, summary: Summary, fit_table: pl.DataFrame 
         value_cols=value_cols,
         flag_cols=flag_cols,
         faktorer=result.faktorer,
+        status_text=STATUS_TEXT,
+        top_class=top_class(result),
         syntetisk=result.kalla.syntetisk,
     )

@@ -14,9 +14,7 @@ from utanforskap.reports import maps
 from utanforskap.reports.content import AREA_TYPES, GROUP_LABELS, POLICE, Prepared, area_row, kommun_row
 from utanforskap.formatting import format_number as tal
 from utanforskap.formatting import format_percent as procent
-from utanforskap.results.karta import Factor
-
-STATUS_TEXT = {"verklig": "verkligt mått", "proxy": "ersättningsmått (proxy)", "saknas": "saknas i data", "syntetisk": "syntetiskt"}
+from utanforskap.results.karta import STATUS_TEXT, Factor, class_label, classes
 
 
 def _source_note(prep: Prepared) -> str:
@@ -37,6 +35,7 @@ def _common(prep: Prepared) -> dict:
         "specs": prep.specs,
         "measured": prep.measured,
         "status_text": STATUS_TEXT,
+        "class_label": class_label,
         "events": prep.events,
         "events_source": prep.events_source,
         "top_class": prep.top_class,
@@ -264,7 +263,7 @@ def kommun(prep: Prepared, code: str) -> dict:
     geom = geo.regso_geometry(kod, prep.geometri)
     geometry_note = geom.beskrivning if geom is not None else geo.missing_note(prep.geometri)
     map_title = f"{namn}: områden (RegSO) efter antal flaggor och klass, {r.ar}" if geom else f"{namn} i {k['lan_namn']}"
-    map_png = maps.kommun_map(kod, namn, k["lan_kod"], areas, geom, prep.top_class, labels, map_title, src, geometry_note)
+    map_png = maps.kommun_map(kod, namn, k["lan_kod"], areas, geom, classes(r), prep.top_class, labels, map_title, src, geometry_note)
     if geom is not None:
         n_flag = areas.filter(~pl.col("listad") & (pl.col("antal_flaggor").fill_null(0) > 0)).height
         map_alt = (

@@ -35,6 +35,13 @@ AREA_COLUMNS = ["regso_kod", "regso_namn", "kommun_kod", "kommun_namn", "lan_kod
 
 
 OPERATOR_TEXT = {">=": "≥", ">": ">", "<=": "≤", "<": "<"}
+# How a factor's status reads, everywhere a user sees it (reports, web pages, summary page).
+STATUS_TEXT = {"verklig": "verkligt mått", "proxy": "ersättningsmått (proxy)", "saknas": "saknas i data", "syntetisk": "syntetiskt mått"}
+
+
+def class_label(klass: str | None) -> str:
+    """How an area's class reads: "Särskilt stor sammanvägd problematik"; no class: "Inte listat"."""
+    return f"{klass[:1].upper()}{klass[1:]} sammanvägd problematik" if klass else "Inte listat"
 
 
 @dataclass(frozen=True)

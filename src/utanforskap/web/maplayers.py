@@ -17,6 +17,7 @@ import shapely
 
 from utanforskap.geography import shapes
 from utanforskap.formatting import format_number, format_percent
+from utanforskap.results.karta import class_label
 from utanforskap.web.state import AppData, Column
 
 # Light to dark; dark is always the more problematic end.
@@ -189,8 +190,8 @@ def class_legend(data: AppData) -> Legend:
     for k, c in zip(data.klasser, colours):
         expr += [k, c]
     expr.append(NONE_COLOUR)
-    classes = [LegendClass(c, f"{k[:1].upper()}{k[1:]} sammanvägd problematik") for k, c in zip(data.klasser, colours)]
-    classes.append(LegendClass(NONE_COLOUR, "ej listat"))
+    classes = [LegendClass(c, class_label(k)) for k, c in zip(data.klasser, colours)]
+    classes.append(LegendClass(NONE_COLOUR, class_label(None)))
     return Legend("klass", "Klass", "Områdets klass enligt metoden", classes, expr)
 
 

@@ -14,7 +14,8 @@ from utanforskap.geography import shapes
 from utanforskap.formatting import format_number, format_percent
 from utanforskap.web.downloads import Downloads
 from utanforskap.web.maplayers import Legend, RegsoGeometry
-from utanforskap.web.state import STATUS_LABEL, AppData, Column
+from utanforskap.results.karta import STATUS_TEXT, class_label, top_class
+from utanforskap.web.state import AppData, Column
 
 SEARCH_PAGE_LIMIT = 100
 NAV = [
@@ -39,7 +40,7 @@ def environment() -> jinja2.Environment:
     env.filters["tal"] = format_number
     env.filters["procent"] = format_percent
     env.filters["varde"] = format_value
-    env.globals["STATUS"] = STATUS_LABEL
+    env.globals["STATUS"] = STATUS_TEXT
     env.globals["NAV"] = NAV
     return env
 
@@ -54,10 +55,6 @@ def format_value(value, col: Column) -> str:
     return format_number(value)
 
 
-def class_label(klass: str | None) -> str:
-    return f"{klass[:1].upper()}{klass[1:]} sammanvägd problematik" if klass else "Inte listat"
-
-
 class Renderer:
     """Renders a template with what every page shows (data source, synthetic banner, nav)."""
 
@@ -68,6 +65,8 @@ class Renderer:
             "r": data.result,
             "syntetisk": data.syntetisk,
             "class_label": class_label,
+            "top_class": top_class(data.result),
+            "klasser": data.klasser,
             "factor_cols": data.factor_value_columns(),
             "flag_cols": [c for c in data.columns if c.typ == "flagga" and c.faktor],
             "faktorer": data.factors,

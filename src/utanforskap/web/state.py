@@ -23,8 +23,6 @@ from utanforskap.results import export
 from utanforskap.results.levels import level_values
 from utanforskap.results.karta import AREA_COLUMNS, Factor, MapResult, Summary, classes, summarize
 
-STATUS_LABEL = {"verklig": "verkligt mått", "proxy": "ersättningsmått (proxy)", "saknas": "saknas i data", "syntetisk": "syntetiskt mått"}
-
 
 @dataclass(frozen=True)
 class Column:
