@@ -151,7 +151,7 @@ def build(fran: str | Path, till: str | Path | None = None) -> dict:
         raise InputError(f"{fran / 'se/crime_polisen_deso'}: inga brottsfiler från Polisen (.csv)")
     results: dict[str, tuple[SourceResult, list[Path]]] = {
         "scb": (
-            SourceResult(pl.concat([scb_export.read_export(f, geo) for f in scb_files])),
+            SourceResult(pl.concat([scb_export.read_export(f, geo) for f in scb_files]), rapport={"filer": len(scb_files)}),
             scb_files,
         ),
         "polisen_brott": (polisen.read_crimes(crime_files, geo), crime_files),
@@ -166,7 +166,6 @@ def build(fran: str | Path, till: str | Path | None = None) -> dict:
             sorted((fran / USO_2023).parent.glob("uso_2023.*")),
         ),
     }
-    results["scb"][0].rapport.update({"filer": len(scb_files)})
 
     datasets = {
         name: aggregate(res.observationer, cat, geo, where=name)
@@ -202,10 +201,8 @@ def build(fran: str | Path, till: str | Path | None = None) -> dict:
             _entry(till, store.root / meta["fil"], f"Observationer ({name}), {meta['rader']} rader", [_rel(fran, f) for f in files])
         )
 
-    sources = []
-    for name, (_, files) in results.items():
-        for f in [fran / KEY_FILE] if name == "scb" else []:
-            sources.append(_source(fran, f))
+    sources = [_source(fran, fran / KEY_FILE)]
+    for _, files in results.values():
         sources.extend(_source(fran, f) for f in files)
     out = {
         "paket": "utanforskap dataset",

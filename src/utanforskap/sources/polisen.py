@@ -33,7 +33,9 @@ from utanforskap.sources.result import SourceResult
 CRIME_COLUMNS = ("Id", "Brottskod", "Inskrivningsdatum", "Kommun", "Län", "DeSO.område", "Antal")
 FIRST_YEAR = 2019
 KALLA_BROTT = "Polisen anmälda brott (DeSO)"
-KATEGORI = {"ej utpekat": 0, "utsatt": 1, "sarskilt": 2, "särskilt utsatt": 2, "riskområde": 3}
+# The 2025 list's classes -> stored code. A RegSO not on the list gets 0 (ej utpekat); the
+# 2025 list has no riskområden (code 3 is the 2023 list's).
+KATEGORI = {"utsatt": 1, "sarskilt": 2}
 _USO_2025_LEVELS = ("deso", "regso", "kommun")
 _KATEGORI_2023 = {"Utsatt område": 1, "Särskilt utsatt område": 2, "Riskområde": 3}
 
@@ -206,7 +208,7 @@ def read_uso_2025(path: Path, geo: Geography) -> SourceResult:
         raise InputError(f"{where}, rad 1: kolumnen {missing[0]!r} saknas; förväntade {', '.join(need)}")
     raw = raw.with_row_index("_rad", offset=2).with_columns(pl.col("_rad").cast(pl.Int64))
     # An empty cell is null, and is_in on null gives null: fill_null(False) makes it a bad row.
-    bad = raw.filter(~pl.col("class").is_in(["utsatt", "sarskilt"]).fill_null(False))
+    bad = raw.filter(~pl.col("class").is_in(list(KATEGORI)).fill_null(False))
     if bad.height:
         raise InputError(f"{where}, rad {bad['_rad'][0]}: okänd klass {bad['class'][0]!r} (utsatt eller sarskilt)")
     bad = raw.filter(~pl.col("level").is_in(_USO_2025_LEVELS).fill_null(False))

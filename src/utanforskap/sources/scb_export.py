@@ -252,13 +252,16 @@ def _data_block(sheet: pl.DataFrame, code_col: str, pattern: str, where: str) ->
 
 def _column_labels(header: pl.DataFrame, value_cols: list[str]) -> dict[str, tuple[list[str], list[str]]]:
     """Value column -> (labels, years). Labels written once over a span are carried right."""
-    if not value_cols:
-        return {}
-    filled = header.select(pl.concat_list(value_cols).list.eval(pl.element().forward_fill()).alias("v"))
-    filled = filled.select(pl.col("v").list.to_struct(fields=value_cols)).unnest("v") if header.height else header
+    if not value_cols or not header.height:
+        return {c: ([], []) for c in value_cols}
+    filled = (
+        header.select(pl.concat_list(value_cols).list.eval(pl.element().forward_fill()).alias("v"))
+        .select(pl.col("v").list.to_struct(fields=value_cols))
+        .unnest("v")
+    )
     out = {}
     for c in value_cols:
-        cells = [v for v in (filled[c].to_list() if header.height else []) if v]
+        cells = [v for v in filled[c].to_list() if v]
         years = [v for v in cells if re.match(_YEAR, v)]
         labels = [v for v in cells if not re.match(_YEAR, v)]
         out[c] = (labels, years)
