@@ -52,6 +52,19 @@ def kommun_choropleth(
     return png(fig)
 
 
+def listed_per_kommun(per_kommun: pl.DataFrame, year: int, source_note: str) -> bytes:
+    """Sweden's kommuner by number of listed areas (summary.per_kommun): none, 1, 2–3, 4 or more."""
+    top = max(int(per_kommun["omraden"].max() or 0), 4)
+    return kommun_choropleth(
+        per_kommun.select("kommun_kod", "omraden"),
+        "omraden",
+        f"Listade områden per kommun, {year}",
+        [-0.5, 0.5, 1.5, 3.5, top + 0.5],
+        ["inga", "1 område", "2–3 områden", f"4–{top} områden"],
+        source_note,
+    )
+
+
 def _area_category(areas: pl.DataFrame, top_class: str | None) -> pl.DataFrame:
     return areas.with_columns(
         pl.when(pl.col("klass").is_not_null() & (pl.col("klass") == top_class))

@@ -7,22 +7,12 @@ import base64
 import polars as pl
 
 from utanforskap.reports.formatting import environment
-from utanforskap.reports.maps import kommun_choropleth
+from utanforskap.reports.maps import listed_per_kommun
 from utanforskap.results.karta import STATUS_TEXT, MapResult, Summary, top_class
 
 
 def map_png(result: MapResult, summary: Summary) -> bytes:
-    top = int(summary.per_kommun["omraden"].max() or 0)
-    bins = [-0.5, 0.5, 1.5, 3.5, max(top, 4) + 0.5]
-    labels = ["inga", "1 område", "2–3 områden", f"4–{max(top, 4)} områden"]
-    return kommun_choropleth(
-        summary.per_kommun.select("kommun_kod", "omraden"),
-        "omraden",
-        f"Listade områden per kommun, {result.ar}",
-        bins,
-        labels,
-        source_note=f"Källa: {result.kalla.beskrivning}. Metod: {result.metod.id}.",
-    )
+    return listed_per_kommun(summary.per_kommun, result.ar, f"Källa: {result.kalla.beskrivning}. Metod: {result.metod.id}.")
 
 
 def render_summary(result: MapResult, summary: Summary, fit_table: pl.DataFrame | None) -> str:

@@ -127,12 +127,7 @@ def _crime_block(prep: Prepared, omrade: str, place: str, has_listed: bool) -> d
 def riket(prep: Prepared) -> dict:
     r, s = prep.result, prep.summary
     src = _source_note(prep)
-    top = int(s.per_kommun["omraden"].max() or 0)
-    bins = [-0.5, 0.5, 1.5, 3.5, max(top, 4) + 0.5]
-    labels = ["inga", "1 område", "2–3 områden", f"4–{max(top, 4)} områden"]
-    map_png = maps.kommun_choropleth(
-        s.per_kommun.select("kommun_kod", "omraden"), "omraden", f"Listade områden per kommun, {r.ar}", bins, labels, src
-    )
+    map_png = maps.listed_per_kommun(s.per_kommun, r.ar, src)
     per_kommun = s.per_kommun.filter(pl.col("omraden") > 0).join(
         prep.kommuner.select("kommun_kod", "lan_namn"), on="kommun_kod", how="left"
     ).sort(["omraden", "befolkning"], descending=True)
