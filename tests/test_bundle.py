@@ -86,3 +86,17 @@ def test_build_without_crime_files_names_the_folder(tmp_path):
     with pytest.raises(InputError, match=r"se/crime_polisen_deso: inga brottsfiler från Polisen"):
         bundle.build(fran, tmp_path / "paket")
     assert not (tmp_path / "paket").exists()
+
+
+@pytest.mark.parametrize("ci, outcome", [(None, pytest.skip.Exception), ("false", pytest.skip.Exception),
+                                         ("true", pytest.fail.Exception), ("1", pytest.fail.Exception)])
+def test_missing_shared_data_skips_locally_and_fails_in_ci(monkeypatch, tmp_path, ci, outcome):
+    import _shared
+
+    monkeypatch.setattr(_shared, "SE", tmp_path / "saknas" / "se")
+    if ci is None:
+        monkeypatch.delenv("CI", raising=False)
+    else:
+        monkeypatch.setenv("CI", ci)
+    with pytest.raises(outcome, match="saknas"):
+        _shared.need_shared()
