@@ -38,7 +38,8 @@ def test_municipalities_by_kind(api, settings):
 
 
 def test_paged_data_adds_up_to_the_unpaged_answer(api, settings):
-    munis = [str(m["id"]) for m in client(api, settings).municipalities(kind="K")][:60]
+    with client(api, settings) as k:
+        munis = [str(m["id"]) for m in k.municipalities(kind="K")][:60]
     with client(api, settings, cache_dir=None) as k:
         whole = k.data(["N00002", "N00003"], munis, YEARS)
     api.clear()

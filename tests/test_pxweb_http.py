@@ -49,10 +49,10 @@ def scripted(*replies):
 def test_backoff_doubles_up_to_the_cap():
     clock = Clock()
     transport, seen = scripted((500, {}), (502, {}), (503, {}), (200, {}))
-    http = HttpClient("http://x/api", service="t", transport=transport, sleep=clock.sleep,
-                      retry=RetryPolicy(max_tries=5, backoff_base=1.0, backoff_cap=3.0))
-    assert http.get("a", what="t").json("t") == {"ok": True}
-    assert clock.slept == [1.0, 2.0, 3.0] and len(seen) == 4
+    with HttpClient("http://x/api", service="t", transport=transport, sleep=clock.sleep,
+                    retry=RetryPolicy(max_tries=5, backoff_base=1.0, backoff_cap=3.0)) as http:
+        assert http.get("a", what="t").json("t") == {"ok": True}
+        assert clock.slept == [1.0, 2.0, 3.0] and len(seen) == 4
 
 
 def test_retry_after_as_http_date_holds_every_caller():
@@ -60,38 +60,38 @@ def test_retry_after_as_http_date_holds_every_caller():
     limiter = SlidingWindow(clock=clock, sleep=clock.sleep)
     when = email.utils.format_datetime(dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=30), usegmt=True)
     transport, seen = scripted((429, {"Retry-After": when}), (200, {}))
-    http = HttpClient("http://x/api", service="t", transport=transport, limiter=limiter, sleep=clock.sleep)
-    http.get("a", what="t")
-    assert len(seen) == 2 and 28 <= sum(clock.slept) <= 30.5
+    with HttpClient("http://x/api", service="t", transport=transport, limiter=limiter, sleep=clock.sleep) as http:
+        http.get("a", what="t")
+        assert len(seen) == 2 and 28 <= sum(clock.slept) <= 30.5
 
 
 def test_retry_after_is_capped():
     clock = Clock()
     limiter = SlidingWindow(clock=clock, sleep=clock.sleep)
     transport, _ = scripted((429, {"Retry-After": "86400"}), (200, {}))
-    http = HttpClient("http://x/api", service="t", transport=transport, limiter=limiter, sleep=clock.sleep,
-                      retry=RetryPolicy(retry_after_cap=60))
-    http.get("a", what="t")
-    assert clock.slept == [60]
+    with HttpClient("http://x/api", service="t", transport=transport, limiter=limiter, sleep=clock.sleep,
+                    retry=RetryPolicy(retry_after_cap=60)) as http:
+        http.get("a", what="t")
+        assert clock.slept == [60]
 
 
 def test_client_errors_are_not_retried_and_name_the_problem():
     transport, seen = scripted((404, {}),)
-    http = HttpClient("http://x/api", service="t", transport=transport, sleep=lambda s: None)
-    with pytest.raises(SourceError, match=r"tabell X: GET http://x/api/tables/X\?lang=sv: HTTP 404"):
-        http.get("tables/X", [("lang", "sv")], what="tabell X")
-    assert len(seen) == 1
+    with HttpClient("http://x/api", service="t", transport=transport, sleep=lambda s: None) as http:
+        with pytest.raises(SourceError, match=r"tabell X: GET http://x/api/tables/X\?lang=sv: HTTP 404"):
+            http.get("tables/X", [("lang", "sv")], what="tabell X")
+        assert len(seen) == 1
 
 
 def test_absolute_links_are_moved_onto_our_base():
-    http = HttpClient("http://127.0.0.1:5000/kolada/v3", service="t")
-    assert http.url("https://api.kolada.se/kolada/v3/data/kpi/N1?page=2") == "http://127.0.0.1:5000/kolada/v3/data/kpi/N1?page=2"
-    assert http.url("config") == "http://127.0.0.1:5000/kolada/v3/config"
+    with HttpClient("http://127.0.0.1:5000/kolada/v3", service="t") as http:
+        assert http.url("https://api.kolada.se/kolada/v3/data/kpi/N1?page=2") == "http://127.0.0.1:5000/kolada/v3/data/kpi/N1?page=2"
+        assert http.url("config") == "http://127.0.0.1:5000/kolada/v3/config"
 
 
 def test_retry_after_waits_on_the_injected_clock_without_a_limiter():
     clock = Clock()
     transport, seen = scripted((429, {"Retry-After": "30"}), (200, {}))
-    http = HttpClient("http://x/api", service="t", transport=transport, clock=clock, sleep=clock.sleep)
-    http.get("a", what="t")
-    assert len(seen) == 2 and clock.slept == [30.0]  # on the fake clock: the test does not wait 30 s
+    with HttpClient("http://x/api", service="t", transport=transport, clock=clock, sleep=clock.sleep) as http:
+        http.get("a", what="t")
+        assert len(seen) == 2 and clock.slept == [30.0]  # on the fake clock: the test does not wait 30 s

@@ -2,7 +2,7 @@
 with faults injected on demand. Paths: /scb/api/v2/... and /kolada/v3/...
 
     with serve(DATA) as api:
-        api.inject("/tables/TAB0001/data", Fault.status(429, retry_after=1), times=2)
+        api.inject("/tables/TAB0001/data", Fault.http(429, retry_after=1), times=2)
         client = PxWebClient(api.scb_url, ...)
 
 Every request is logged (method, path, query, body, status, sha256 of the body sent) so
