@@ -114,6 +114,19 @@ def test_national_pdf_pages_and_text(result, prep):
     assert "Sida 1 av" in text
 
 
+def test_summary_page_shows_each_factor_value_by_its_kind(result):
+    from utanforskap.formatting import format_percent
+    from utanforskap.reports.sammanfattning import render_summary
+
+    html = render_summary(result, karta.summarize(result), None)
+    row = result.listade.sort(["lan_kod", "kommun_kod", "regso_kod"]).row(0, named=True)
+    assert f'<td class="tal">{format_percent(row["andel_sysselsatta"])}</td>' in html  # 0.653 reads 65,3 %, not 0,65
+    assert f'<td class="tal">{format_number(row["andel_sysselsatta"])}</td>' not in html
+    most = karta.summarize(result).per_kommun.sort(["omraden", "befolkning"], descending=True)["kommun_namn"][0]
+    assert f"flest i {most}" in html and "storstadslänen" not in html
+    assert html.count("Källa:") <= 1
+
+
 # ---- kommun -------------------------------------------------------------------------------------------------
 def test_kommun_figures_equal_the_map(result, prep):
     listed = result.listade.filter(pl.col("kommun_kod") == "0180")

@@ -7,7 +7,7 @@ import base64
 import polars as pl
 
 from utanforskap.reports.formatting import environment
-from utanforskap.reports.maps import listed_per_kommun
+from utanforskap.reports.maps import listed_per_kommun, listed_per_kommun_alt
 from utanforskap.results.karta import STATUS_TEXT, MapResult, Summary, top_class
 
 
@@ -18,17 +18,15 @@ def map_png(result: MapResult, summary: Summary) -> bytes:
 def render_summary(result: MapResult, summary: Summary, fit_table: pl.DataFrame | None) -> str:
     png = base64.b64encode(map_png(result, summary)).decode("ascii")
     listed = result.listade.sort(["lan_kod", "kommun_kod", "regso_kod"])
-    value_cols = [(f.namn, f.varde) for f in result.faktorer if f.varde]
-    flag_cols = [(f.namn, f.flagga) for f in result.faktorer if f.flagga]
     return environment().get_template("sammanfattning.html.j2").render(
         r=result,
         s=summary,
         fit=fit_table.to_dicts() if fit_table is not None else None,
         map_png=png,
+        map_alt=listed_per_kommun_alt(summary.per_kommun, summary.riket, result.ar),
         lan=summary.per_lan.filter(pl.col("omraden") > 0).to_dicts(),
         rows=listed.to_dicts(),
-        value_cols=value_cols,
-        flag_cols=flag_cols,
+        value_factors=[f for f in result.faktorer if f.varde],  # each value formatted by its kind (Factor.format)
         faktorer=result.faktorer,
         status_text=STATUS_TEXT,
         top_class=top_class(result),

@@ -132,7 +132,6 @@ def riket(prep: Prepared) -> dict:
         prep.kommuner.select("kommun_kod", "lan_namn"), on="kommun_kod", how="left"
     ).sort(["omraden", "befolkning"], descending=True)
     lan_totals = s.per_lan.with_columns((pl.col("befolkning") / pl.col("befolkning_totalt")).alias("andel"))
-    most = per_kommun.head(3)["kommun_namn"].to_list()
 
     histos = []
     listed = prep.areas.filter(pl.col("listad"))
@@ -173,10 +172,7 @@ def riket(prep: Prepared) -> dict:
         "title": f"Lägesbild för riket {r.ar}: områden med stor sammanvägd problematik",
         "s": s,
         "map_img": fg.data_uri(map_png),
-        "map_alt": (
-            f"Karta över Sveriges 290 kommuner färgade efter antal listade områden {r.ar}: {s.riket['omraden']} områden i "
-            f"{s.riket['kommuner']} kommuner; flest i {', '.join(most)}. Kommuner utan listade områden är grå."
-        ),
+        "map_alt": maps.listed_per_kommun_alt(s.per_kommun, s.riket, r.ar),
         "lan": lan_totals.to_dicts(),
         "per_kommun": per_kommun.to_dicts(),
         "histos": histos,
