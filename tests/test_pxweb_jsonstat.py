@@ -70,8 +70,9 @@ def test_suppressed_cells_stay_null_and_keep_their_status():
     obs = jsonstat.to_observations(ds, niva="deso", region="Region", time="Tid", variables={"X": "v"},
                                    kalla="SCB T", where="t").observationer
     assert obs["omrade"].to_list() == ["0114C1010", "0114C1010", "0114C1030", "0114C1030"]
-    assert obs["varde"].to_list() == [5.0, None, None, 0.0]
-    assert obs["status"].to_list() == [None, "undertryckt", "saknas", None]
+    # '..' is withheld (null, never zero); '-' is PX's nil: exactly zero
+    assert obs["varde"].to_list() == [5.0, None, 0.0, 0.0]
+    assert obs["status"].to_list() == [None, "undertryckt", None, None]
     assert obs["enhet"].unique().to_list() == ["antal"]
 
 

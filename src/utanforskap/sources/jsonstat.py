@@ -29,9 +29,9 @@ from utanforskap.sources.result import SourceResult
 VALUE = "varde"
 SYMBOL = "symbol"
 
-# PX data symbols (DATASYMBOL1-6, NIL) -> observation status. Values behind them are null.
-# '..' and the longer dot runs mark figures withheld or too uncertain; '.' (cannot occur),
-# '...' (not available) and '-' (nil) have no figure to give.
+# PX data symbols (DATASYMBOL1-6) -> observation status. Values behind them are null.
+# '..' and the longer dot runs mark figures withheld or too uncertain; '.' (cannot occur)
+# and '...' (not available) have no figure to give.
 SYMBOL_STATUS = {
     "..": "undertryckt",
     "....": "undertryckt",
@@ -39,8 +39,9 @@ SYMBOL_STATUS = {
     "......": "undertryckt",
     ".": "saknas",
     "...": "saknas",
-    "-": "saknas",
 }
+# PX's NIL symbol: the magnitude is exactly zero (SCB: "noll"), as in SCB's xlsx exports.
+NIL = "-"
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,7 @@ def parse_csv(body: bytes, ids: Sequence[str], where: str) -> Dataset:
     cell = pl.col("_cell").str.strip_chars()
     number = swedish_number(cell)
     frame = raw.with_columns(number.alias(VALUE), pl.when(number.is_null()).then(cell).alias(SYMBOL)).drop("_cell")
-    bad = frame.filter(pl.col(VALUE).is_null() & ~pl.col(SYMBOL).is_in(list(SYMBOL_STATUS)))
+    bad = frame.filter(pl.col(VALUE).is_null() & ~pl.col(SYMBOL).is_in([*SYMBOL_STATUS, NIL]))
     if bad.height:
         raise SourceError(f"{where}: okänt värde {bad[SYMBOL][0]!r} i CSV-svaret")
     codes = {d: tuple(frame[d].unique(maintain_order=True).to_list()) for d in ids}
@@ -211,6 +212,8 @@ def to_observations(
     else:
         unit = pl.lit(units.get(contents_code), dtype=pl.String)
 
+    nil = pl.col(VALUE).is_null() & (pl.col(SYMBOL) == NIL)
+    frame = frame.with_columns(pl.when(nil).then(pl.lit(0.0)).otherwise(pl.col(VALUE)).alias(VALUE))
     status = (
         pl.when(pl.col(VALUE).is_not_null())
         .then(pl.lit(None, dtype=pl.String))
