@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from pathlib import Path
 
 import geopandas as gpd
@@ -105,6 +106,29 @@ def test_sweden_map_renders_kommun_polygons_coloured_by_the_chosen_variable(tab,
     changed = float((img != img2).any(axis=2).mean())
     assert changed > 0.05, "kartan färgades inte om"
     assert "variabel=andel_sysselsatta" in tab.url
+
+
+def _hover_map_centre(page) -> str:
+    page.evaluate("document.querySelector('[data-kartinfo]').textContent = ''")
+    page.locator("#karta").scroll_into_view_if_needed()
+    box = page.locator("#karta").bounding_box()
+    x, y = box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.45
+    page.mouse.move(x - 5, y)
+    page.mouse.move(x, y, steps=3)
+    page.wait_for_function("document.querySelector('[data-kartinfo]').textContent.length > 0", timeout=10_000)
+    return page.inner_text("[data-kartinfo]")
+
+
+def test_hovering_the_map_writes_a_share_as_a_percentage_like_the_legend(tab, server):
+    tab.goto(server.url + "/?variabel=andel_sysselsatta")
+    _wait_for_map(tab)
+    text = _hover_map_centre(tab)
+    assert re.search(r"\(kommunens värde\) \d{2},\d\u00a0%$", text), text  # "78,1 %", not "0,78"
+    legend = tab.inner_text("[data-legend=andel_sysselsatta]")
+    assert "\u00a0%" in legend or " %" in legend
+    tab.select_option("#variabel", "listade_omraden")
+    tab.wait_for_selector("#karta[data-renderad-variabel=listade_omraden]", timeout=30_000)
+    assert re.search(r"antal listade områden \d+$", _hover_map_centre(tab))
 
 
 def test_kommun_map_with_regso_polygons_coloured_by_class(tab, server, tmp_path):

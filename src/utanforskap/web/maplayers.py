@@ -41,12 +41,14 @@ class Legend:
     beskrivning: str
     klasser: list[LegendClass]
     uttryck: list  # MapLibre paint expression for fill-color
+    typ: str = "tal"  # andel | tal | text: how karta.js writes a value (a share as 12 %, as the legend)
 
     def as_dict(self) -> dict:
         return {
             "variabel": self.variabel,
             "rubrik": self.rubrik,
             "beskrivning": self.beskrivning,
+            "typ": self.typ,
             "klasser": [{"farg": c.farg, "etikett": c.etikett} for c in self.klasser],
             "uttryck": self.uttryck,
         }
@@ -87,6 +89,7 @@ def _share_legend() -> Legend:
         breaks,
         labels,
         [NONE_COLOUR, *PALETTE[1:]],
+        typ="andel",
     )
 
 
@@ -100,7 +103,7 @@ def _numeric_legend(col: Column, values: list[float], rubrik: str) -> Legend:
     if col.lag_ar_daligt:
         colours = list(reversed(colours))
     desc = col.beskrivning + (" Mörkare färg: lägre värde (lågt är problematiskt)." if col.lag_ar_daligt else "")
-    return _stepped(col.id, rubrik, desc, breaks, labels, colours)
+    return _stepped(col.id, rubrik, desc, breaks, labels, colours, typ=col.typ)
 
 
 def _whole_percent(breaks: list[float]) -> bool:
@@ -131,13 +134,15 @@ def _round_nice(x: float, typ: str) -> float:
     return round(x, digits)
 
 
-def _stepped(variable: str, rubrik: str, beskrivning: str, breaks: list[float], labels: list[str], colours: list[str]) -> Legend:
+def _stepped(
+    variable: str, rubrik: str, beskrivning: str, breaks: list[float], labels: list[str], colours: list[str], typ: str = "tal"
+) -> Legend:
     step: list = ["step", ["to-number", ["get", variable]], colours[0]]
     for b, c in zip(breaks, colours[1:]):
         step += [b, c]
     expr = ["case", ["==", ["typeof", ["get", variable]], "number"], step, MISSING_COLOUR]
     classes = [LegendClass(c, lab) for c, lab in zip(colours, labels)] + [LegendClass(MISSING_COLOUR, "uppgift saknas")]
-    return Legend(variable, rubrik, beskrivning, classes, expr)
+    return Legend(variable, rubrik, beskrivning, classes, expr, typ)
 
 
 def kommun_geojson(data: AppData) -> bytes:
@@ -192,7 +197,7 @@ def class_legend(data: AppData) -> Legend:
     expr.append(NONE_COLOUR)
     classes = [LegendClass(c, class_label(k)) for k, c in zip(data.klasser, colours)]
     classes.append(LegendClass(NONE_COLOUR, class_label(None)))
-    return Legend("klass", "Klass", "Områdets klass enligt metoden", classes, expr)
+    return Legend("klass", "Klass", "Områdets klass enligt metoden", classes, expr, "text")
 
 
 def regso_geojson(data: AppData, frame, note: str) -> bytes:

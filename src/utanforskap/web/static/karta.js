@@ -13,9 +13,14 @@ const LOCALE = {
 };
 const BACKGROUND = "#dbe6ee";
 
-function formatValue(v) {
+// As the server writes them (utanforskap.formatting): a share as a percentage with one
+// decimal, like the legend ("12,3 %"), other numbers with up to two decimals.
+function formatValue(v, typ) {
   if (v === null || v === undefined) return "uppgift saknas";
   if (typeof v !== "number") return String(v);
+  if (typ === "andel") {
+    return (100 * v).toLocaleString("sv-SE", { minimumFractionDigits: 1, maximumFractionDigits: 1 }) + "\u00a0%";
+  }
   return v.toLocaleString("sv-SE", { maximumFractionDigits: 2 });
 }
 
@@ -115,9 +120,9 @@ function hover(map, container, cfg) {
   map.on("mousemove", layer, (e) => {
     const p = e.features[0].properties;
     const variable = document.querySelector("[data-kartval] select")?.value || cfg.vald;
-    const label = cfg.lager.find((l) => l.variabel === variable)?.rubrik || "";
+    const legend = cfg.lager.find((l) => l.variabel === variable);
     map.getCanvas().style.cursor = "pointer";
-    if (info) info.textContent = `${p[nameKey]}: ${label.toLowerCase()} ${formatValue(p[variable])}`;
+    if (info) info.textContent = `${p[nameKey]}: ${(legend?.rubrik || "").toLowerCase()} ${formatValue(p[variable], legend?.typ)}`;
   });
   map.on("mouseleave", layer, () => {
     map.getCanvas().style.cursor = "";
