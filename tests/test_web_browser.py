@@ -177,13 +177,33 @@ def test_search_suggestions_while_typing_lead_to_the_area(tab, server):
     # Wait for the list that answers the whole query (a slow machine shows earlier ones first).
     suggestion = tab.locator("[data-forslag][data-q=rinkeb] ul a").first
     suggestion.wait_for(timeout=10_000)
-    assert "förslag" in tab.inner_text("[data-forslag] [role=status]")
+    assert "förslag" in tab.inner_text("[data-sok] [role=status]")
+    assert tab.locator("[data-forslag] [role=status]").count() == 0  # the live region is not inside the hidden box
     text = suggestion.inner_text()
     tab.press("#sok", "ArrowDown")  # the keyboard reaches the suggestions
     assert tab.evaluate("document.activeElement.textContent") == text
     tab.keyboard.press("Enter")
     tab.wait_for_url("**/omrade/0180R076")
     assert tab.inner_text("h1").startswith(text) and text == "Rinkeby"
+
+
+def test_suggestions_arriving_after_the_field_is_cleared_are_dropped(tab, server):
+    held = []
+    tab.route("**/api/v1/sok*", lambda route: held.append(route))  # hold the answer back
+    tab.goto(server.url + "/")
+    tab.type("#sok", "rinkeb", delay=30)
+    for _ in range(100):
+        if held:
+            break
+        tab.wait_for_timeout(50)
+    assert held, "ingen sökfråga skickades"
+    tab.fill("#sok", "")
+    for route in held:
+        route.continue_()
+    tab.wait_for_timeout(600)
+    assert tab.locator("[data-forslag]").is_hidden()
+    assert tab.locator("[data-forslag] li").count() == 0
+    assert tab.inner_text("[data-sok] [role=status]") == ""
 
 
 def test_search_works_without_javascript(chromium_browser, server):

@@ -4,12 +4,13 @@ const DELAY_MS = 150;
 for (const form of document.querySelectorAll("[data-sok]")) {
   const input = form.querySelector("input[name=q]");
   const box = form.querySelector("[data-forslag]");
-  const count = box.querySelector("[role=status]");
+  const count = form.querySelector("[role=status]");  // outside the hidden box, so it is announced
   const list = box.querySelector("ul");
   let timer = null;
-  let latest = 0;
+  let latest = 0;  // the newest question; an older answer arriving late is dropped
 
   const clear = () => {
+    latest++;  // an answer still on its way belongs to text that is gone
     list.replaceChildren();
     count.textContent = "";
     box.hidden = true;
@@ -25,6 +26,7 @@ for (const form of document.querySelectorAll("[data-sok]")) {
         const res = await fetch(`/api/v1/sok?q=${encodeURIComponent(q)}&limit=8`);
         if (!res.ok || ask !== latest) return;
         const body = await res.json();
+        if (ask !== latest) return;
         list.replaceChildren(...body.traffar.map((t) => {
           const li = document.createElement("li");
           const a = document.createElement("a");
