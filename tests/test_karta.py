@@ -178,3 +178,28 @@ def test_factors_carry_what_the_steps_say_and_details_add_the_thresholds(result)
 def test_classes_highest_first_and_the_top_class_is_the_first(result):
     assert karta.classes(result) == ["särskilt stor", "stor"]
     assert karta.top_class(result) == "särskilt stor"
+
+
+def test_reference_codes_read_each_list_in_its_own_year_from_a_store_with_several():
+    class Store:  # two years of område types and one of Polisen's list, as a larger store would hold
+        root = "flera-ar"
+        rows = pl.DataFrame(
+            {
+                "omrade": ["0180R001", "0180R001", "0180R002", "0180R002", "0180R001", "0180R002"],
+                "period": ["2022", "2023", "2022", "2023", "2025", "2025"],
+                "variabel": ["omradestyp"] * 4 + ["polisen_uso_2025"] * 2,
+                "varde": [1.0, 3.0, 2.0, 5.0, 2.0, 0.0],
+            }
+        )
+
+        def read(self, *, niva=None, period=None, variabler=None):
+            periods = [period] if isinstance(period, str) else period
+            return self.rows.filter(pl.col("period").is_in(periods) & pl.col("variabel").is_in(variabler))
+
+    codes = compare.reference_codes(Store()).sort("regso_kod")
+    assert codes.to_dicts() == [
+        {"regso_kod": "0180R001", "omradestyp": 1, "polisen_uso_2025": 2},
+        {"regso_kod": "0180R002", "omradestyp": 2, "polisen_uso_2025": 0},
+    ]
+    flags = compare.reference_flags(Store()).sort("regso_kod")
+    assert flags["omradestyp_1"].to_list() == [True, False] and flags["polisen_sarskilt_2025"].to_list() == [True, False]

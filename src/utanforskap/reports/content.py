@@ -116,16 +116,14 @@ def prepare(result: MapResult, handelser: str | os.PathLike[str] | None = None, 
 
 
 def _references(result: MapResult) -> pl.DataFrame:
-    """Segregationsbarometern's area type and Polisen's category per RegSO (empty for synthetic data)."""
+    """Segregationsbarometern's area type and Polisen's category per RegSO, as results.compare
+    reads them (each in its reference year); empty for synthetic data."""
     if result.kalla.syntetisk:
         return pl.DataFrame(schema={"regso_kod": pl.String, "omradestyp": pl.Int64, "polisen": pl.Int64})
-    obs = result.kalla.store.read(niva="regso", variabler=["omradestyp", "polisen_uso_2025"])
-    wide = obs.pivot(on="variabel", index="omrade", values="varde")
-    cols = {"omradestyp": "omradestyp", "polisen_uso_2025": "polisen"}
-    return wide.select(
-        pl.col("omrade").alias("regso_kod"),
-        *[(pl.col(c).cast(pl.Int64) if c in wide.columns else pl.lit(None, pl.Int64)).alias(a) for c, a in cols.items()],
-    )
+    from utanforskap.results import compare
+
+    codes = compare.reference_codes(result.kalla.store)
+    return codes.select("regso_kod", pl.col(compare.AREA_TYPE).alias("omradestyp"), pl.col(compare.POLICE).alias("polisen"))
 
 
 def _grouped_ratios(areas: pl.DataFrame, pairs: dict[str, tuple[str, str, float]]) -> pl.DataFrame:

@@ -25,26 +25,39 @@ class Reference:
     koder: tuple[int, ...]  # values of the variable that count as listed
 
 
+AREA_TYPE = "omradestyp"  # Segregationsbarometern: 1 (stora utmaningar) … 5
+POLICE = "polisen_uso_2025"  # Polisen: 0 not named, 1 utsatt, 2 särskilt utsatt
+
 REFERENCES = (
-    Reference("omradestyp_1", "Segregationsbarometern områdestyp 1 (2022)", "omradestyp", "2022", (1,)),
-    Reference("omradestyp_1_2", "Segregationsbarometern områdestyp 1–2 (2022)", "omradestyp", "2022", (1, 2)),
-    Reference("polisen_2025", "Polisen utsatta och särskilt utsatta områden (2025)", "polisen_uso_2025", "2025", (1, 2)),
-    Reference("polisen_sarskilt_2025", "Polisen särskilt utsatta områden (2025)", "polisen_uso_2025", "2025", (2,)),
+    Reference("omradestyp_1", "Segregationsbarometern områdestyp 1 (2022)", AREA_TYPE, "2022", (1,)),
+    Reference("omradestyp_1_2", "Segregationsbarometern områdestyp 1–2 (2022)", AREA_TYPE, "2022", (1, 2)),
+    Reference("polisen_2025", "Polisen utsatta och särskilt utsatta områden (2025)", POLICE, "2025", (1, 2)),
+    Reference("polisen_sarskilt_2025", "Polisen särskilt utsatta områden (2025)", POLICE, "2025", (2,)),
 )
+# Each variable is read in one period (its lists' own), whatever other years the store has.
+PERIODS = {ref.variabel: ref.period for ref in REFERENCES}
+assert len({(r.variabel, r.period) for r in REFERENCES}) == len(PERIODS), "one period per reference variable"
+
+
+def reference_codes(store: ObservationStore) -> pl.DataFrame:
+    """regso_kod and each reference variable's code per RegSO (AREA_TYPE, POLICE), read in
+    its reference period; a variable the store lacks is a column of nulls."""
+    out = None
+    for variabel, period in PERIODS.items():
+        obs = store.read(niva="regso", period=period, variabler=[variabel])
+        codes = obs.select(pl.col("omrade").alias("regso_kod"), pl.col("varde").cast(pl.Int64).alias(variabel))
+        out = codes if out is None else out.join(codes, on="regso_kod", how="full", coalesce=True)
+    assert out is not None
+    return out
 
 
 def reference_flags(store: ObservationStore) -> pl.DataFrame:
     """regso_kod and one boolean column per reference list."""
-    frames = []
+    codes = reference_codes(store)
     for ref in REFERENCES:
-        obs = store.read(niva="regso", period=ref.period, variabler=[ref.variabel])
-        if obs.is_empty():
+        if codes[ref.variabel].is_null().all():
             raise InputError(f"{store.root}: {ref.variabel} saknas för RegSO {ref.period}; jämförelsen kräver de paketerade data")
-        frames.append(obs.select(pl.col("omrade").alias("regso_kod"), pl.col("varde").is_in([float(k) for k in ref.koder]).alias(ref.id)))
-    out = frames[0]
-    for f in frames[1:]:
-        out = out.join(f, on="regso_kod", how="full", coalesce=True)
-    return out
+    return codes.select("regso_kod", *[pl.col(ref.variabel).is_in(list(ref.koder)).alias(ref.id) for ref in REFERENCES])
 
 
 def _confusion(ours: pl.Expr, theirs: pl.Expr) -> list[pl.Expr]:
