@@ -69,6 +69,12 @@ def test_kommun_outside_the_bundle_has_no_polygons_and_says_why():
         geo.regso_polygons("9999")
 
 
+def test_local_kommuner_are_those_the_bundle_covers_without_asking_the_wfs(monkeypatch):
+    monkeypatch.setattr(geo, "_fetch_wfs", lambda *a: pytest.fail("local_kommuner asked the WFS"))
+    monkeypatch.setenv("UTANFORSKAP_GEOMETRI_WFS", "https://example.invalid/wfs")
+    assert geo.local_kommuner() == UPPSALA_LAN
+
+
 def test_uppsala_kommun_report_map_names_the_bundled_geometry():
     html = reports.render("kommun", "0380", "html").decode("utf-8")
     assert geo.NOTE_BUNDLED in html

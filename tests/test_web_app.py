@@ -101,3 +101,34 @@ def test_a_users_geopackage_gives_the_regso_layer_and_is_named_under_the_map(tmp
     body = regso.geojson("0381")
     assert body is not None and b'"regso_kod":"0381R' in body
     assert regso("1280") is False  # Malmö: neither the file nor the bundle covers it
+
+
+def test_download_cache_keeps_the_most_recently_asked_for_within_its_bytes():
+    from utanforskap.web.downloads import BoundedCache
+
+    cache = BoundedCache(max_bytes=10)
+    cache.put(("a",), b"1234")
+    cache.put(("b",), b"1234")
+    assert cache.get(("a",)) == b"1234"  # a is now the more recent
+    cache.put(("c",), b"1234")
+    assert ("b",) not in cache and ("a",) in cache and ("c",) in cache and cache.size == 8
+    cache.put(("d",), b"x" * 20)  # larger than the whole budget: kept alone
+    assert cache.size == 20 and ("d",) in cache and ("a",) not in cache
+
+
+def test_the_national_regso_layer_asks_only_kommuner_a_local_geometry_covers(monkeypatch):
+    from utanforskap.web.downloads import Downloads
+
+    server = live_server("paket")
+    asked = []
+
+    class Regso:
+        geometri = None
+
+        def __call__(self, kod):
+            asked.append(kod)
+            return True
+
+    uppsala_lan = ["0305", "0319", "0330", "0331", "0360", "0380", "0381", "0382"]
+    assert Downloads(server.data, Regso()).regso_kommuner() == uppsala_lan
+    assert asked == uppsala_lan  # not all 290 (each may ask SCB's WFS)

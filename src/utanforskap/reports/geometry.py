@@ -94,6 +94,16 @@ def missing_note(geometri: str | os.PathLike[str] | None = None) -> str:
     return f"{NOTE_NONE} ({own}; {wfs})"
 
 
+def local_kommuner(geometri: str | os.PathLike[str] | None = None) -> list[str]:
+    """Kommuner whose every RegSO a local source covers (the user's file, the bundled
+    Uppsala län polygons), found without asking SCB's WFS."""
+    have = set(bundled_regso()["regso_kod"])
+    path = _user_file(geometri)
+    if path is not None:
+        have |= set(_from_file(str(path), path.stat().st_mtime_ns)["regso_kod"])
+    return sorted(k for k, codes in _regso_by_kommun().items() if have.issuperset(codes))
+
+
 # ---- the bundled Uppsala län polygons -------------------------------------------------------------
 def bundled_path() -> Path:
     return Path(str(resources.files("utanforskap.data").joinpath("geometri", BUNDLED_ZIP)))

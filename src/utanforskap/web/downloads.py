@@ -1,8 +1,9 @@
 """Downloads: the library's own exports (CSV, Excel, GeoPackage) and the PDF reports.
 
 National files are written once at start-up by `results.export.write_all`; a kommun's
-files are the same table filtered to the kommun, made on first request and kept. PDF
-reports come from `reports.render` and are kept too (they take a second or two each).
+files are the same table filtered to the kommun, made on first request. PDF reports come
+from `reports.render` (a second or two each). What was made is kept in memory up to
+CACHE_BYTES, the least recently asked for dropped first.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import io
 import tempfile
 import threading
+from collections import OrderedDict
 from pathlib import Path
 
 import polars as pl
@@ -37,6 +39,39 @@ NATIONAL = {
 }
 
 
+CACHE_BYTES = 64 * 1024 * 1024  # a few dozen PDFs; the worst case (every file of every kommun) is some 240 MB
+
+
+class BoundedCache:
+    """Bytes by key, least recently used dropped first once the total passes `max_bytes`."""
+
+    def __init__(self, max_bytes: int = CACHE_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self.size = 0
+        self._items: OrderedDict[tuple, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> bytes | None:
+        with self._lock:
+            body = self._items.get(key)
+            if body is not None:
+                self._items.move_to_end(key)
+            return body
+
+    def put(self, key: tuple, body: bytes) -> None:
+        with self._lock:
+            old = self._items.pop(key, None)
+            self.size += len(body) - (len(old) if old is not None else 0)
+            self._items[key] = body
+            while self.size > self.max_bytes and len(self._items) > 1:
+                _, dropped = self._items.popitem(last=False)
+                self.size -= len(dropped)
+
+    def __contains__(self, key: tuple) -> bool:
+        with self._lock:
+            return key in self._items
+
+
 def _attachment(body: bytes, filename: str, kind: str) -> Response:
     return Response(body, media_type=MEDIA[kind], headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
@@ -47,8 +82,7 @@ class Downloads:
         self.regso = regso
         self.prefix = "syntetiska_data_" if data.syntetisk else ""
         self.table = export.areas_table(data.result)
-        self._cache: dict[tuple, bytes] = {}
-        self._lock = threading.Lock()
+        self._cache = BoundedCache()
         self._pdf_lock = threading.Lock()  # one WeasyPrint render at a time
 
     # ---- links shown on pages --------------------------------------------------------------
@@ -58,8 +92,8 @@ class Downloads:
             path = self.data.files.get(key)
             size = path.stat().st_size if path and path.exists() else None
             links.append(self._link(f"/ladda-ner/{name}", title, desc, name.rsplit(".", 1)[1], size))
-        # Not counted here: finding which kommuner have polygons may ask SCB's WFS for each.
-        links.append(self._link("/ladda-ner/regso.gpkg", "RegSO-områden (GeoPackage)", "Områdesgränser med värden och klass för de kommuner där geometri finns (Uppsala län följer med programmet), för GIS.", "gpkg"))
+        # No size: the layer is made on first request.
+        links.append(self._link("/ladda-ner/regso.gpkg", "RegSO-områden (GeoPackage)", "Områdesgränser med värden och klass för de kommuner som en egen geometrifil eller geometrin som följer med programmet (Uppsala län) täcker, för GIS.", "gpkg"))
         links.append(self._link("/ladda-ner/rapport/riket.pdf", "Rapport för riket (PDF)", "Lägesbilden för hela landet.", "pdf"))
         return links
 
@@ -82,12 +116,10 @@ class Downloads:
 
     # ---- files -----------------------------------------------------------------------------
     def _cached(self, key: tuple, make) -> bytes:
-        with self._lock:
-            if key in self._cache:
-                return self._cache[key]
-        body = make()
-        with self._lock:
-            self._cache[key] = body
+        body = self._cache.get(key)
+        if body is None:
+            body = make()
+            self._cache.put(key, body)
         return body
 
     def kommun_table(self, kod: str) -> pl.DataFrame:
@@ -95,7 +127,11 @@ class Downloads:
         return self.table.filter(pl.col("kommun_kod") == kod).sort(pl.col("regso_kod").replace_strict(order, default=len(order)))
 
     def regso_kommuner(self) -> list[str]:
-        return [k for k in self.data.kommuner if self.regso(k)]
+        """The kommuner the national RegSO layer holds: those a local geometry covers (the
+        user's file, the bundled Uppsala län), found without asking SCB's WFS for all 290."""
+        from utanforskap.reports import geometry
+
+        return [k for k in geometry.local_kommuner(self.regso.geometri) if k in self.data.kommuner and self.regso(k)]
 
     def regso_gpkg(self, kommuner: list[str]) -> bytes:
         import pandas as pd
