@@ -287,6 +287,12 @@ def test_light_modules_do_not_load_the_drawing_libraries():
     assert out.stdout.strip() == "[]"
 
 
+def test_reports_share_one_template_environment():
+    from utanforskap.reports.formatting import environment
+
+    assert environment() is environment()
+
+
 def test_results_do_not_depend_on_the_layers_above():
     results = Path(karta.__file__).parent
     for path in results.glob("*.py"):
