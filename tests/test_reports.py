@@ -104,6 +104,15 @@ def test_national_html_has_the_maps_totals_and_is_accessible(result, prep):
     assert "saknas i data" in html and "ersättningsmått (proxy)" in html
 
 
+def test_national_rows_and_captions_are_computed_from_the_map_and_its_data(prep):
+    ctx = views.riket(prep)
+    assert [r["spec"].id for r in ctx["factor_rows"]] == [f.id for f in prep.measured]
+    assert all(r["flaggor"]["spec"].id == r["spec"].id for r in ctx["factor_rows"])  # matched by id, not position
+    assert ctx["listing_threshold"] == prep.result.parametrar["flaggor_stor"]  # the klass step's last rule
+    assert ctx["crime"]["left_out"] == ["2019 (uppgift saknas för alla områden)", "2024K1 (inte ett helt år)"]
+    assert views._population_note(prep) == "; befolkningen 2022 som nämnare för 2020 och 2021"
+
+
 def test_national_pdf_pages_and_text(result, prep):
     data = reports.render("riket", None, "pdf", result)
     assert data.startswith(b"%PDF")

@@ -71,6 +71,8 @@ class Prepared:
     references: pl.DataFrame = field(default_factory=pl.DataFrame)  # regso_kod, omradestyp, polisen (codes)
     geometri: str | os.PathLike[str] | None = None
     kommuner: pl.DataFrame = field(default_factory=pl.DataFrame)  # every kommun with län
+    crime_left_out: list[str] = field(default_factory=list)  # periods in the store not shown, and why
+    crime_population_year: dict[int, int] = field(default_factory=dict)  # year -> the population year used
 
     @property
     def measured(self) -> list[Factor]:
@@ -89,7 +91,7 @@ def prepare(result: MapResult, handelser: str | os.PathLike[str] | None = None, 
     pairs = {s.id: (s.taljare, s.namnare, s.skala) for s in specs if s.aggregable}
     ratios = _with_level_values(_grouped_ratios(areas, pairs), result, list(pairs))
     labour, measures = _labour(result, areas)
-    crime, years, unknown = _crime(result, areas)
+    crime, years, unknown, left_out, population_year = _crime(result, areas)
     fit, lists, factors, note = _fit_and_compare(result)
     return Prepared(
         result=result,
@@ -103,6 +105,8 @@ def prepare(result: MapResult, handelser: str | os.PathLike[str] | None = None, 
         crime=crime,
         crime_years=years,
         crime_unknown=unknown,
+        crime_left_out=left_out,
+        crime_population_year=population_year,
         events=ev.load(handelser),
         events_source=str(handelser) if handelser else "utanforskap/data/handelser.toml",
         fit=fit,
@@ -191,20 +195,27 @@ def _labour(result: MapResult, areas: pl.DataFrame) -> tuple[pl.DataFrame, list[
 
 
 # ---- crime over time ---------------------------------------------------------------------------------------------------
-def _crime(result: MapResult, areas: pl.DataFrame) -> tuple[pl.DataFrame, list[int], pl.DataFrame]:
+def _crime(result: MapResult, areas: pl.DataFrame) -> tuple[pl.DataFrame, list[int], pl.DataFrame, list[str], dict[int, int]]:
+    """The series per group and year; the years shown; crimes without DeSO per kommun; the
+    store's periods left out, and why; the population year each shown year is divided by."""
     store = result.kalla.store
     empty = pl.DataFrame(schema={"omrade": pl.String, "grupp": pl.String, "ar": pl.Int64, "brott": pl.Float64, "befolkning": pl.Float64, "per_1000": pl.Float64})
     obs = store.read(niva="regso", variabler=[CRIME_VARIABLE, "befolkning"])
-    crimes = obs.filter((pl.col("variabel") == CRIME_VARIABLE) & pl.col("period").str.contains(r"^\d{4}$"))
-    # A year counts when every area has a value (e.g. 2019 lacks four of the six codes).
-    complete = crimes.group_by("period").agg(pl.col("varde").null_count().alias("n")).filter(pl.col("n") == 0)
-    years = sorted(int(p) for p in complete["period"].to_list())
+    all_crimes = obs.filter(pl.col("variabel") == CRIME_VARIABLE)
+    crimes = all_crimes.filter(pl.col("period").str.contains(r"^\d{4}$"))
+    # A year counts when every area has a value (in the bundled data 2019 lacks four of the six codes).
+    missing = crimes.group_by("period").agg(pl.col("varde").null_count().alias("n")).sort("period")
+    years = sorted(int(p) for p in missing.filter(pl.col("n") == 0)["period"].to_list())
+    left_out = [
+        f"{row['period']} (uppgift saknas för {'alla' if row['n'] == areas.height else row['n']} områden)"
+        for row in missing.filter(pl.col("n") > 0).iter_rows(named=True)
+    ] + [f"{p} (inte ett helt år)" for p in sorted(set(all_crimes["period"].to_list()) - set(crimes["period"].to_list()))]
     pop = obs.filter(pl.col("variabel") == "befolkning").select(
         pl.col("omrade").alias("regso_kod"), pl.col("period").cast(pl.Int64).alias("pop_ar"), pl.col("varde").alias("befolkning")
     )
     pop_years = sorted(pop["pop_ar"].unique().to_list())
     if len(years) < 2 or not pop_years:
-        return empty, [], pl.DataFrame(schema={"kommun_kod": pl.String, "brott": pl.Float64})
+        return empty, [], pl.DataFrame(schema={"kommun_kod": pl.String, "brott": pl.Float64}), [], {}
     nearest = {y: min(pop_years, key=lambda p: (abs(p - y), -p)) for y in years}
     c = (
         crimes.filter(pl.col("period").is_in([str(y) for y in years]))
@@ -226,7 +237,7 @@ def _crime(result: MapResult, areas: pl.DataFrame) -> tuple[pl.DataFrame, list[i
     ).sort("omrade", "grupp", "ar")
     unknown = store.read(niva="kommun", period=[str(y) for y in years], variabler=[CRIME_UNKNOWN])
     unknown = unknown.group_by(pl.col("omrade").alias("kommun_kod")).agg(pl.col("varde").sum().alias("brott"))
-    return table, years, unknown
+    return table, years, unknown, left_out, nearest
 
 
 # ---- fit and comparison ------------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from utanforskap.reports import maps
 from utanforskap.reports.content import AREA_TYPES, GROUP_LABELS, POLICE, Prepared, area_row, kommun_row
 from utanforskap.formatting import format_number as tal
 from utanforskap.formatting import format_percent as procent
-from utanforskap.results.karta import STATUS_TEXT, Factor, class_label, classes
+from utanforskap.results.karta import STATUS_TEXT, Factor, class_label, classes, listing_threshold
 
 
 def _source_note(prep: Prepared) -> str:
@@ -41,6 +41,7 @@ def _common(prep: Prepared) -> dict:
         "top_class": prep.top_class,
         "n_measured": len(prep.measured),
         "parametrar": _parameters(prep),
+        "listing_threshold": listing_threshold(r),
     }
 
 
@@ -98,7 +99,7 @@ def _crime_block(prep: Prepared, omrade: str, place: str, has_listed: bool) -> d
     title = f"Anmälda brott (sex brottskoder) per 1 000 invånare, {years[0]}–{years[-1]}"
     png = fg.time_chart(
         years, data, title, "brott per 1 000 invånare", prep.events,
-        _source_note(prep) + " Polisens öppna data; befolkningen 2022 som nämnare för år utan befolkningsuppgift.",
+        _source_note(prep) + " Polisens öppna data" + _population_note(prep) + ".",
     )
     parts = []
     for name, vals, *_ in data:
@@ -120,7 +121,22 @@ def _crime_block(prep: Prepared, omrade: str, place: str, has_listed: bool) -> d
         "rows": rows,
         "shown": shown,
         "years": years,
+        "left_out": prep.crime_left_out,
     }
+
+
+def _population_note(prep: Prepared) -> str:
+    """Which population year divides a year that has none of its own ("; befolkningen 2022 som nämnare för 2020 och 2021")."""
+    borrowed: dict[int, list[int]] = {}
+    for year, pop_year in sorted(prep.crime_population_year.items()):
+        if year != pop_year:
+            borrowed.setdefault(pop_year, []).append(year)
+    parts = [f"befolkningen {p} som nämnare för {_and([str(y) for y in ys])}" for p, ys in sorted(borrowed.items())]
+    return "".join(f"; {part}" for part in parts)
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " och " + items[-1]
 
 
 # ---- riket ------------------------------------------------------------------------------------------------------------------
@@ -157,9 +173,11 @@ def riket(prep: Prepared) -> dict:
     riket_ratio = _ratio(prep, "SE", "riket")
     listed_ratio = _ratio(prep, "SE", "listade")
     other_ratio = _ratio(prep, "SE", "ovriga")
+    flag_counts = {row["spec"].id: row for row in drivers["rows"]}
     factor_rows = [
         {
             "spec": spec,
+            "flaggor": flag_counts.get(spec.id),  # None for a factor without a flag
             "listade": spec.format(listed_ratio.get(spec.id)) if spec.aggregable and listed_ratio else "–",
             "ovriga": spec.format(other_ratio.get(spec.id)) if spec.aggregable and other_ratio else "–",
             "riket": spec.format(riket_ratio.get(spec.id)) if spec.aggregable and riket_ratio else "–",

@@ -386,6 +386,16 @@ def classes(result: MapResult) -> list[str]:
     return sorted(result.omraden["klass"].drop_nulls().unique().to_list()) if "klass" in result.omraden.columns else []
 
 
+def listing_threshold(result: MapResult) -> float | None:
+    """How many flags list an area: the `minst` of the klass step's last (lowest) rule, as
+    a number or the map's parameter; None when the method lists by another rule."""
+    step = _klass_step(result)
+    counts = next((s for s in result.metod.method.steg if step is not None and s.namn == step.indata), None)
+    if step is None or not step.regler or not isinstance(counts, m.FlagCount) or step.regler[-1].minst is None:
+        return None
+    return _resolve(step.regler[-1].minst, result)
+
+
 def top_class(result: MapResult) -> str | None:
     """The highest class ("särskilt stor"): the first of `classes`; None when the method has
     only one class or does not say which is highest."""
