@@ -1,6 +1,5 @@
 """The lägesbild reports: national, kommun and area, as HTML and PDF, on the bundled open data."""
 
-import dataclasses
 import io
 import re
 import subprocess

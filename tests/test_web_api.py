@@ -108,6 +108,11 @@ def test_methods_lists_every_shipped_method_with_parameters_and_provenance(clien
     assert any(p["parameter"] == "multipel_brott" and p["varde"] == 3.0 for p in used["parametrar"])
     one = client.get("/api/v1/metoder/cdc-svi-2022").json()
     assert one["id"] == "cdc-svi-2022" and one["kan_koras_pa_kartan"] is False
+    # A method without a [faktorer] table lists the factors read off its flags, as the map would.
+    from utanforskap.results.karta import factors
+
+    dk = client.get("/api/v1/metoder/dk-udsatte-boligomraader").json()
+    assert [f["id"] for f in dk["faktorer"]] == [f.id for f in factors(loader.load("dk-udsatte-boligomraader"))] != []
 
 
 def test_search_finds_kommun_before_areas_and_ignores_case_and_diacritics(client):

@@ -36,7 +36,6 @@ STYLE = {
 matplotlib.rcParams.update(STYLE)
 
 LISTED = "#800026"  # listed areas
-SPECIAL = "#4a0014"
 OTHER = "#5f6b73"  # the rest of the kommun / the other areas
 KOMMUN = "#1f4e79"
 RIKET = "#111111"
@@ -71,13 +70,13 @@ def sv(value: float, decimals: int = 1) -> str:
 def footnote(fig: Figure, text: str) -> float:
     """The source line(s) at the bottom; returns the height they take, in inches."""
     width_in = fig.get_figwidth()
-    wrapped = _wrap(text, int(width_in * 19))
+    wrapped = wrap(text, int(width_in * 19))
     fig.text(0.01, 0.04 / fig.get_figheight(), wrapped, fontsize=SOURCE_FONT, color=NOTE, ha="left", va="bottom")
     return footnote_height(text, width_in)
 
 
 def footnote_height(text: str, width_in: float) -> float:
-    return 0.08 + 0.115 * (_wrap(text, int(width_in * 19)).count("\n") + 1)
+    return 0.08 + 0.115 * (wrap(text, int(width_in * 19)).count("\n") + 1)
 
 
 # ---- distributions -----------------------------------------------------------------------------------------
@@ -94,7 +93,6 @@ def histogram(
     """All areas (grey) and the listed ones (dark red, hatched) with the threshold marked."""
     import numpy as np
 
-    outside_note = ""
     width_in = 4.6
     foot_in = footnote_height(source + " 999 områden med högre värden ritas vid skalans slut.", width_in)
     height_in = 2.2 + foot_in
@@ -124,7 +122,7 @@ def histogram(
     ax.set_xlabel(xlabel + (" (%)" if percent else ""))
     ax.set_ylabel("antal RegSO")
     ax.legend(loc="upper right" if threshold is None or threshold * scale < (lo + hi) / 2 else "upper left")
-    note = source + (f" {outside} områden med högre värden ritas vid skalans slut." if outside else outside_note)
+    note = source + (f" {outside} områden med högre värden ritas vid skalans slut." if outside else "")
     footnote(fig, note)
     return png(fig)
 
@@ -149,7 +147,7 @@ def horizontal_bars(
     import numpy as np
 
     n, k = len(labels), len(series)
-    wrapped = [_wrap(lab, 24) for lab in labels]
+    wrapped = [wrap(lab, 24) for lab in labels]
     longest = max((len(line) for lab in wrapped for line in lab.split("\n")), default=10)
     top_in, bottom_in = 0.62 if k > 1 else 0.4, 0.45 + footnote_height(source, width_in)
     body_in = n * (0.19 * k + 0.16)
@@ -182,7 +180,7 @@ def horizontal_bars(
     fig.text(0.015, 1 - 0.08 / height_in, title, fontsize=9.5, fontweight="bold", va="top")
     if k > 1:
         fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.01, 1 - 0.33 / height_in), ncol=min(k, 4), fontsize=7.4)
-    footnote(fig, _wrap(source, 150))
+    footnote(fig, wrap(source, 150))
     return png(fig)
 
 
@@ -211,7 +209,7 @@ def time_chart(
     # No-break spaces inside an item, so lines break only between events.
     items = [f"{i + 1} {e.kort}{' (osäkert)' if e.osaker else ''}".replace(" ", "\u00a0") for i, e in enumerate(shown)]
     legend = "Händelser: " + "   ".join(items) if shown else "Inga policyhändelser inom diagrammets period."
-    legend = _wrap(legend, int(width_in * 17))
+    legend = wrap(legend, int(width_in * 17))
     n_lines = legend.count("\n") + 1
     foot_in = footnote_height(source, width_in)
     legend_in = 0.13 * n_lines + 0.06
@@ -250,7 +248,8 @@ def time_chart(
     return png(fig)
 
 
-def _wrap(text: str, width: int) -> str:
+def wrap(text: str, width: int) -> str:
+    """Text broken into lines of at most `width` characters (for text on charts and maps)."""
     import textwrap
 
     return "\n".join(textwrap.wrap(text, width))

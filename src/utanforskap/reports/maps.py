@@ -12,7 +12,7 @@ from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.patches import Patch
 
 from utanforskap.geography import shapes
-from utanforskap.reports.figures import LISTED, NOTE, footnote, footnote_height, new_figure, png
+from utanforskap.reports.figures import LISTED, NOTE, footnote, footnote_height, new_figure, png, wrap
 from utanforskap.reports.geometry import RegsoGeometry
 
 # Sequential palette (ColorBrewer YlOrRd), with grey for "none"; readable in greyscale print.
@@ -194,7 +194,7 @@ def kommun_map(
         ax.set_aspect("equal", adjustable="box")
         fig.text(
             (body_w + 0.2) / width_in, 1 - (top_in + 0.2) / height_in,
-            _wrap(f"{kommun_namn} markerad i sitt län. Områdenas (RegSO) gränser finns inte för kommunen i de data som används: se tabellen.", 24),
+            wrap(f"{kommun_namn} markerad i sitt län. Områdenas (RegSO) gränser finns inte för kommunen i de data som används: se tabellen.", 24),
             fontsize=7.5, va="top",
         )
     ax.set_axis_off()
@@ -237,11 +237,5 @@ def area_map(
     ax.set_axis_off()
     ax.set_aspect("equal")
     fig.text(0.03, 0.985, title, fontsize=8.5, fontweight="bold", va="top")
-    fig.text(0.02, 0.01, _wrap(geometry_note, 62), fontsize=6.2, color=NOTE, va="bottom")
+    fig.text(0.02, 0.01, wrap(geometry_note, 62), fontsize=6.2, color=NOTE, va="bottom")
     return png(fig)
-
-
-def _wrap(text: str, width: int) -> str:
-    import textwrap
-
-    return "\n".join(textwrap.wrap(text, width))

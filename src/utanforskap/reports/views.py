@@ -199,7 +199,7 @@ def riket(prep: Prepared) -> dict:
         "factor_rows": factor_rows,
         "fit": prep.fit.to_dicts() if prep.fit is not None else None,
         "compare_lists": prep.compare_lists.to_dicts() if prep.compare_lists is not None else None,
-        "compare_factors": _compare_factor_rows(prep),
+        "compare_factors": prep.compare_factors.to_dicts() if prep.compare_factors is not None else None,
         "compare_note": prep.compare_note,
         "gaps": _gaps(prep, prep.areas),
         "listed_rows": _area_rows(prep, listed.sort(["lan_kod", "kommun_kod", "regso_kod"]), {}),
@@ -249,12 +249,6 @@ def _drivers(prep: Prepared) -> dict:
         .sort(["omraden", "befolkning"], descending=True)
     ) if n and flagged else pl.DataFrame()
     return {"rows": rows, "img": img, "alt": alt, "combos": combos.head(10).to_dicts(), "n_combos": combos.height, "n": n}
-
-
-def _compare_factor_rows(prep: Prepared) -> list[dict] | None:
-    if prep.compare_factors is None:
-        return None
-    return prep.compare_factors.to_dicts()
 
 
 # ---- kommun -------------------------------------------------------------------------------------------------------------------
@@ -309,9 +303,9 @@ def kommun(prep: Prepared, code: str) -> dict:
     if agg:
         series = []
         if has_listed and lst:
-            series.append(("Listade områden", [_rel(lst, nat, s) for s in agg], fg.LISTED, ""))
-            series.append(("Övriga områden", [_rel(oth, nat, s) for s in agg], fg.OTHER, "////"))
-        series.append(("Hela kommunen", [_rel(whole, nat, s) for s in agg], fg.KOMMUN, "..."))
+            series.append((GROUP_LABELS["listade"], [_rel(lst, nat, s) for s in agg], fg.LISTED, ""))
+            series.append((GROUP_LABELS["ovriga"], [_rel(oth, nat, s) for s in agg], fg.OTHER, "////"))
+        series.append((GROUP_LABELS["kommun"], [_rel(whole, nat, s) for s in agg], fg.KOMMUN, "..."))
         png = fg.horizontal_bars(
             [s.namn for s in agg], series, f"{namn} jämfört med riket (riket = 1)", "kvot mot rikets värde", src,
             reference_line=1.0, reference_label="riket", decimals=2,
@@ -384,7 +378,7 @@ def _labour_block(prep: Prepared, kod: str, namn: str, has_listed: bool) -> dict
         g: (prep.labour.filter((pl.col("omrade") == ("SE" if g == "riket" else kod)) & (pl.col("grupp") == g)).to_dicts() or [{}])[0]
         for g in groups
     }
-    labels = {"listade": "Listade områden", "ovriga": "Övriga områden", "kommun": f"Hela {namn}", "riket": "Riket"}
+    labels = {**GROUP_LABELS, "kommun": f"Hela {namn}"}
     rows = [{"label": label, "values": [procent(lookup[g].get(col)) for g in groups]} for col, label, _ in measures]
     colours = {"listade": (fg.LISTED, ""), "ovriga": (fg.OTHER, "////"), "kommun": (fg.KOMMUN, "..."), "riket": ("#b0b7bb", "xx")}
     png = fg.horizontal_bars(
@@ -483,4 +477,4 @@ def omrade(prep: Prepared, code: str) -> dict:
     }
 
 
-__all__ = ["riket", "kommun", "omrade", "GROUP_LABELS"]
+__all__ = ["riket", "kommun", "omrade"]

@@ -336,7 +336,7 @@ def _summarize(result: MapResult) -> Summary:
     listed = pl.col("klass").is_not_null()
     special = pl.col("klass") == top_class(result)
 
-    def totals(by: list[str]) -> list[pl.Expr]:
+    def totals() -> list[pl.Expr]:
         return [
             listed.sum().cast(pl.Int64).alias("omraden"),
             (listed & special).fill_null(False).sum().cast(pl.Int64).alias("sarskilt"),
@@ -346,12 +346,12 @@ def _summarize(result: MapResult) -> Summary:
             pl.col("befolkning").sum().cast(pl.Int64).alias("befolkning_totalt"),
         ]
 
-    riket = om.select(totals([])).row(0, named=True)
+    riket = om.select(totals()).row(0, named=True)
     riket["andel_befolkning"] = riket["befolkning"] / riket["befolkning_totalt"] if riket["befolkning_totalt"] else None
-    per_lan = om.group_by("lan_kod", "lan_namn").agg(totals(["lan_kod"])).sort("lan_kod")
+    per_lan = om.group_by("lan_kod", "lan_namn").agg(totals()).sort("lan_kod")
     per_kommun = (
         om.group_by("kommun_kod", "kommun_namn", "lan_kod")
-        .agg(totals(["kommun_kod"]))
+        .agg(totals())
         .drop("kommuner")
         .with_columns((pl.col("befolkning") / pl.col("befolkning_totalt")).alias("andel_befolkning"))
         .sort("kommun_kod")

@@ -10,10 +10,11 @@ import json
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import Response
 
 from utanforskap.methods import engine, loader
+from utanforskap.results.karta import factors
 from utanforskap.web import schemas
 from utanforskap.web.state import AppData
 
@@ -65,8 +66,8 @@ def methods_info(data: AppData) -> list[dict]:
                 "kan_koras_pa_kartan": meth.nyckel == "regso_kod",
                 "parametrar": engine.describe_parameters(lm),
                 "faktorer": [
-                    {"id": fid, "namn": f.namn, "status": f.status, "matt": f.matt, "proxy_for": f.proxy_for}
-                    for fid, f in meth.faktorer.items()
+                    {"id": f.id, "namn": f.namn, "status": f.status, "matt": f.matt, "proxy_for": f.proxy_for}
+                    for f in factors(lm)
                 ],
             }
         )

@@ -147,10 +147,7 @@ class Downloads:
             return path.read_bytes()
 
     def pdf(self, kind: str, code: str | None) -> bytes:
-        try:
-            from utanforskap.reports import render
-        except ImportError as exc:
-            raise HTTPException(503, "PDF-rapporten finns inte i denna version av programmet.") from exc
+        from utanforskap.reports import render
 
         def make() -> bytes:
             with self._pdf_lock:

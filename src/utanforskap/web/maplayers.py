@@ -281,11 +281,8 @@ class RegsoGeometry:
 
 def _regso_polygons(kommun_kod: str, geometri: str | None) -> tuple[object, str] | None:
     """(GeoDataFrame with regso_kod and geometry, the sentence naming it), or None."""
-    try:
-        from utanforskap.reports import geometry
-    except ImportError:  # an installation without the reports
-        return None
     from utanforskap.errors import UtanforskapError
+    from utanforskap.reports import geometry
 
     try:
         g = geometry.regso_geometry(kommun_kod, geometri)

@@ -74,10 +74,6 @@ class AppData:
     def syntetisk(self) -> bool:
         return self.result.kalla.syntetisk
 
-    @property
-    def datakalla(self) -> str:
-        return export.data_label(self.result)
-
     def meta(self) -> dict:
         """Who computed what on which data: part of every API answer."""
         method = self.result.metod
@@ -87,9 +83,6 @@ class AppData:
             "datakalla": self.result.kalla.beskrivning,
             "syntetiska_data": self.syntetisk,
         }
-
-    def value_columns(self) -> list[Column]:
-        return [c for c in self.columns if c.typ in ("andel", "tal")]
 
     def factor_value_columns(self) -> list[Column]:
         return [c for c in self.columns if c.typ in ("andel", "tal") and c.faktor]

@@ -28,7 +28,6 @@ function setUp(container) {
   const cfg = JSON.parse(document.getElementById(container.dataset.karta).textContent);
   const layers = Object.fromEntries(cfg.lager.map((l) => [l.variabel, l]));
   let chosen = cfg.vald;
-  const mainLayer = cfg.regso ? "regso-yta" : "kommuner-yta";
 
   const map = new maplibregl.Map({
     container,
@@ -108,7 +107,6 @@ function setUp(container) {
     select.addEventListener("change", apply);
     form.addEventListener("submit", (ev) => { ev.preventDefault(); apply(); });
   }
-  return { map, mainLayer };
 }
 
 function hover(map, container, cfg) {
