@@ -164,3 +164,18 @@ def test_wfs_answer_is_used_and_failure_falls_back(monkeypatch):
     assert "SCB:s kartserver (WFS) svarade inte" in geo.wfs_status()
     assert geo.regso_polygons("0180") is None
     assert "SCB:s kartserver (WFS) svarade inte" in geo.describe("0180")
+
+
+def test_check_file_reads_a_users_file_without_the_network(tmp_path, monkeypatch):
+    monkeypatch.setattr(geo, "_fetch_wfs", lambda *a: pytest.fail("check_file asked the WFS"))
+    monkeypatch.setenv("UTANFORSKAP_GEOMETRI_WFS", "https://example.invalid/wfs")
+    good = tmp_path / "habo.gpkg"
+    regso = geo.bundled_regso()
+    regso[regso["regso_kod"].str.startswith("0305")].to_file(good, driver="GPKG")
+    geo.check_file(good)
+    geo.check_file(None)  # no file given, none configured: nothing to check
+    bad = tmp_path / "utan_koder.gpkg"
+    regso.assign(namn="x").drop(columns="regso_kod").to_file(bad, driver="GPKG")
+    with pytest.raises(InputError, match="hittar ingen kolumn med RegSO-koder"):
+        geo.check_file(bad)
+    assert geo.wfs_status() is None  # the WFS was neither asked nor given up

@@ -32,12 +32,12 @@ def webb(
     assets.check()  # before the computation: a missing build should fail at once
     if geometri is not None and not geometri.is_file():
         raise InputError(f"{geometri}: geometrifilen finns inte (--geometri); ange en GeoPackage med RegSO- eller DeSO-polygoner")
+    if geometri is not None:
+        from utanforskap.reports import geometry
+
+        geometry.check_file(geometri)  # reads and checks the file now, without asking SCB's WFS
     with console.status("Beräknar kartan ..."):
         result = karta.compute(metod, ar, data)
-        if geometri is not None:
-            from utanforskap.reports import geometry
-
-            geometry.regso_geometry(result.omraden["kommun_kod"][0], geometri)  # reads and checks the file now
         web_app = create_app(build(result), geometri=geometri)
     if result.kalla.syntetisk:
         console.print("[bold white on red] SYNTETISKA DATA [/] inte verkliga personer")

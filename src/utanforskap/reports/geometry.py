@@ -94,6 +94,14 @@ def missing_note(geometri: str | os.PathLike[str] | None = None) -> str:
     return f"{NOTE_NONE} ({own}; {wfs})"
 
 
+def check_file(geometri: str | os.PathLike[str] | None = None) -> None:
+    """Read a user's geometry file now, without the network: InputError when it is missing,
+    unreadable or has no RegSO or DeSO codes (so a web app fails at start, not on a page)."""
+    path = _user_file(geometri)
+    if path is not None:
+        _from_file(str(path), path.stat().st_mtime_ns)
+
+
 def local_kommuner(geometri: str | os.PathLike[str] | None = None) -> list[str]:
     """Kommuner whose every RegSO a local source covers (the user's file, the bundled
     Uppsala län polygons), found without asking SCB's WFS."""
