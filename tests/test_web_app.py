@@ -132,3 +132,17 @@ def test_the_national_regso_layer_asks_only_kommuner_a_local_geometry_covers(mon
     uppsala_lan = ["0305", "0319", "0330", "0331", "0360", "0380", "0381", "0382"]
     assert Downloads(server.data, Regso()).regso_kommuner() == uppsala_lan
     assert asked == uppsala_lan  # not all 290 (each may ask SCB's WFS)
+
+
+def test_downloads_in_a_temporary_directory_are_removed_on_close(tmp_path):
+    from utanforskap.web import build
+
+    result = live_server("paket").data.result
+    data = build(result)
+    folder = data.files["omraden"].parent
+    assert folder.is_dir() and folder.name.startswith("utanforskap-webb-")
+    data.close()
+    assert not folder.exists()
+    kept = build(result, tmp_path)
+    kept.close()
+    assert (tmp_path / "omraden.csv").is_file()  # a directory the caller gave is theirs

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import tempfile
 import unicodedata
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -68,6 +70,13 @@ class AppData:
     factor_counts: list[dict] = field(default_factory=list)  # flagged areas, and among the listed
     files: dict[str, Path] = field(default_factory=dict)  # export.FILES keys -> written files
     _search: list[tuple[str, str, SearchHit]] = field(default_factory=list, repr=False)
+    _remove_files: weakref.finalize | None = field(default=None, repr=False)
+
+    def close(self) -> None:
+        """Remove the downloads build() wrote into a temporary directory (also done when the
+        data are collected or the process exits); a directory the caller gave is kept."""
+        if self._remove_files is not None:
+            self._remove_files()
 
     # ---- metadata --------------------------------------------------------------------------
     @property
@@ -127,7 +136,10 @@ def _fold(text: str) -> str:
 
 # ---- building ----------------------------------------------------------------------------------
 def build(result: MapResult, files_dir: Path | None = None) -> AppData:
-    """Reshape a computed map for the web: records, per-kommun indexes, search, files."""
+    """Reshape a computed map for the web: records, per-kommun indexes, search, files.
+
+    The national downloads go to `files_dir`, or to a temporary directory that is removed
+    by AppData.close(), when the data are collected, or when the process exits."""
     summary = summarize(result)
     factors = result.faktorer
     columns = describe_columns(result, factors)
@@ -216,7 +228,10 @@ def build(result: MapResult, files_dir: Path | None = None) -> AppData:
         factor_counts=_factor_counts(summary, factors),
     )
     data._search = _search_index(data)
-    data.files = _write_files(result, summary, files_dir)
+    if files_dir is None:
+        files_dir = Path(tempfile.mkdtemp(prefix="utanforskap-webb-"))
+        data._remove_files = weakref.finalize(data, shutil.rmtree, files_dir, ignore_errors=True)
+    data.files = _write_files(result, summary, Path(files_dir))
     return data
 
 
@@ -313,12 +328,11 @@ def _search_index(data: AppData) -> list[tuple[str, str, SearchHit]]:
     return index
 
 
-def _write_files(result: MapResult, summary: Summary, files_dir: Path | None) -> dict[str, Path]:
+def _write_files(result: MapResult, summary: Summary, out: Path) -> dict[str, Path]:
     """The national downloads, written once by the library's own exporter (no summary page:
     the web pages are the summary)."""
     from utanforskap.results import calibrate
 
-    out = Path(files_dir) if files_dir else Path(tempfile.mkdtemp(prefix="utanforskap-webb-"))
     try:
         fit = calibrate.published_fit(result)
     except (UtanforskapError, pl.exceptions.PolarsError):
