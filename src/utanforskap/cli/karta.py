@@ -12,8 +12,9 @@ from rich.table import Table
 from utanforskap.cli import app, console
 from utanforskap.cli.metoder import parse_parameters
 from utanforskap.formatting import format_number, format_percent
+from utanforskap.results.karta import DEFAULT_METHOD, DEFAULT_SYNTHETIC_METHOD, DEFAULT_YEAR
 
-MetodOpt = Annotated[str | None, typer.Option("--metod", help="Metod-id eller TOML-fil (standard: se-oppna-data-2022; för syntetiska data se-utanforskap-2024)")]
+MetodOpt = Annotated[str | None, typer.Option("--metod", help=f"Metod-id eller TOML-fil (standard: {DEFAULT_METHOD}; för syntetiska data {DEFAULT_SYNTHETIC_METHOD})")]
 ArOpt = Annotated[int, typer.Option("--ar", help="Årgång")]
 UtOpt = Annotated[Path, typer.Option("--ut", help="Katalog för resultaten")]
 DataOpt = Annotated[str, typer.Option("--data", help="paket (öppna data som följer med), syntetisk, eller en lagerkatalog")]
@@ -29,7 +30,7 @@ def _progress() -> Progress:
 @app.command("karta")
 def karta(
     metod: MetodOpt = None,
-    ar: ArOpt = 2022,
+    ar: ArOpt = DEFAULT_YEAR,
     ut: UtOpt = Path("resultat"),
     data: DataOpt = "paket",
     parameter: Annotated[list[str] | None, typer.Option("--parameter", "-p", help="Ändra en parameter: namn=värde")] = None,
@@ -132,7 +133,7 @@ def kalibrera(
 @app.command("jamfor")
 def jamfor(
     metod: MetodOpt = None,
-    ar: ArOpt = 2022,
+    ar: ArOpt = DEFAULT_YEAR,
     ut: UtOpt = Path("resultat"),
 ) -> None:
     """Jämför listan med Segregationsbarometerns områdestyper och Polisens utsatta områden."""

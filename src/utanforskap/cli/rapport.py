@@ -10,7 +10,9 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from utanforskap.cli import app, console
+from utanforskap.cli.karta import ArOpt, DataOpt, MetodOpt
 from utanforskap.errors import InputError
+from utanforskap.results.karta import DEFAULT_YEAR
 
 
 @app.command("rapport")
@@ -21,9 +23,9 @@ def rapport(
     alla_kommuner: Annotated[bool, typer.Option("--alla-kommuner", help="En rapport för var och en av de 290 kommunerna")] = False,
     format: Annotated[str, typer.Option("--format", help="html eller pdf")] = "html",
     ut: Annotated[Path, typer.Option("--ut", help="Katalog för rapporterna")] = Path("rapporter"),
-    metod: Annotated[str | None, typer.Option("--metod", help="Metod-id eller TOML-fil (standard: se-oppna-data-2022)")] = None,
-    data: Annotated[str, typer.Option("--data", help="paket (öppna data som följer med), syntetisk, eller en lagerkatalog")] = "paket",
-    ar: Annotated[int, typer.Option("--ar", help="Årgång")] = 2022,
+    metod: MetodOpt = None,
+    data: DataOpt = "paket",
+    ar: ArOpt = DEFAULT_YEAR,
     handelser: Annotated[Path | None, typer.Option("--handelser", help="Egen TOML-fil med policyhändelser för tidsdiagrammen")] = None,
     geometri: Annotated[Path | None, typer.Option("--geometri", help="GeoPackage med RegSO- eller DeSO-polygoner (annars UTANFORSKAP_REGSO_GEOMETRI)")] = None,
 ) -> None:

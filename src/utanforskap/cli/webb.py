@@ -11,6 +11,7 @@ import typer
 
 from utanforskap.cli import app, console
 from utanforskap.cli.karta import ArOpt, DataOpt, MetodOpt
+from utanforskap.results.karta import DEFAULT_YEAR
 
 
 @app.command("webb")
@@ -19,7 +20,7 @@ def webb(
     host: Annotated[str, typer.Option("--host", help="Adress att lyssna på (0.0.0.0 för alla nätverk)")] = "127.0.0.1",
     data: DataOpt = "paket",
     metod: MetodOpt = None,
-    ar: ArOpt = 2022,
+    ar: ArOpt = DEFAULT_YEAR,
     geometri: Annotated[Path | None, typer.Option("--geometri", help="GeoPackage med RegSO- eller DeSO-polygoner för kartorna (utöver Uppsala län som följer med)")] = None,
 ) -> None:
     """Starta webbtjänsten: karta, sidor per kommun och område, nedladdningar och öppet API."""
