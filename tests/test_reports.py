@@ -295,6 +295,20 @@ def test_light_modules_do_not_load_the_drawing_libraries():
     assert out.stdout.strip() == "[]"
 
 
+def test_charts_leave_matplotlibs_settings_as_they_found_them():
+    code = "import matplotlib; from utanforskap.reports import figures; print(matplotlib.rcParams['font.size'] == matplotlib.rcParamsDefault['font.size'])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "True"  # importing does not restyle the caller's plots
+    import matplotlib
+
+    from utanforskap.reports import figures
+
+    before = {k: matplotlib.rcParams[k] for k in figures.STYLE}
+    png = figures.horizontal_bars(["a"], [("x", [0.5], "#000000", "")], "Titel", "andel", "Källa: test.", percent=True)
+    assert png.startswith(b"\x89PNG")
+    assert {k: matplotlib.rcParams[k] for k in figures.STYLE} == before
+
+
 def test_reports_share_one_template_environment():
     from utanforskap.reports.formatting import environment
 

@@ -1,7 +1,9 @@
 """Static charts (matplotlib, PNG) for the reports, drawn without pyplot's global state.
 
-One shared style (`STYLE`), figures made with `new_figure` and encoded by `png`: no
-pyplot figure manager, so drawing 290 reports in a row neither leaks nor slows down.
+One shared style (`STYLE`, applied by `@styled` only while a chart or map is drawn, so
+importing this module leaves matplotlib's settings alone), figures made with `new_figure`
+and encoded by `png`: no pyplot figure manager, so drawing 290 reports in a row neither
+leaks nor slows down.
 Colours are chosen so that each series also differs by marker or line style (readable in
 greyscale print and by people who do not tell red from green).
 """
@@ -9,6 +11,7 @@ greyscale print and by people who do not tell red from green).
 from __future__ import annotations
 
 import base64
+import functools
 import io
 
 import matplotlib
@@ -33,7 +36,18 @@ STYLE = {
     "legend.frameon": False,
     "legend.fontsize": 8,
 }
-matplotlib.rcParams.update(STYLE)
+
+
+def styled(draw):
+    """Draw (and encode) with STYLE in force, then restore the caller's rcParams."""
+
+    @functools.wraps(draw)
+    def wrapper(*args, **kwargs):
+        with matplotlib.rc_context(STYLE):
+            return draw(*args, **kwargs)
+
+    return wrapper
+
 
 LISTED = "#800026"  # listed areas
 OTHER = "#5f6b73"  # the rest of the kommun / the other areas
@@ -80,6 +94,7 @@ def footnote_height(text: str, width_in: float) -> float:
 
 
 # ---- distributions -----------------------------------------------------------------------------------------
+@styled
 def histogram(
     values_all,
     values_listed,
@@ -127,6 +142,7 @@ def histogram(
     return png(fig)
 
 
+@styled
 def horizontal_bars(
     labels: list[str],
     series: list[tuple[str, list[float | None], str, str]],
@@ -185,6 +201,7 @@ def horizontal_bars(
 
 
 # ---- time ---------------------------------------------------------------------------------------------------------
+@styled
 def time_chart(
     years: list[int],
     series: list[tuple[str, list[float | None], str, str, str]],

@@ -12,7 +12,7 @@ from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.patches import Patch
 
 from utanforskap.geography import shapes
-from utanforskap.reports.figures import LISTED, NOTE, footnote, footnote_height, new_figure, png, wrap
+from utanforskap.reports.figures import LISTED, NOTE, footnote, footnote_height, new_figure, png, styled, wrap
 from utanforskap.reports.geometry import RegsoGeometry
 
 # Sequential palette (ColorBrewer YlOrRd), with grey for "none"; readable in greyscale print.
@@ -22,6 +22,7 @@ CLASS_COLOURS = ["#fed976", "#fd8d3c", "#e31a1c", "#800026"]
 AREA_COLOURS = {"ingen": "#ffffff", "flaggor": "#fdd9a8", "stor": "#e8602c", "sarskilt": "#6b001f"}
 
 
+@styled
 def kommun_choropleth(
     values: pl.DataFrame,
     column: str,
@@ -87,6 +88,7 @@ def _area_category(areas: pl.DataFrame, top_class: str | None) -> pl.DataFrame:
     )
 
 
+@styled
 def kommun_map(
     kommun_kod: str,
     kommun_namn: str,
@@ -203,6 +205,7 @@ def kommun_map(
     return png(fig)
 
 
+@styled
 def area_map(
     regso_kod: str,
     kommun_kod: str,
