@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlparse
 import polars as pl
 import pytest
 from _shared import need_shared
+from reports_helpers import result  # noqa: F401 (fixture)
 
 from utanforskap import geography, reports
 from utanforskap.errors import InputError
@@ -75,11 +76,11 @@ def test_local_kommuner_are_those_the_bundle_covers_without_asking_the_wfs(monke
     assert geo.local_kommuner() == UPPSALA_LAN
 
 
-def test_uppsala_kommun_report_map_names_the_bundled_geometry():
-    html = reports.render("kommun", "0380", "html").decode("utf-8")
+def test_uppsala_kommun_report_map_names_the_bundled_geometry(result):
+    html = reports.render("kommun", "0380", "html", result).decode("utf-8")
     assert geo.NOTE_BUNDLED in html
     assert "numrerade som i tabellen" in html
-    other = reports.render("kommun", "0180", "html").decode("utf-8")
+    other = reports.render("kommun", "0180", "html", result).decode("utf-8")
     assert "RegSO-gränser saknas för kommunen" in other
 
 
