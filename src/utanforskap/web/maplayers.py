@@ -102,7 +102,9 @@ def _numeric_legend(col: Column, values: list[float], rubrik: str) -> Legend:
     colours = PALETTE[: len(breaks) + 1]
     if col.lag_ar_daligt:
         colours = list(reversed(colours))
-    desc = col.beskrivning + (" Mörkare färg: lägre värde (lågt är problematiskt)." if col.lag_ar_daligt else "")
+    desc = col.beskrivning
+    if col.lag_ar_daligt:  # a sentence of its own after the measure's description
+        desc = (f"{desc.rstrip('.')}. " if desc else "") + "Mörkare färg: lägre värde (lågt är problematiskt)."
     return _stepped(col.id, rubrik, desc, breaks, labels, colours, typ=col.typ)
 
 
