@@ -39,9 +39,12 @@ OPERATOR_TEXT = {">=": "≥", ">": ">", "<=": "≤", "<": "<"}
 STATUS_TEXT = {"verklig": "verkligt mått", "proxy": "ersättningsmått (proxy)", "saknas": "saknas i data", "syntetisk": "syntetiskt mått"}
 
 
-def class_label(klass: str | None) -> str:
-    """How an area's class reads: "Särskilt stor sammanvägd problematik"; no class: "Inte listat"."""
-    return f"{klass[:1].upper()}{klass[1:]} sammanvägd problematik" if klass else "Inte listat"
+def class_label(klass: str | None, kort: bool = False) -> str:
+    """How an area's class reads: "Särskilt stor sammanvägd problematik"; no class: "Inte
+    listat". Short (a table column whose caption says the rest): "Särskilt stor", "–"."""
+    if not klass:
+        return "–" if kort else "Inte listat"
+    return f"{klass[:1].upper()}{klass[1:]}" + ("" if kort else " sammanvägd problematik")
 
 
 @dataclass(frozen=True)
