@@ -1,5 +1,7 @@
 """Sweden's map from the bundled open data: the result, its summaries, calibration and comparison."""
 
+import dataclasses
+
 import polars as pl
 import pytest
 
@@ -158,6 +160,8 @@ def test_what_the_web_app_and_the_reports_derive_from_a_map_is_computed_once(mon
     assert karta.summarize(result) is karta.summarize(result)
     assert calibrate.published_fit(result) is calibrate.published_fit(result)
     assert levels.level_values(result, "kommun") is levels.level_values(result, "kommun")
+    other = dataclasses.replace(result, omraden=result.omraden.head(10))
+    assert karta.summarize(other).riket["befolkning_totalt"] < karta.summarize(result).riket["befolkning_totalt"]  # its own memo
 
 
 def test_factors_carry_what_the_steps_say_and_details_add_the_thresholds(result):

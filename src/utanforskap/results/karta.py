@@ -106,7 +106,8 @@ class MapResult:
     parametrar: dict[str, float] = field(default_factory=dict)
     # What is derived from this map once and reused (see `memo`): the method's inputs, the
     # full engine frame, the summary, level values, the fit. Frozen, so it cannot go stale.
-    _memo: dict = field(default_factory=dict, repr=False)
+    # Not an __init__ argument, so dataclasses.replace() gives the new map a memo of its own.
+    _memo: dict = field(default_factory=dict, init=False, repr=False)
 
     @property
     def listade(self) -> pl.DataFrame:
