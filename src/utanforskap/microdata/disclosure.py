@@ -7,27 +7,28 @@ Rules (docs/mikrodata.md says the same in Swedish):
    default 5). The persons behind a count are the count itself (so 0 to N-1 are
    suppressed; a zero is a figure too); behind a sum of days, the persons with at least one
    day (column ``bakom``).
-2. Secondary suppression (status ``skyddad_sekundar``): every additive relation between
-   published figures is an *equation* total = sum of parts:
+2. Secondary suppression (status ``skyddad_sekundar``): no protected figure may be
+   computable from the published ones, by any linear combination. The relations an
+   attacker can use:
    * the hierarchy: each area at one published level = the sum of its children at the
      next published level below (DeSO -> RegSO -> kommun -> län -> riket), per variable;
    * categories that sum to a total in the same area (a `Partition`), e.g. the age
-     bands of befolkning_0_19, or sysselsatta + arbetslösa + utanför = befolkning_16_64.
-     A remainder that is not published (persons 20-64 without bistånd = befolkning_20_64
-     - ekonomiskt_bistand_20_64) is a hidden member of its equation (``dold``); it is
-     protected like a cell when it holds 1 to N-1 persons (an empty remainder is not).
-   An equation in which exactly one member is unknown (suppressed or hidden) would let
-   anyone compute it as total minus the other parts. So while some equation has exactly
-   one unknown member and that member is protected, one more published member of that
-   equation is suppressed: the smallest part (by value; the total only when no part is
-   left). Each round handles every such equation at once (vectorised); rounds repeat
-   until no equation has a single protected unknown.
+     bands of befolkning_0_19. A remainder that is not published (persons 20-64 without
+     bistånd = befolkning_20_64 - ekonomiskt_bistand_20_64) is a hidden member (``dold``);
+     it is protected like a cell when it holds 1 to N-1 persons.
+   Partitions may nest and overlap; their combinations are equations too (befolkning_15_19
+   = befolkning_0_19 + befolkning_15plus - befolkning). The test is exact linear algebra:
+   a protected figure is computable iff its functional lies in the row space of the
+   published figures, the category equations and the hierarchy (see `_free_spaces`).
+   While one is, more figures are suppressed: first, in rounds over every equation at once,
+   the smallest published member of any equation whose only unknown member is protected
+   (parts before the total); then, for what the exact test still finds, a smallest set of
+   published figures (preferring small values) whose suppression makes the figure free.
 3. Suppressed figures are empty (null), never zero, and carry their status.
 
-What is guaranteed: no suppressed figure (and no protected remainder) can be recovered
-from one equation, i.e. as a published total minus published parts, or as a sum of
-published parts. Not guaranteed: exact recovery by combining several equations in linear
-algebra, or narrow intervals from them; auditing that needs a tool such as tau-ARGUS.
+Not covered: intervals (a protected count can still be bounded, e.g. 0 <= x <= 4 from
+published totals and non-negativity), dominance (one person with most of the days), and
+relations not declared as partitions or the hierarchy.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ SKYDDAD = "skyddad"
 SKYDDAD_SEKUNDAR = "skyddad_sekundar"
 _AREA = ["omrade", "niva", "period"]
 _MAX_ROUNDS = 10_000
+_TOL = 1e-7  # eigenvalues of sums of projectors: exact structure, so far from round-off
 
 
 @dataclass(frozen=True)
@@ -78,146 +80,532 @@ def protect(
     if dup.any():
         row = cells.filter(dup).row(0, named=True)
         raise InputError(f"röjandekontroll: cellen {row['omrade']} {row['variabel']} {row['period']} förekommer två gånger")
-    cells = cells.with_columns(bakom=pl.coalesce("bakom", "varde")).with_row_index("_cid")
-    areas = cells.select(_AREA).unique(maintain_order=True).with_row_index("_aid")
-    cells = cells.join(areas, on=_AREA, how="left").sort("_cid")
-    n_cells = cells.height
-    partitions = list(partitions)
-    hidden = _hidden_cells(cells, partitions, n_cells)
-    eq, cid, is_total = _equations(cells, hidden, partitions, edges, areas.height)
-
-    value = np.concatenate([cells["varde"].to_numpy(), hidden["varde"].to_numpy()]).astype(np.float64)
-    published = np.arange(value.shape[0]) < n_cells
-    primary = np.zeros(value.shape[0], dtype=bool)
-    primary[:n_cells] = cells["bakom"].to_numpy() < min_antal
-    sensitive_hidden = ~published & (value > 0) & (value < min_antal)
-
-    secondary = _secondary(eq, cid, is_total, published, value, primary, sensitive_hidden)
-    code = np.where(primary[:n_cells], 1, np.where(secondary[:n_cells], 2, 0))
-    status = pl.Series("status", code).replace_strict({0: None, 1: SKYDDAD, 2: SKYDDAD_SEKUNDAR}, return_dtype=pl.String)
-    out = cells.drop("_cid", "_aid").with_columns(status=status)
-    return out.with_columns(varde=pl.when(pl.col("status").is_null()).then(pl.col("varde")))
-
-
-def _secondary(
-    eq: np.ndarray,
-    cid: np.ndarray,
-    is_total: np.ndarray,
-    published: np.ndarray,
-    value: np.ndarray,
-    primary: np.ndarray,
-    sensitive_hidden: np.ndarray,
-) -> np.ndarray:
-    """Rounds of secondary suppression over all equations at once; returns the secondary mask."""
-    secondary = np.zeros(published.shape[0], dtype=bool)
-    if eq.size == 0:
-        return secondary
-    n_eq = int(eq.max()) + 1
+    t = _Table.build(cells, edges, list(partitions), min_antal)
+    suppressed = t.primary.copy()
     for _ in range(_MAX_ROUNDS):
-        suppressed = primary | secondary
-        unknown = suppressed | ~published
-        protected = unknown & (suppressed | sensitive_hidden)
-        n_unknown = np.bincount(eq, weights=unknown[cid], minlength=n_eq)
-        n_protected = np.bincount(eq, weights=protected[cid], minlength=n_eq)
-        violating = (n_unknown == 1) & (n_protected == 1)
-        if not violating.any():
-            return secondary
-        # Among the published members of each violating equation: parts before the total,
-        # then the smallest value, then the cell number (so the choice is deterministic).
-        c = np.flatnonzero(violating[eq] & ~unknown[cid])
-        order = np.lexsort((cid[c], value[cid[c]], is_total[c], eq[c]))
-        c = c[order]
-        first = np.flatnonzero(np.r_[True, eq[c][1:] != eq[c][:-1]])
-        if first.size < int(violating.sum()):  # pragma: no cover - an equation always has two members
-            raise InputError("röjandekontroll: en ekvation har ingen publicerad cell kvar att dölja")
-        secondary[cid[c[first]]] = True
+        _single_unknowns(t, suppressed)
+        tests = [test for c in t.components if (test := c.leaks(t, suppressed)) is not None]
+        if not tests:
+            break
+        for test in tests:
+            test.component.free(t, suppressed, test)
+    else:  # pragma: no cover - every round suppresses at least one more figure
+        raise InputError("röjandekontroll: sekundärt skydd konvergerade inte")
+    return t.result(suppressed)
+
+
+# ---- the cells as arrays -----------------------------------------------------------------
+@dataclass
+class _Table:
+    """Cells as (area x coordinate) arrays: the published variables, then one hidden remainder per partition with `dold`."""
+
+    cells: pl.DataFrame  # the input with _aid (area row) and _vid (variable column)
+    n_vars: int
+    value: np.ndarray  # (A, M); nan where the area has no such cell
+    present: np.ndarray  # (A, M)
+    primary: np.ndarray  # (A, M): below N (only variables)
+    protected: np.ndarray  # (A, M): primary, or a remainder below N
+    tree: _Tree
+    equations: list[tuple[int, np.ndarray]]  # (total column, member columns with the total first)
+    components: list[_Component]
+
+    @classmethod
+    def build(cls, cells: pl.DataFrame, edges: pl.DataFrame, partitions: list[Partition], n: int) -> _Table:
+        cells = cells.with_columns(bakom=pl.coalesce("bakom", "varde"))
+        areas = cells.select(_AREA).unique(maintain_order=True).with_row_index("_aid")
+        names = cells["variabel"].unique(maintain_order=True).to_list()
+        known = set(names)
+        for p in partitions:
+            unknown = [v for v in (p.total, *p.parts) if v not in known]
+            names += list(dict.fromkeys(unknown))  # absent everywhere: an unknown member
+            known.update(unknown)
+        vid = {v: i for i, v in enumerate(names)}
+        cells = cells.join(areas, on=_AREA, how="left").with_columns(
+            _vid=pl.col("variabel").replace_strict(vid, return_dtype=pl.Int64)
+        )
+        a, v = cells["_aid"].to_numpy(), cells["_vid"].to_numpy()
+        n_areas, n_vars = areas.height, len(names)
+        m = n_vars + sum(p.dold is not None for p in partitions)
+        value = np.full((n_areas, m), np.nan)
+        value[a, v] = cells["varde"].to_numpy()
+        bakom = np.full((n_areas, n_vars), np.inf)
+        bakom[a, v] = cells["bakom"].to_numpy()
+        present = ~np.isnan(value)
+        primary = np.zeros((n_areas, m), dtype=bool)
+        primary[:, :n_vars] = present[:, :n_vars] & (bakom < n)
+        protected = primary.copy()
+        equations = []
+        col = n_vars  # the hidden remainders' columns follow the variables'
+        for p in partitions:
+            members = [vid[p.total], *(vid[x] for x in p.parts)]
+            if p.dold is not None:
+                rest = value[:, members[0]] - value[:, members[1:]].sum(axis=1)
+                if (rest < 0).any():
+                    row = areas.row(int(np.flatnonzero(rest < 0)[0]), named=True)
+                    raise InputError(
+                        f"röjandekontroll: delarna är större än totalen {p.total} i {row['omrade']} ({row['niva']}, "
+                        f"{row['period']}); kategorierna summerar inte"
+                    )
+                value[:, col] = rest
+                present[:, col] = ~np.isnan(rest)
+                protected[:, col] = present[:, col] & (rest >= 1) & (rest < n)
+                members.append(col)
+                col += 1
+            equations.append((members[0], np.array(members, dtype=np.int64)))
+        tree = _Tree.build(_parents(areas, edges))
+        return cls(cells, n_vars, value, present, primary, protected, tree, equations,
+                   _components(m, equations, tree))
+
+    def result(self, suppressed: np.ndarray) -> pl.DataFrame:
+        a, v = self.cells["_aid"].to_numpy(), self.cells["_vid"].to_numpy()
+        code = np.where(self.primary[a, v], 1, np.where(suppressed[a, v], 2, 0))
+        status = pl.Series("status", code).replace_strict({0: None, 1: SKYDDAD, 2: SKYDDAD_SEKUNDAR}, return_dtype=pl.String)
+        out = self.cells.drop("_aid", "_vid").with_columns(status=status)
+        return out.with_columns(varde=pl.when(pl.col("status").is_null()).then(pl.col("varde")))
+
+    def published(self, suppressed: np.ndarray) -> np.ndarray:
+        pub = self.present & ~suppressed
+        pub[:, self.n_vars :] = False
+        return pub
+
+
+def _parents(areas: pl.DataFrame, edges: pl.DataFrame) -> np.ndarray:
+    parent = np.full(areas.height, -1, dtype=np.int64)
+    if edges.is_empty():
+        return parent
+    links = areas.join(edges, left_on=["omrade", "niva"], right_on=["barn", "barn_niva"]).join(
+        areas.rename({"_aid": "_paid", "omrade": "foralder", "niva": "foralder_niva"}),
+        on=["foralder", "foralder_niva", "period"],
+    )
+    parent[links["_aid"].to_numpy()] = links["_paid"].to_numpy()
+    return parent
+
+
+# ---- phase 1: equations with a single unknown member --------------------------------------
+def _single_unknowns(t: _Table, suppressed: np.ndarray) -> None:
+    """Rounds over every category and hierarchy equation at once (cheap, and it settles most cells).
+
+    An equation whose only unknown member is protected gives it away; its smallest published
+    part (the total when no part is left) is suppressed. Modifies `suppressed` in place.
+    """
+    for _ in range(_MAX_ROUNDS):
+        pub = t.published(suppressed)
+        unknown = ~pub
+        exposed = unknown & t.protected
+        changed = False
+        for total, members in t.equations:
+            complete = t.present[:, members].all(axis=1)
+            n_unknown = unknown[:, members].sum(axis=1)
+            rows = np.flatnonzero(complete & (n_unknown == 1) & exposed[:, members].any(axis=1))
+            if rows.size == 0:
+                continue
+            parts = members[members != total]
+            key = np.where(pub[np.ix_(rows, parts)], t.value[np.ix_(rows, parts)], np.inf)
+            best = key.argmin(axis=1)
+            col = np.where(np.isfinite(key[np.arange(rows.size), best]), parts[best], total)
+            suppressed[rows, col] = True
+            changed = True
+        if t.tree.kids.size:
+            changed |= _hierarchy_round(t, pub, exposed, suppressed)
+        if not changed:
+            return
     raise InputError("röjandekontroll: sekundärt skydd konvergerade inte")  # pragma: no cover
 
 
-def _roles(partitions: list[Partition]) -> pl.DataFrame:
-    """One row per (partition, member variable): is it the total?"""
-    rows = [(i, p.total, True) for i, p in enumerate(partitions)]
-    rows += [(i, part, False) for i, p in enumerate(partitions) for part in p.parts]
-    return pl.DataFrame(rows, schema={"_part": pl.Int64, "variabel": pl.String, "_total": pl.Boolean}, orient="row")
+def _hierarchy_round(t: _Table, pub: np.ndarray, exposed: np.ndarray, suppressed: np.ndarray) -> bool:
+    """Parent = sum of children, per variable: the single-unknown rule of `_single_unknowns`."""
+    v, tree = t.n_vars, t.tree
+    kids, starts = tree.kids, tree.starts
+    present = t.present[:, :v]
+    complete = np.logical_and.reduceat(present[kids], starts, axis=0) & present[tree.parents]
+    unknown = ~pub[:, :v]
+    n_unknown = np.add.reduceat(unknown[kids].astype(np.int64), starts, axis=0) + unknown[tree.parents]
+    n_exposed = np.add.reduceat(exposed[kids, :v].astype(np.int64), starts, axis=0) + exposed[tree.parents, :v]
+    bad = complete & (n_unknown == 1) & (n_exposed == 1)
+    if not bad.any():
+        return False
+    # The smallest published child in each bad (parent, variable); else the parent itself.
+    key = np.where(pub[kids, :v], t.value[kids, :v], np.inf)
+    group = np.repeat(np.arange(starts.size), np.diff(np.append(starts, kids.size)))
+    smallest = np.minimum.reduceat(key, starts, axis=0)
+    position = np.where((key == smallest[group]) & np.isfinite(key), np.arange(kids.size)[:, None], kids.size)
+    first = np.minimum.reduceat(position, starts, axis=0)
+    g, col = np.nonzero(bad)
+    pick = first[g, col]
+    has_child = pick < kids.size
+    suppressed[kids[pick[has_child]], col[has_child]] = True
+    suppressed[tree.parents[g[~has_child]], col[~has_child]] = True
+    return True
 
 
-def _hidden_cells(cells: pl.DataFrame, partitions: list[Partition], n_cells: int) -> pl.DataFrame:
-    """The unpublished remainders total - sum(parts), one per partition with `dold` and area."""
-    with_dold = [i for i, p in enumerate(partitions) if p.dold is not None]
-    empty = pl.DataFrame(schema={"_part": pl.Int64, "_aid": pl.UInt32, "varde": pl.Float64, "_cid": pl.Int64})
-    if not with_dold:
-        return empty
-    roles = _roles(partitions).filter(pl.col("_part").is_in(with_dold))
-    size = roles.group_by("_part").agg(pl.len().alias("_size"))
-    sign = pl.when(pl.col("_total")).then(1.0).otherwise(-1.0)
-    hidden = (
-        cells.select("_aid", "variabel", "varde")
-        .join(roles, on="variabel")
-        .group_by("_part", "_aid")
-        .agg((sign * pl.col("varde")).sum().alias("varde"), pl.len().alias("_n"))
-        .join(size, on="_part")
-        .filter(pl.col("_n") == pl.col("_size"))
-        .sort("_part", "_aid")
-        .select("_part", "_aid", "varde")
-    )
-    bad = hidden.filter(pl.col("varde") < 0)
-    if bad.height:
-        row = bad.row(0, named=True)
-        raise InputError(
-            f"röjandekontroll: delarna är större än totalen {partitions[row['_part']].total} "
-            f"(område nr {row['_aid']}); kategorierna summerar inte"
-        )
-    return hidden.with_columns(_cid=pl.int_range(n_cells, n_cells + pl.len(), dtype=pl.Int64))
+# ---- phase 2: exact linear algebra -----------------------------------------------------------
+@dataclass
+class _Tree:
+    """The areas as a forest: children grouped by parent, and areas by depth."""
+
+    parent: np.ndarray
+    kids: np.ndarray  # children, grouped by parent
+    starts: np.ndarray  # where each parent's group begins in `kids`
+    parents: np.ndarray  # the parent of each group
+    kid_parent: np.ndarray  # parent of each entry of kids
+    depth: np.ndarray
+    has_kids: np.ndarray
+
+    @classmethod
+    def build(cls, parent: np.ndarray) -> _Tree:
+        kids = np.flatnonzero(parent >= 0)
+        kids = kids[np.argsort(parent[kids], kind="stable")]
+        kid_parent = parent[kids]
+        starts = np.flatnonzero(np.r_[True, kid_parent[1:] != kid_parent[:-1]]) if kids.size else np.zeros(0, np.int64)
+        parents = kid_parent[starts] if kids.size else np.zeros(0, np.int64)
+        depth = np.zeros(parent.size, dtype=np.int64)
+        up = parent.copy()
+        while (up >= 0).any():
+            depth += up >= 0
+            up = np.where(up >= 0, parent[np.maximum(up, 0)], -1)
+        has_kids = np.zeros(parent.size, dtype=bool)
+        has_kids[parents] = True
+        return cls(parent, kids, starts, parents, kid_parent, depth, has_kids)
+
+    def children(self, area: int) -> np.ndarray:
+        lo = np.searchsorted(self.kid_parent, area, side="left")
+        hi = np.searchsorted(self.kid_parent, area, side="right")
+        return self.kids[lo:hi]
 
 
-def _equations(
-    cells: pl.DataFrame, hidden: pl.DataFrame, partitions: list[Partition], edges: pl.DataFrame, n_areas: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Members of every equation as arrays (equation id, cell id, is the total).
+def _components(m: int, equations: list, tree: _Tree) -> list[_Component]:
+    """Coordinates linked by category equations form a component; each is solved on its own."""
+    root = list(range(m))
 
-    Category equation (partition i, area a): id i * n_areas + a. Hierarchy equation of a
-    parent cell c: id offset + c.
+    def find(i: int) -> int:
+        while root[i] != i:
+            root[i] = root[root[i]]
+            i = root[i]
+        return i
+
+    for _, members in equations:
+        for x in members[1:]:
+            root[find(int(x))] = find(int(members[0]))
+    groups: dict[int, list[int]] = {}
+    for i in range(m):
+        groups.setdefault(find(i), []).append(i)
+    singles = [g[0] for g in groups.values() if len(g) == 1]
+    blocks = [g for g in groups.values() if len(g) > 1]
+    if singles:  # coordinates in no equation: one block, each its own dimension
+        blocks.append(singles)
+    out = []
+    for cols in blocks:
+        cols = np.array(sorted(cols), dtype=np.int64)
+        where = {c: i for i, c in enumerate(cols)}
+        rows = []
+        for _, members in equations:
+            if int(members[0]) in where:
+                r = np.zeros(cols.size)
+                r[where[int(members[0])]] = 1.0
+                for x in members[1:]:
+                    r[where[int(x)]] -= 1.0
+                rows.append(r)
+        out.append(_Component(cols, np.array(rows).reshape(-1, cols.size), tree))
+    return out
+
+
+def _kernel(e: np.ndarray) -> np.ndarray:
+    """Orthonormal basis (columns) of {x : e x = 0}."""
+    if e.shape[0] == 0:
+        return np.eye(e.shape[1])
+    _, s, vt = np.linalg.svd(e, full_matrices=True)
+    return vt[int((s > 1e-9).sum()) :].T
+
+
+def _null_projector(m: np.ndarray) -> np.ndarray:
+    """Projector onto the null space of each symmetric positive semidefinite matrix of a stack."""
+    w, v = np.linalg.eigh(m)
+    return (v * (w < _TOL)[:, None, :]) @ v.transpose(0, 2, 1)
+
+
+def _range_projector(m: np.ndarray) -> np.ndarray:
+    w, v = np.linalg.eigh(m)
+    return (v * (w > _TOL)[:, None, :]) @ v.transpose(0, 2, 1)
+
+
+def _is_free(b: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Is functional b (rows) not orthogonal to the space with projector p (stacks)?"""
+    return np.einsum("nk,nkl,nl->n", b, p, b) > _TOL * np.einsum("nk,nk->n", b, b)
+
+
+@dataclass
+class _Component:
+    """Coordinates `cols` linked by the category equations `equations` (rows over cols).
+
+    The unknown of an area is x in the null space of the equations, x = basis @ y with
+    `basis` orthonormal: every way to change the area's figures that keeps its equations.
+    A published figure fixes its coordinate at 0.
     """
-    frames = []
-    if partitions:
-        roles = _roles(partitions)
-        size = roles.group_by("_part").agg((pl.len() + pl.lit(0)).alias("_size"))
-        dold = pl.DataFrame(
-            {"_part": list(range(len(partitions))), "_dold": [int(p.dold is not None) for p in partitions]},
-            schema={"_part": pl.Int64, "_dold": pl.Int64},
-        )
-        cat = pl.concat([
-            cells.select("_cid", "_aid", "variabel").join(roles, on="variabel").drop("variabel"),
-            hidden.select(pl.col("_cid").cast(pl.UInt32), "_aid", "_part", _total=pl.lit(False)),
-        ])
-        cat = (
-            cat.with_columns(_n=pl.len().over("_part", "_aid"))
-            .join(size.join(dold, on="_part"), on="_part")
-            .filter(pl.col("_n") == pl.col("_size") + pl.col("_dold"))  # only complete equations
-            .select(_eq=pl.col("_part") * n_areas + pl.col("_aid").cast(pl.Int64), _cid="_cid", _total="_total")
-        )
-        frames.append(cat)
-    if not edges.is_empty():
-        offset = (len(partitions) + 1) * n_areas
-        # Integer keys: (area id, variable id) for every cell; child area id -> parent area id.
-        var_ids = cells.select("variabel").unique().with_row_index("_vid")
-        keyed = cells.select("_cid", "_aid", "variabel").join(var_ids, on="variabel").drop("variabel")
-        areas = cells.select("_aid", "omrade", "niva", "period").unique("_aid")
-        links = (
-            areas.join(edges, left_on=["omrade", "niva"], right_on=["barn", "barn_niva"])
-            .join(
-                areas.rename({"_aid": "_paid", "omrade": "foralder", "niva": "foralder_niva"}),
-                on=["foralder", "foralder_niva", "period"],
-            )
-            .select("_aid", "_paid")
-        )
-        children = keyed.join(links, on="_aid").join(
-            keyed.rename({"_cid": "_parent", "_aid": "_paid"}), on=["_paid", "_vid"]
-        )
-        parents = children.select("_parent").unique()
-        frames.append(children.select(_eq=pl.col("_parent").cast(pl.Int64) + offset, _cid="_cid", _total=pl.lit(False)))
-        frames.append(parents.select(_eq=pl.col("_parent").cast(pl.Int64) + offset, _cid="_parent", _total=pl.lit(True)))
-    if not frames:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, bool)
-    m = pl.concat([f.select(pl.col("_eq").cast(pl.Int64), pl.col("_cid").cast(pl.Int64), "_total") for f in frames])
-    return m["_eq"].to_numpy(), m["_cid"].to_numpy(), m["_total"].to_numpy()
+
+    cols: np.ndarray
+    equations: np.ndarray
+    tree: _Tree
+
+    def __post_init__(self) -> None:
+        self.basis = _kernel(self.equations)
+
+    def leaks(self, t: _Table, suppressed: np.ndarray) -> _Test | None:
+        """The exact test: protected coordinates that the published figures determine, or None."""
+        pub = t.published(suppressed)[:, self.cols]
+        target = ~pub & t.protected[:, self.cols]
+        if not target.any():
+            return None
+        # A coordinate published in every area is 0 in every change: leave it out of the basis.
+        m = self.cols.size
+        reduced = _kernel(np.vstack([self.equations, np.eye(m)[pub.all(axis=0)]]))
+        # An area with every variable published has no free change (its remainders follow).
+        active = np.flatnonzero((~pub[:, self.cols < t.n_vars]).any(axis=1))
+        gram = np.zeros((pub.shape[0], reduced.shape[1], reduced.shape[1]))
+        gram[active] = np.einsum("am,mk,ml->akl", pub[active].astype(np.float64), reduced, reduced)
+        spaces = _free_spaces(gram, active, self.tree)
+        rows = np.flatnonzero(target.any(axis=1))
+        free = np.einsum("mk,akl,ml->am", reduced, spaces["T"][rows], reduced)
+        norm = (reduced**2).sum(axis=1)
+        r, cols = np.nonzero(target[rows] & (free <= _TOL * np.maximum(norm, 1.0)[None, :]))
+        if r.size == 0:
+            return None
+        return _Test(self, rows[r], cols, pub, self.basis.T @ reduced, spaces)
+
+    def free(self, t: _Table, suppressed: np.ndarray, test: _Test) -> None:
+        """Suppress more figures so that each leaking coordinate becomes free (in place).
+
+        Where the rest of the tree leaves room, a small set of the area's own published
+        figures is enough; otherwise a change through the target is built across areas
+        (`_witness`). Either way the target is free afterwards, whatever else is suppressed
+        (suppressing more only adds changes).
+        """
+        a, j = test.areas, test.cols
+        k = self.basis.shape[1]
+        eye = np.eye(k)
+        room = _null_projector((eye - test.below(a)) + (eye - test.above(a)))
+        local = _is_free(self.basis[j], room)
+        pub = test.pub[a]
+        fixed = np.where(local[:, None, None], eye - room, 0.0)  # a witness starts from the equations alone
+        taken, gram = self._fewest(self.basis[j], fixed, self._gram(pub), t.value[np.ix_(a, self.cols)], pub)
+        rows, cols = np.nonzero(taken)
+        suppressed[a[rows], self.cols[cols]] = True
+        far = np.flatnonzero(~local)
+        if far.size:
+            directions = self._sparse(t, a[far], j[far], gram[far], ~(pub[far] & ~taken[far]))
+            test.prepare(np.unique(a[far]))
+            value = t.value[:, self.cols]
+            for i, y in zip(far, directions, strict=True):
+                self._witness(value, suppressed, test, int(a[i]), y)
+
+    def _gram(self, pub: np.ndarray) -> np.ndarray:
+        return np.einsum("am,mk,ml->akl", pub.astype(np.float64), self.basis, self.basis)
+
+    def _fewest(self, b: np.ndarray, fixed: np.ndarray, gram: np.ndarray, values: np.ndarray,
+                pub: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per row: published coordinates to give up so that functional b is free, and the gram left.
+
+        The space is null(fixed + gram), gram = the published coordinates' outer products.
+        Coordinates are given up from the smallest value until b is free, then each is
+        taken back (largest first) when b stays free without it. Rows in lockstep.
+        """
+        n = b.shape[0]
+        order = np.argsort(np.where(pub, values, np.inf), axis=1, kind="stable")
+        n_pub = pub.sum(axis=1)
+        outer = np.einsum("mk,ml->mkl", self.basis, self.basis)
+        gram = gram.copy()
+        taken = np.zeros(pub.shape, dtype=bool)
+        done = _is_free(b, _null_projector(fixed + gram))
+        for step in range(int(n_pub.max(initial=0))):
+            rows = np.flatnonzero(~done & (step < n_pub))
+            if rows.size == 0:
+                break
+            col = order[rows, step]
+            gram[rows] -= outer[col]
+            taken[rows, col] = True
+            done[rows] = _is_free(b[rows], _null_projector(fixed[rows] + gram[rows]))
+        for step in range(int(n_pub.max(initial=0)) - 1, -1, -1):
+            rows = np.flatnonzero(taken[np.arange(n), order[:, step]])
+            if rows.size == 0:
+                continue
+            col = order[rows, step]
+            trial = gram[rows] + outer[col]
+            keep = _is_free(b[rows], _null_projector(fixed[rows] + trial))
+            gram[rows[keep]] = trial[keep]
+            taken[rows[keep], col[keep]] = False
+        return taken, gram
+
+    def _sparse(self, t: _Table, a: np.ndarray, j: np.ndarray, gram: np.ndarray, unknown: np.ndarray) -> np.ndarray:
+        """Per row, a direction y through coordinate j that changes few coordinates of the area.
+
+        Starting from null(gram) (the area's unknown coordinates), the other unknown
+        coordinates are fixed one by one (variables largest first, the never-published
+        remainders last) while j stays free. Rows in lockstep; returns y in basis coordinates.
+        """
+        b = self.basis[j]
+        n, m = unknown.shape
+        unknown = unknown.copy()
+        unknown[np.arange(n), j] = False
+        hidden = (self.cols >= t.n_vars)[None, :]
+        rank = np.where(hidden, -np.inf, np.nan_to_num(t.value[np.ix_(a, self.cols)], nan=-1.0))
+        order = np.argsort(np.where(unknown, -rank, np.inf), axis=1, kind="stable")
+        outer = np.einsum("mk,ml->mkl", self.basis, self.basis)
+        gram = gram.copy()
+        for step in range(int(unknown.sum(axis=1).max(initial=0))):
+            col = order[:, step]
+            rows = np.flatnonzero(unknown[np.arange(n), col])
+            if rows.size == 0:
+                continue
+            trial = gram[rows] + outer[col[rows]]
+            keep = _is_free(b[rows], _null_projector(trial))
+            gram[rows[keep]] = trial[keep]
+        return np.einsum("nkl,nl->nk", _null_projector(gram), b)
+
+    def _witness(self, value: np.ndarray, suppressed: np.ndarray, test: _Test, area: int, y: np.ndarray) -> None:
+        """Make direction y of `area` a change that no published figure notices, suppressing on the way.
+
+        y is carried down a chain of the cheapest children while the children cannot carry
+        it yet, and cancelled by the cheapest sibling (also carried down), or, without
+        siblings, passed to the parent and on up.
+        """
+        tree, cols = self.tree, self.cols
+        x = np.abs(self.basis @ y)
+        support = x > 1e-6 * x.max()
+
+        def published(x: int) -> np.ndarray:
+            return test.pub[x] & ~suppressed[x, cols]
+
+        def carries(p: np.ndarray) -> bool:
+            return bool(np.linalg.norm(y - p @ y) <= 1e-6 * np.linalg.norm(y))
+
+        def cost(x: int) -> float:
+            own = float(value[x, support & published(x)].sum())
+            if not tree.has_kids[x] or carries(test.below_one(x)):
+                return own
+            return own + min(cost(int(c)) for c in tree.children(x))
+
+        def carry_down(x: int) -> None:
+            suppressed[x, cols[support & published(x)]] = True
+            if tree.has_kids[x] and not carries(test.below_one(x)):
+                carry_down(min((int(c) for c in tree.children(x)), key=cost))
+
+        carry_down(area)
+        x = area
+        while tree.parent[x] >= 0:
+            if carries(test.above_one(x)):
+                return
+            siblings = [int(s) for s in tree.children(int(tree.parent[x])) if s != x]
+            if siblings:
+                carry_down(min(siblings, key=cost))
+                return
+            x = int(tree.parent[x])
+            suppressed[x, cols[support & published(x)]] = True
+
+
+@dataclass
+class _Test:
+    """The result of one exact test of a component: the leaks, and the spaces to repair them with.
+
+    The spaces are in the test's reduced coordinates; `lift` maps them to the component's.
+    """
+
+    component: _Component
+    areas: np.ndarray
+    cols: np.ndarray  # coordinate within the component
+    pub: np.ndarray  # (A, m) published, at the test
+    lift: np.ndarray  # (k, k') the reduced basis in the component's coordinates
+    spaces: dict[str, np.ndarray]
+
+    def _lifted(self, p: np.ndarray, everything: np.ndarray) -> np.ndarray:
+        k = self.lift.shape[0]
+        out = np.broadcast_to(np.eye(k), (everything.size, k, k)).copy()
+        if everything.any():
+            out[everything] = self.lift @ p @ self.lift.T
+        return out
+
+    def __post_init__(self) -> None:
+        self._cache: dict[tuple[str, int], np.ndarray] = {}
+
+    def prepare(self, areas: np.ndarray) -> None:
+        """Compute `above` for these areas, and `below` for their parents and siblings, in one go."""
+        tree = self.component.tree
+        p = tree.parent[areas]
+        near = np.unique(np.concatenate([p[p >= 0], tree.kids[np.isin(tree.kid_parent, p[p >= 0])], areas]))
+        near = near[tree.has_kids[near]]
+        for key, a, f in (("above", areas, self.above), ("below", near, self.below)):
+            for x, proj in zip(a, f(a), strict=True):
+                self._cache[(key, int(x))] = proj
+
+    def below_one(self, a: int) -> np.ndarray:
+        if ("below", a) not in self._cache:
+            self._cache[("below", a)] = self.below(np.array([a]))[0]
+        return self._cache[("below", a)]
+
+    def above_one(self, a: int) -> np.ndarray:
+        if ("above", a) not in self._cache:
+            self._cache[("above", a)] = self.above(np.array([a]))[0]
+        return self._cache[("above", a)]
+
+    def below(self, a: np.ndarray) -> np.ndarray:
+        """Projectors onto what the children of each area can change together (everything without children)."""
+        tree = self.component.tree
+        has = tree.has_kids[a]
+        return self._lifted(_range_projector(self.spaces["total"][a[has]]), has)
+
+    def above(self, a: np.ndarray) -> np.ndarray:
+        """Projectors onto what the rest of the tree lets each area change by (everything at the top)."""
+        p = self.component.tree.parent[a]
+        has = p >= 0
+        s = self.spaces
+        return self._lifted(_range_projector(s["T"][p[has]] + s["total"][p[has]] - s["S"][a[has]]), has)
+
+
+def _free_spaces(gram: np.ndarray, active: np.ndarray, tree: _Tree) -> dict[str, np.ndarray]:
+    """For every area, projectors onto the changes that no published figure notices.
+
+    `gram[a]` = basis^T diag(published) basis, whose null space is what area a's own
+    published figures allow; computed only for `active` areas (the others allow nothing).
+    Children before parents (bottom-up):
+
+    * total[a]: the sum of the children's S; its range is what the children allow together;
+    * S[a]: what a's subtree allows: null(gram[a]) within range(total[a]) (everything for
+      an area without children).
+
+    Parents before children (top-down):
+
+    * U[a]: what the rest of the tree lets a change by: range(T[parent] + the siblings' S)
+      (everything for a top area);
+    * T[a] = S[a] meet U[a]: the changes of a that keep every published figure anywhere.
+
+    A target with functional b in area a is computable exactly iff b is orthogonal to T[a].
+    """
+    n, k, _ = gram.shape
+    eye = np.eye(k)
+    on = np.zeros(n, dtype=bool)
+    on[active] = True
+    S = np.zeros_like(gram)
+    total = np.zeros_like(gram)
+    depth = tree.depth
+    for d in range(int(depth.max(initial=0)), -1, -1):
+        at = np.flatnonzero(on & (depth == d))
+        leaves = at[~tree.has_kids[at]]
+        if leaves.size:
+            S[leaves] = _null_projector(gram[leaves])
+        sel = np.flatnonzero(depth[tree.kid_parent] == d)  # children of the parents at depth d
+        if sel.size:
+            owner = tree.kid_parent[sel]
+            first = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+            total[owner[first]] = np.add.reduceat(S[tree.kids[sel]], first, axis=0)
+        p = at[tree.has_kids[at]]
+        if p.size:
+            S[p] = _null_projector((eye - _range_projector(total[p])) + gram[p])
+    T = np.zeros_like(gram)
+    tops = np.flatnonzero(on & (tree.parent < 0))
+    T[tops] = S[tops]
+    for d in range(1, int(depth.max(initial=0)) + 1):
+        at = np.flatnonzero(on & (depth == d))
+        if at.size == 0:
+            continue
+        p = tree.parent[at]
+        above = _range_projector(T[p] + total[p] - S[at])
+        T[at] = _null_projector((eye - S[at]) + (eye - above))
+    return {"S": S, "T": T, "total": total}
