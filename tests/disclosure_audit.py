@@ -277,7 +277,7 @@ FUNCTIONALS: dict[str, np.ndarray] = {
 }
 
 # Groups that are never published but must not be computable when they hold fewer than N
-# persons (docs/mikrodata.md, "Röjandekontroll"): total minus parts, by variable name.
+# persons, zero included (docs/mikrodata.md, "Röjandekontroll"): total minus parts.
 REMAINDERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "befolkning_65plus": ("befolkning", ("befolkning_0_19", "befolkning_20_64")),
     "befolkning_16_19": ("befolkning_16_64", ("befolkning_20_64",)),
@@ -296,18 +296,21 @@ REMAINDERS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
+# ... except these, protected only from 1: their zero says only that a register covers everyone.
+COVERAGE = {"status_saknas_16_64", "utan_ekonomisk_standard", "utan_kand_bostad"}
+
+
 def remainder_functional(name: str) -> np.ndarray:
     total, parts = REMAINDERS[name]
     return FUNCTIONALS[total] - sum(FUNCTIONALS[p] for p in parts)
 
 
-def microdata_problem(obs: pl.DataFrame, counts: pl.DataFrame, n: int, geo, *,
-                      zero_remainders: bool = True) -> Problem:
+def microdata_problem(obs: pl.DataFrame, counts: pl.DataFrame, n: int, geo) -> Problem:
     """The audit of published observations `obs` (from aggregate.to_observations) of raw `counts`.
 
     Targets: every figure resting on fewer than `n` persons (a count below n; a sum of days
-    with fewer than n persons behind it), and every remainder of REMAINDERS below n (from 0
-    with `zero_remainders`, else from 1). Labels are (omrade, niva, period, name).
+    with fewer than n persons behind it), and every remainder of REMAINDERS below n (from 0,
+    or from 1 for COVERAGE). Labels are (omrade, niva, period, name).
     """
     key = ["omrade", "niva", "period"]
     areas = obs.select(key).unique().sort(key)
@@ -330,7 +333,6 @@ def microdata_problem(obs: pl.DataFrame, counts: pl.DataFrame, n: int, geo, *,
             published[a].append(FUNCTIONALS[r["variabel"]])
     problem = Problem(len(BASE), parent, published)
     raw = counts.with_columns(period=pl.col("ar").cast(pl.String))
-    lowest = 0 if zero_remainders else 1
     for r in raw.iter_rows(named=True):
         a = aid.get((r["omrade"], r["niva"], r["period"]))
         if a is None:
@@ -341,6 +343,6 @@ def microdata_problem(obs: pl.DataFrame, counts: pl.DataFrame, n: int, geo, *,
                 problem.targets.append((a, f, (r["omrade"], r["niva"], r["period"], v)))
         for name, (total, parts) in REMAINDERS.items():
             rest = r[total] - sum(r[p] for p in parts)
-            if lowest <= rest < n:
+            if (name not in COVERAGE or rest >= 1) and rest < n:
                 problem.targets.append((a, remainder_functional(name), (r["omrade"], r["niva"], r["period"], name)))
     return problem

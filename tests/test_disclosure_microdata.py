@@ -13,7 +13,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from disclosure_audit import FUNCTIONALS, REMAINDERS, microdata_problem, recoverable, remainder_functional
+from disclosure_audit import COVERAGE, FUNCTIONALS, REMAINDERS, microdata_problem, recoverable, remainder_functional
 from utanforskap.geography.hierarchy import default as default_geography
 from utanforskap.microdata import aggregate as ag
 from utanforskap.microdata import synthetic as sy
@@ -45,7 +45,7 @@ def test_published_counts_rest_on_at_least_n(published):
 
 def test_no_protected_figure_can_be_computed_from_the_published_ones(published):
     obs, _, counts = published
-    problem = microdata_problem(obs, counts, N, default_geography(), zero_remainders=False)
+    problem = microdata_problem(obs, counts, N, default_geography())
     assert len(problem.targets) > 10_000  # plenty to protect in 40 000 persons over 3 363 RegSO
     leaks = recoverable(problem)
     assert leaks == [], leaks[:10]
@@ -68,7 +68,7 @@ def test_the_audit_catches_the_leaks_without_secondary_suppression(published):
         namnare=pl.when(reopen).then(pl.col("_n")).otherwise(pl.col("namnare")),
         status=pl.when(reopen).then(None).otherwise(pl.col("status")),
     ).drop("_sant", "_t", "_n")
-    leaks = recoverable(microdata_problem(leaky, counts, N, default_geography(), zero_remainders=False))
+    leaks = recoverable(microdata_problem(leaky, counts, N, default_geography()))
     assert len(leaks) > 10
     assert all(area.startswith(lan) for area, *_ in leaks)
 
@@ -77,6 +77,7 @@ def test_the_checkers_base_cells_imply_exactly_the_declared_partitions():
     """No linear relation between the variables that PARTITIONS does not state (nor one it states wrongly)."""
     names = list(FUNCTIONALS) + list(REMAINDERS)
     assert set(names) == set(ag.VARIABLE_NAMES) | {p.dold for p in ag.PARTITIONS if p.dold}
+    assert COVERAGE == {p.dold for p in ag.PARTITIONS if p.dold and not p.protect_zero}
     f = np.array([FUNCTIONALS[v] for v in FUNCTIONALS] + [remainder_functional(r) for r in REMAINDERS])
     equations = []
     for p in ag.PARTITIONS:

@@ -106,7 +106,7 @@ def audit(edges, published: pl.DataFrame, values, behind, n) -> Problem:
     problem = Problem(len(BASE), parent, rows)
     for (a, v), x in values.items():
         if v == "D":
-            if 1 <= x < n:  # a small remainder must not be computable either
+            if x < n:  # a small remainder (zero too: everyone in T is A, B or C) must not be computable either
                 problem.targets.append((index[a], REMAINDER_D, (a, "D")))
         elif (behind[(a, v)] if v == "W" else x) < n:
             problem.targets.append((index[a], np.array(FUNCTIONAL[v], dtype=float), (a, v)))
@@ -229,6 +229,19 @@ def test_a_small_hidden_remainder_suppresses_a_part():
     out = protect(cells, edges=pl.DataFrame(schema=["barn", "barn_niva", "foralder", "foralder_niva"]),
                   partitions=[Partition("T", ("A",), dold="ej_A")], min_antal=5)
     assert dict(zip(out["variabel"], out["status"], strict=True)) == {"T": None, "A": "skyddad_sekundar"}
+
+
+@pytest.mark.parametrize(("protect_zero", "status"), [(True, "skyddad_sekundar"), (False, None)])
+def test_a_zero_remainder_is_protected_unless_it_only_measures_coverage(protect_zero, status):
+    # T = A = 30: publishing both says that everyone in T is A (a group disclosure), unless
+    # the remainder only says that a register covers everyone.
+    cells = pl.DataFrame({
+        "omrade": ["a", "a"], "niva": ["deso"] * 2, "period": ["2022"] * 2,
+        "variabel": ["T", "A"], "varde": [30.0, 30.0], "bakom": [None] * 2,
+    }, schema_overrides={"bakom": pl.Float64})
+    out = protect(cells, edges=pl.DataFrame(schema=["barn", "barn_niva", "foralder", "foralder_niva"]),
+                  partitions=[Partition("T", ("A",), dold="ej_A", protect_zero=protect_zero)], min_antal=5)
+    assert dict(zip(out["variabel"], out["status"], strict=True)) == {"T": None, "A": status}
 
 
 def test_threshold_below_one_is_an_error():

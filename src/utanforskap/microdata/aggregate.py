@@ -144,7 +144,10 @@ KVOTER = {"lag_ekonomisk_standard": "personer_ekonomisk_standard"}
 
 # Categories that sum to a total, for secondary suppression. A remainder that is not
 # published (e.g. persons 20-64 without bistånd) is named `dold`: it is computed, never
-# written, and protected like a cell when it holds 1 to N-1 persons.
+# written, and protected like a count when it holds 0 to N-1 persons (0: everyone in the
+# group has the property). Three remainders only say how complete a register is (no
+# labour-market status, no known dwelling, outside the income statistics): their zero says
+# nothing about anyone, so they are protected from 1 (protect_zero=False).
 PARTITIONS: tuple[Partition, ...] = (
     Partition("befolkning_0_19", ("befolkning_0_4", "befolkning_5_9", "befolkning_10_14", "befolkning_15_19")),
     Partition("befolkning_20_64", ("befolkning_20_24", "befolkning_25_64")),
@@ -161,6 +164,7 @@ PARTITIONS: tuple[Partition, ...] = (
         "befolkning_16_64",
         ("sysselsatta_16_64", "arbetslosa_16_64", "utanfor_arbetskraften_16_64"),
         dold="status_saknas_16_64",
+        protect_zero=False,
     ),
     Partition("arbetskraften_16_64", ("sysselsatta_16_64", "arbetslosa_16_64")),
     Partition("sysselsatta_16_64", ("sysselsatta_20_64",), dold="sysselsatta_16_19"),
@@ -172,11 +176,11 @@ PARTITIONS: tuple[Partition, ...] = (
          "utb_eftergymnasial_lang_25_64", "utb_saknas_25_64"),
     ),
     Partition("personer_ekonomisk_standard", ("lag_ekonomisk_standard",), dold="ej_lag_ekonomisk_standard"),
-    Partition("befolkning", ("personer_ekonomisk_standard",), dold="utan_ekonomisk_standard"),
+    Partition("befolkning", ("personer_ekonomisk_standard",), dold="utan_ekonomisk_standard", protect_zero=False),
     Partition("hushall_totalt", tuple(f"hushall_{k}" for k in ms.HUSHALLSTYP)),
     Partition("hushall_med_barn", ("hushall_sammanboende_med_barn", "hushall_ensamstaende_med_barn")),
     Partition("befolkning_i_bostad", ("trangbodda",), dold="ej_trangbodda"),
-    Partition("befolkning", ("befolkning_i_bostad",), dold="utan_kand_bostad"),
+    Partition("befolkning", ("befolkning_i_bostad",), dold="utan_kand_bostad", protect_zero=False),
     Partition("rostberattigade", ("rostande",), dold="ej_rostande"),
     Partition("elever_ak9", ("behoriga_gymnasiet",), dold="ej_behoriga_gymnasiet"),
     Partition("befolkning_15plus", ("misstankta_brott_15plus",), dold="ej_misstankta_15plus"),

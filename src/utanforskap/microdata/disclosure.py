@@ -14,8 +14,12 @@ Rules (docs/mikrodata.md says the same in Swedish):
      next published level below (DeSO -> RegSO -> kommun -> län -> riket), per variable;
    * categories that sum to a total in the same area (a `Partition`), e.g. the age
      bands of befolkning_0_19. A remainder that is not published (persons 20-64 without
-     bistånd = befolkning_20_64 - ekonomiskt_bistand_20_64) is a hidden member (``dold``);
-     it is protected like a cell when it holds 1 to N-1 persons.
+     bistånd = befolkning_20_64 - ekonomiskt_bistand_20_64) is a hidden member (``dold``),
+     protected like a count: from 0 to N-1 persons, since a zero remainder says that
+     everyone in the group has the property (all 15+ suspected of crime), just as a zero
+     count says that nobody has it. A partition with ``protect_zero=False`` protects its
+     remainder from 1: for remainders that only say how complete a register is (persons
+     without a labour-market status), whose zero says nothing about anyone.
    Partitions may nest and overlap; their combinations are equations too (befolkning_15_19
    = befolkning_0_19 + befolkning_15plus - befolkning). The test is exact linear algebra:
    a protected figure is computable iff its functional lies in the row space of the
@@ -49,11 +53,15 @@ _TOL = 1e-7  # eigenvalues of sums of projectors: exact structure, so far from r
 
 @dataclass(frozen=True)
 class Partition:
-    """total = sum(parts) (+ the unpublished remainder `dold`, when named) in every area."""
+    """total = sum(parts) (+ the unpublished remainder `dold`, when named) in every area.
+
+    `protect_zero`: the remainder is protected from 0 persons (default), or only from 1.
+    """
 
     total: str
     parts: tuple[str, ...]
     dold: str | None = None
+    protect_zero: bool = True
 
 
 def protect(
@@ -148,7 +156,7 @@ class _Table:
                     )
                 value[:, col] = rest
                 present[:, col] = ~np.isnan(rest)
-                protected[:, col] = present[:, col] & (rest >= 1) & (rest < n)
+                protected[:, col] = present[:, col] & (rest >= (0 if p.protect_zero else 1)) & (rest < n)
                 members.append(col)
                 col += 1
             equations.append((members[0], np.array(members, dtype=np.int64)))
