@@ -133,10 +133,28 @@ def test_synthetic_store_runs_the_swedish_method(tmp_path, monkeypatch):
     assert result.height == 3363
     assert set(result["klass"].drop_nulls().unique()) <= {"stor", "särskilt stor"}
 
-    # Cached: a second call reads the same files.
+    # Cached: a second call reads the same files, and nothing else (not even the marginals).
     manifest = (store.root / "manifest.json").read_text()
+    monkeypatch.setattr(sy, "marginals", lambda *a: pytest.fail("the marginals were read on a cache hit"))
     again = sy.synthetic_store(N, seed=3)
     assert (again.root / "manifest.json").read_text() == manifest
+
+
+def test_the_cached_store_is_rebuilt_when_what_shaped_it_changes(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    store = sy.synthetic_store(3_000, seed=4)
+    first = store.datasets()[sy.DATASET]
+    assert first["min_antal"] == 5
+    monkeypatch.setenv("UTANFORSKAP_MIN_ANTAL", "3")
+    again = sy.synthetic_store(3_000, seed=4)
+    second = again.datasets()[sy.DATASET]
+    assert again.root == store.root and second["min_antal"] == 3 and second["nyckel"] != first["nyckel"]
+    # The key also follows the package version and the code of the rules (VARIABLES, PARTITIONS).
+    import utanforskap
+
+    monkeypatch.setattr(utanforskap, "__version__", "9.9.9")
+    assert sy.cache_key(3) != second["nyckel"]
+    assert sy.cache_key(3) != sy.cache_key(5)
 
 
 @pytest.mark.slow

@@ -622,34 +622,52 @@ def synthetic_store(personer: int | None = None, seed: int = 2022) -> Observatio
 
     Levels deso, regso, kommun, lan and riket, period "2022", dataset "syntetisk"; every
     row's `kalla` begins with SYNTETISKA DATA. Built once under
-    $XDG_CACHE_HOME/utanforskap/syntetisk-<seed>-<n> and rebuilt when absent or when the
-    model file has changed.
+    $XDG_CACHE_HOME/utanforskap/syntetisk-<seed>-<n or "alla"> and rebuilt when absent or
+    when anything that shapes it has changed (`cache_key`).
     """
     from utanforskap.microdata.aggregate import aggregate
+    from utanforskap.settings import load as load_settings
 
-    marg = marginals()
-    n = marg.total if personer is None else int(personer)
-    root = cache_root() / f"syntetisk-{seed}-{n}"
+    min_antal = load_settings().min_antal
+    key = cache_key(min_antal)
+    root = cache_root() / f"syntetisk-{seed}-{'alla' if personer is None else int(personer)}"
     store = ObservationStore(root)
-    if _is_current(store):
+    if _is_current(store, key):
         return store
     root.mkdir(parents=True, exist_ok=True)
     with _build_lock(root):
-        if _is_current(store):  # another process built it while we waited
+        if _is_current(store, key):  # another process built it while we waited
             return store
+        marg = marginals()
+        n = marg.total if personer is None else int(personer)
         table = draw(n, seed, marg)
-        obs = aggregate(table, "deso", where=label(n, seed))
+        obs = aggregate(table, "deso", where=label(n, seed), min_antal=min_antal)
         store.write(
             {DATASET: obs},
-            meta={DATASET: {"modell": model_digest(), "personer": n, "seed": seed, "syntetisk": True,
-                            "beskrivning": label(n, seed)}},
+            meta={DATASET: {"nyckel": key, "modell": model_digest(), "min_antal": min_antal, "personer": n,
+                            "seed": seed, "syntetisk": True, "beskrivning": label(n, seed)}},
         )
     return store
 
 
-def _is_current(store: ObservationStore) -> bool:
-    entry = store.datasets().get(DATASET) if (store.root / "manifest.json").exists() else None
-    return bool(entry) and entry.get("modell") == model_digest() and (store.root / entry["fil"]).exists()
+def cache_key(min_antal: int) -> str:
+    """What the cached store depends on: the model file, the disclosure threshold, the package
+    version, and the code and tables of the aggregation and disclosure control (VARIABLES,
+    PARTITIONS and the rules live in these modules' source)."""
+    from utanforskap import __version__
+    from utanforskap.microdata import aggregate, disclosure
+
+    h = hashlib.sha256()
+    for part in (model_text(), f"min_antal={min_antal}", f"version={__version__}"):
+        h.update(part.encode("utf-8") + b"\0")
+    for module in (aggregate, disclosure, ms):
+        h.update(Path(module.__file__).read_bytes() + b"\0")
+    return h.hexdigest()[:16]
+
+
+def _is_current(store: ObservationStore, key: str) -> bool:
+    entry = store.datasets().get(DATASET)
+    return bool(entry) and entry.get("nyckel") == key and (store.root / entry["fil"]).exists()
 
 
 @contextlib.contextmanager
