@@ -116,6 +116,19 @@ def test_written_file_keeps_the_label(people, tmp_path):
     assert persons.syntetisk and persons.kalla.startswith("SYNTETISKA DATA")
 
 
+def test_the_label_survives_a_round_trip_through_polars(people, tmp_path):
+    """Read, filter and write again: the metadata is gone, the SYNTETISKA DATA label is not."""
+    path = sy.write(people, tmp_path / "syntetisk.parquet")
+    rewritten = tmp_path / "urval.parquet"
+    pl.read_parquet(path).filter(pl.col("alder") >= 18).write_parquet(rewritten)
+    assert ms.META_KALLA not in (pq.read_schema(rewritten).metadata or {})
+    persons = ag.open_persons(rewritten)
+    assert persons.syntetisk and persons.kalla.startswith("SYNTETISKA DATA")
+    assert ag.open_persons(pl.read_parquet(rewritten).head(10)).syntetisk  # in memory too
+    obs = ag.aggregate(rewritten, "kommun")
+    assert obs["kalla"].str.starts_with("SYNTETISKA DATA").all()
+
+
 def test_synthetic_store_runs_the_swedish_method(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     store = sy.synthetic_store(N, seed=3)

@@ -269,17 +269,17 @@ def open_persons(source: str | os.PathLike[str] | pa.Table | pl.DataFrame, where
     if isinstance(source, pa.Table):
         where = where or "mikrodata i minnet"
         ms.check_schema(source.schema, where)
-        meta = dict(source.schema.metadata or {})
-        return _persons(where, meta, table=source)
+        return _persons(where, dict(source.schema.metadata or {}), ms.marked_synthetic(table=source), table=source)
     path = Path(source)
     where = where or str(path)
     pa_schema, meta = ms.read_schema(path)
     ms.check_schema(pa_schema, where)
-    return _persons(where, meta, path=path)
+    return _persons(where, meta, ms.marked_synthetic(ms.parquet_files(path)), path=path)
 
 
-def _persons(where: str, meta: dict, **kw) -> Persons:
-    syntetisk = meta.get(ms.META_SYNTETISK, b"") == b"true"
+def _persons(where: str, meta: dict, marked: bool, **kw) -> Persons:
+    """Where the persons come from: SYNTETISKA DATA when the metadata or any row says so."""
+    syntetisk = marked or meta.get(ms.META_SYNTETISK, b"") == b"true"
     kalla = meta.get(ms.META_KALLA, b"").decode("utf-8") or f"Mikrodata: {Path(where).name}"
     if syntetisk and not kalla.startswith("SYNTETISKA DATA"):
         kalla = "SYNTETISKA DATA: " + kalla

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from utanforskap.errors import InputError
@@ -33,6 +34,10 @@ HUSHALLSTYP = (
 # to a text that begins "SYNTETISKA DATA", and the aggregation copies it to `kalla`.
 META_KALLA = b"utanforskap.kalla"
 META_SYNTETISK = b"utanforskap.syntetisk"
+# Metadata is lost when a table goes through polars or pandas and back, so the synthetic
+# population also marks every row in this optional column: persons marked true anywhere
+# make the whole input SYNTETISKA DATA.
+SYNTETISK = "syntetisk"
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,9 @@ COLUMNS: tuple[Column, ...] = (
     Column("hushallsreferens", "sant/falskt", False, beskrivning="Personen företräder sitt hushåll (en per hushåll)"),
 )
 BY_NAME = {c.name: c for c in COLUMNS}
+OPTIONAL: tuple[Column, ...] = (
+    Column(SYNTETISK, "sant/falskt", True, beskrivning="Sant för påhittade personer (SYNTETISKA DATA); kolumnen får saknas"),
+)
 NAMES = tuple(c.name for c in COLUMNS)
 
 
@@ -92,7 +100,7 @@ def check_schema(schema: pa.Schema, where: str) -> None:
         raise InputError(
             f"{where}: kolumn saknas i mikrodata: {', '.join(missing)} (se docs/mikrodata.md för alla kolumner)"
         )
-    for col in COLUMNS:
+    for col in (*COLUMNS, *(c for c in OPTIONAL if c.name in schema.names)):
         kind = _kind_of(schema.field(col.name).type)
         ok = kind == col.kind or (col.kind == "tal" and kind == "heltal")
         if not ok:
@@ -110,6 +118,16 @@ def read_schema(path: Path) -> tuple[pa.Schema, dict[bytes, bytes]]:
     except (OSError, pa.ArrowException) as exc:
         raise InputError(f"{files[0]}: kan inte läsas som Parquet ({exc})") from exc
     return schema, dict(schema.metadata or {})
+
+
+def marked_synthetic(files: list[Path] | None = None, table: pa.Table | None = None) -> bool:
+    """Does any row say syntetisk = true (column SYNTETISK, in a table or in Parquet files)?"""
+    if table is not None:
+        return SYNTETISK in table.column_names and bool(pc.any(table[SYNTETISK]).as_py())
+    for f in files or []:
+        if SYNTETISK in pq.read_schema(f).names and pc.any(pq.read_table(f, columns=[SYNTETISK])[SYNTETISK]).as_py():
+            return True
+    return False
 
 
 def parquet_files(path: Path) -> list[Path]:

@@ -593,6 +593,7 @@ def _table(marg: Marginals, n: int, seed: int, cfg: dict, **a: np.ndarray) -> pa
         "lag_ekonomisk_standard": _bool(a["lag"], 2),
         "hushallstyp": _dictionary(a["hh"], ms.HUSHALLSTYP, 255),
         "hushallsreferens": pa.array(a["ref"]),
+        ms.SYNTETISK: pa.array(np.ones(n, dtype=bool)),  # survives what drops the metadata
     }
     meta = {
         ms.META_KALLA: label(n, seed).encode("utf-8"),
