@@ -86,6 +86,21 @@ def test_several_files_name_the_file_with_the_bad_row(tmp_path):
         ag.count(folder)
 
 
+def test_every_file_of_a_folder_is_checked_and_named(tmp_path):
+    folder = tmp_path / "mapp"
+    folder.mkdir()
+    write(good(), folder, "a.parquet")
+    write(good(), folder, "b.parquet")
+    write(good().drop("ohalsodagar"), folder, "c.parquet")
+    with pytest.raises(InputError) as err:
+        ag.count(folder)
+    assert str(err.value) == f"{folder / 'c.parquet'}: kolumn saknas i mikrodata: ohalsodagar (se docs/mikrodata.md för alla kolumner)"
+    (folder / "c.parquet").unlink()
+    write(good().with_columns(pl.col("rostat").cast(pl.Int8)), folder, "d.parquet")
+    with pytest.raises(InputError, match=r"d\.parquet: kolumnen rostat har typen heltal \(int8\); förväntade sant/falskt"):
+        ag.count(folder)
+
+
 def test_not_parquet_and_missing_file(tmp_path):
     bad = tmp_path / "personer.parquet"
     bad.write_text("inte parquet")

@@ -272,8 +272,7 @@ def open_persons(source: str | os.PathLike[str] | pa.Table | pl.DataFrame, where
         return _persons(where, dict(source.schema.metadata or {}), ms.marked_synthetic(table=source), table=source)
     path = Path(source)
     where = where or str(path)
-    pa_schema, meta = ms.read_schema(path)
-    ms.check_schema(pa_schema, where)
+    meta = ms.read_schemas(path, where)
     return _persons(where, meta, ms.marked_synthetic(ms.parquet_files(path)), path=path)
 
 

@@ -110,14 +110,22 @@ def check_schema(schema: pa.Schema, where: str) -> None:
             )
 
 
-def read_schema(path: Path) -> tuple[pa.Schema, dict[bytes, bytes]]:
-    """The Arrow schema and key-value metadata of a Parquet file (or the first file of a directory)."""
+def read_schemas(path: Path, where: str) -> dict[bytes, bytes]:
+    """Check the schema of every Parquet file at `path` (footers only); the first file's metadata.
+
+    Errors name `where` for a single file, and the file itself in a directory.
+    """
     files = parquet_files(path)
-    try:
-        schema = pq.read_schema(files[0])
-    except (OSError, pa.ArrowException) as exc:
-        raise InputError(f"{files[0]}: kan inte läsas som Parquet ({exc})") from exc
-    return schema, dict(schema.metadata or {})
+    meta: dict[bytes, bytes] | None = None
+    for f in files:
+        try:
+            schema = pq.read_schema(f)
+        except (OSError, pa.ArrowException) as exc:
+            raise InputError(f"{f}: kan inte läsas som Parquet ({exc})") from exc
+        check_schema(schema, where if len(files) == 1 else str(f))
+        if meta is None:
+            meta = dict(schema.metadata or {})
+    return meta or {}
 
 
 def marked_synthetic(files: list[Path] | None = None, table: pa.Table | None = None) -> bool:
