@@ -46,10 +46,8 @@ def aggregera(
     if visa_sql:
         import ibis
 
-        from utanforskap.microdata import schema as ms
-
-        table = ibis.table({c.name: _IBIS[c.kind] for c in ms.COLUMNS}, name="personer")
-        console.print(ibis.to_sql(ag.per_deso_expr(table, settings), dialect="duckdb"), highlight=False, soft_wrap=True)
+        console.print(ibis.to_sql(ag.per_deso_expr(ag.placeholder_table(), settings), dialect="duckdb"),
+                      highlight=False, soft_wrap=True)
         return
     if ut is None and lager is None:
         raise InputError("ange --ut FIL eller --lager MAPP (eller båda)")
@@ -79,9 +77,6 @@ def aggregera(
 def tal(n: int) -> str:
     """An integer the Swedish way: 10 521 556."""
     return f"{n:,}".replace(",", " ")
-
-
-_IBIS = {"heltal": "int64", "tal": "float64", "text": "string", "sant/falskt": "boolean"}
 
 
 def _write(obs: pl.DataFrame, path: Path) -> None:

@@ -360,54 +360,37 @@ def count(
 
 
 def validate(con, t, persons: Persons) -> None:
-    """Check every value rule of the schema with cheap whole-table queries; raise naming file, column, row.
+    """Check every value rule of the schema (ms.value_rules) in one aggregate; raise naming file, column, row.
 
-    Null counts, minima and maxima, the distinct values of each text column and the
-    cross-column rules: a few aggregates instead of a test per rule in every row of the
-    main pass. Only when something is wrong are the rows counted and the first one found.
+    The aggregate counts the rows breaking each rule, except that a text column's rule is
+    checked on its distinct values (cheap on dictionary-encoded columns, where comparing
+    every row's text is not). Only when something is wrong are the bad rows counted and
+    the first one found, with a second query.
     """
-    metrics = {"_n": t.count()}
-    for col in ms.COLUMNS:
-        c = t[col.name]
-        if not col.nullable:
-            metrics[f"{col.name}__antal"] = c.count()
-        if col.low is not None:
-            metrics[f"{col.name}__min"] = c.min()
-            metrics[f"{col.name}__max"] = c.max()
     rules = ms.value_rules(t)
-    cross = [r for r in rules if r not in ms.BY_NAME]
-    for r in cross:
-        metrics[f"{r}__fel"] = _c(rules[r][1]).sum()
-    row = con.to_pyarrow(t.aggregate(**metrics)).to_pylist()[0]
-    broken = []
-    for col in ms.COLUMNS:
-        if not col.nullable and row[f"{col.name}__antal"] != row["_n"]:
-            broken.append(col.name)
-        elif col.low is not None and row["_n"] and (
-            row[f"{col.name}__min"] < col.low or row[f"{col.name}__max"] > col.high
-        ):
-            broken.append(col.name)
-        elif col.values:
-            seen = con.to_pyarrow(t.select(col.name).distinct()).column(0).to_pylist()
-            if any(v is not None and v not in col.values for v in seen):
-                broken.append(col.name)
-    broken += [r for r in cross if row[f"{r}__fel"]]
-    if broken:
-        _raise_on_bad_rows(persons, broken)
+    text = {c.name: c for c in ms.COLUMNS if c.values}
+    metrics = {r: _c(b).sum() for r, (_, b) in rules.items() if r not in text}
+    metrics |= {r: t[r].collect(distinct=True) for r in text}
+    metrics |= {f"{r}__tomma": _c(t[r].isnull()).sum() for r, c in text.items() if not c.nullable}
+    found = con.to_pyarrow(t.aggregate(**metrics)).to_pylist()[0]
+
+    def broken(rule: str) -> bool:
+        if rule not in text:
+            return bool(found[rule])
+        return bool(found.get(f"{rule}__tomma")) or any(v not in text[rule].values for v in found[rule] or [])
+
+    bad = [r for r in rules if broken(r)]
+    if not bad:
+        return
+    n, row, value = _first_bad_row(persons, bad[0])
+    at = f" (första: {row}" + (f", värde {value!r}" if value is not None else "") + ")"
+    others = f"; även fel i: {', '.join(bad[1:])}" if len(bad) > 1 else ""
+    raise InputError(f"{persons.where}: {rules[bad[0]][0]}: {n} rader{at}{others}")
 
 
-def _raise_on_bad_rows(persons: Persons, broken: list[str]) -> None:
-    counts = _rule_counts(persons)
-    rule = broken[0]
-    text = ms.value_rules(_placeholder_table())[rule][0]
-    row, value = _first_bad_row(persons, rule)
-    at = f" (första: {row}" + (f", värde {value!r}" if value is not None else "") + ")" if row else ""
-    others = f"; även fel i: {', '.join(broken[1:])}" if len(broken) > 1 else ""
-    raise InputError(f"{persons.where}: {text}: {counts[rule]} rader{at}{others}")
-
-
-def _placeholder_table():
-    return ibis.table({c.name: _IBIS_TYPE[c.kind] for c in ms.COLUMNS}, name="personer")
+def placeholder_table(name: str = "personer"):
+    """An unbound ibis table in the microdata schema (to show the SQL without data)."""
+    return ibis.table({c.name: _IBIS_TYPE[c.kind] for c in ms.COLUMNS}, name=name)
 
 
 _IBIS_TYPE = {"heltal": "int64", "tal": "float64", "text": "string", "sant/falskt": "boolean"}
@@ -424,20 +407,8 @@ def _with_row_numbers(con, persons: Persons):
     return t.mutate(_rad=t.file_row_number + 1, _fil=t.filename if several else ibis.literal(""))
 
 
-def _rule_counts(persons: Persons) -> dict[str, int]:
-    """Bad rows per rule (DuckDB; only on the error path)."""
-    con = ibis.duckdb.connect()
-    try:
-        t = _with_row_numbers(con, persons)
-        rules = ms.value_rules(t)
-        row = con.to_pyarrow(t.aggregate(**{r: _c(b).sum() for r, (_, b) in rules.items()})).to_pylist()[0]
-    finally:
-        con.disconnect()
-    return {r: int(row[r] or 0) for r in rules}
-
-
-def _first_bad_row(persons: Persons, rule: str) -> tuple[str | None, object]:
-    """Where the first row breaking `rule` is ("rad 12" or "rad 12 i fil.parquet") and its value.
+def _first_bad_row(persons: Persons, rule: str) -> tuple[int, str, object]:
+    """How many rows break `rule`, where the first is ("rad 12" or "rad 12 i fil.parquet"), and its value.
 
     Found with DuckDB whatever the motor: only on the error path, and it numbers file rows.
     """
@@ -446,15 +417,14 @@ def _first_bad_row(persons: Persons, rule: str) -> tuple[str | None, object]:
         t = _with_row_numbers(con, persons)
         _, bad = ms.value_rules(t)[rule]
         column = rule if rule in ms.BY_NAME else None
+        rows = t.filter(bad)
+        n = int(con.to_pyarrow(rows.aggregate(n=rows.count())).column(0)[0].as_py())
         cols = ["_rad", "_fil"] + ([column] if column else [])
-        first = con.to_pyarrow(t.filter(bad).select(cols).order_by(["_fil", "_rad"]).limit(1)).to_pylist()
+        first = con.to_pyarrow(rows.select(cols).order_by(["_fil", "_rad"]).limit(1)).to_pylist()[0]
     finally:
         con.disconnect()
-    if not first:
-        return None, None
-    row = first[0]
-    where = f"rad {row['_rad']}" + (f" i {Path(row['_fil']).name}" if row["_fil"] else "")
-    return where, row.get(column) if column else None
+    where = f"rad {first['_rad']}" + (f" i {Path(first['_fil']).name}" if first["_fil"] else "")
+    return n, where, first.get(column) if column else None
 
 
 def _raise_on_unknown_deso(per_deso: pl.DataFrame, persons: Persons, geo: Geography) -> None:
