@@ -207,3 +207,12 @@ def test_reference_codes_read_each_list_in_its_own_year_from_a_store_with_severa
     ]
     flags = compare.reference_flags(Store()).sort("regso_kod")
     assert flags["omradestyp_1"].to_list() == [True, False] and flags["polisen_sarskilt_2025"].to_list() == [True, False]
+
+
+def test_derived_factors_are_named_from_the_input_they_come_from():
+    """SVI declares no [faktorer]: F_POV150's factor is named by EP_POV150's description, not a column id."""
+    from utanforskap.methods import loader
+
+    by_flag = {f.flagga: f for f in karta.factors(loader.load("cdc-svi-2022"))}
+    assert by_flag["F_POV150"].namn == "Andel under 150 % av fattigdomsgränsen (procent)"
+    assert all(not f.namn.startswith(("Epl", "EPL")) for f in by_flag.values())

@@ -152,9 +152,29 @@ def factors(loaded: LoadedMethod) -> list[Factor]:
                 matt = f"{num.beskrivning} per {den.beskrivning[:1].lower()}{den.beskrivning[1:]}"
             if num is not None and num.status == "proxy":
                 status, proxy_for = "proxy", num.proxy_for
-        name = FACTORS.get(fid, fid.replace("_", " ").capitalize())
+        source = _source_input(method, steps, step.indata)
+        if not matt and source is not None:
+            matt = source.beskrivning
+        name = FACTORS.get(fid) or _capitalise(source.beskrivning if source and source.beskrivning else fid.replace("_", " "))
         derived.append(Factor(fid, name, status, value, col, matt, proxy_for, **_details(steps, value, col)))
     return derived
+
+
+def _source_input(method: m.Method, steps: dict, column: str):
+    """The declared input a column comes from, following single-input steps back
+    (e.g. SVI's F_POV150 <- EPL_POV150 <- PR_POV150 <- EP_POV150); None if it forks."""
+    seen = set()
+    while column in steps and column not in seen:
+        seen.add(column)
+        source = getattr(steps[column], "indata", None)
+        if not isinstance(source, str):
+            return None
+        column = source
+    return method.indata.get(column)
+
+
+def _capitalise(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _details(steps: dict, varde: str | None, flagga: str | None) -> dict:
