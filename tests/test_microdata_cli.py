@@ -6,6 +6,7 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from cli_helpers import cli
+from utanforskap.formatting import format_number
 
 
 def test_draw_then_aggregate_says_synthetic_everywhere(tmp_path):
@@ -13,7 +14,7 @@ def test_draw_then_aggregate_says_synthetic_everywhere(tmp_path):
     drawn = cli("syntetisk", "--personer", "30000", "--seed", "4", "--ut", persons)
     assert drawn.returncode == 0, drawn.stderr
     assert "SYNTETISKA DATA" in drawn.stdout
-    assert "30 000 personer" in drawn.stdout
+    assert f"{format_number(30_000)} personer" in drawn.stdout
     assert pq.read_schema(persons).metadata[b"utanforskap.kalla"].startswith(b"SYNTETISKA DATA")
 
     out = tmp_path / "obs.parquet"

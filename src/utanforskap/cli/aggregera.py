@@ -12,16 +12,17 @@ from rich.table import Table
 
 from utanforskap.cli import app, console, err_console
 from utanforskap.errors import InputError
+from utanforskap.formatting import format_number, format_percent
 
 # Shown after aggregating: the national value of each indicator of se-utanforskap-2024.
 SUMMARY = (
-    ("Sysselsatta 20–64 år", "sysselsatta_20_64", "befolkning_20_64", 100, "%"),
-    ("Ekonomiskt bistånd 20–64 år", "ekonomiskt_bistand_20_64", "befolkning_20_64", 100, "%"),
-    ("Trångbodda (norm 2)", "trangbodda", "befolkning_i_bostad", 100, "%"),
-    ("Valdeltagande", "rostande", "rostberattigade", 100, "%"),
-    ("Behöriga till gymnasiet", "behoriga_gymnasiet", "elever_ak9", 100, "%"),
-    ("Misstänkta för brott 15+", "misstankta_brott_15plus", "befolkning_15plus", 100, "%"),
-    ("Ohälsotal 16–64 år", "ohalsodagar_16_64", "befolkning_16_64", 1, "dagar"),
+    ("Sysselsatta 20–64 år", "sysselsatta_20_64", "befolkning_20_64", "%"),
+    ("Ekonomiskt bistånd 20–64 år", "ekonomiskt_bistand_20_64", "befolkning_20_64", "%"),
+    ("Trångbodda (norm 2)", "trangbodda", "befolkning_i_bostad", "%"),
+    ("Valdeltagande", "rostande", "rostberattigade", "%"),
+    ("Behöriga till gymnasiet", "behoriga_gymnasiet", "elever_ak9", "%"),
+    ("Misstänkta för brott 15+", "misstankta_brott_15plus", "befolkning_15plus", "%"),
+    ("Ohälsotal 16–64 år", "ohalsodagar_16_64", "befolkning_16_64", "dagar"),
 )
 
 
@@ -63,7 +64,9 @@ def aggregera(
         obs = ag.to_observations(counts, persons.kalla, min_antal=n, skydda=not utan_rojandekontroll)
     seconds = time.perf_counter() - t0
     if ut is not None:
-        _write(obs, ut)
+        from utanforskap.methods.data import write_table
+
+        write_table(obs, ut)
     if lager is not None:
         from utanforskap.observations.store import ObservationStore
 
@@ -74,25 +77,10 @@ def aggregera(
     _report(obs, counts, persons, n, utan_rojandekontroll, seconds, ut, lager)
 
 
-def tal(n: int) -> str:
-    """An integer the Swedish way: 10 521 556."""
-    return f"{n:,}".replace(",", " ")
-
-
-def _write(obs: pl.DataFrame, path: Path) -> None:
-    from utanforskap.atomic import atomic_path
-
-    with atomic_path(path) as tmp:
-        if path.suffix.lower() == ".csv":
-            obs.write_csv(tmp)
-        else:
-            obs.write_parquet(tmp, compression="zstd")
-
-
 def _report(obs, counts, persons, n, unprotected, seconds, ut, lager) -> None:
     personer = int(counts.filter(pl.col("niva") == "riket")["befolkning"].sum())
     console.print(
-        f"{tal(personer)} personer, {tal(obs.height)} observationer på {obs['niva'].n_unique()} nivåer "
+        f"{format_number(personer)} personer, {format_number(obs.height)} observationer på {obs['niva'].n_unique()} nivåer "
         + f"på {seconds:.1f} s.".replace(".", ",", 1),
         highlight=False,
     )
@@ -105,7 +93,7 @@ def _report(obs, counts, persons, n, unprotected, seconds, ut, lager) -> None:
         by = obs.group_by("niva", "status").len()
         for niva in obs["niva"].unique(maintain_order=True):
             row = {s: int(c) for _, s, c in by.filter(pl.col("niva") == niva).iter_rows()}
-            table.add_row(niva, str(row.get(None, 0)), str(row.get("skyddad", 0)), str(row.get("skyddad_sekundar", 0)))
+            table.add_row(niva, *(format_number(row.get(s, 0)) for s in (None, "skyddad", "skyddad_sekundar")))
         console.print(table)
     # National values from the published (protected) rows only.
     riket = obs.filter((pl.col("niva") == "riket") & pl.col("status").is_null())
@@ -115,9 +103,12 @@ def _report(obs, counts, persons, n, unprotected, seconds, ut, lager) -> None:
     summary.add_column("indikator")
     summary.add_column("värde", justify="right")
     for period in sorted({p for p, _ in values}):
-        for label, num, den, scale, unit in SUMMARY:
+        for label, num, den, unit in SUMMARY:
             t, d = values.get((period, num)), values.get((period, den))
-            text = f"{t / d * scale:.1f} {unit}".replace(".", ",") if t is not None and d else "skyddad"
+            if t is None or not d:
+                text = "skyddad"
+            else:
+                text = format_percent(t / d) if unit == "%" else f"{t / d:.1f} {unit}".replace(".", ",")
             summary.add_row(period, label, text)
     console.print(summary)
     for target in (ut, lager):

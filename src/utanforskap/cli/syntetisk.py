@@ -11,8 +11,8 @@ import typer
 from rich.table import Table
 
 from utanforskap.cli import app, console
-from utanforskap.cli.aggregera import tal
 from utanforskap.errors import InputError
+from utanforskap.formatting import format_number, format_percent
 
 
 @app.command("syntetisk")
@@ -34,7 +34,7 @@ def syntetisk(
     with console.status(f"Skriver {ut} ..."):
         synthetic.write(table, ut)
     console.print(
-        f"{tal(table.num_rows)} personer dragna på {drawn:.1f} s".replace(".", ",") + f" och skrivna till {ut}.",
+        f"{format_number(table.num_rows)} personer dragna på {drawn:.1f} s".replace(".", ",") + f" och skrivna till {ut}.",
         highlight=False,
     )
     console.print(_levels(pl.from_arrow(table)))
@@ -58,6 +58,6 @@ def _levels(df: pl.DataFrame) -> Table:
     table.add_column("indikator")
     table.add_column("värde", justify="right")
     for name, value in rows.items():
-        text = f"{value:.1f}" if "dagar" in name else f"{100 * value:.1f} %"
-        table.add_row(name, "–" if value is None else text.replace(".", ","))
+        text = f"{value:.1f}".replace(".", ",") if "dagar" in name and value is not None else format_percent(value)
+        table.add_row(name, "–" if value is None else text)
     return table
