@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from utanforskap.settings import load as load_settings
 import polars as pl
 import pytest
 
@@ -139,7 +140,7 @@ def test_protected_rows_are_empty_never_zero(counts):
 
 def test_bistand_month_threshold_is_a_setting(counts):
     _, _, path = counts
-    c6, _ = ag.count(path, "deso", settings=ag.Settings(bistand_min_manader=6))
+    c6, _ = ag.count(path, "deso", settings=load_settings(bistand_min_manader=6))
     assert value(c6, "SE", "ekonomiskt_bistand_20_64") == 1  # 3 months no longer counts, 12 does
     c1 = counts[0]
     assert value(c1, "SE", "ekonomiskt_bistand_20_64") == 2

@@ -12,6 +12,7 @@ from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from utanforskap.errors import InputError
+from utanforskap.validation import swedish_message
 
 
 class Settings(BaseSettings):
@@ -39,6 +40,8 @@ class Settings(BaseSettings):
 
     # Disclosure control for microdata: cells built on fewer persons are protected.
     min_antal: int = Field(default=5, ge=1, description="Disclosure threshold N")
+    # Microdata: persons 20-64 with at least this many months of ekonomiskt bistånd receive it.
+    bistand_min_manader: int = Field(default=1, ge=1, le=12, description="Months of ekonomiskt bistånd (1–12)")
 
 
 def load(**overrides: object) -> Settings:
@@ -48,4 +51,4 @@ def load(**overrides: object) -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         name = "UTANFORSKAP_" + str(first["loc"][0]).upper() if first["loc"] else "UTANFORSKAP_*"
-        raise InputError(f"ogiltig inställning {name}: {first['msg']}") from exc
+        raise InputError(f"ogiltig inställning {name}: {swedish_message(first)}") from exc

@@ -5,7 +5,7 @@
 
 Bad TOML and values the model refuses both raise an error (InputError unless told
 otherwise) naming the file, and for a refused value its key path, e.g.
-``x.toml: kolumn.0.typ: Input should be 'antal', 'varde' or 'procent'``.
+``x.toml: kolumn.0.typ: ogiltigt värde 'x'; tillåtna: 'antal', 'varde' eller 'procent'``.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import TypeVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from utanforskap.errors import InputError, UtanforskapError
+from utanforskap.validation import key_path, swedish_message
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -36,4 +37,4 @@ def load_toml_model(text: str, where: str, model: type[M], error: type[Utanforsk
         return model.model_validate(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
-        raise error(f"{where}: {'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from exc
+        raise error(f"{where}: {key_path(first)}: {swedish_message(first)}") from exc

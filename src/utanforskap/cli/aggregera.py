@@ -43,7 +43,7 @@ def aggregera(
     from utanforskap.microdata import aggregate as ag
     from utanforskap.settings import load as load_settings
 
-    settings = ag.Settings(bistand_min_manader=bistand_minst_manader)
+    settings = load_settings(bistand_min_manader=bistand_minst_manader)
     if visa_sql:
         import ibis
 

@@ -3,8 +3,8 @@
 Public API::
 
     aggregate.aggregate(source, niva="deso", *, motor="duckdb", min_antal=None, skydda=True,
-                        settings=Settings(), geo=None, spark_session=None) -> observations
-    aggregate.count(source, niva="deso", *, motor="duckdb", settings=Settings(), ...) -> (counts, Persons)
+                        settings=None, geo=None, spark_session=None) -> observations
+    aggregate.count(source, niva="deso", *, motor="duckdb", settings=None, ...) -> (counts, Persons)
     aggregate.to_observations(counts, kalla, *, min_antal=None, skydda=True) -> observations
     disclosure.protect(cells, *, edges, partitions, min_antal) -> cells with status
     synthetic.draw(personer=None, seed=2022) -> pyarrow.Table (SYNTETISKA DATA)

@@ -36,10 +36,10 @@ from utanforskap.geography.hierarchy import default as default_geography
 from utanforskap.microdata import schema as ms
 from utanforskap.microdata.disclosure import Partition, protect
 from utanforskap.observations import schema
+from utanforskap.settings import Settings
+from utanforskap.settings import load as load_settings
 
 MOTORER = ("duckdb", "spark")
-# Persons 20-64 with at least this many months of ekonomiskt bistånd count as receiving it.
-BISTAND_MIN_MANADER = 1
 NIVAER = ("deso", "regso", "kommun")  # finest level a user may ask for; every larger level follows
 
 
@@ -187,11 +187,6 @@ PARTITIONS: tuple[Partition, ...] = (
 )
 
 
-@dataclass(frozen=True)
-class Settings:
-    bistand_min_manader: int = BISTAND_MIN_MANADER
-
-
 # ---- engines ---------------------------------------------------------------------------
 @contextlib.contextmanager
 def connect(motor: str = "duckdb", spark_session=None) -> Iterator:
@@ -286,8 +281,12 @@ def _persons(where: str, meta: dict, marked: bool, **kw) -> Persons:
 
 
 # ---- aggregation -----------------------------------------------------------------------
-def per_deso_expr(t, settings: Settings = Settings()):
-    """ibis expression: one row per (ar, deso) with every variable (and `_bakom_<variabel>` for sums of days)."""
+def per_deso_expr(t, settings: Settings | None = None):
+    """ibis expression: one row per (ar, deso) with every variable (and `_bakom_<variabel>` for sums of days).
+
+    `settings` (default: from the environment) gives bistand_min_manader.
+    """
+    settings = settings or load_settings()
     metrics = {v.name: v.count(t, settings).sum() for v in VARIABLES if v.count is not None}
     for v in VARIABLES:
         if v.bakom is not None:
@@ -322,7 +321,7 @@ def count(
     niva: str = "deso",
     *,
     motor: str = "duckdb",
-    settings: Settings = Settings(),
+    settings: Settings | None = None,
     geo: Geography | None = None,
     spark_session=None,
     where: str | None = None,
@@ -334,8 +333,6 @@ def count(
     """
     if niva not in NIVAER:
         raise InputError(f"okänd nivå {niva!r}; välj {', '.join(NIVAER)}")
-    if settings.bistand_min_manader < 1 or settings.bistand_min_manader > 12:
-        raise InputError(f"bistånd: minsta antal månader måste vara 1–12, inte {settings.bistand_min_manader}")
     persons = source if isinstance(source, Persons) else open_persons(source, where)
     geo = geo or default_geography()
     levels = schema.LEVELS[schema.LEVELS.index(niva) :]
@@ -445,7 +442,7 @@ def aggregate(
     motor: str = "duckdb",
     min_antal: int | None = None,
     skydda: bool = True,
-    settings: Settings = Settings(),
+    settings: Settings | None = None,
     geo: Geography | None = None,
     spark_session=None,
     where: str | None = None,
@@ -483,8 +480,6 @@ def to_observations(
     cells = cells.select("omrade", "niva", "period", "variabel", "varde", "bakom")
     if skydda:
         if min_antal is None:
-            from utanforskap.settings import load as load_settings
-
             min_antal = load_settings().min_antal
         levels = [lv for lv in schema.LEVELS if lv in set(counts["niva"].unique().to_list())]
         edges = _edges(geo or default_geography(), levels)
