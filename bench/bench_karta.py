@@ -63,10 +63,10 @@ def main() -> None:
     inputs = method_inputs(loaded, source.store, 2022)
     areas = karta.areas_with_population(source.store, 2022)
     result = karta.classify(loaded, inputs, areas, source, 2022)
-    params = result.parametrar
+    params = result.parameters
     pdf = inputs.to_pandas()
     theirs = classify_pandas(pdf, params)
-    ours = result.omraden.select("regso_kod", "antal_flaggor").to_pandas()
+    ours = result.areas.select("regso_kod", "antal_flaggor").to_pandas()
     assert (theirs.sort_values("regso_kod")["antal_flaggor"].to_numpy() == ours.sort_values("regso_kod")["antal_flaggor"].to_numpy()).all()
     t_pandas = timed(lambda: classify_pandas(pdf, params), repeat=15)
     report("klassning_3363_pandas", t_pandas, "s")

@@ -16,21 +16,21 @@ def result():
 
 
 def test_every_regso_once_and_population_equals_scb_total(result):
-    om = result.omraden
+    om = result.areas
     assert om.height == 3363 and om["regso_kod"].n_unique() == 3363
     assert om["befolkning"].sum() == 10_521_556  # SCB's total for 2022
     assert om["barn"].null_count() == 0
     for col in ["regso_kod", "regso_namn", "kommun_kod", "kommun_namn", "lan_kod", "befolkning", "barn", "antal_flaggor", "klass"]:
         assert col in om.columns
-    for f in result.faktorer:
+    for f in result.factors:
         if f.status != "saknas":
             assert f.varde in om.columns and f.flagga in om.columns
 
 
 def test_classes_follow_the_flag_counts(result):
-    om = result.omraden
-    stor, sarskilt = result.parametrar["flaggor_stor"], result.parametrar["flaggor_sarskilt_stor"]
-    flags = [f.flagga for f in result.faktorer if f.flagga]
+    om = result.areas
+    stor, sarskilt = result.parameters["flaggor_stor"], result.parameters["flaggor_sarskilt_stor"]
+    flags = [f.flagga for f in result.factors if f.flagga]
     recount = om.select(pl.sum_horizontal([pl.col(c).fill_null(False).cast(pl.Int32) for c in flags]).alias("n"))["n"]
     assert (recount == om["antal_flaggor"]).all()
     assert om.filter(pl.col("klass") == "särskilt stor")["antal_flaggor"].min() >= sarskilt
@@ -41,20 +41,20 @@ def test_classes_follow_the_flag_counts(result):
 
 def test_factor_values_are_ratios_of_sums_against_the_nation(result):
     full = karta.compute()
-    om = full.omraden
+    om = full.areas
     # national employment rate from the same data: the flag is rate <= multiple * national
-    store = full.kalla.store
+    store = full.source.store
     nat = store.read(niva="riket", period="2022", variabler=["sysselsatta_16_64", "befolkning_16_64"])
     rate = dict(zip(nat["variabel"], nat["varde"]))
     national = rate["sysselsatta_16_64"] / rate["befolkning_16_64"]
     assert national == pytest.approx(0.7775, abs=1e-4)
-    expected = om["andel_sysselsatta"] <= full.parametrar["multipel_sysselsattning"] * national
+    expected = om["andel_sysselsatta"] <= full.parameters["multipel_sysselsattning"] * national
     assert (expected == om["flagga_arbetsmarknadsetablering"]).all()
 
 
 def test_summary_adds_up(result):
     s = karta.summarize(result)
-    listed = result.listade
+    listed = result.listed
     assert s.riket["omraden"] == listed.height
     assert s.riket["befolkning"] == listed["befolkning"].sum()
     assert s.per_lan["omraden"].sum() == s.riket["omraden"]
@@ -71,8 +71,8 @@ def test_fit_is_close_to_the_published_totals(result):
     # the calibration target: within 5 % on the national totals, exact on kommuner counted by hand
     assert abs(by["omraden"]["relativ_avvikelse"]) < 0.05
     assert abs(by["befolkning"]["relativ_avvikelse"]) < 0.05
-    assert by["kommuner"]["vart"] == result.listade["kommun_kod"].n_unique()
-    assert by["stockholm_omraden"]["vart"] == result.listade.filter(pl.col("lan_kod") == "01").height
+    assert by["kommuner"]["vart"] == result.listed["kommun_kod"].n_unique()
+    assert by["stockholm_omraden"]["vart"] == result.listed.filter(pl.col("lan_kod") == "01").height
 
 
 def test_calibration_reproduces_the_shipped_parameters():
@@ -95,21 +95,21 @@ def test_calibration_rejects_a_grid_parameter_that_steers_nothing(tmp_path):
 
 
 def test_comparison_confusion_tables_are_consistent(result):
-    lists, factors = compare.compare(result, result.kalla.store)
+    lists, factors = compare.compare(result, result.source.store)
     assert lists.height == 4
     for row in lists.iter_rows(named=True):
         assert row["bada"] + row["bara_vara"] + row["bara_deras"] + row["ingen"] == 3363
-        assert row["bada"] + row["bara_vara"] == result.listade.height
+        assert row["bada"] + row["bara_vara"] == result.listed.height
         assert row["precision"] == pytest.approx(row["bada"] / (row["bada"] + row["bara_vara"]))
         assert row["tackning"] == pytest.approx(row["bada"] / (row["bada"] + row["bara_deras"]))
     typ1 = lists.row(0, named=True)
     assert typ1["bada"] + typ1["bara_deras"] == 160  # Segregationsbarometern: 160 RegSO of type 1
-    assert set(factors["faktor"]) == {f.id for f in result.faktorer if f.flagga}
+    assert set(factors["faktor"]) == {f.id for f in result.factors if f.flagga}
 
 
 def test_a_year_without_data_is_a_clear_error():
     with pytest.raises(InputError, match="saknas för regso år 2019"):
-        karta.compute(ar=2019)
+        karta.compute(year=2019)
 
 
 def test_a_method_without_a_factor_table_gets_factors_from_its_flags(tmp_path):
@@ -120,10 +120,10 @@ def test_a_method_without_a_factor_table_gets_factors_from_its_flags(tmp_path):
     text = re.sub(r"\[faktorer\.[a-z_]+\]\n(?:[^\[\n].*\n|\n)*", "", text)
     path = tmp_path / "utan-faktorer.toml"
     path.write_text(text, encoding="utf-8")
-    result = karta.compute(metod=path)
-    flags = [f.flagga for f in result.faktorer]
-    assert flags == [c for c in result.metod.method.utdata.kolumner if c.startswith("flagga_")]
-    by = {f.id: f for f in result.faktorer}
+    result = karta.compute(method=path)
+    flags = [f.flagga for f in result.factors]
+    assert flags == [c for c in result.method.method.utdata.kolumner if c.startswith("flagga_")]
+    by = {f.id: f for f in result.factors}
     assert by["arbetsmarknadsetablering"].namn == "Svag arbetsmarknadsetablering"  # named from the catalogue
     assert by["arbetsmarknadsetablering"].varde is None  # its flag compares a relative value, not an output
     # summaries still count every factor's flags
@@ -160,21 +160,21 @@ def test_what_the_web_app_and_the_reports_derive_from_a_map_is_computed_once(mon
     assert karta.summarize(result) is karta.summarize(result)
     assert calibrate.published_fit(result) is calibrate.published_fit(result)
     assert levels.level_values(result, "kommun") is levels.level_values(result, "kommun")
-    other = dataclasses.replace(result, omraden=result.omraden.head(10))
+    other = dataclasses.replace(result, areas=result.areas.head(10))
     assert karta.summarize(other).riket["befolkning_totalt"] < karta.summarize(result).riket["befolkning_totalt"]  # its own memo
 
 
 def test_factors_carry_what_the_steps_say_and_details_add_the_thresholds(result):
-    by = {f.id: f for f in result.faktorer}
+    by = {f.id: f for f in result.factors}
     work = by["arbetsmarknadsetablering"]
-    assert (work.andel, work.taljare, work.namnare, work.operator, work.lag_ar_daligt) == (
+    assert (work.andel, work.taljare, work.namnare, work.operator, work.low_is_bad) == (
         True, "sysselsatta_16_64", "befolkning_16_64", "<=", True,
     )
-    assert by["kriminalitet"].skala == 1000 and not by["kriminalitet"].andel and not by["kriminalitet"].lag_ar_daligt
+    assert by["kriminalitet"].skala == 1000 and not by["kriminalitet"].andel and not by["kriminalitet"].low_is_bad
     assert not by["ohalsa"].measured and not by["ohalsa"].aggregable
     details = {f.id: f for f in karta.factor_details(result)}
     assert work.grans is None  # the threshold needs the map: factor_details
-    assert details["arbetsmarknadsetablering"].grans == pytest.approx(result.parametrar["multipel_sysselsattning"] * 0.7775, abs=1e-4)
+    assert details["arbetsmarknadsetablering"].grans == pytest.approx(result.parameters["multipel_sysselsattning"] * 0.7775, abs=1e-4)
     assert details["arbetsmarknadsetablering"].threshold_text == "≤\u00a054,4\u00a0%"
     assert work.format(-0.0123) == "−1,2\u00a0%" and by["kriminalitet"].format(1234.5) == "1\u202f234,50"
 

@@ -107,7 +107,7 @@ def test_national_rows_and_captions_are_computed_from_the_map_and_its_data(prep)
     ctx = views.riket(prep)
     assert [r["spec"].id for r in ctx["factor_rows"]] == [f.id for f in prep.measured]
     assert all(r["flaggor"]["spec"].id == r["spec"].id for r in ctx["factor_rows"])  # matched by id, not position
-    assert ctx["listing_threshold"] == prep.result.parametrar["flaggor_stor"]  # the klass step's last rule
+    assert ctx["listing_threshold"] == prep.result.parameters["flaggor_stor"]  # the klass step's last rule
     assert ctx["crime"]["left_out"] == ["2019 (uppgift saknas för alla områden)", "2024K1 (inte ett helt år)"]
     assert views._population_note(prep) == "; befolkningen 2022 som nämnare för 2020 och 2021"
 
@@ -127,7 +127,7 @@ def test_summary_page_shows_each_factor_value_by_its_kind(result):
     from utanforskap.reports.sammanfattning import render_summary
 
     html = render_summary(result, karta.summarize(result), None)
-    row = result.listade.sort(["lan_kod", "kommun_kod", "regso_kod"]).row(0, named=True)
+    row = result.listed.sort(["lan_kod", "kommun_kod", "regso_kod"]).row(0, named=True)
     assert f'<td class="tal">{format_percent(row["andel_sysselsatta"])}</td>' in html  # 0.653 reads 65,3 %, not 0,65
     assert f'<td class="tal">{format_number(row["andel_sysselsatta"])}</td>' not in html
     most = karta.summarize(result).per_kommun.sort(["omraden", "befolkning"], descending=True)["kommun_namn"][0]
@@ -137,12 +137,12 @@ def test_summary_page_shows_each_factor_value_by_its_kind(result):
 
 # ---- kommun -------------------------------------------------------------------------------------------------
 def test_kommun_figures_equal_the_map(result, prep):
-    listed = result.listade.filter(pl.col("kommun_kod") == "0180")
+    listed = result.listed.filter(pl.col("kommun_kod") == "0180")
     ctx = views.kommun(prep, "0180")
     assert ctx["n_listed"] == listed.height > 0
     assert ctx["listed_pop"] == listed["befolkning"].sum()
     assert ctx["listed_kids"] == listed["barn"].sum()
-    assert ctx["pop"] == result.omraden.filter(pl.col("kommun_kod") == "0180")["befolkning"].sum()
+    assert ctx["pop"] == result.areas.filter(pl.col("kommun_kod") == "0180")["befolkning"].sum()
     html = reports.render("kommun", "0180", "html", result).decode("utf-8")
     assert_accessible(html)
     assert f"<dd>{format_number(listed.height)}</dd>" in html
@@ -156,19 +156,19 @@ def test_kommun_pdf_has_name_and_figures(result):
     assert data.startswith(b"%PDF")
     pages, text = pdf_text(data)
     assert 3 <= pages <= 14
-    listed = result.listade.filter(pl.col("kommun_kod") == "1280")
+    listed = result.listed.filter(pl.col("kommun_kod") == "1280")
     assert "Lägesbild: Malmö" in text
     assert plain(listed["befolkning"].sum()) in text
     assert "Arbetsmarknadsetablering" in text and "Händelser" in text
 
 
 def test_kommun_values_are_ratios_of_sums_not_averages(result, prep):
-    store = result.kalla.store
+    store = result.source.store
     obs = store.read(niva="kommun", period="2022", variabler=["sysselsatta_16_64", "befolkning_16_64"]).filter(pl.col("omrade") == "0180")
     v = dict(zip(obs["variabel"], obs["varde"]))
     whole = prep.ratios.filter((pl.col("omrade") == "0180") & (pl.col("grupp") == "kommun"))
     assert whole["arbetsmarknadsetablering"][0] == pytest.approx(v["sysselsatta_16_64"] / v["befolkning_16_64"], rel=1e-12)
-    areas = result.omraden.filter(pl.col("kommun_kod") == "0180")
+    areas = result.areas.filter(pl.col("kommun_kod") == "0180")
     mean_of_rates = areas["andel_sysselsatta"].mean()
     assert abs(whole["arbetsmarknadsetablering"][0] - mean_of_rates) > 1e-4  # they differ: it is not a mean
     riket = prep.ratios.filter(pl.col("grupp") == "riket")
@@ -181,7 +181,7 @@ def test_kommun_without_listed_areas_says_so_and_shows_its_figures(result, prep)
     html = reports.render("kommun", kod, "html", result).decode("utf-8")
     name = prep.kommuner.filter(pl.col("kommun_kod") == kod)["kommun_namn"][0]
     assert f"{name} har inga områden med stor sammanvägd problematik" in html
-    pop = result.omraden.filter(pl.col("kommun_kod") == kod)["befolkning"].sum()
+    pop = result.areas.filter(pl.col("kommun_kod") == kod)["befolkning"].sum()
     assert f"<dd>{format_number(pop)}</dd>" in html
     assert "Hela kommunen" in html and "Riket" in html
     assert_accessible(html)
@@ -196,7 +196,7 @@ def test_labour_market_says_plainly_that_the_open_data_have_no_breakdown(result,
 
 # ---- area ------------------------------------------------------------------------------------------------------
 def test_area_profile_is_one_page(result):
-    area = result.listade.sort("befolkning", descending=True).row(0, named=True)
+    area = result.listed.sort("befolkning", descending=True).row(0, named=True)
     html = reports.render("omrade", area["regso_kod"], "html", result).decode("utf-8")
     assert_accessible(html)
     assert area["regso_namn"] in html and format_number(area["befolkning"]) in html
@@ -232,7 +232,7 @@ def test_unknown_codes_raise_input_error_naming_them(result):
 # ---- synthetic data --------------------------------------------------------------------------------------------------
 def test_synthetic_data_are_labelled_on_every_page(result):
     synthetic = karta.compute(data="syntetisk")
-    assert synthetic.kalla.syntetisk
+    assert synthetic.source.syntetisk
     html = reports.render("kommun", "0380", "html", synthetic).decode("utf-8")
     assert '<p class="syntetisk" role="note">SYNTETISKA DATA' in html
     assert "<title>SYNTETISKA DATA" in html
@@ -246,13 +246,13 @@ def test_synthetic_data_are_labelled_on_every_page(result):
 
 def test_synthetic_map_reports_the_methods_seven_factors_with_thresholds():
     synthetic = karta.compute(data="syntetisk")
-    assert [f.id for f in synthetic.faktorer] == list(synthetic.metod.method.faktorer)  # se-utanforskap-2024's table
+    assert [f.id for f in synthetic.factors] == list(synthetic.method.method.faktorer)  # se-utanforskap-2024's table
     prep = reports.prepared(synthetic)
     assert [s.flagga for s in prep.measured] == [
-        s.namn for s in synthetic.metod.method.steg if s.namn.startswith("flagga_")
+        s.namn for s in synthetic.method.method.steg if s.namn.startswith("flagga_")
     ]
     by_id = {s.id: s for s in prep.measured}
-    assert by_id["arbetsmarknadsetablering"].grans == pytest.approx(synthetic.parametrar["grans_sysselsattning"])
+    assert by_id["arbetsmarknadsetablering"].grans == pytest.approx(synthetic.parameters["grans_sysselsattning"])
     assert by_id["arbetsmarknadsetablering"].operator == "<"
     assert all(s.aggregable for s in prep.measured)
 

@@ -250,7 +250,7 @@ def test_openapi_describes_the_api_in_swedish(client):
 def test_every_page_names_the_data_source_and_is_swedish(client, server, path):
     r = client.get(path)
     assert '<html lang="sv">' in r.text
-    assert "Datakälla:" in r.text and server.data.result.kalla.beskrivning in r.text
+    assert "Datakälla:" in r.text and server.data.result.source.beskrivning in r.text
     assert "se-oppna-data-2022" in r.text
     assert "SYNTETISKA DATA" not in r.text
 
@@ -259,7 +259,7 @@ def test_class_and_status_labels_are_the_library_ones(client, server):
     from utanforskap.results.karta import STATUS_TEXT, class_label, classes
 
     result = server.data.result
-    listed = result.listade.filter(pl.col("kommun_kod") == "0180").row(0, named=True)
+    listed = result.listed.filter(pl.col("kommun_kod") == "0180").row(0, named=True)
     kommun = client.get("/kommun/0180").text
     assert f"Klass: {' eller '.join(classes(result))} sammanvägd problematik; – inte listat." in kommun
     assert f"<td>{class_label(listed['klass'], kort=True)}</td>" in kommun and "<td>–</td>" in kommun

@@ -47,7 +47,7 @@ def karta(
 
         source = k.open_source(data)
         done("beräknar metoden")
-        result = k.compute(metod, ar, source, parametrar=parse_parameters(parameter))
+        result = k.compute(metod, ar, source, parameters=parse_parameters(parameter))
         done("sammanfattar")
         summary = k.summarize(result)
         fit = calibrate.published_fit(result)
@@ -63,12 +63,12 @@ def _print_summary(result, summary, fit) -> None:
     from utanforskap.results.karta import top_class
 
     r = summary.riket
-    if result.kalla.syntetisk:
+    if result.source.syntetisk:
         console.print("[bold white on red] SYNTETISKA DATA [/] inte verkliga personer – visar hur metoden fungerar")
-    console.print(f"[bold]{result.metod.method.titel}[/] ({result.metod.id}), {result.ar}")
-    console.print(f"Data: {result.kalla.beskrivning}", highlight=False)
+    console.print(f"[bold]{result.method.method.titel}[/] ({result.method.id}), {result.year}")
+    console.print(f"Data: {result.source.beskrivning}", highlight=False)
     console.print(
-        f"\n[bold]{r['omraden']}[/] av {format_number(result.omraden.height)} RegSO listade"
+        f"\n[bold]{r['omraden']}[/] av {format_number(result.areas.height)} RegSO listade"
         + (f", varav {r['sarskilt']} med {top_class(result)} problematik" if r["sarskilt"] else "")
         + f", i [bold]{r['kommuner']}[/] kommuner.",
         highlight=False,
@@ -78,7 +78,7 @@ def _print_summary(result, summary, fit) -> None:
         f"varav {format_number(r['barn'])} barn och unga 0–19 år.",
         highlight=False,
     )
-    factors = ", ".join(f"{f.namn.lower()} ({'verklig' if f.status == 'verklig' else 'proxy' if f.status == 'proxy' else 'saknas'})" for f in result.faktorer)
+    factors = ", ".join(f"{f.namn.lower()} ({'verklig' if f.status == 'verklig' else 'proxy' if f.status == 'proxy' else 'saknas'})" for f in result.factors)
     if factors:
         console.print(f"Faktorer: {factors}.", highlight=False)
     table = Table(title="Per län", title_justify="left")
@@ -143,7 +143,7 @@ def jamfor(
     source = k.open_source("paket")
     result = k.compute(metod, ar, source)
     lists, factors = compare.compare(result, source.store)
-    table = Table(title=f"Vår lista ({result.metod.id}, {ar}) mot andra listor, RegSO för RegSO", title_justify="left")
+    table = Table(title=f"Vår lista ({result.method.id}, {ar}) mot andra listor, RegSO för RegSO", title_justify="left")
     for col, just in (("referens", "left"), ("båda", "right"), ("bara vår", "right"), ("bara deras", "right"), ("ingen", "right"), ("precision", "right"), ("täckning", "right")):
         table.add_column(col, justify=just)
     for row in lists.iter_rows(named=True):

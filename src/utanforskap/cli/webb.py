@@ -40,9 +40,9 @@ def webb(
     with console.status("Beräknar kartan ..."):
         result = karta.compute(metod, ar, data)
         web_app = create_app(build(result), geometri=geometri)
-    if result.kalla.syntetisk:
+    if result.source.syntetisk:
         console.print("[bold white on red] SYNTETISKA DATA [/] inte verkliga personer")
-    console.print(f"[bold]{result.metod.method.titel}[/] ({result.metod.id}), {result.ar}. Data: {result.kalla.beskrivning}", highlight=False)
+    console.print(f"[bold]{result.method.method.titel}[/] ({result.method.id}), {result.year}. Data: {result.source.beskrivning}", highlight=False)
     console.print(f"Webbtjänsten: http://{host}:{port}/  (API: http://{host}:{port}/api/v1; avsluta med Ctrl+C)", highlight=False)
     # The map and its records live as long as the process: keep them out of the garbage
     # collector's full scans, which otherwise pause requests for tens of milliseconds.

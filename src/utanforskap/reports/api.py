@@ -112,11 +112,11 @@ def file_name(kind: Kind, code: str | None, fmt: Format, result: MapResult | Non
     InputError as render() does.
     """
     if kind == "riket":
-        return f"riket-{result.ar if result is not None else DEFAULT_YEAR}.{fmt}"
+        return f"riket-{result.year if result is not None else DEFAULT_YEAR}.{fmt}"
     if kind == "kommun":
         k = content.kommun_row(geography.areas("kommun"), code)
         return f"kommun-{k['kommun_kod']}-{slug(k['kommun_namn'])}.{fmt}"
-    a = content.area_row(result.omraden if result is not None else geography.areas("regso"), code)
+    a = content.area_row(result.areas if result is not None else geography.areas("regso"), code)
     return f"omrade-{a['regso_kod']}-{slug(a['regso_namn'])}.{fmt}"
 
 

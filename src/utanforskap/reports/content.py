@@ -55,7 +55,7 @@ class Prepared:
     summary: Summary
     specs: list[Factor]  # karta.factor_details: with thresholds
     top_class: str | None
-    areas: pl.DataFrame  # result.omraden with a boolean `listad`
+    areas: pl.DataFrame  # result.areas with a boolean `listad`
     ratios: pl.DataFrame  # omrade ("SE" or kommun code), grupp, one column per aggregable factor, befolkning, omraden
     labour: pl.DataFrame  # omrade, grupp, one column per labour measure
     labour_measures: list[tuple[str, str, str]]  # (column, label, kind)
@@ -83,7 +83,7 @@ def prepare(result: MapResult, handelser: str | os.PathLike[str] | None = None, 
     from utanforskap.reports import events as ev
 
     specs = factor_details(result)
-    areas = result.omraden.with_columns(pl.col("klass").is_not_null().alias("listad"))
+    areas = result.areas.with_columns(pl.col("klass").is_not_null().alias("listad"))
     if any(s.aggregable for s in specs):
         # Numerators and denominators of each factor, aligned with the areas.
         cols = sorted({c for s in specs if s.aggregable for c in (s.taljare, s.namnare)} - set(areas.columns))
@@ -122,11 +122,11 @@ def prepare(result: MapResult, handelser: str | os.PathLike[str] | None = None, 
 def _references(result: MapResult) -> pl.DataFrame:
     """Segregationsbarometern's area type and Polisen's category per RegSO, as results.compare
     reads them (each in its reference year); empty for synthetic data."""
-    if result.kalla.syntetisk:
+    if result.source.syntetisk:
         return pl.DataFrame(schema={"regso_kod": pl.String, "omradestyp": pl.Int64, "polisen": pl.Int64})
     from utanforskap.results import compare
 
-    codes = compare.reference_codes(result.kalla.store)
+    codes = compare.reference_codes(result.source.store)
     return codes.select("regso_kod", pl.col(compare.AREA_TYPE).alias("omradestyp"), pl.col(compare.POLICE).alias("polisen"))
 
 
@@ -158,7 +158,7 @@ def _with_level_values(ratios: pl.DataFrame, result: MapResult, factor_ids: list
     """Whole kommuner and riket take the method's own values at those levels (results.levels),
     so reports, web pages and the API show the same figure; listed and other areas, which the
     store has no level for, keep their sums over areas."""
-    columns = {f.id: f.varde for f in result.faktorer if f.id in factor_ids and f.varde}
+    columns = {f.id: f.varde for f in result.factors if f.id in factor_ids and f.varde}
     if not columns:
         return ratios
     for grupp, level in (("kommun", "kommun"), ("riket", "riket")):
@@ -176,7 +176,7 @@ def _with_level_values(ratios: pl.DataFrame, result: MapResult, factor_ids: list
 # ---- labour market ------------------------------------------------------------------------------------------------------
 def _labour(result: MapResult, areas: pl.DataFrame) -> tuple[pl.DataFrame, list[tuple[str, str, str]]]:
     names = sorted({v for num, den, _, _ in LABOUR_CANDIDATES for v in (num, den)})
-    obs = result.kalla.store.read(niva="regso", period=str(result.ar), variabler=names)
+    obs = result.source.store.read(niva="regso", period=str(result.year), variabler=names)
     have = set(obs.filter(pl.col("varde").is_not_null())["variabel"].unique().to_list())
     chosen = [(num, den, label, kind) for num, den, label, kind in LABOUR_CANDIDATES if num in have and den in have]
     # Show one age band: the first (20–64, the likely official one) that has a total.
@@ -198,7 +198,7 @@ def _labour(result: MapResult, areas: pl.DataFrame) -> tuple[pl.DataFrame, list[
 def _crime(result: MapResult, areas: pl.DataFrame) -> tuple[pl.DataFrame, list[int], pl.DataFrame, list[str], dict[int, int]]:
     """The series per group and year; the years shown; crimes without DeSO per kommun; the
     store's periods left out, and why; the population year each shown year is divided by."""
-    store = result.kalla.store
+    store = result.source.store
     empty = pl.DataFrame(schema={"omrade": pl.String, "grupp": pl.String, "ar": pl.Int64, "brott": pl.Float64, "befolkning": pl.Float64, "per_1000": pl.Float64})
     obs = store.read(niva="regso", variabler=[CRIME_VARIABLE, "befolkning"])
     all_crimes = obs.filter(pl.col("variabel") == CRIME_VARIABLE)
@@ -244,12 +244,12 @@ def _crime(result: MapResult, areas: pl.DataFrame) -> tuple[pl.DataFrame, list[i
 def _fit_and_compare(result: MapResult):
     from utanforskap.results import calibrate, compare
 
-    if result.kalla.syntetisk:
+    if result.source.syntetisk:
         note = "Jämförelsen med andra listor görs bara på verkliga data: de syntetiska områdena motsvarar inga verkliga."
         return None, None, None, note
     fit = calibrate.published_fit(result)
     try:
-        lists, factors = compare.compare(result, result.kalla.store)
+        lists, factors = compare.compare(result, result.source.store)
         note = ""
     except InputError as exc:
         lists, factors, note = None, None, f"Jämförelsen kunde inte göras: {exc}"

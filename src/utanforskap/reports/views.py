@@ -19,19 +19,19 @@ from utanforskap.results.karta import STATUS_TEXT, Factor, class_label, classes,
 
 def _source_note(prep: Prepared) -> str:
     r = prep.result
-    lead = "SYNTETISKA DATA. " if r.kalla.syntetisk and "SYNTETISKA DATA" not in r.kalla.beskrivning else ""
-    return f"{lead}Källa: {r.kalla.beskrivning}. Metod {r.metod.id}, {r.ar}."
+    lead = "SYNTETISKA DATA. " if r.source.syntetisk and "SYNTETISKA DATA" not in r.source.beskrivning else ""
+    return f"{lead}Källa: {r.source.beskrivning}. Metod {r.method.id}, {r.year}."
 
 
 def _common(prep: Prepared) -> dict:
     r = prep.result
     return {
         "r": r,
-        "syntetisk": r.kalla.syntetisk,
-        "metod": r.metod.method,
-        "metod_id": r.metod.id,
-        "ar": r.ar,
-        "kalla": r.kalla.beskrivning,
+        "syntetisk": r.source.syntetisk,
+        "metod": r.method.method,
+        "metod_id": r.method.id,
+        "ar": r.year,
+        "kalla": r.source.beskrivning,
         "specs": prep.specs,
         "measured": prep.measured,
         "status_text": STATUS_TEXT,
@@ -48,8 +48,8 @@ def _common(prep: Prepared) -> dict:
 def _parameters(prep: Prepared) -> list[dict]:
     r = prep.result
     rows = []
-    for name, p in r.metod.method.parametrar.items():
-        value = r.parametrar.get(name)
+    for name, p in r.method.method.parametrar.items():
+        value = r.parameters.get(name)
         rows.append(
             {
                 "namn": name,
@@ -143,7 +143,7 @@ def _and(items: list[str]) -> str:
 def riket(prep: Prepared) -> dict:
     r, s = prep.result, prep.summary
     src = _source_note(prep)
-    map_png = maps.listed_per_kommun(s.per_kommun, r.ar, src)
+    map_png = maps.listed_per_kommun(s.per_kommun, r.year, src)
     per_kommun = s.per_kommun.filter(pl.col("omraden") > 0).join(
         prep.kommuner.select("kommun_kod", "lan_namn"), on="kommun_kod", how="left"
     ).sort(["omraden", "befolkning"], descending=True)
@@ -187,10 +187,10 @@ def riket(prep: Prepared) -> dict:
     return {
         **_common(prep),
         "kind": "riket",
-        "title": f"Lägesbild för riket {r.ar}: områden med stor sammanvägd problematik",
+        "title": f"Lägesbild för riket {r.year}: områden med stor sammanvägd problematik",
         "s": s,
         "map_img": fg.data_uri(map_png),
-        "map_alt": maps.listed_per_kommun_alt(s.per_kommun, s.riket, r.ar),
+        "map_alt": maps.listed_per_kommun_alt(s.per_kommun, s.riket, r.year),
         "lan": lan_totals.to_dicts(),
         "per_kommun": per_kommun.to_dicts(),
         "histos": histos,
@@ -265,7 +265,7 @@ def kommun(prep: Prepared, code: str) -> dict:
     labels = {c: i + 1 for i, c in enumerate(listed["regso_kod"].to_list())}
     geom = geo.regso_geometry(kod, prep.geometri)
     geometry_note = geom.beskrivning if geom is not None else geo.missing_note(prep.geometri)
-    map_title = f"{namn}: områden (RegSO) efter antal flaggor och klass, {r.ar}" if geom else f"{namn} i {k['lan_namn']}"
+    map_title = f"{namn}: områden (RegSO) efter antal flaggor och klass, {r.year}" if geom else f"{namn} i {k['lan_namn']}"
     map_png = maps.kommun_map(kod, namn, k["lan_kod"], areas, geom, classes(r), prep.top_class, labels, map_title, src, geometry_note)
     if geom is not None:
         n_flag = areas.filter(~pl.col("listad") & (pl.col("antal_flaggor").fill_null(0) > 0)).height

@@ -75,7 +75,7 @@ class Calibration:
 # ---- the fit of one map -----------------------------------------------------------------------
 def fit(result: MapResult, targets: dict[str, Target]) -> pl.DataFrame:
     """How close a map's totals come to the published ones, target by target."""
-    om = result.omraden
+    om = result.areas
     top = top_class(result)
     rows = []
     for tid, t in targets.items():
@@ -99,7 +99,7 @@ def fit(result: MapResult, targets: dict[str, Target]) -> pl.DataFrame:
 def published_fit(result: MapResult) -> pl.DataFrame | None:
     """`fit` against the bundled targets (data/kalibrering.toml), once per map; None for
     synthetic data, whose areas are not the real ones the targets count."""
-    if result.kalla.syntetisk:
+    if result.source.syntetisk:
         return None
     return memo(result, "published_fit", lambda: fit(result, load_spec().mal))
 
@@ -125,13 +125,13 @@ def calibrate(spec: Spec | None = None, data: str = "paket") -> Calibration:
     areas = areas_with_population(source.store, spec.ar)
     base = classify(loaded, inputs, areas, source, spec.ar)
     full = full_frame(base).sort("regso_kod")  # the engine's every column, from the same inputs
-    om = base.omraden.sort("regso_kod")
+    om = base.areas.sort("regso_kod")
 
     # Per factor, a (candidates x areas) matrix of flags; fixed factors have one row.
     flag_options: list[np.ndarray] = []
     for lhs, op, param in shape.factors:
         values = full[lhs].to_numpy().astype(float)  # NaN where missing: never flagged (saknade = hoppa)
-        cands = spec.rutnat.get(param, [base.parametrar[param]])
+        cands = spec.rutnat.get(param, [base.parameters[param]])
         with np.errstate(invalid="ignore"):
             flag_options.append(np.stack([_OPS[op](values, c) for c in cands]).astype(np.int8))
     n_factor_grid = [len(f) for f in flag_options]
@@ -149,8 +149,8 @@ def calibrate(spec: Spec | None = None, data: str = "paket") -> Calibration:
     order = np.argsort(kommun, kind="stable")
     starts = np.flatnonzero(np.r_[True, kommun[order][1:] != kommun[order][:-1]])
 
-    listed_values = spec.rutnat.get(shape.listed_param, [base.parametrar[shape.listed_param]])
-    top_values = spec.rutnat.get(shape.top_param, [base.parametrar[shape.top_param]]) if shape.top_param else [np.inf]
+    listed_values = spec.rutnat.get(shape.listed_param, [base.parameters[shape.listed_param]])
+    top_values = spec.rutnat.get(shape.top_param, [base.parameters[shape.top_param]]) if shape.top_param else [np.inf]
     best: tuple[float, int, float, float] | None = None
     for lv in listed_values:
         listed = counts >= lv
@@ -181,7 +181,7 @@ def calibrate(spec: Spec | None = None, data: str = "paket") -> Calibration:
                 best = (float(total[i]), i, lv, tv)
     assert best is not None
     grid_loss, combo, lv, tv = best
-    chosen = dict(base.parametrar)
+    chosen = dict(base.parameters)
     factor_combo = np.unravel_index(combo, n_factor_grid) if n_factor_grid else ()
     for (_, _, param), idx in zip(shape.factors, factor_combo):
         if param in spec.rutnat:

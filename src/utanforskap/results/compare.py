@@ -77,7 +77,7 @@ def compare(result: MapResult, store: ObservationStore) -> tuple[pl.DataFrame, p
     Factor agreement: for each factor, the share of each list's areas flagged on it.
     """
     refs = reference_flags(store)
-    om = result.omraden.join(refs, on="regso_kod", how="left").with_columns(
+    om = result.areas.join(refs, on="regso_kod", how="left").with_columns(
         pl.col("klass").is_not_null().alias("__var"), *[pl.col(r.id).fill_null(False) for r in REFERENCES]
     )
     rows = []
@@ -97,7 +97,7 @@ def compare(result: MapResult, store: ObservationStore) -> tuple[pl.DataFrame, p
         )
     lists = pl.DataFrame(rows)
     factor_rows = []
-    for f in result.faktorer:
+    for f in result.factors:
         if not f.flagga:
             continue
         row = {"faktor": f.id, "namn": f.namn, "status": f.status}

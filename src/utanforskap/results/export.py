@@ -29,7 +29,7 @@ WRITE_STEPS = ("omraden.csv", "listade_omraden.csv", "listade_omraden.xlsx", "ko
 
 
 def data_label(result: MapResult) -> str:
-    return f"{result.kalla.beskrivning}; metod {result.metod.id} ({result.metod.method.version}); år {result.ar}"
+    return f"{result.source.beskrivning}; metod {result.method.id} ({result.method.method.version}); år {result.year}"
 
 
 def areas_table(result: MapResult) -> pl.DataFrame:
@@ -78,10 +78,10 @@ def _excel(result: MapResult, summary: Summary, fit_table, listed: pl.DataFrame,
         {
             "uppgift": ["Data", "Metod", "Metodversion", "År", "Listade områden", "Kommuner", "Invånare", "Barn 0–19 år"],
             "värde": [
-                result.kalla.beskrivning,
-                f"{result.metod.method.titel} ({result.metod.id})",
-                result.metod.method.version,
-                str(result.ar),
+                result.source.beskrivning,
+                f"{result.method.method.titel} ({result.method.id})",
+                result.method.method.version,
+                str(result.year),
                 str(summary.riket["omraden"]),
                 str(summary.riket["kommuner"]),
                 str(summary.riket["befolkning"]),
@@ -92,14 +92,14 @@ def _excel(result: MapResult, summary: Summary, fit_table, listed: pl.DataFrame,
     factors = pl.DataFrame(
         [
             {"faktor": f.namn, "status": f.status, "mått": f.matt, "ersätter": f.proxy_for}
-            for f in result.faktorer
+            for f in result.factors
         ]
     )
     params = pl.DataFrame(
         [
             {"parameter": k, "värde": float(v) if not isinstance(v, list) else None, "proveniens": p.proveniens, "motivering": p.motivering or p.kalla}
-            for k, p in result.metod.method.parametrar.items()
-            for v in [result.parametrar[k]]
+            for k, p in result.method.method.parametrar.items()
+            for v in [result.parameters[k]]
         ]
     )
     with xlsxwriter.Workbook(str(path)) as wb:

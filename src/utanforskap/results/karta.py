@@ -3,8 +3,8 @@
 This is the library API behind `utanforskap karta`, the reports and the web application:
 
     result = compute()                      # bundled open data, se-oppna-data-2022, 2022
-    result.omraden                          # all 3 363 RegSO with values, flags and class
-    result.listade                          # the listed areas
+    result.areas                          # all 3 363 RegSO with values, flags and class
+    result.listed                          # the listed areas
     summary = summarize(result)             # riket, per län, per kommun
 """
 
@@ -75,7 +75,7 @@ class Factor:
         return self.taljare is not None and self.namnare is not None
 
     @property
-    def lag_ar_daligt(self) -> bool:
+    def low_is_bad(self) -> bool:
         """Flagged when low (employment): colour scales and charts run the other way."""
         return self.operator in ("<", "<=")
 
@@ -99,27 +99,27 @@ class DataSource:
 
 @dataclass(frozen=True, eq=False)
 class MapResult:
-    metod: LoadedMethod
-    ar: int
-    kalla: DataSource
-    omraden: pl.DataFrame  # one row per RegSO: AREA_COLUMNS, then the method's outputs
-    parametrar: dict[str, float] = field(default_factory=dict)
+    method: LoadedMethod
+    year: int
+    source: DataSource
+    areas: pl.DataFrame  # one row per RegSO: AREA_COLUMNS, then the method's outputs
+    parameters: dict[str, float] = field(default_factory=dict)
     # What is derived from this map once and reused (see `memo`): the method's inputs, the
     # full engine frame, the summary, level values, the fit. Frozen, so it cannot go stale.
     # Not an __init__ argument, so dataclasses.replace() gives the new map a memo of its own.
     _memo: dict = field(default_factory=dict, init=False, repr=False)
 
     @property
-    def listade(self) -> pl.DataFrame:
-        return self.omraden.filter(pl.col("klass").is_not_null())
+    def listed(self) -> pl.DataFrame:
+        return self.areas.filter(pl.col("klass").is_not_null())
 
     @property
-    def faktorer(self) -> list[Factor]:
-        return factors(self.metod)
+    def factors(self) -> list[Factor]:
+        return factors(self.method)
 
     @property
     def output_columns(self) -> list[str]:
-        return [c for c in self.omraden.columns if c not in AREA_COLUMNS]
+        return [c for c in self.areas.columns if c not in AREA_COLUMNS]
 
 
 def factors(loaded: LoadedMethod) -> list[Factor]:
@@ -195,8 +195,8 @@ def factor_details(result: MapResult) -> list[Factor]:
     all areas (e.g. 0,70 × rikets andel sysselsatta). Computed once per map."""
 
     def make() -> list[Factor]:
-        steps = {s.namn: s for s in result.metod.method.steg}
-        return [replace(f, grans=_threshold(f, steps, result)) for f in result.faktorer]
+        steps = {s.namn: s for s in result.method.method.steg}
+        return [replace(f, grans=_threshold(f, steps, result)) for f in result.factors]
 
     return memo(result, "factor_details", make)
 
@@ -224,7 +224,7 @@ def _resolve(value, result: MapResult) -> float | None:
     if isinstance(value, (int, float)):
         return float(value)
     if isinstance(value, m.ParamRef):
-        v = result.parametrar.get(value.parameter)
+        v = result.parameters.get(value.parameter)
         return float(v) if isinstance(v, (int, float)) else None
     if isinstance(value, str):
         full = full_frame(result)
@@ -251,15 +251,15 @@ def full_frame(result: MapResult) -> pl.DataFrame:
     def make() -> pl.DataFrame:
         inputs = result._memo.get("inputs")
         if inputs is None:
-            inputs = method_inputs(result.metod, result.kalla.store, result.ar)
-        return engine.run(result.metod, inputs, parameters=scalar_parameters(result), keep_all=True, source=str(result.kalla.store.root))
+            inputs = method_inputs(result.method, result.source.store, result.year)
+        return engine.run(result.method, inputs, parameters=scalar_parameters(result), keep_all=True, source=str(result.source.store.root))
 
     return memo(result, "full_frame", make)
 
 
 def scalar_parameters(result: MapResult) -> dict[str, float]:
     """The map's parameters as overrides for another engine run (list-valued ones are the method's own)."""
-    return {k: v for k, v in result.parametrar.items() if not isinstance(v, list)}
+    return {k: v for k, v in result.parameters.items() if not isinstance(v, list)}
 
 
 def open_source(data: str | os.PathLike[str] = "paket") -> DataSource:
@@ -282,21 +282,21 @@ def open_source(data: str | os.PathLike[str] = "paket") -> DataSource:
 
 
 def compute(
-    metod: str | os.PathLike[str] | None = None,
-    ar: int = DEFAULT_YEAR,
+    method: str | os.PathLike[str] | None = None,
+    year: int = DEFAULT_YEAR,
     data: str | os.PathLike[str] | DataSource = "paket",
-    parametrar: dict[str, float] | None = None,
+    parameters: dict[str, float] | None = None,
 ) -> MapResult:
     """Run a method on every RegSO of the chosen data and year."""
     source = data if isinstance(data, DataSource) else open_source(data)
-    if metod is None:
-        metod = DEFAULT_SYNTHETIC_METHOD if source.syntetisk else DEFAULT_METHOD
-    loaded = loader.load(metod)
+    if method is None:
+        method = DEFAULT_SYNTHETIC_METHOD if source.syntetisk else DEFAULT_METHOD
+    loaded = loader.load(method)
     if loaded.method.nyckel != "regso_kod":
         raise InputError(f"{loaded.source}: kartan körs på RegSO; metodens nyckel måste vara regso_kod (är {loaded.method.nyckel})")
-    inputs = method_inputs(loaded, source.store, ar)
-    areas = areas_with_population(source.store, ar)
-    return classify(loaded, inputs, areas, source, ar, parametrar)
+    inputs = method_inputs(loaded, source.store, year)
+    areas = areas_with_population(source.store, year)
+    return classify(loaded, inputs, areas, source, year, parameters)
 
 
 def classify(
@@ -304,20 +304,20 @@ def classify(
     inputs: pl.DataFrame,
     areas: pl.DataFrame,
     source: DataSource,
-    ar: int,
-    parametrar: dict[str, float] | None = None,
+    year: int,
+    parameters: dict[str, float] | None = None,
 ) -> MapResult:
     """The classification step alone: the method on prepared inputs (timed in bench)."""
-    outputs = engine.run(loaded, inputs, parameters=parametrar, source=str(source.store.root))
+    outputs = engine.run(loaded, inputs, parameters=parameters, source=str(source.store.root))
     omraden = areas.join(outputs, on="regso_kod", how="left", coalesce=True).sort("regso_kod")
     if omraden.height != areas.height:  # pragma: no cover - join on a unique key
         raise InputError("internt fel: kartan fick fler rader än områden")
     result = MapResult(
-        metod=loaded,
-        ar=ar,
-        kalla=source,
-        omraden=omraden,
-        parametrar=engine.resolve_parameters(loaded, parametrar),
+        method=loaded,
+        year=year,
+        source=source,
+        areas=omraden,
+        parameters=engine.resolve_parameters(loaded, parameters),
     )
     result._memo["inputs"] = inputs  # full_frame() reruns the engine on them, not the store
     return result
@@ -356,7 +356,7 @@ def summarize(result: MapResult) -> Summary:
 
 
 def _summarize(result: MapResult) -> Summary:
-    om = result.omraden
+    om = result.areas
     listed = pl.col("klass").is_not_null()
     special = pl.col("klass") == top_class(result)
 
@@ -385,7 +385,7 @@ def _summarize(result: MapResult) -> Summary:
         .sort("omraden")
     )
     factor_rows = []
-    for f in result.faktorer:
+    for f in result.factors:
         flagged = om[f.flagga].sum() if f.flagga else None
         among = om.filter(listed)[f.flagga].sum() if f.flagga else None
         factor_rows.append({"faktor": f.id, "namn": f.namn, "status": f.status, "flaggade": flagged, "bland_listade": among})
@@ -397,7 +397,7 @@ def _summarize(result: MapResult) -> Summary:
 
 
 def _klass_step(result: MapResult) -> m.Classify | None:
-    return next((s for s in result.metod.method.steg if s.typ == "klass" and s.namn == "klass"), None)
+    return next((s for s in result.method.method.steg if s.typ == "klass" and s.namn == "klass"), None)
 
 
 def classes(result: MapResult) -> list[str]:
@@ -407,14 +407,14 @@ def classes(result: MapResult) -> list[str]:
     step = _klass_step(result)
     if step is not None:
         return [r.klass for r in step.regler]
-    return sorted(result.omraden["klass"].drop_nulls().unique().to_list()) if "klass" in result.omraden.columns else []
+    return sorted(result.areas["klass"].drop_nulls().unique().to_list()) if "klass" in result.areas.columns else []
 
 
 def listing_threshold(result: MapResult) -> float | None:
     """How many flags list an area: the `minst` of the klass step's last (lowest) rule, as
     a number or the map's parameter; None when the method lists by another rule."""
     step = _klass_step(result)
-    counts = next((s for s in result.metod.method.steg if step is not None and s.namn == step.indata), None)
+    counts = next((s for s in result.method.method.steg if step is not None and s.namn == step.indata), None)
     if step is None or not step.regler or not isinstance(counts, m.FlagCount) or step.regler[-1].minst is None:
         return None
     return _resolve(step.regler[-1].minst, result)
@@ -429,7 +429,7 @@ def top_class(result: MapResult) -> str | None:
 
 def output_frame(result: MapResult) -> pl.DataFrame:
     """omraden as written to files: flags as 0/1, missing as empty."""
-    kinds = result.metod.kinds
-    return result.omraden.with_columns(
+    kinds = result.method.kinds
+    return result.areas.with_columns(
         [pl.col(c).cast(pl.Int8) for c in result.output_columns if kinds.get(c) == BOOLEAN]
     )

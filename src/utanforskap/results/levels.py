@@ -30,11 +30,11 @@ def level_values(result: MapResult, level: str) -> pl.DataFrame:
 
 
 def _level_values(result: MapResult, level: str) -> pl.DataFrame:
-    wanted = [f.varde for f in result.faktorer if f.varde]
-    key = result.metod.method.nyckel
+    wanted = [f.varde for f in result.factors if f.varde]
+    key = result.method.method.nyckel
     try:
-        inputs = method_inputs(result.metod, result.kalla.store, result.ar, level=level)
-        values = engine.run(result.metod, inputs, parameters=scalar_parameters(result), keep_all=True).select(key, *wanted)
+        inputs = method_inputs(result.method, result.source.store, result.year, level=level)
+        values = engine.run(result.method, inputs, parameters=scalar_parameters(result), keep_all=True).select(key, *wanted)
     except UtanforskapError:
         return pl.DataFrame(schema={"omrade": pl.String, **{c: pl.Float64 for c in wanted}})
     return values.rename({key: "omrade"})

@@ -47,7 +47,7 @@ def unknown_area(code: str) -> HTTPException:
 
 def methods_info(data: AppData) -> list[dict]:
     """Every shipped method (and the one in use, if it is a file) with parameters and provenance."""
-    used = data.result.metod
+    used = data.result.method
     loaded = {mid: loader.load(mid) for mid in loader.builtin_ids()}
     if used.id not in loaded:
         loaded[used.id] = used

@@ -100,10 +100,10 @@ def _numeric_legend(col: Column, values: list[float], rubrik: str) -> Legend:
     labels += [f"{fmt(a)}–{fmt(b)}" for a, b in zip(breaks, breaks[1:])]
     labels += [f"{fmt(breaks[-1])} eller mer"]
     colours = PALETTE[: len(breaks) + 1]
-    if col.lag_ar_daligt:
+    if col.low_is_bad:
         colours = list(reversed(colours))
     desc = col.beskrivning
-    if col.lag_ar_daligt:  # a sentence of its own after the measure's description
+    if col.low_is_bad:  # a sentence of its own after the measure's description
         desc = (f"{desc.rstrip('.')}. " if desc else "") + "Mörkare färg: lägre värde (lågt är problematiskt)."
     return _stepped(col.id, rubrik, desc, breaks, labels, colours, typ=col.typ)
 

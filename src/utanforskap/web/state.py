@@ -36,7 +36,7 @@ class Column:
     typ: str  # andel | tal | flagga | text
     faktor: str | None = None
     faktor_status: str | None = None
-    lag_ar_daligt: bool = False  # colour scales run the other way
+    low_is_bad: bool = False  # colour scales run the other way
 
 
 @dataclass(frozen=True)
@@ -81,15 +81,15 @@ class AppData:
     # ---- metadata --------------------------------------------------------------------------
     @property
     def syntetisk(self) -> bool:
-        return self.result.kalla.syntetisk
+        return self.result.source.syntetisk
 
     def meta(self) -> dict:
         """Who computed what on which data: part of every API answer."""
-        method = self.result.metod
+        method = self.result.method
         return {
             "metod": {"id": method.id, "titel": method.method.titel, "version": method.method.version},
-            "ar": self.result.ar,
-            "datakalla": self.result.kalla.beskrivning,
+            "ar": self.result.year,
+            "datakalla": self.result.source.beskrivning,
             "syntetiska_data": self.syntetisk,
         }
 
@@ -141,11 +141,11 @@ def build(result: MapResult, files_dir: Path | None = None) -> AppData:
     The national downloads go to `files_dir`, or to a temporary directory that is removed
     by AppData.close(), when the data are collected, or when the process exits."""
     summary = summarize(result)
-    factors = result.faktorer
+    factors = result.factors
     columns = describe_columns(result, factors)
     klasser = classes(result)
     kommun_values, riket_values = _aggregated_values(result, columns)
-    om = result.omraden
+    om = result.areas
 
     areas: dict[str, dict] = {}
     area_json: dict[str, bytes] = {}
@@ -239,9 +239,9 @@ def data_version(result: MapResult) -> str:
     """A short hash of everything the answers depend on: data, method, year, parameters, rows."""
     h = hashlib.sha256()
     h.update(export.data_label(result).encode())
-    h.update(json.dumps(result.parametrar, sort_keys=True, default=str).encode())
-    h.update(str(result.kalla.store.root).encode())
-    h.update(result.omraden.hash_rows().sum().to_bytes(8, "little", signed=False) if result.omraden.height else b"")
+    h.update(json.dumps(result.parameters, sort_keys=True, default=str).encode())
+    h.update(str(result.source.store.root).encode())
+    h.update(result.areas.hash_rows().sum().to_bytes(8, "little", signed=False) if result.areas.height else b"")
     return h.hexdigest()[:16]
 
 
@@ -268,18 +268,18 @@ def _clean(value):
 
 def describe_columns(result: MapResult, factors: list[Factor]) -> list[Column]:
     """Label, description and kind of each output column, read from the method's own metadata."""
-    method = result.metod.method
+    method = result.method.method
     steps = {s.namn: s for s in method.steg}
     by_value = {f.varde: f for f in factors if f.varde}
     by_flag = {f.flagga: f for f in factors if f.flagga}
     columns = []
     for col in result.output_columns:
-        kind = result.metod.kinds.get(col)
+        kind = result.method.kinds.get(col)
         step = steps.get(col)
         desc = (step.beskrivning.strip() if step is not None and step.beskrivning else "")
         if col in by_value:
             f = by_value[col]
-            columns.append(Column(col, f.namn, f.matt or desc, "andel" if f.andel else "tal", f.id, f.status, f.lag_ar_daligt))
+            columns.append(Column(col, f.namn, f.matt or desc, "andel" if f.andel else "tal", f.id, f.status, f.low_is_bad))
         elif col in by_flag:
             f = by_flag[col]
             columns.append(Column(col, f.namn, f"Flagga: {f.namn.lower()}", "flagga", f.id, f.status))
