@@ -16,6 +16,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from common import report, timed  # noqa: E402
 
 from utanforskap.methods import loader  # noqa: E402
+from utanforskap import datasets
 from utanforskap.results import karta  # noqa: E402
 from utanforskap.results.inputs import method_inputs  # noqa: E402
 
@@ -58,7 +59,7 @@ def main() -> None:
             times.append(time.perf_counter() - t0)
         report("karta_hela_processen", sorted(times)[1], "s")
 
-    source = karta.open_source("paket")
+    source = datasets.open_source("paket")
     loaded = loader.load(karta.DEFAULT_METHOD)
     inputs = method_inputs(loaded, source.store, 2022)
     areas = karta.areas_with_population(source.store, 2022)

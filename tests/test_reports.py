@@ -232,7 +232,7 @@ def test_unknown_codes_raise_input_error_naming_them(result):
 # ---- synthetic data --------------------------------------------------------------------------------------------------
 def test_synthetic_data_are_labelled_on_every_page(result):
     synthetic = karta.compute(data="syntetisk")
-    assert synthetic.source.syntetisk
+    assert synthetic.source.synthetic
     html = reports.render("kommun", "0380", "html", synthetic).decode("utf-8")
     assert '<p class="syntetisk" role="note">SYNTETISKA DATA' in html
     assert "<title>SYNTETISKA DATA" in html

@@ -12,7 +12,7 @@ from reports_helpers import result  # noqa: F401 (fixture)
 
 from utanforskap import geography, reports
 from utanforskap.errors import InputError
-from utanforskap.reports import geometry as geo
+from utanforskap.geography import polygons as geo
 from utanforskap.sources.bundle import sha256
 
 UPPSALA_LAN = ["0305", "0319", "0330", "0331", "0360", "0380", "0381", "0382"]
@@ -50,7 +50,7 @@ def test_uppsala_lan_kommuner_get_the_dissolved_regso_polygons():
     for kod in UPPSALA_LAN:
         g = geo.regso_geometry(kod)
         wanted = regso.filter(pl.col("kommun_kod") == kod)["regso_kod"].sort().to_list()
-        assert g is not None and g.kalla == "paket"
+        assert g is not None and g.origin == "paket"
         assert g.polygons["regso_kod"].tolist() == wanted  # one polygon per RegSO, all of them
         assert g.polygons.crs.to_epsg() == 3006
         total += len(g.polygons)
@@ -90,11 +90,11 @@ def test_user_geopackage_with_deso_polygons_is_dissolved(tmp_path):
     part = deso[deso["deso_kod"].str.startswith("0305")].rename(columns={"deso_kod": "desokod"})
     part.to_crs("EPSG:4326").to_file(path, driver="GPKG")  # another CRS: must be reprojected
     g = geo.regso_geometry("0305", path)
-    assert g.kalla == "fil" and "habo_deso.gpkg" in g.beskrivning
+    assert g.origin == "fil" and "habo_deso.gpkg" in g.description
     assert len(g.polygons) == geography.areas("regso").filter(pl.col("kommun_kod") == "0305").height
     assert g.polygons.crs.to_epsg() == 3006
     # A kommun the file does not cover falls through to the next source.
-    assert geo.regso_geometry("0380", path).kalla == "paket"
+    assert geo.regso_geometry("0380", path).origin == "paket"
 
 
 def test_user_file_from_the_environment_and_errors(tmp_path, monkeypatch):
@@ -104,7 +104,7 @@ def test_user_file_from_the_environment_and_errors(tmp_path, monkeypatch):
         columns="regso_kod"
     ).to_file(path, driver="GPKG")
     monkeypatch.setenv("UTANFORSKAP_REGSO_GEOMETRI", str(path))
-    assert geo.regso_geometry("0319").kalla == "fil"
+    assert geo.regso_geometry("0319").origin == "fil"
     monkeypatch.setenv("UTANFORSKAP_REGSO_GEOMETRI", str(tmp_path / "saknas.gpkg"))
     with pytest.raises(InputError, match=r"saknas\.gpkg: geometrifilen finns inte \(UTANFORSKAP_REGSO_GEOMETRI\)"):
         geo.regso_geometry("0319")
@@ -148,12 +148,12 @@ def test_wfs_answer_is_used_and_failure_falls_back(monkeypatch):
     try:
         monkeypatch.setenv("UTANFORSKAP_GEOMETRI_WFS", f"http://127.0.0.1:{server.server_port}/geoserver/stat/wfs")
         g = geo.regso_geometry("0330")
-        assert g.kalla == "wfs" and g.beskrivning == geo.NOTE_WFS
+        assert g.origin == "wfs" and g.description == geo.NOTE_WFS
         assert len(g.polygons) == len(part)
         q = _Wfs.requests[0]
         assert q["typeNames"] == "stat:RegSO_2020" and q["srsName"] == "EPSG:3006" and q["CQL_FILTER"] == "kommunkod='0330'"
         # A kommun the WFS answers with nothing falls back to the bundle.
-        assert geo.regso_geometry("0380").kalla == "paket"
+        assert geo.regso_geometry("0380").origin == "paket"
     finally:
         server.shutdown()
         server.server_close()
@@ -161,7 +161,7 @@ def test_wfs_answer_is_used_and_failure_falls_back(monkeypatch):
     # Nothing listens there: one quick failure, remembered, then the bundle.
     monkeypatch.setenv("UTANFORSKAP_GEOMETRI_WFS", f"http://127.0.0.1:{server.server_port}/wfs")
     monkeypatch.setenv("UTANFORSKAP_GEOMETRI_WFS_TIMEOUT", "2")
-    assert geo.regso_geometry("0380").kalla == "paket"
+    assert geo.regso_geometry("0380").origin == "paket"
     assert "SCB:s kartserver (WFS) svarade inte" in geo.wfs_status()
     assert geo.regso_polygons("0180") is None
     assert "SCB:s kartserver (WFS) svarade inte" in geo.describe("0180")

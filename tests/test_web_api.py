@@ -250,7 +250,7 @@ def test_openapi_describes_the_api_in_swedish(client):
 def test_every_page_names_the_data_source_and_is_swedish(client, server, path):
     r = client.get(path)
     assert '<html lang="sv">' in r.text
-    assert "Datakälla:" in r.text and server.data.result.source.beskrivning in r.text
+    assert "Datakälla:" in r.text and server.data.result.source.description in r.text
     assert "se-oppna-data-2022" in r.text
     assert "SYNTETISKA DATA" not in r.text
 

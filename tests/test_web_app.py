@@ -90,13 +90,13 @@ def test_legend_breaks_are_increasing_and_rounded():
 
 
 def test_a_users_geopackage_gives_the_regso_layer_and_is_named_under_the_map(tmp_path):
-    from utanforskap.reports import geometry
-    from utanforskap.web.maplayers import RegsoGeometry
+    from utanforskap.geography import polygons as geometry
+    from utanforskap.web.maplayers import KommunPolygons
 
     data = live_server("paket").data
     path = tmp_path / "egna_omraden.gpkg"
     geometry.regso_polygons("0381").to_file(path, layer="regso", driver="GPKG")  # Enköping, as a user's file
-    regso = RegsoGeometry(data, str(path))
+    regso = KommunPolygons(data, str(path))
     assert regso("0381") and "egna_omraden.gpkg (egen geometrifil)" in regso.note("0381")
     body = regso.geojson("0381")
     assert body is not None and b'"regso_kod":"0381R' in body

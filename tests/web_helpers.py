@@ -51,16 +51,17 @@ def live_server(kind: str = "paket") -> LiveServer:
 
 def _start(kind: str) -> LiveServer:
     # What the pages show must not depend on the network: RegSO polygons come only from the
-    # bundle (Uppsala län) or a test's own file, never from SCB's WFS (reports.geometry).
+    # bundle (Uppsala län) or a test's own file, never from SCB's WFS (geography.polygons).
     os.environ["UTANFORSKAP_GEOMETRI_WFS"] = ""
+    from utanforskap import datasets
     from utanforskap.results import karta
     from utanforskap.web import build, create_app
 
     if kind == "paket":
-        source = karta.open_source("paket")
+        source = datasets.open_source("paket")
     elif kind == "syntetisk-flagga":
-        base = karta.open_source("paket")
-        source = karta.DataSource(base.store, f"{karta.SYNTHETIC_LABEL}: testdata (paketets data märkta som syntetiska)", True)
+        base = datasets.open_source("paket")
+        source = datasets.DataSource(base.store, f"{datasets.SYNTHETIC_LABEL}: testdata (paketets data märkta som syntetiska)", True)
     else:  # pragma: no cover - a test asked for something that does not exist
         raise ValueError(kind)
     result = karta.compute(karta.DEFAULT_METHOD, data=source)

@@ -63,10 +63,10 @@ def _print_summary(result, summary, fit) -> None:
     from utanforskap.results.karta import top_class
 
     r = summary.riket
-    if result.source.syntetisk:
+    if result.source.synthetic:
         console.print("[bold white on red] SYNTETISKA DATA [/] inte verkliga personer – visar hur metoden fungerar")
     console.print(f"[bold]{result.method.method.titel}[/] ({result.method.id}), {result.year}")
-    console.print(f"Data: {result.source.beskrivning}", highlight=False)
+    console.print(f"Data: {result.source.description}", highlight=False)
     console.print(
         f"\n[bold]{r['omraden']}[/] av {format_number(result.areas.height)} RegSO listade"
         + (f", varav {r['sarskilt']} med {top_class(result)} problematik" if r["sarskilt"] else "")

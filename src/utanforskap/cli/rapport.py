@@ -49,7 +49,7 @@ def rapport(
     with console.status("Beräknar kartan ..."):
         result = karta.compute(metod, ar, data)
         prep = r.prepared(result, handelser, geometri)
-    if result.source.syntetisk:
+    if result.source.synthetic:
         console.print("[bold white on red] SYNTETISKA DATA [/] rapporterna märks så på varje sida")
 
     if alla_kommuner:

@@ -34,15 +34,15 @@ def webb(
     if geometri is not None and not geometri.is_file():
         raise InputError(f"{geometri}: geometrifilen finns inte (--geometri); ange en GeoPackage med RegSO- eller DeSO-polygoner")
     if geometri is not None:
-        from utanforskap.reports import geometry
+        from utanforskap.geography import polygons as geometry
 
         geometry.check_file(geometri)  # reads and checks the file now, without asking SCB's WFS
     with console.status("Beräknar kartan ..."):
         result = karta.compute(metod, ar, data)
         web_app = create_app(build(result), geometri=geometri)
-    if result.source.syntetisk:
+    if result.source.synthetic:
         console.print("[bold white on red] SYNTETISKA DATA [/] inte verkliga personer")
-    console.print(f"[bold]{result.method.method.titel}[/] ({result.method.id}), {result.year}. Data: {result.source.beskrivning}", highlight=False)
+    console.print(f"[bold]{result.method.method.titel}[/] ({result.method.id}), {result.year}. Data: {result.source.description}", highlight=False)
     console.print(f"Webbtjänsten: http://{host}:{port}/  (API: http://{host}:{port}/api/v1; avsluta med Ctrl+C)", highlight=False)
     # The map and its records live as long as the process: keep them out of the garbage
     # collector's full scans, which otherwise pause requests for tens of milliseconds.

@@ -14,10 +14,11 @@ plain code exists in DeSO 2018 / RegSO 2020 (same code = same area) and, separat
 row that could not be joined with its reason.
 """
 
-from utanforskap.geography.codes import RIKET, AreaCode, parse_code, parse_codes
+from utanforskap.geography.codes import LEVELS, RIKET, AreaCode, parse_code, parse_codes
 from utanforskap.geography.hierarchy import Geography, VintageJoin, areas, default, lan_names, mapping
 
 __all__ = [
+    "LEVELS",
     "RIKET",
     "AreaCode",
     "Geography",

@@ -16,6 +16,9 @@ from utanforskap.errors import InputError
 
 RIKET = "SE"
 
+# Levels from smallest to largest; aggregation goes left to right.
+LEVELS = ("deso", "regso", "kommun", "lan", "riket")
+
 # Plain code pattern per level (anchored). DeSO: kommun + A/B/C + 4 digits; RegSO: kommun + R + 3 digits.
 PATTERNS: dict[str, str] = {
     "deso": r"^\d{4}[ABC]\d{4}$",

@@ -15,8 +15,7 @@ from typing import NamedTuple
 import polars as pl
 
 from utanforskap.errors import InputError
-from utanforskap.geography.codes import PATTERNS, RIKET, parse_codes
-from utanforskap.observations.schema import LEVELS
+from utanforskap.geography.codes import LEVELS, PATTERNS, RIKET, parse_codes
 
 # Columns of the one-row-per-DeSO table, in order.
 COLUMNS = (

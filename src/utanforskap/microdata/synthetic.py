@@ -39,7 +39,7 @@ import pyarrow.parquet as pq
 from utanforskap.atomic import atomic_path
 from utanforskap.errors import InputError
 from utanforskap.microdata import schema as ms
-from utanforskap.observations.store import ObservationStore
+from utanforskap.observations.store import ObservationStore, bundled_store
 
 MODEL_FILE = "syntetisk_modell.toml"
 PERIOD = "2022"
@@ -119,9 +119,7 @@ _MARGINAL_VARS = [
 def marginals(store: ObservationStore | None = None) -> Marginals:
     """Read the real DeSO marginals (the bundled store by default)."""
     if store is None:
-        from utanforskap.sources.bundle import default_store
-
-        store = default_store()
+        store = bundled_store()
     w = store.wide("deso", PERIOD, _MARGINAL_VARS)
     low = store.wide("deso", PERIOD, ["lag_ekonomisk_standard"], falt=("taljare", "namnare"))
     w = w.join(low, on="omrade", how="left").sort("omrade").fill_null(0.0)

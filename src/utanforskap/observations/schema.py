@@ -9,6 +9,7 @@ from __future__ import annotations
 import polars as pl
 
 from utanforskap.errors import InputError
+from utanforskap.geography.codes import LEVELS as geography_levels
 
 # Column name -> dtype. Order is the canonical column order.
 COLUMNS: dict[str, pl.DataType] = {
@@ -26,8 +27,8 @@ COLUMNS: dict[str, pl.DataType] = {
 
 KEY = ("omrade", "niva", "period", "variabel")
 
-# Levels from smallest to largest; aggregation goes left to right.
-LEVELS = ("deso", "regso", "kommun", "lan", "riket")
+# Levels from smallest to largest (defined by the geography; here for the schema's users).
+LEVELS = geography_levels
 
 STATUS: dict[str, str] = {
     "undertryckt": "undertryckt av källan (t.ex. '..' hos SCB eller Skolverket)",

@@ -273,3 +273,18 @@ def _quote(path: Path) -> str:
 
 def _duck_type(t: pl.DataType) -> str:
     return "DOUBLE" if t == pl.Float64() else "VARCHAR"
+
+
+def bundled_store() -> ObservationStore:
+    """The observation store that ships inside the package (all sources, all levels).
+
+    Built by `utanforskap importera` (sources.bundle); opened here so that every layer above
+    the store can read it without importing the sources that built it.
+    """
+    from importlib import resources
+
+    root = Path(str(resources.files("utanforskap.data").joinpath("paket"))) / "observationer"
+    if not (root / "manifest.json").exists():
+        raise InputError(f"{root}: det paketerade observationslagret saknas; kör `utanforskap importera --fran ../shared/data`")
+    return ObservationStore(root)
+

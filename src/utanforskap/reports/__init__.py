@@ -3,7 +3,6 @@
     from utanforskap import reports
     pdf = reports.render("kommun", "0180", "pdf", result=None)
     reports.render_all_kommuner("html", "ut/", result=result, progress=callback)
-    reports.geometry.regso_polygons("0380")   # RegSO polygons a kommun map can use, or None
 
 See reports.api for the API and docs/rapporter.md for what each report contains.
 
@@ -17,7 +16,6 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors only
-    from utanforskap.reports import geometry
     from utanforskap.reports.api import (
         FORMATS,
         KINDS,
@@ -32,9 +30,9 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors only
     )
 
 _API = ("FORMATS", "KINDS", "Format", "Kind", "default_result", "file_name", "prepared", "render", "render_all_kommuner", "slug")
-_SUBMODULES = ("api", "content", "events", "figures", "formatting", "geometry", "maps", "sammanfattning", "views")
+_SUBMODULES = ("api", "content", "events", "figures", "formatting", "maps", "sammanfattning", "views")
 
-__all__ = [*_API, "geometry"]
+__all__ = [*_API]
 
 
 def __getattr__(name: str):

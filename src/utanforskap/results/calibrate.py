@@ -24,7 +24,8 @@ from utanforskap.methods import model as m
 from utanforskap.methods.loader import LoadedMethod
 from utanforskap.results.inputs import method_inputs
 from utanforskap.methods.loader import load as load_method
-from utanforskap.results.karta import MapResult, areas_with_population, classify, full_frame, memo, open_source, top_class
+from utanforskap.datasets import open_source
+from utanforskap.results.karta import MapResult, areas_with_population, classify, full_frame, memo, top_class
 
 MEASURES = ("omraden", "kommuner", "befolkning", "barn", "sarskilt")
 
@@ -99,7 +100,7 @@ def fit(result: MapResult, targets: dict[str, Target]) -> pl.DataFrame:
 def published_fit(result: MapResult) -> pl.DataFrame | None:
     """`fit` against the bundled targets (data/kalibrering.toml), once per map; None for
     synthetic data, whose areas are not the real ones the targets count."""
-    if result.source.syntetisk:
+    if result.source.synthetic:
         return None
     return memo(result, "published_fit", lambda: fit(result, load_spec().mal))
 

@@ -29,7 +29,7 @@ WRITE_STEPS = ("omraden.csv", "listade_omraden.csv", "listade_omraden.xlsx", "ko
 
 
 def data_label(result: MapResult) -> str:
-    return f"{result.source.beskrivning}; metod {result.method.id} ({result.method.method.version}); år {result.year}"
+    return f"{result.source.description}; metod {result.method.id} ({result.method.method.version}); år {result.year}"
 
 
 def areas_table(result: MapResult) -> pl.DataFrame:
@@ -78,7 +78,7 @@ def _excel(result: MapResult, summary: Summary, fit_table, listed: pl.DataFrame,
         {
             "uppgift": ["Data", "Metod", "Metodversion", "År", "Listade områden", "Kommuner", "Invånare", "Barn 0–19 år"],
             "värde": [
-                result.source.beskrivning,
+                result.source.description,
                 f"{result.method.method.titel} ({result.method.id})",
                 result.method.method.version,
                 str(result.year),

@@ -17,6 +17,7 @@ from pathlib import Path
 import polars as pl
 
 from utanforskap import geography
+from utanforskap.datasets import SYNTHETIC_LABEL, DataSource, open_source
 from utanforskap.errors import InputError
 from utanforskap.formatting import format_number, format_percent
 from utanforskap.methods import engine, loader
@@ -28,7 +29,6 @@ from utanforskap.results.inputs import method_inputs
 DEFAULT_METHOD = "se-oppna-data-2022"
 DEFAULT_SYNTHETIC_METHOD = "se-utanforskap-2024"
 DEFAULT_YEAR = 2022
-SYNTHETIC_LABEL = "SYNTETISKA DATA"
 
 # Columns every map row has before the method's own outputs.
 AREA_COLUMNS = ["regso_kod", "regso_namn", "kommun_kod", "kommun_namn", "lan_kod", "lan_namn", "befolkning", "barn"]
@@ -88,13 +88,6 @@ class Factor:
         if self.grans is None or self.operator is None:
             return "–"
         return f"{OPERATOR_TEXT[self.operator]}\u00a0{self.format(self.grans)}"
-
-
-@dataclass(frozen=True)
-class DataSource:
-    store: ObservationStore
-    beskrivning: str  # shown to users beside every result
-    syntetisk: bool
 
 
 @dataclass(frozen=True, eq=False)
@@ -262,25 +255,6 @@ def scalar_parameters(result: MapResult) -> dict[str, float]:
     return {k: v for k, v in result.parameters.items() if not isinstance(v, list)}
 
 
-def open_source(data: str | os.PathLike[str] = "paket") -> DataSource:
-    """`paket` (bundled open data), `syntetisk` (synthetic population) or a store directory."""
-    if str(data) == "paket":
-        from utanforskap.sources import bundle
-
-        return DataSource(bundle.default_store(), "Öppna data som följer med programmet (SCB, Polisen m.fl.)", False)
-    if str(data) == "syntetisk":
-        from utanforskap.microdata.synthetic import synthetic_store
-
-        return DataSource(synthetic_store(), f"{SYNTHETIC_LABEL}: syntetisk befolkning, inte verkliga personer", True)
-    path = Path(data)
-    if not (path / "manifest.json").is_file():
-        raise InputError(f"{path}: inget observationslager här (manifest.json saknas); ange paket, syntetisk eller en lagerkatalog")
-    store = ObservationStore(path)
-    synthetic = any("SYNTETISK" in k.upper() for e in store.datasets().values() for k in e.get("kallor", []))
-    label = f"{SYNTHETIC_LABEL}: observationslager {path}" if synthetic else f"Observationslager {path}"
-    return DataSource(store, label, synthetic)
-
-
 def compute(
     method: str | os.PathLike[str] | None = None,
     year: int = DEFAULT_YEAR,
@@ -290,7 +264,7 @@ def compute(
     """Run a method on every RegSO of the chosen data and year."""
     source = data if isinstance(data, DataSource) else open_source(data)
     if method is None:
-        method = DEFAULT_SYNTHETIC_METHOD if source.syntetisk else DEFAULT_METHOD
+        method = DEFAULT_SYNTHETIC_METHOD if source.synthetic else DEFAULT_METHOD
     loaded = loader.load(method)
     if loaded.method.nyckel != "regso_kod":
         raise InputError(f"{loaded.source}: kartan körs på RegSO; metodens nyckel måste vara regso_kod (är {loaded.method.nyckel})")

@@ -29,7 +29,7 @@ from utanforskap.atomic import sha256_file as sha256
 from utanforskap.errors import InputError
 from utanforskap.geography.hierarchy import Geography
 from utanforskap.observations.aggregate import aggregate
-from utanforskap.observations.store import ObservationStore
+from utanforskap.observations.store import ObservationStore, bundled_store
 from utanforskap.sources import polisen, scb_export, segregation, skolverket
 from utanforskap.sources.result import SourceResult
 
@@ -99,10 +99,7 @@ def package_dir() -> Path:
 
 def default_store() -> ObservationStore:
     """The bundled observation store (all sources, all levels)."""
-    root = package_dir() / STORE_DIR
-    if not (root / "manifest.json").exists():
-        raise InputError(f"{root}: det paketerade observationslagret saknas; kör `utanforskap importera --fran ../shared/data`")
-    return ObservationStore(root)
+    return bundled_store()
 
 
 def reference(name: str, root: Path | None = None) -> pl.DataFrame:

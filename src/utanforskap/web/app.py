@@ -91,7 +91,7 @@ def validation_details(exc: RequestValidationError) -> list[dict]:
 def create_app(data: AppData, *, geometri: str | Path | None = None, static_dir: Path = assets.STATIC_DIR) -> FastAPI:
     """The web application over one computed map. Fails if the front-end files are missing.
 
-    `geometri`: a user's GeoPackage with RegSO or DeSO polygons (see reports.geometry).
+    `geometri`: a user's GeoPackage with RegSO or DeSO polygons (see geography.polygons).
     """
     assets.check(static_dir)
     app = FastAPI(
@@ -104,7 +104,7 @@ def create_app(data: AppData, *, geometri: str | Path | None = None, static_dir:
     )
     app.state.data = data
     renderer = Renderer(data)
-    regso = maplayers.RegsoGeometry(data, str(geometri) if geometri else None)
+    regso = maplayers.KommunPolygons(data, str(geometri) if geometri else None)
     downloads = Downloads(data, regso)
     kommun_legends = maplayers.kommun_legends(data)
     regso_legends = maplayers.regso_legends(data)

@@ -20,7 +20,7 @@ from fastapi.responses import Response
 
 from utanforskap.errors import InputError
 from utanforskap.results import export
-from utanforskap.web.maplayers import RegsoGeometry
+from utanforskap.web.maplayers import KommunPolygons
 from utanforskap.web.state import AppData
 
 MEDIA = {
@@ -77,7 +77,7 @@ def _attachment(body: bytes, filename: str, kind: str) -> Response:
 
 
 class Downloads:
-    def __init__(self, data: AppData, regso: RegsoGeometry) -> None:
+    def __init__(self, data: AppData, regso: KommunPolygons) -> None:
         self.data = data
         self.regso = regso
         self.prefix = "syntetiska_data_" if data.syntetisk else ""
@@ -129,7 +129,7 @@ class Downloads:
     def regso_kommuner(self) -> list[str]:
         """The kommuner the national RegSO layer holds: those a local geometry covers (the
         user's file, the bundled Uppsala län), found without asking SCB's WFS for all 290."""
-        from utanforskap.reports import geometry
+        from utanforskap.geography import polygons as geometry
 
         return [k for k in geometry.local_kommuner(self.regso.geometri) if k in self.data.kommuner and self.regso(k)]
 

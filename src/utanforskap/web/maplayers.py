@@ -219,9 +219,9 @@ def regso_geojson(data: AppData, frame, note: str) -> bytes:
     return _feature_collection(features, note)
 
 
-class RegsoGeometry:
+class KommunPolygons:
     """RegSO polygons per kommun where a geometry exists, from the reports' geometry helper
-    (reports.geometry: a user's file, SCB's WFS or the bundled Uppsala län polygons);
+    (geography.polygons: a user's file, SCB's WFS or the bundled Uppsala län polygons);
     kommuner without one get None and the kommun map."""
 
     def __init__(self, data: AppData, geometri: str | None = None) -> None:
@@ -284,7 +284,7 @@ class RegsoGeometry:
 def _regso_polygons(kommun_kod: str, geometri: str | None) -> tuple[object, str] | None:
     """(GeoDataFrame with regso_kod and geometry, the sentence naming it), or None."""
     from utanforskap.errors import UtanforskapError
-    from utanforskap.reports import geometry
+    from utanforskap.geography import polygons as geometry
 
     try:
         g = geometry.regso_geometry(kommun_kod, geometri)
@@ -292,4 +292,4 @@ def _regso_polygons(kommun_kod: str, geometri: str | None) -> tuple[object, str]
         return None
     if g is None or len(g.polygons) == 0:
         return None
-    return g.polygons, g.beskrivning
+    return g.polygons, g.description

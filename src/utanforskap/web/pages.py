@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse
 from utanforskap.geography import shapes
 from utanforskap.formatting import format_number, format_percent
 from utanforskap.web.downloads import Downloads
-from utanforskap.web.maplayers import Legend, RegsoGeometry
+from utanforskap.web.maplayers import Legend, KommunPolygons
 from utanforskap.results.karta import STATUS_TEXT, class_label, top_class
 from utanforskap.web.state import AppData, Column
 
@@ -86,7 +86,7 @@ def router(
     kommun_legends: list[Legend],
     regso_legends: list[Legend],
     bounds: dict,
-    regso_available: RegsoGeometry,
+    regso_available: KommunPolygons,
     download_links: Downloads,
     methods: list[dict],
 ) -> APIRouter:

@@ -81,7 +81,7 @@ class AppData:
     # ---- metadata --------------------------------------------------------------------------
     @property
     def syntetisk(self) -> bool:
-        return self.result.source.syntetisk
+        return self.result.source.synthetic
 
     def meta(self) -> dict:
         """Who computed what on which data: part of every API answer."""
@@ -89,7 +89,7 @@ class AppData:
         return {
             "metod": {"id": method.id, "titel": method.method.titel, "version": method.method.version},
             "ar": self.result.year,
-            "datakalla": self.result.source.beskrivning,
+            "datakalla": self.result.source.description,
             "syntetiska_data": self.syntetisk,
         }
 

