@@ -21,6 +21,8 @@ app = typer.Typer(
 console = Console()
 err_console = Console(stderr=True)
 
+__all__ = ["app", "console", "err_console", "main"]
+
 # Command modules, in the order they appear in --help.
 COMMAND_MODULES = [
     "utanforskap.cli.metoder",

@@ -14,3 +14,5 @@ Public API::
 `source` is a Parquet file, a directory of Parquet files, or an in-memory Arrow/polars table
 in the schema of microdata.schema.
 """
+
+__all__ = ["aggregate", "disclosure", "schema", "synthetic"]

@@ -1,0 +1,5 @@
+"""Results for one year: the map (`karta.compute`), kommun/län/riket values (`levels`), the
+calibration against published totals (`calibrate`), comparison with other lists (`compare`),
+the method's inputs from a store (`inputs`) and exports (`export`)."""
+
+__all__ = ["calibrate", "compare", "export", "inputs", "karta", "levels"]
