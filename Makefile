@@ -8,7 +8,7 @@ FRONTEND := src/utanforskap/web/frontend
 
 SPARK := $(VENV)/.spark
 
-.PHONY: run test bench clean systempaket
+.PHONY: run test test-snabb lint bench clean systempaket
 
 $(STAMP): pyproject.toml requirements.lock $(FRONTEND)/package-lock.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,8 +30,17 @@ systempaket:
 run: $(STAMP)
 	$(BIN)/utanforskap karta
 
-test: $(STAMP) $(SPARK) systempaket
+# ruff and mypy (docs/arkitektur.md); part of `make test`, so CI runs them too.
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+
+test: $(STAMP) $(SPARK) systempaket lint
 	$(BIN)/python -m pytest
+
+# The inner loop: everything but the tests marked slow or browser.
+test-snabb: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow and not browser"
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py

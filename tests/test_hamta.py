@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from fakeapi import Fault
-from fakeapi.fixtures import DATA, api, settings  # noqa: F401  (fixtures)
+from fakeapi.fixtures import DATA
 from utanforskap.cli.hamta import parse_years, run
 from utanforskap.errors import InputError
 from utanforskap.observations.store import ObservationStore

@@ -10,11 +10,6 @@ from utanforskap.methods import loader
 from utanforskap.results import calibrate, compare, karta
 
 
-@pytest.fixture(scope="module")
-def result():
-    return karta.compute()
-
-
 def test_every_regso_once_and_population_equals_scb_total(result):
     om = result.areas
     assert om.height == 3363 and om["regso_kod"].n_unique() == 3363

@@ -13,7 +13,6 @@ import re
 import numpy as np
 import pytest
 
-from fakeapi.fixtures import api, settings  # noqa: F401  (fixtures)
 from fakeapi.scb import Cube
 from utanforskap import catalogue
 from utanforskap.cli.hamta import run

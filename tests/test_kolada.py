@@ -6,7 +6,6 @@ import polars as pl
 import pytest
 
 from fakeapi import Fault
-from fakeapi.fixtures import api, settings  # noqa: F401  (fixtures)
 from utanforskap.errors import InputError, SourceError
 from utanforskap.sources.kolada import KoladaClient
 

@@ -5,7 +5,7 @@ import json
 import polars as pl
 import pytest
 
-from fakeapi.fixtures import DATA, api, settings  # noqa: F401  (fixtures)
+from fakeapi.fixtures import DATA
 from utanforskap.errors import InputError
 from utanforskap.sources import jsonstat
 from utanforskap.sources.pxweb import AREA_CODELISTS, PxWebClient

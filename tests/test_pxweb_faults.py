@@ -6,7 +6,7 @@ import time
 import pytest
 
 from fakeapi import Fault
-from fakeapi.fixtures import DATA, api, settings  # noqa: F401  (fixtures)
+from fakeapi.fixtures import DATA
 from fakeapi.server import serve
 from utanforskap.errors import SourceError
 from utanforskap.sources.pxweb import PxWebClient

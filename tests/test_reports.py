@@ -9,7 +9,7 @@ from html.parser import HTMLParser
 
 import polars as pl
 import pytest
-from reports_helpers import no_wfs, result  # noqa: F401 (fixtures)
+from reports_helpers import no_wfs  # noqa: F401 (autouse fixture)
 from pypdf import PdfReader
 
 from utanforskap import reports

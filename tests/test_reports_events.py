@@ -3,7 +3,7 @@
 import datetime as dt
 
 import pytest
-from reports_helpers import no_wfs, result  # noqa: F401 (fixtures)
+from reports_helpers import no_wfs  # noqa: F401 (autouse fixture)
 
 from utanforskap import reports
 from utanforskap.errors import InputError

@@ -8,7 +8,6 @@ from urllib.parse import parse_qs, urlparse
 import polars as pl
 import pytest
 from _shared import need_shared
-from reports_helpers import result  # noqa: F401 (fixture)
 
 from utanforskap import geography, reports
 from utanforskap.errors import InputError

@@ -102,7 +102,8 @@ def published_fit(result: MapResult) -> pl.DataFrame | None:
     synthetic data, whose areas are not the real ones the targets count."""
     if result.source.synthetic:
         return None
-    return memo(result, "published_fit", lambda: fit(result, load_spec().mal))
+    table: pl.DataFrame = memo(result, "published_fit", lambda: fit(result, load_spec().mal))
+    return table
 
 
 def loss(fit_table: pl.DataFrame, targets: dict[str, Target]) -> float:
@@ -115,6 +116,29 @@ def loss(fit_table: pl.DataFrame, targets: dict[str, Target]) -> float:
 
 
 # ---- the search -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _AreaArrays:
+    """What the targets count, one array entry per area (sorted by regso_kod)."""
+
+    pop: np.ndarray
+    kids: np.ndarray
+    lan: np.ndarray
+    kommun_order: np.ndarray  # areas sorted by kommun
+    kommun_starts: np.ndarray  # where each kommun starts in that order
+
+    @classmethod
+    def of(cls, om: pl.DataFrame) -> _AreaArrays:
+        kommun = om["kommun_kod"].to_numpy()
+        order = np.argsort(kommun, kind="stable")
+        starts = np.flatnonzero(np.r_[True, kommun[order][1:] != kommun[order][:-1]])
+        pop = om["befolkning"].fill_null(0).to_numpy().astype(float)
+        kids = om["barn"].fill_null(0).to_numpy().astype(float)
+        return cls(pop, kids, om["lan_kod"].to_numpy(), order, starts)
+
+    def mask(self, t: Target) -> np.ndarray:
+        return np.ones(self.pop.shape[0], bool) if t.lan is None else np.isin(self.lan, t.lan)
+
+
 def calibrate(spec: Spec | None = None, data: str = "paket") -> Calibration:
     """Exhaustive grid search; see the module docstring."""
     spec = spec or load_spec()
@@ -125,66 +149,11 @@ def calibrate(spec: Spec | None = None, data: str = "paket") -> Calibration:
     inputs = method_inputs(loaded, source.store, spec.ar)
     areas = areas_with_population(source.store, spec.ar)
     base = classify(loaded, inputs, areas, source, spec.ar)
-    full = full_frame(base).sort("regso_kod")  # the engine's every column, from the same inputs
-    om = base.areas.sort("regso_kod")
-
-    # Per factor, a (candidates x areas) matrix of flags; fixed factors have one row.
-    flag_options: list[np.ndarray] = []
-    for lhs, op, param in shape.factors:
-        values = full[lhs].to_numpy().astype(float)  # NaN where missing: never flagged (saknade = hoppa)
-        cands = spec.rutnat.get(param, [base.parameters[param]])
-        with np.errstate(invalid="ignore"):
-            flag_options.append(np.stack([_OPS[op](values, c) for c in cands]).astype(np.int8))
-    n_factor_grid = [len(f) for f in flag_options]
-    counts = np.zeros([*n_factor_grid, om.height], dtype=np.int8)
-    for i, f in enumerate(flag_options):
-        shape_i = [1] * len(flag_options) + [om.height]
-        shape_i[i] = f.shape[0]
-        counts = counts + f.reshape(shape_i)
-    counts = counts.reshape(-1, om.height)  # factor combinations x areas
-
-    pop = om["befolkning"].fill_null(0).to_numpy().astype(float)
-    kids = om["barn"].fill_null(0).to_numpy().astype(float)
-    kommun = om["kommun_kod"].to_numpy()
-    lan = om["lan_kod"].to_numpy()
-    order = np.argsort(kommun, kind="stable")
-    starts = np.flatnonzero(np.r_[True, kommun[order][1:] != kommun[order][:-1]])
-
-    listed_values = spec.rutnat.get(shape.listed_param, [base.parameters[shape.listed_param]])
-    top_values = spec.rutnat.get(shape.top_param, [base.parameters[shape.top_param]]) if shape.top_param else [np.inf]
-    best: tuple[float, int, float, float] | None = None
-    for lv in listed_values:
-        listed = counts >= lv
-        per_target = {}
-        for tid, t in spec.mal.items():
-            mask = np.ones(om.height, bool) if t.lan is None else np.isin(lan, t.lan)
-            sel = listed[:, mask]
-            if t.matt == "omraden":
-                per_target[tid] = sel.sum(axis=1).astype(float)
-            elif t.matt == "befolkning":
-                per_target[tid] = sel @ pop[mask]
-            elif t.matt == "barn":
-                per_target[tid] = sel @ kids[mask]
-            elif t.matt == "kommuner":
-                by_kommun = np.logical_or.reduceat((listed & mask)[:, order], starts, axis=1)
-                per_target[tid] = by_kommun.sum(axis=1).astype(float)
-        for tv in top_values:
-            total = np.zeros(counts.shape[0])
-            for tid, t in spec.mal.items():
-                if t.matt == "sarskilt":
-                    mask = np.ones(om.height, bool) if t.lan is None else np.isin(lan, t.lan)
-                    ours = ((counts >= max(tv, lv)) & mask).sum(axis=1).astype(float)
-                else:
-                    ours = per_target[tid]
-                total += t.vikt * ((ours - t.varde) / (t.skala or t.varde)) ** 2
-            i = int(np.argmin(total))
-            if best is None or total[i] < best[0]:
-                best = (float(total[i]), i, lv, tv)
-    assert best is not None
-    grid_loss, combo, lv, tv = best
+    counts, n_factor_grid = _flag_counts(shape, spec, base)
+    grid_loss, combo, lv, tv = _best_combination(counts, shape, spec, base, _AreaArrays.of(base.areas.sort("regso_kod")))
     chosen = dict(base.parameters)
     factor_combo = np.unravel_index(combo, n_factor_grid) if n_factor_grid else ()
-    for (_, _, param), idx in zip(shape.factors, factor_combo):
+    for (_, _, param), idx in zip(shape.factors, factor_combo, strict=True):
         if param in spec.rutnat:
             chosen[param] = spec.rutnat[param][idx]
     chosen[shape.listed_param] = lv
@@ -196,6 +165,69 @@ def calibrate(spec: Spec | None = None, data: str = "paket") -> Calibration:
     return Calibration(
         parametrar=params, forlust=loss(table, spec.mal), forlust_rutnat=grid_loss, kombinationer=n_combos, passning=table
     )
+
+
+def _flag_counts(shape: _Shape, spec: Spec, base: MapResult) -> tuple[np.ndarray, list[int]]:
+    """Flag counts for every combination of the factors' candidate thresholds: a
+    (combinations x areas) matrix, and the number of candidates per factor."""
+    full = full_frame(base).sort("regso_kod")  # the engine's every column, from the same inputs
+    n_areas = full.height
+    # Per factor, a (candidates x areas) matrix of flags; fixed factors have one row.
+    flag_options: list[np.ndarray] = []
+    for lhs, op, param in shape.factors:
+        values = full[lhs].to_numpy().astype(float)  # NaN where missing: never flagged (saknade = hoppa)
+        cands = spec.rutnat.get(param, [base.parameters[param]])
+        with np.errstate(invalid="ignore"):
+            flag_options.append(np.stack([_OPS[op](values, c) for c in cands]).astype(np.int8))
+    n_factor_grid = [len(f) for f in flag_options]
+    counts = np.zeros([*n_factor_grid, n_areas], dtype=np.int8)
+    for i, f in enumerate(flag_options):
+        shape_i = [1] * len(flag_options) + [n_areas]
+        shape_i[i] = f.shape[0]
+        counts = counts + f.reshape(shape_i)
+    return counts.reshape(-1, n_areas), n_factor_grid
+
+
+def _listed_totals(listed: np.ndarray, spec: Spec, a: _AreaArrays) -> dict[str, np.ndarray]:
+    """Each target's total (but `sarskilt`, which needs the top class) for every combination."""
+    out: dict[str, np.ndarray] = {}
+    for tid, t in spec.mal.items():
+        mask = a.mask(t)
+        sel = listed[:, mask]
+        if t.matt == "omraden":
+            out[tid] = sel.sum(axis=1).astype(float)
+        elif t.matt == "befolkning":
+            out[tid] = sel @ a.pop[mask]
+        elif t.matt == "barn":
+            out[tid] = sel @ a.kids[mask]
+        elif t.matt == "kommuner":
+            by_kommun = np.logical_or.reduceat((listed & mask)[:, a.kommun_order], a.kommun_starts, axis=1)
+            out[tid] = by_kommun.sum(axis=1).astype(float)
+    return out
+
+
+def _best_combination(counts: np.ndarray, shape: _Shape, spec: Spec, base: MapResult, a: _AreaArrays) -> tuple[float, int, float, float]:
+    """(loss, factor combination, listing threshold, top-class threshold) of least loss;
+    ties go to the first in grid order."""
+    listed_values = spec.rutnat.get(shape.listed_param, [base.parameters[shape.listed_param]])
+    top_values = spec.rutnat.get(shape.top_param, [base.parameters[shape.top_param]]) if shape.top_param else [np.inf]
+    best: tuple[float, int, float, float] | None = None
+    for lv in listed_values:
+        per_target = _listed_totals(counts >= lv, spec, a)
+        for tv in top_values:
+            total = np.zeros(counts.shape[0])
+            for tid, t in spec.mal.items():
+                if t.matt == "sarskilt":
+                    ours = ((counts >= max(tv, lv)) & a.mask(t)).sum(axis=1).astype(float)
+                else:
+                    ours = per_target[tid]
+                total += t.vikt * ((ours - t.varde) / (t.skala or t.varde)) ** 2
+            i = int(np.argmin(total))
+            if best is None or total[i] < best[0]:
+                best = (float(total[i]), i, lv, tv)
+    if best is None:  # pragma: no cover - the grid always has at least one value per parameter
+        raise InputError("kalibrering: rutnätet är tomt")
+    return best
 
 
 _OPS = {">=": np.greater_equal, ">": np.greater, "<=": np.less_equal, "<": np.less}
@@ -216,7 +248,7 @@ def _shape(loaded: LoadedMethod, spec: Spec) -> _Shape:
     """
     method = loaded.method
     steps = {s.namn: s for s in method.steg}
-    factors = []
+    factors: list[tuple[str, str, str]] = []
     for fid, f in method.faktorer.items():
         if f.flagga is None:
             continue
@@ -229,11 +261,13 @@ def _shape(loaded: LoadedMethod, spec: Spec) -> _Shape:
     flags = [steps[f.flagga].namn for f in method.faktorer.values() if f.flagga]
     if not isinstance(count, m.FlagCount) or count.saknade != "hoppa" or sorted(count.indata) != sorted(flags):
         raise MethodError(f"{loaded.source}: kalibrering kräver ett steg klass på antal_flaggor över faktorernas flaggor (saknade = hoppa)")
+    assert isinstance(klass, m.Classify)  # count is only found through a Classify step
     rules = [r.minst for r in klass.regler]
-    if not all(isinstance(r, m.ParamRef) for r in rules) or len(rules) not in (1, 2):
+    refs = [r for r in rules if isinstance(r, m.ParamRef)]
+    if len(refs) != len(rules) or len(rules) not in (1, 2):
         raise MethodError(f"{loaded.source}: kalibrering kräver klassgränser som parametrar")
-    listed_param = rules[-1].parameter
-    top_param = rules[0].parameter if len(rules) == 2 else None
+    listed_param = refs[-1].parameter
+    top_param = refs[0].parameter if len(refs) == 2 else None
     known = {p for _, _, p in factors} | {listed_param} | ({top_param} if top_param else set())
     unknown = [p for p in spec.rutnat if p not in known]
     if unknown:
