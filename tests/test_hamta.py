@@ -10,7 +10,7 @@ import pytest
 
 from fakeapi import Fault
 from fakeapi.fixtures import DATA, api, settings  # noqa: F401  (fixtures)
-from utanforskap.cli.hamta import parse_years, run
+from utanforskap.sources.fetch import parse_years, run
 from utanforskap.errors import InputError
 from utanforskap.observations.store import ObservationStore
 

@@ -16,7 +16,7 @@ import pytest
 from fakeapi.fixtures import api, settings  # noqa: F401  (fixtures)
 from fakeapi.scb import Cube
 from utanforskap import catalogue
-from utanforskap.cli.hamta import run
+from utanforskap.sources.fetch import run
 from utanforskap.errors import InputError
 
 CAT = catalogue.load()
