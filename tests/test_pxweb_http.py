@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from utanforskap.errors import SourceError
-from utanforskap.sources.http_cache import HttpClient, RetryPolicy, SlidingWindow
+from utanforskap.sources.http import HttpClient, RetryPolicy, SlidingWindow
 
 
 class Clock:

@@ -26,7 +26,7 @@ from utanforskap.errors import InputError, SourceError, UtanforskapError
 from utanforskap.observations.store import ENTRY_FIELDS, ObservationStore
 from utanforskap.settings import Settings
 from utanforskap.sources import jsonstat
-from utanforskap.sources.http_cache import short_list
+from utanforskap.sources.http import short_list
 from utanforskap.sources.kolada import KoladaClient
 from utanforskap.sources.pxweb import PxWebClient, area_codelist
 

@@ -5,7 +5,7 @@ are split and the answers joined. Every answer is followed page by page (`next_u
 or v2's `next_page`) and the rows are checked against `count`: pages that do not add
 up, overlapping pages, rows nobody asked for or malformed rows raise SourceError.
 Retries, Retry-After, the raw-response cache and offline replay come from
-sources/http_cache.py, as for SCB.
+sources/http.py, as for SCB.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import polars as pl
 from utanforskap.errors import InputError, SourceError
 from utanforskap.observations import schema
 from utanforskap.settings import Settings
-from utanforskap.sources.http_cache import ServiceClient, short_list
+from utanforskap.sources.http import ServiceClient, short_list
 
 MAX_IDS = 25  # Kolada refuses longer id lists
 MAX_PAGES = 10_000
@@ -32,7 +32,7 @@ _ROW_SCHEMA = {"kpi": pl.String, "municipality": pl.String, "period": pl.String,
 
 class KoladaClient(ServiceClient):
     """See the module docstring. Options as for every service client
-    (http_cache.ServiceClient): settings, offline, cache_dir, transport, clock, sleep."""
+    (sources.http.ServiceClient): settings, offline, cache_dir, transport, clock, sleep."""
 
     service = "kolada"
 

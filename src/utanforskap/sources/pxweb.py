@@ -2,7 +2,7 @@
 
 Reads `GET /config` for its limits and keeps within them: a sliding window of calls
 shared by every request of the client, Retry-After on HTTP 429, exponential backoff on
-5xx and timeouts (sources/http_cache.py). A data query larger than `maxDataCells` is
+5xx and timeouts (sources/http.py). A data query larger than `maxDataCells` is
 split along its largest dimension, recursively, and the parts are merged and checked
 cell by cell count. Every response is checked for completeness before it is used.
 
@@ -25,7 +25,7 @@ import httpx
 from utanforskap.errors import InputError, SourceError
 from utanforskap.settings import Settings
 from utanforskap.sources import jsonstat
-from utanforskap.sources.http_cache import Response, ServiceClient, short_list
+from utanforskap.sources.http import Response, ServiceClient, short_list
 
 # The region codelists that select every area of a level (valuesets on SCB's Region variable).
 AREA_CODELISTS: dict[str, tuple[str, str]] = {
@@ -131,7 +131,7 @@ class Codelist:
 class PxWebClient(ServiceClient):
     """See the module docstring. One client, one rate limit: share it between threads.
 
-    Options as for every service client (http_cache.ServiceClient): settings, offline,
+    Options as for every service client (sources.http.ServiceClient): settings, offline,
     cache_dir, transport, clock, sleep.
     """
 
