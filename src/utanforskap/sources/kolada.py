@@ -35,6 +35,7 @@ class KoladaClient(ServiceClient):
     (sources.http.ServiceClient): settings, offline, cache_dir, transport, clock, sleep."""
 
     service = "kolada"
+    setting = "UTANFORSKAP_KOLADA_URL"
 
     def __init__(self, base_url: str | None = None, *, per_page: int | None = None, **options: Any):
         super().__init__(base_url, **options)
