@@ -111,7 +111,7 @@ class FakeKolada:
             doc["previous_url"] = link(page - 1) if page > 1 else None
         else:
             if more:
-                doc["next_page"] = link(page + 1)
+                doc["next_page"] = link(page + step)
             if page > 1:
                 doc["previous_page"] = link(page - 1)
         return json_reply(doc)
