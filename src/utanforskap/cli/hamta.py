@@ -49,14 +49,14 @@ def hamta(
             def progress(done: int, total: int, vid: str) -> None:
                 bar.update(task, completed=done, total=total, description=f"Hämtar {vid}" if vid else "Hämtar")
 
-            outcomes = fetch.fetch_all(years, niva, settings=settings, offline=offline, katalog=katalog,
-                                       progress=progress)
+            fetched = fetch.fetch_all(years, niva, settings=settings, offline=offline, katalog=katalog,
+                                      progress=progress)
     except fetch.FetchAborted as exc:
         _summary(out, exc.outcomes, niva, years, failed=exc.variable)
         raise
     store = ObservationStore(settings.store_dir)
-    written = fetch.commit(store, outcomes)
-    _summary(out, outcomes, niva, years)
+    written = fetch.commit(store, fetched)
+    _summary(out, fetched.outcomes, niva, years)
     if written:
         version = store.manifest().get("version")
         out.print(f"Skrev {len(written)} dataset till {escape(str(settings.store_dir))} (manifestversion {version}).")

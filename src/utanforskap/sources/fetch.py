@@ -2,7 +2,13 @@
 into the observation store.
 
 Everything is fetched first and written in one store transaction at the end: a run that
-fails part-way leaves the observation store exactly as it was.
+fails part-way leaves the observation store exactly as it was. The run's raw responses
+are staged apart from the response cache (http.CacheStaging) and moved into it only after
+the store has committed, so the cache too is as it was after a failed run, and offline
+replay never mixes two publications.
+
+A year that comes back without any value (no value and nothing suppressed) counts as not
+fetched: the store keeps what it had for that year, and the summary says so.
 
 One dataset per variable and level (`api_<variabel>_<niva>`). A run replaces the periods
 it fetched and keeps the stored rows of every other period, so `--ar 2019-2020` followed
@@ -10,6 +16,7 @@ by `--ar 2022` leaves 2019, 2020 and 2022. The manifest entry's `ar` lists every
 the dataset and `hamtningar` which fetch (table, codelist or KPI) each period came from.
 
     outcomes = fetch.run(["2022"], "regso", settings=settings)   # fetch_all + commit
+    fetched = fetch.fetch_all(...); fetch.commit(store, fetched)  # the same in two steps
 """
 
 from __future__ import annotations
@@ -25,8 +32,9 @@ from utanforskap import catalogue
 from utanforskap.errors import InputError, SourceError, UtanforskapError
 from utanforskap.observations.store import ENTRY_FIELDS, ObservationStore
 from utanforskap.settings import Settings
+from utanforskap.geography import hierarchy
 from utanforskap.sources import jsonstat
-from utanforskap.sources.http import short_list
+from utanforskap.sources.http import CacheStaging, short_list
 from utanforskap.sources.kolada import KoladaClient
 from utanforskap.sources.pxweb import PxWebClient, area_codelist
 
@@ -46,7 +54,7 @@ class Outcome:
     variabel: str
     kalla: str
     frame: pl.DataFrame | None = None
-    expected: int = 0  # cells asked for (areas x years) where known
+    expected: int = 0  # cells asked for: the level's areas x the years asked for
     note: str = ""
     meta: dict = field(default_factory=dict)
     written: bool = False  # set by commit()
@@ -63,8 +71,18 @@ class Outcome:
         rows = f.height
         valued = int(f["varde"].is_not_null().sum())
         suppressed = int((f["status"] == "undertryckt").sum())
-        missing = int((f["status"] == "saknas").sum()) + max(self.expected - rows, 0)
+        # Every area x year asked for that has neither a value nor a suppressed cell: empty
+        # cells, and the combinations the source does not have at all.
+        missing = max(self.expected - valued - suppressed, int((f["status"] == "saknas").sum()))
         return rows, valued, suppressed, missing
+
+
+@dataclass
+class Fetched:
+    """What fetch_all gathered, not yet written: the outcomes and the staged raw responses."""
+
+    outcomes: list[Outcome]
+    staging: CacheStaging | None = None
 
 
 class FetchAborted(SourceError):
@@ -86,9 +104,9 @@ def run(
     progress: Progress | None = None,
 ) -> list[Outcome]:
     """Fetch every catalogue variable, then write them in one transaction."""
-    outcomes = fetch_all(years, niva, settings=settings, offline=offline, katalog=katalog, progress=progress)
-    commit(ObservationStore(settings.store_dir), outcomes)
-    return outcomes
+    fetched = fetch_all(years, niva, settings=settings, offline=offline, katalog=katalog, progress=progress)
+    commit(ObservationStore(settings.store_dir), fetched)
+    return fetched.outcomes
 
 
 def fetch_all(
@@ -99,11 +117,14 @@ def fetch_all(
     offline: bool = False,
     katalog: Path | None = None,
     progress: Progress | None = None,
-) -> list[Outcome]:
+) -> Fetched:
     """One Outcome per catalogue variable; nothing is written. Raises FetchAborted."""
     if niva not in LEVELS:
         raise InputError(f"okänd nivå {niva!r}; välj en av {', '.join(LEVELS)}")
     cat = catalogue.load(katalog)
+    CacheStaging.recover(settings.cache_dir)  # finish a cache commit a crash interrupted
+    staging = None if offline else CacheStaging(settings.cache_dir)
+    areas = hierarchy.default().codes(niva).len()
     scb: PxWebClient | None = None
     kolada: KoladaClient | None = None
     outcomes: list[Outcome] = []
@@ -114,16 +135,20 @@ def fetch_all(
             if progress is not None:
                 progress(i, len(cat.variabel), vid)
             if var.scb is not None and (niva in var.scb.kodlistor or var.kolada is None):
-                scb = scb or PxWebClient(settings=settings, offline=offline)
-                outcomes.append(_from_scb(scb, vid, var, niva, years))
+                scb = scb or PxWebClient(settings=settings, offline=offline, staging=staging)
+                outcomes.append(_without_empty_years(_from_scb(scb, vid, var, niva, years), areas * len(years)))
             elif var.kolada is not None:
-                kolada = kolada or KoladaClient(settings=settings, offline=offline)
-                outcomes.append(_from_kolada(kolada, vid, var, niva, years))
+                kolada = kolada or KoladaClient(settings=settings, offline=offline, staging=staging)
+                outcomes.append(_without_empty_years(_from_kolada(kolada, vid, var, niva, years), areas * len(years)))
             else:
                 outcomes.append(Outcome(vid, NO_API_SOURCE, note="finns bara i paketerade filer"))
         if progress is not None:
             progress(len(cat.variabel), len(cat.variabel), "")
-    except UtanforskapError as exc:
+    except BaseException as exc:
+        if staging is not None:
+            staging.discard()
+        if not isinstance(exc, UtanforskapError):
+            raise
         raise FetchAborted(
             f"hämtningen avbröts vid variabeln {current}; observationslagret {settings.store_dir} är oförändrat. {exc}",
             current, outcomes,
@@ -132,23 +157,31 @@ def fetch_all(
         for client in (scb, kolada):
             if client is not None:
                 client.close()
-    return outcomes
+    return Fetched(outcomes, staging)
 
 
-def commit(store: ObservationStore, outcomes: Sequence[Outcome]) -> list[Outcome]:
-    """Write every outcome with rows in one store transaction; returns those written."""
-    fetched = [o for o in outcomes if o.frame is not None and o.frame.height]
-    if fetched:
-        with store.transaction() as tx:
-            stored = store.datasets()  # read under the transaction's lock
-            for o in fetched:
-                frame, meta = o.frame, {**o.meta, "hamtningar": [_fetch_record(o.meta)]}
-                if o.dataset in stored:
-                    frame, meta = _keep_earlier_periods(o, store.dataset(o.dataset), stored[o.dataset])
-                tx.put(o.dataset, frame, **meta)
-        for o in fetched:
-            o.written = True
-    return fetched
+def commit(store: ObservationStore, fetched: Fetched) -> list[Outcome]:
+    """Write every outcome with rows in one store transaction, then move the run's raw
+    responses into the cache; returns the outcomes written."""
+    written = [o for o in fetched.outcomes if o.frame is not None and o.frame.height]
+    try:
+        if written:
+            with store.transaction() as tx:
+                stored = store.datasets()  # read under the transaction's lock
+                for o in written:
+                    frame, meta = o.frame, {**o.meta, "hamtningar": [_fetch_record(o.meta)]}
+                    if o.dataset in stored:
+                        frame, meta = _keep_earlier_periods(o, store.dataset(o.dataset), stored[o.dataset])
+                    tx.put(o.dataset, frame, **meta)
+    except BaseException:
+        if fetched.staging is not None:
+            fetched.staging.discard()
+        raise
+    if fetched.staging is not None:
+        fetched.staging.commit()
+    for o in written:
+        o.written = True
+    return written
 
 
 def parse_years(text: str) -> list[str]:
@@ -209,6 +242,24 @@ def _fetch_record(meta: dict) -> dict:
     return {k: v for k, v in meta.items() if k not in (*ENTRY_FIELDS, "niva", "hamtningar")}
 
 
+def _without_empty_years(o: Outcome, expected: int) -> Outcome:
+    """Leave out the years with no value at all (nothing suppressed either): they were not
+    fetched, and the store keeps what it has for them. Sets the cells asked for."""
+    if o.frame is None or "ar" not in o.meta:
+        return o
+    o.expected = expected
+    has_data = pl.col("varde").is_not_null() | (pl.col("status") == "undertryckt")
+    with_data = set(o.frame.filter(has_data)["period"].unique().to_list())
+    empty = [y for y in o.meta["ar"] if y not in with_data]
+    if empty:
+        source = o.kalla.split(" ")[0]
+        o.frame = o.frame.filter(pl.col("period").is_in(sorted(with_data)))
+        o.meta = {**o.meta, "ar": [y for y in o.meta["ar"] if y in with_data]}
+        note = f"{source} har inga värden för {format_years(empty)}; lagrade värden för dem behålls"
+        o.note = "; ".join(filter(None, [o.note, note]))
+    return o
+
+
 # ---- one variable per source ----------------------------------------------------------
 def _from_scb(client: PxWebClient, vid: str, var: catalogue.Variable, niva: str, years: Sequence[str]) -> Outcome:
     src = var.scb
@@ -255,7 +306,7 @@ def _from_scb(client: PxWebClient, vid: str, var: catalogue.Variable, niva: str,
         )
         meta_out["ej_kopplade_koder"] = unmatched
     frame = res.observationer
-    return Outcome(vid, f"{kalla} ({codelist})", frame, frame.height, "; ".join(notes), meta_out)
+    return Outcome(vid, f"{kalla} ({codelist})", frame, note="; ".join(notes), meta=meta_out)
 
 
 def _from_kolada(client: KoladaClient, vid: str, var: catalogue.Variable, niva: str, years: Sequence[str]) -> Outcome:
@@ -264,8 +315,7 @@ def _from_kolada(client: KoladaClient, vid: str, var: catalogue.Variable, niva: 
     kalla = f"Kolada {src.kpi}"
     if niva != "kommun":
         return Outcome(vid, kalla, note="Kolada har bara kommunnivå; hämta med --niva kommun")
-    kommuner = [str(r["id"]) for r in client.municipalities(kind="K")]
     frame = client.observations(src.kpi, years, variabel=vid, kon=src.kon, enhet=var.enhet)
     notes = [] if src.verifierad else ["nyckeltalet ej verifierat"]
     meta_out = {"niva": niva, "hamtat_fran": "Kolada v3", "kpi": src.kpi, "kon": src.kon, "ar": list(years)}
-    return Outcome(vid, kalla, frame, len(kommuner) * len(years), "; ".join(notes), meta_out)
+    return Outcome(vid, kalla, frame, note="; ".join(notes), meta=meta_out)

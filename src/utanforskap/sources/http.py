@@ -165,13 +165,16 @@ class CacheStaging:
 
     Clients write under ``<cache>/.staging/<run>/``; `commit` renames that folder to
     ``<run>.klar`` (the moment the run's responses count as committed) and then moves its
-    files into the cache; `discard` deletes it. A commit interrupted half-way is finished
-    by `recover` (called by every run that uses the cache).
+    files into the cache; `discard` marks it as failed and leaves it, so that the raw
+    answer an error message names can still be read; the next run deletes it. A commit
+    interrupted half-way is finished by `recover` (called by every run that uses the cache).
     """
 
     def __init__(self, cache_dir: str | Path):
         self.cache_dir = Path(cache_dir)
         self.root = self.cache_dir / STAGING / f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        for old in (self.cache_dir / STAGING).glob(f"*/{FAILED}"):
+            shutil.rmtree(old.parent, ignore_errors=True)
 
     def commit(self) -> None:
         if self.root.exists():
@@ -180,7 +183,9 @@ class CacheStaging:
             _apply_staged(done, self.cache_dir)
 
     def discard(self) -> None:
-        shutil.rmtree(self.root, ignore_errors=True)
+        """The run failed: none of its responses enter the cache."""
+        if self.root.exists():
+            write_text(self.root / FAILED, "Svar från en misslyckad körning; de kom aldrig in i cachen.\n")
 
     @staticmethod
     def recover(cache_dir: str | Path) -> None:
@@ -190,6 +195,7 @@ class CacheStaging:
 
 
 STAGING = ".staging"
+FAILED = "MISSLYCKAD"
 
 
 def _apply_staged(done: Path, cache_dir: Path) -> None:
@@ -396,8 +402,7 @@ class HttpClient(_Closing):
             "sha256": sha256_bytes(response.body),
         }
         write_text(side_path, json.dumps(sidecar, ensure_ascii=False, indent=2) + "\n")
-        shown_path = self._paths(key)[0]  # where it will lie once committed
-        return Response(response.method, response.url, response.status, response.headers, response.body, False, shown_path)
+        return Response(response.method, response.url, response.status, response.headers, response.body, False, body_path)
 
     def _replay(self, key: str, method: str, shown: str, what: str) -> Response:
         body_path, side_path = self._paths(key)
