@@ -102,6 +102,7 @@ def test_failure_in_a_later_variable_also_writes_nothing(api, tmp_path):
     assert {p for p in snapshot(tmp_path) if "lager" in p.parts} == {p for p in before if "lager" in p.parts}
 
 
+@pytest.mark.slow
 def test_offline_run_replays_the_cache_into_identical_datasets(api, tmp_path):
     assert hamta(api, tmp_path, "--ar", "2023-2024", "--niva", "deso").returncode == 0
     online = {n: e["sha256"] for n, e in ObservationStore(tmp_path / "lager").datasets().items()}
