@@ -10,8 +10,8 @@ import pytest
 
 from fakeapi import Fault
 from fakeapi.fixtures import DATA
-from utanforskap.cli.hamta import parse_years, run
-from utanforskap.errors import InputError
+from utanforskap.sources.fetch import parse_years, run
+from utanforskap.errors import InputError, SourceError
 from utanforskap.observations.store import ObservationStore
 
 KATALOG = DATA / "katalog_api.toml"
@@ -102,6 +102,7 @@ def test_failure_in_a_later_variable_also_writes_nothing(api, tmp_path):
     assert {p for p in snapshot(tmp_path) if "lager" in p.parts} == {p for p in before if "lager" in p.parts}
 
 
+@pytest.mark.slow
 def test_offline_run_replays_the_cache_into_identical_datasets(api, tmp_path):
     assert hamta(api, tmp_path, "--ar", "2023-2024", "--niva", "deso").returncode == 0
     online = {n: e["sha256"] for n, e in ObservationStore(tmp_path / "lager").datasets().items()}
@@ -188,3 +189,83 @@ def test_a_later_run_keeps_the_periods_it_did_not_fetch(api, settings):
     again = store.datasets()["api_befolkning_regso"]
     assert again["ar"] == ["2019", "2020", "2022"] and again["rader"] == 19 * 3
     assert [r["ar"] for r in again["hamtningar"]] == [["2019"], ["2022"], ["2020"]]
+
+
+# ---- regressions: faults found against an independently written server ----------------
+def _with_api(settings, api):
+    return settings.model_copy(update={"scb_url": api.scb_url, "kolada_url": api.kolada_url})
+
+
+def test_a_kolada_year_that_comes_back_empty_keeps_the_stored_rows(api, settings):
+    settings = _with_api(settings, api)
+    store = ObservationStore(settings.store_dir)
+    run(["2020", "2021"], "kommun", settings=settings, katalog=KATALOG)
+    before = store.dataset("api_invanare_kolada_kommun").sort("omrade", "period")
+    assert set(before["period"]) == {"2020", "2021"}
+    api.kolada.empty_years = {"2021"}  # Kolada answers nothing for 2021 now
+    outcomes = run(["2020", "2021"], "kommun", settings=settings, katalog=KATALOG)
+    o = next(o for o in outcomes if o.variabel == "invanare_kolada")
+    assert "Kolada har inga värden för 2021" in o.note and o.meta["ar"] == ["2020"]
+    after = store.dataset("api_invanare_kolada_kommun").sort("omrade", "period")
+    assert after.equals(before)
+    entry = store.datasets()["api_invanare_kolada_kommun"]
+    assert entry["ar"] == ["2020", "2021"] and [r["ar"] for r in entry["hamtningar"]] == [["2021"], ["2020"]]
+
+
+def test_a_failed_run_leaves_the_cache_as_it_was(api, settings):
+    """Offline replay after a failed run gives the last successful run, never a mix of two publications."""
+    settings = _with_api(settings, api)
+    store = ObservationStore(settings.store_dir)
+    run(["2022"], "regso", settings=settings, katalog=KATALOG)
+    first = {n: store.dataset(n) for n in store.datasets()}
+    cached = snapshot(settings.cache_dir)
+    # SCB publishes new figures; the new run fails at the second variable.
+    api.scb.cubes["TAB0001"].values += 1
+    api.inject("/tables/TAB0001/data", Fault.drop_values(1), times=1, after=1)
+    with pytest.raises(SourceError, match="avbröts vid variabeln forvarvsarbetande_kvinnor"):
+        run(["2022"], "regso", settings=settings, katalog=KATALOG)
+    staged = settings.cache_dir / ".staging"
+    assert {p: b for p, b in snapshot(settings.cache_dir).items() if p.parts[0] != ".staging"} == cached
+    assert [p.name for p in staged.glob("*/MISSLYCKAD")]  # kept apart, for the error's "rått svar"
+    run(["2022"], "regso", settings=settings, katalog=KATALOG, offline=True)
+    assert {n: store.dataset(n) for n in store.datasets()}.keys() == first.keys()
+    for name, frame in first.items():
+        assert store.dataset(name).sort("omrade", "period").equals(frame.sort("omrade", "period")), name
+    run(["2022"], "regso", settings=settings, katalog=KATALOG)  # the next online run clears it away
+    assert not list(staged.glob("*"))
+
+
+def test_a_successful_run_commits_its_responses_to_the_cache(api, settings):
+    settings = _with_api(settings, api)
+    run(["2022"], "regso", settings=settings, katalog=KATALOG)
+    api.scb.cubes["TAB0001"].values += 1
+    second = {n: f for n, f in ((o.dataset, o.frame) for o in run(["2022"], "regso", settings=settings, katalog=KATALOG))
+              if f is not None}
+    offline = run(["2022"], "regso", settings=settings, katalog=KATALOG, offline=True)
+    for o in offline:
+        if o.frame is not None:
+            assert o.frame.equals(second[o.dataset])
+    assert not list((settings.cache_dir / ".staging").glob("*"))
+
+
+def test_saknas_counts_the_area_year_combinations_the_source_lacks(api, settings):
+    from utanforskap.geography import hierarchy
+
+    areas = hierarchy.default().codes("regso").len()
+    outcomes = run(["2017", "2018", "2019"], "regso", settings=_with_api(settings, api), katalog=KATALOG)
+    bef = next(o for o in outcomes if o.variabel == "befolkning")
+    rows, valued, suppressed, missing = bef.counts()
+    assert rows == 19  # the table lacks 2017 and 2018 and has 19 RegSO
+    assert missing == areas * 3 - valued - suppressed
+
+
+@pytest.mark.parametrize("setting", ["UTANFORSKAP_SCB_URL", "UTANFORSKAP_KOLADA_URL"])
+def test_a_base_url_without_scheme_is_one_line_naming_the_setting(api, tmp_path, setting):
+    bad = f"127.0.0.1:{api.port}/" + ("scb/api/v2" if "SCB" in setting else "kolada/v3")
+    urls = {"scb_url": bad} if "SCB" in setting else {"kolada_url": bad}
+    r = hamta(api, tmp_path, "--ar", "2020", "--niva", "kommun", **urls)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    message = " ".join(r.stderr.split())
+    assert f"ogiltig inställning {setting}" in message and "http://" in message and "försök" not in message
+    service = "/scb/" if "SCB" in setting else "/kolada/"
+    assert api.requests(service) == []

@@ -103,3 +103,26 @@ def test_bad_arguments_are_refused(api, settings):
             k.observations("N00002", YEARS, variabel="v", kon="X")
         with pytest.raises(InputError, match="ange kommuner eller år"):
             k.data("N00002")
+
+
+# ---- regressions: faults found against an independently written server ----------------
+FIVE = ["0114", "0115", "0117", "0120", "0123"]
+
+
+@pytest.mark.parametrize("style", ["v3", "v2"])
+def test_a_next_link_that_skips_a_page_is_refused(api, settings, style):
+    # Every page says 'count' = its own length, and its next link jumps over a page.
+    api.kolada.style = style
+    api.inject("/kolada/v3/data/", Fault.skip_page(), times=99)
+    with client(api, settings, per_page=4) as k, pytest.raises(SourceError, match="hoppar över sida 2"):
+        k.data("N00003", FIVE, YEARS)
+
+
+def test_deleted_values_are_missing_not_values(api, settings):
+    api.kolada.deleted = {"0114"}
+    with client(api, settings) as k:
+        rows = k.data("N00003", ["0114", "0115"], YEARS)
+        obs = k.observations("N00003", YEARS, variabel="v", kommuner=["0114", "0115"])
+    assert set(rows["municipality"]) == {"0115"}
+    assert obs.filter(pl.col("omrade") == "0114").height == 0
+    assert obs.filter(pl.col("omrade") == "0115").height == 3

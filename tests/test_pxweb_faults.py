@@ -143,3 +143,69 @@ def test_damaged_cache_file_is_refused(api, settings):
     body.write_bytes(body.read_bytes()[:-1])
     with client(api, settings, offline=True) as c, pytest.raises(SourceError, match="är skadad"):
         c.config()
+
+
+# ---- regressions: faults found against an independently written server ----------------
+AREAS = {"Region": "*", "ContentsCode": "000001AA", "Tid": ["2022"], "Kon": "1+2"}
+
+
+def test_a_trickling_body_is_cut_at_the_total_deadline_and_retried(api, settings):
+    # Every read is quick (a piece every 0.1 s), the whole answer takes 3 s: the timeout of
+    # 0.5 s is a deadline for the call, not for each read.
+    settings = settings.model_copy(update={"http_timeout": 0.5})
+    api.inject(DATA_PATH, Fault.trickle(3.0, pieces=30), times=1)
+    with client(api, settings) as c:
+        ds = c.data("TAB6471", SEL)
+    assert ds.cells == 24 and len(api.requests(DATA_PATH)) == 2
+
+
+def test_an_always_trickling_server_fails_naming_the_deadline(api, settings):
+    settings = settings.model_copy(update={"http_timeout": 0.3, "http_max_tries": 2})
+    api.inject(DATA_PATH, Fault.trickle(2.0, pieces=20), times=2)
+    with client(api, settings) as c, pytest.raises(SourceError, match="tidsgräns överskriden.*0.3 s"):
+        c.data("TAB6471", SEL)
+
+
+def test_a_wrong_area_code_with_the_right_count_is_refused(api, settings):
+    api.inject("/tables/TAB0001/data", Fault.rename_code("Region", "0114R006", "0114R999"))
+    with client(api, settings) as c, pytest.raises(SourceError, match="Region saknar 0114R006.*0114R999"):
+        c.data("TAB0001", AREAS, {"Region": "vs_RegSO2020"})
+
+
+def test_retry_after_on_503_is_honoured(api, settings):
+    api.inject(DATA_PATH, Fault.http(503, retry_after=1))
+    with client(api, settings) as c:
+        assert c.data("TAB6471", SEL).cells == 24
+    hits = api.requests(DATA_PATH)
+    assert [r.status for r in hits] == [503, 200] and hits[1].at - hits[0].at >= 0.95
+
+
+def test_an_html_page_is_not_data_and_is_not_cached(api, settings):
+    api.inject(DATA_PATH, Fault.html())
+    with client(api, settings) as c, pytest.raises(SourceError) as err:
+        c.data("TAB6471", SEL)
+    msg = str(err.value)
+    assert "HTML-sida, inte data" in msg and "avkortat" not in msg and "SCB-tabell TAB6471" in msg
+    assert len(api.requests(DATA_PATH)) == 1  # not retried
+    assert not [p for p in (settings.cache_dir / "scb").rglob("*.body") if b"<html" in p.read_bytes()]
+    with client(api, settings, offline=True) as c, pytest.raises(SourceError, match="finns inte i cachen"):
+        c.data("TAB6471", SEL)
+
+
+def test_the_rate_limit_counts_from_when_the_answer_arrives(api, settings):
+    # A strict server that counts a call when it handles it; the first call takes 0.3 s.
+    api.scb.config.update(maxCallsPerTimeWindow=3, timeWindow=0.5)
+    api.scb.rate_window_factor = 1.0
+    api.inject("/scb/api/v2/config", Fault.delay(0.3))
+    with client(api, settings) as c:
+        c.tables(page_size=4)  # /config + 5 pages
+    assert api.scb.rate_limited == 0 and len(api.requests("/scb/")) == 6
+
+
+def test_the_rate_limit_keeps_a_margin(api, settings):
+    # A server whose window is 5 % longer than it says (coarse clock, its own latency).
+    api.scb.config.update(maxCallsPerTimeWindow=3, timeWindow=0.5)
+    api.scb.rate_window_factor = 1.05
+    with client(api, settings) as c:
+        c.tables(page_size=4)
+    assert api.scb.rate_limited == 0 and len(api.requests("/scb/")) == 6

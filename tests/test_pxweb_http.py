@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from utanforskap.errors import SourceError
-from utanforskap.sources.http_cache import HttpClient, RetryPolicy, SlidingWindow
+from utanforskap.sources.http import HttpClient, RetryPolicy, SlidingWindow
 
 
 class Clock:
@@ -23,16 +23,30 @@ class Clock:
         self.now += seconds
 
 
-def test_sliding_window_spaces_calls():
+def test_sliding_window_spaces_calls_with_a_margin():
     clock = Clock()
-    window = SlidingWindow(3, 1.0, clock=clock, sleep=clock.sleep)
+    window = SlidingWindow(3, 1.0, margin=0.1, clock=clock, sleep=clock.sleep)
     times = []
     for _ in range(7):
-        window.acquire()
-        times.append(clock.now - 1000.0)
-    assert times == [0, 0, 0, 1, 1, 1, 2]
+        window.release(window.acquire())
+        times.append(round(clock.now - 1000.0, 6))
+    assert times == [0, 0, 0, 1.1, 1.1, 1.1, 2.2]
     # Never more than 3 calls in any window of 1 s.
     assert all(sum(1 for t in times if s <= t < s + 1) <= 3 for s in times)
+
+
+def test_sliding_window_counts_from_the_answer():
+    # SCB's recorded /config: 30 calls per 10 s. Each answer takes 0.5 s to arrive.
+    clock = Clock()
+    window = SlidingWindow(30, 10.0, margin=0.1, clock=clock, sleep=clock.sleep)
+    sent, answered = [], []
+    for _ in range(31):
+        token = window.acquire()
+        sent.append(clock.now)
+        clock.now += 0.5
+        window.release(token)
+        answered.append(clock.now)
+    assert sent[30] - answered[0] >= 11.0  # call 31 leaves window + margin after answer 1
 
 
 def scripted(*replies):

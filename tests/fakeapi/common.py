@@ -16,6 +16,8 @@ class Fault:
     seconds: float = 0.0
     count: int = 1
     name: str = ""
+    old: str = ""
+    new: str = ""
 
     @classmethod
     def http(cls, status: int, retry_after: float | str | None = None) -> Fault:
@@ -51,6 +53,36 @@ class Fault:
     def bad_count(cls, count: int = 1) -> Fault:
         """Kolada: 'count' says `count` more rows than the pages hold."""
         return cls("bad_count", count=count)
+
+
+    @classmethod
+    def trickle(cls, seconds: float, pieces: int = 20) -> Fault:
+        """Send the body in `pieces` spread over `seconds`: every read is quick, the whole call is not."""
+        return cls("trickle", seconds=seconds, count=pieces)
+
+    @classmethod
+    def delay(cls, seconds: float) -> Fault:
+        """Think `seconds` before handling the request (the rate limit counts it when handled)."""
+        return cls("delay", seconds=seconds)
+
+    @classmethod
+    def html(cls) -> Fault:
+        """HTTP 200 with an HTML page (a portal or maintenance page) instead of data."""
+        return cls("html", status=200)
+
+    @classmethod
+    def rename_code(cls, dimension: str, old: str, new: str) -> Fault:
+        """SCB data: the category `old` of `dimension` comes back as `new` (same number of codes)."""
+        return cls("rename_code", name=dimension, old=old, new=new)
+
+    @classmethod
+    def skip_page(cls) -> Fault:
+        """Kolada: next_url jumps over a page, and 'count' is the page's length."""
+        return cls("skip_page")
+
+
+HTML_PAGE = (b"<!DOCTYPE html>\n<html><head><title>Underh\xc3\xa5ll</title></head>"
+             b"<body><h1>Tj\xc3\xa4nsten \xc3\xa4r tillf\xc3\xa4lligt otillg\xc3\xa4nglig</h1></body></html>\n")
 
 
 @dataclass

@@ -34,6 +34,8 @@ class FakeKolada:
         self.kpis.append({"id": "N01951", "title": "Invånare totalt, antal", "description": "Syntetiskt",
                           "is_divided_by_gender": True, "municipality_type": "K", "operating_area": "Befolkning"})
         self.style = "v3"
+        self.empty_years: set[str] = set()  # years for which the data endpoints answer nothing
+        self.deleted: set[str] = set()  # municipalities whose values come back with isdeleted: true
 
     def handle(self, method: str, path: str, query: list, fault: Fault | None, base: str) -> Reply:
         if method != "GET":
@@ -75,13 +77,14 @@ class FakeKolada:
             genders = ["T", "K", "M"] if known[kpi]["is_divided_by_gender"] else ["T"]
             for m in munis:
                 for y in years:
-                    if not m.isdigit() or y not in YEARS or (m.endswith("9") and y == "2019"):
+                    if not m.isdigit() or y not in YEARS or y in self.empty_years or (m.endswith("9") and y == "2019"):
                         continue  # no row at all: Kolada has no figure
                     seed = int(m) * 31 + int(y) * 7 + int(kpi[1:]) * 13
                     values = []
                     for g, gender in enumerate(genders):
                         value = None if (int(m) + int(y) + g) % 29 == 0 else round(((seed + g) % 1000) / 10, 1)
-                        values.append({"gender": gender, "status": "", "value": value, "count": 1})
+                        values.append({"gender": gender, "status": "", "value": value, "count": 1,
+                                       "isdeleted": m in self.deleted})
                     rows.append({"kpi": kpi, "municipality": m, "period": int(y), "values": values})
         return rows
 
@@ -98,13 +101,17 @@ class FakeKolada:
         count = len(rows) if self.style == "v3" else len(chunk)
         if fault is not None and fault.kind == "bad_count":
             count += fault.count
+        step = 1
+        if fault is not None and fault.kind == "skip_page":
+            step, count = 2, len(chunk)
+            more = (page + 1) * per_page < len(rows)
         doc: dict = {"count": count, "values": chunk}
         if self.style == "v3":
-            doc["next_url"] = link(page + 1) if more else None
+            doc["next_url"] = link(page + step) if more else None
             doc["previous_url"] = link(page - 1) if page > 1 else None
         else:
             if more:
-                doc["next_page"] = link(page + 1)
+                doc["next_page"] = link(page + step)
             if page > 1:
                 doc["previous_page"] = link(page - 1)
         return json_reply(doc)

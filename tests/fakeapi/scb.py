@@ -54,6 +54,9 @@ class FakeScb:
         self._calls: deque[float] = deque()
         self._lock = threading.Lock()
         self.rate_limited = 0
+        # The server's window is this share of timeWindow: a little lenient by default (arrival
+        # times here lag the client's send times); 1.0 or more for a strict (or coarse) server.
+        self.rate_window_factor = 0.8
 
     # ---- dispatch ------------------------------------------------------------------
     def handle(self, method: str, path: str, query: list, payload: object, fault: Fault | None) -> Reply:
@@ -82,7 +85,7 @@ class FakeScb:
 
     def _over_limit(self) -> bool:
         # A little lenient (0.8 of the window): arrival times here lag send times at the client.
-        limit, window = int(self.config["maxCallsPerTimeWindow"]), float(self.config["timeWindow"]) * 0.8
+        limit, window = int(self.config["maxCallsPerTimeWindow"]), float(self.config["timeWindow"]) * self.rate_window_factor
         with self._lock:
             now = time.monotonic()
             while self._calls and now - self._calls[0] >= window:
@@ -177,6 +180,10 @@ class FakeScb:
         doc = _dataset(cube, kept, picked, values, symbols)
         if fault is not None and fault.kind == "drop_values":
             doc["value"] = doc["value"][: -fault.count]
+        if fault is not None and fault.kind == "rename_code" and fault.name in doc["dimension"]:
+            cat = doc["dimension"][fault.name]["category"]
+            for key in ("index", "label"):
+                cat[key] = {(fault.new if c == fault.old else c): v for c, v in cat[key].items()}
         if fault is not None and fault.kind == "drop_dimension" and fault.name in doc["id"]:
             i = doc["id"].index(fault.name)
             shape = doc["size"]

@@ -21,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from .common import Fault, Reply, problem
+from .common import HTML_PAGE, Fault, Reply, problem
 from .kolada import FakeKolada
 from .scb import FakeScb
 
@@ -87,7 +87,11 @@ class FakeApi:
         except json.JSONDecodeError:
             payload = "<ogiltig JSON>"
         fault = self._take_fault(path)
-        if fault is not None and fault.kind == "status":
+        if fault is not None and fault.kind == "delay":
+            time.sleep(fault.seconds)
+        if fault is not None and fault.kind == "html":
+            reply = Reply(200, HTML_PAGE, "text/html; charset=utf-8")
+        elif fault is not None and fault.kind == "status":
             reply = problem(fault.status, "Injected fault")
             if fault.retry_after is not None:
                 reply.headers["Retry-After"] = fault.retry_after
@@ -131,6 +135,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         try:
+            if fault is not None and fault.kind == "trickle":
+                step = max(1, -(-len(data) // fault.count))
+                for i in range(0, len(data), step):
+                    self.wfile.write(data[i : i + step])
+                    self.wfile.flush()
+                    time.sleep(fault.seconds / fault.count)
+                return
             if fault is not None and fault.kind == "cut":
                 self.wfile.write(data[: len(data) // 2])
                 self.wfile.flush()

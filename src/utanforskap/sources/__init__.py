@@ -1,9 +1,10 @@
 """Data sources, each turned into observations: SCB's exports (`scb_export`), PxWebApi 2.0
 (`pxweb`, `jsonstat`), Kolada (`kolada`), Polisen (`polisen`), Skolverket (`skolverket`),
 Segregationsbarometern (`segregation`), the bundled package (`bundle`); the HTTP client with
-its response cache (`http_cache`), shared parsing helpers (`parsing`), and `result.SourceResult`."""
+its response cache (`http`), the fetch pipeline of `utanforskap hamta` (`fetch`), shared parsing
+helpers (`parsing`), and `result.SourceResult`."""
 
 __all__ = [
-    "bundle", "http_cache", "jsonstat", "kolada", "parsing", "polisen", "pxweb", "result",
+    "bundle", "fetch", "http", "jsonstat", "kolada", "parsing", "polisen", "pxweb", "result",
     "scb_export", "segregation", "skolverket",
 ]

@@ -2,10 +2,13 @@
 
 Lists of ids (KPIs, municipalities, years) are sent at most 25 at a time; longer lists
 are split and the answers joined. Every answer is followed page by page (`next_url`,
-or v2's `next_page`) and the rows are checked against `count`: pages that do not add
-up, overlapping pages, rows nobody asked for or malformed rows raise SourceError.
+or v2's `next_page`): each next link must be the same listing's following page
+(page n+1, never a jump), every page but the last must be full, and the rows must add
+up to `count`. Pages that skip or do not add up, overlapping pages, rows nobody asked
+for or malformed rows raise SourceError. Values Kolada marks `isdeleted` are dropped
+(they are missing, not values).
 Retries, Retry-After, the raw-response cache and offline replay come from
-sources/http_cache.py, as for SCB.
+sources/http.py, as for SCB.
 """
 
 from __future__ import annotations
@@ -13,28 +16,31 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Sequence
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import polars as pl
 
 from utanforskap.errors import InputError, SourceError
 from utanforskap.observations import schema
 from utanforskap.settings import Settings
-from utanforskap.sources.http_cache import ServiceClient, short_list
+from utanforskap.sources.http import ServiceClient, short_list
 
 MAX_IDS = 25  # Kolada refuses longer id lists
 MAX_PAGES = 10_000
 GENDERS = ("T", "K", "M")
 
-_VALUES = pl.List(pl.Struct({"gender": pl.String, "status": pl.String, "value": pl.Float64, "count": pl.Int64}))
-_ROW_SCHEMA = {"kpi": pl.String, "municipality": pl.String, "period": pl.String, "values": _VALUES}
+_VALUES = pl.List(pl.Struct({"gender": pl.String, "status": pl.String, "value": pl.Float64, "count": pl.Int64,
+                             "isdeleted": pl.Boolean}))
+_ROW_SCHEMA = {"kpi": pl.String, "municipality": pl.String, "period": pl.String, "values": _VALUES,
+               "isdeleted": pl.Boolean}
 
 
 class KoladaClient(ServiceClient):
     """See the module docstring. Options as for every service client
-    (http_cache.ServiceClient): settings, offline, cache_dir, transport, clock, sleep."""
+    (sources.http.ServiceClient): settings, offline, cache_dir, transport, clock, sleep."""
 
     service = "kolada"
+    setting = "UTANFORSKAP_KOLADA_URL"
 
     def __init__(self, base_url: str | None = None, *, per_page: int | None = None, **options: Any):
         super().__init__(base_url, **options)
@@ -151,31 +157,48 @@ class KoladaClient(ServiceClient):
 
     # ---- paging --------------------------------------------------------------------
     def _pages(self, path: str, params: list[tuple[str, str]], *, what: str) -> list[dict]:
-        """All rows of a listing, following next_url/next_page; checked against `count`."""
+        """All rows of a listing, following next_url/next_page; checked page by page and against `count`."""
         if self.per_page:
             params = [*params, ("per_page", str(self.per_page))]
         rows: list[dict] = []
         pages: list[tuple[object, int]] = []
         url: str | None = path
-        seen: set[str] = set()
+        listing = urlsplit(self.http.url(path)).path
+        page, per_page = 1, self.per_page
+        style = "v2"
         while url is not None:
             response = self.http.get(url, params, what=what)
             where = f"{what}: GET {response.url}"
             doc = response.json(where)
             if not isinstance(doc, dict) or not isinstance(doc.get("values"), list):
                 raise SourceError(f"{where}: svaret saknar listan 'values'")
+            if "next_url" in doc or "previous_url" in doc:
+                style = "v3"
             pages.append((doc.get("count"), len(doc["values"])))
             rows.extend(doc["values"])
             nxt = doc.get("next_url") or doc.get("next_page")
             if nxt:
-                nxt = self._absolute(str(nxt))
-                if nxt in seen or len(pages) >= MAX_PAGES:
-                    raise SourceError(f"{where}: sidorna går i cirkel (nästa sida {nxt} redan hämtad)")
-                seen.add(nxt)
+                nxt = self.http.url(self._absolute(str(nxt)))
+                number, size = _page_of(nxt, listing, where)
+                if number != page + 1:
+                    raise SourceError(
+                        f"{where}: nästa sida är sida {number} ({nxt}); svaret hoppar över sida {page + 1}"
+                        if number > page + 1 else
+                        f"{where}: sidorna går i cirkel (nästa sida {nxt} är sida {number}, efter sida {page})"
+                    )
+                per_page = size or per_page
+                if per_page and len(doc["values"]) != per_page:
+                    raise SourceError(
+                        f"{where}: sida {page} har {len(doc['values'])} poster men sidorna har {per_page}; "
+                        "svaret är ofullständigt"
+                    )
+                if len(pages) >= MAX_PAGES:
+                    raise SourceError(f"{where}: fler än {MAX_PAGES} sidor")
+                page += 1
                 url, params = nxt, []  # the next URL carries its own query
             else:
                 url = None
-        _check_counts(pages, what)
+        _check_counts(pages, what, style)
         return rows
 
     def _absolute(self, url: str) -> str:
@@ -185,18 +208,31 @@ class KoladaClient(ServiceClient):
         return url
 
 
-def _check_counts(pages: list[tuple[object, int]], what: str) -> None:
-    """`count` is the length of each page (v2 documentation) or the total over all pages."""
+def _page_of(url: str, listing: str, where: str) -> tuple[int, int | None]:
+    """The page number and page size of a next link, which must be a page of `listing`."""
+    parts = urlsplit(url)
+    if parts.path.rstrip("/") != listing.rstrip("/"):
+        raise SourceError(f"{where}: nästa sida {url} hör till en annan lista än {listing}")
+    query = dict(parse_qsl(parts.query))
+    page, size = query.get("page", ""), query.get("per_page", "")
+    if not page.isdigit():
+        raise SourceError(f"{where}: nästa sida {url} saknar sidnummer; sidornas ordning kan inte kontrolleras")
+    return int(page), int(size) if size.isdigit() and int(size) > 0 else None
+
+
+def _check_counts(pages: list[tuple[object, int]], what: str, style: str) -> None:
+    """`count` is the total over all pages (v3: next_url) or each page's length (v2: next_page)."""
     counts = [c for c, _ in pages]
     if any(not isinstance(c, int) or isinstance(c, bool) for c in counts):
         raise SourceError(f"{what}: svaret saknar ett giltigt 'count'; sidorna kan inte kontrolleras")
     got = sum(n for _, n in pages)
     per_page = all(c == n for c, n in pages)
     total = len(set(counts)) == 1 and counts[0] == got
-    if not (per_page or total):
+    if not (total if style == "v3" else per_page or total):
+        meaning = "summan över alla sidor" if style == "v3" else "sidans längd"
         raise SourceError(
             f"{what}: sidorna gav {got} poster ({', '.join(str(n) for _, n in pages)} per sida) "
-            f"men 'count' säger {', '.join(str(c) for c in counts)}; svaret är ofullständigt"
+            f"men 'count' säger {', '.join(str(c) for c in counts)} ({meaning}); svaret är ofullständigt"
         )
 
 
@@ -219,13 +255,15 @@ def _rows(
     for col in ("kpi", "municipality", "period", "values"):
         if frame[col].null_count():
             raise SourceError(f"{what}: en datarad saknar {col!r}")
+    frame = frame.filter(~pl.col("isdeleted").fill_null(False))  # Kolada withdrew the row
     checks = [("kpi", kpis), ("municipality", municipalities), ("period", years)]
     for col, asked in checks:
         if asked is not None:
             extra = frame.filter(~pl.col(col).is_in(list(asked)))
             if extra.height:
                 raise SourceError(f"{what}: svaret innehåller {col} {extra[col][0]!r} som inte begärdes")
-    long = frame.explode("values").filter(pl.col("values").is_not_null()).unnest("values")
+    long = frame.drop("isdeleted").explode("values").filter(pl.col("values").is_not_null()).unnest("values")
+    long = long.filter(~pl.col("isdeleted").fill_null(False))  # a withdrawn value is missing, not a value
     bad = long.filter(~pl.col("gender").is_in(list(GENDERS)))
     if bad.height:
         raise SourceError(f"{what}: okänt kön {bad['gender'][0]!r} i svaret")

@@ -2,7 +2,7 @@
 
 Reads `GET /config` for its limits and keeps within them: a sliding window of calls
 shared by every request of the client, Retry-After on HTTP 429, exponential backoff on
-5xx and timeouts (sources/http_cache.py). A data query larger than `maxDataCells` is
+5xx and timeouts (sources/http.py). A data query larger than `maxDataCells` is
 split along its largest dimension, recursively, and the parts are merged and checked
 cell by cell count. Every response is checked for completeness before it is used.
 
@@ -25,7 +25,7 @@ import httpx
 from utanforskap.errors import InputError, SourceError
 from utanforskap.settings import Settings
 from utanforskap.sources import jsonstat
-from utanforskap.sources.http_cache import Response, ServiceClient, short_list
+from utanforskap.sources.http import Response, ServiceClient, short_list
 
 # The region codelists that select every area of a level (valuesets on SCB's Region variable).
 AREA_CODELISTS: dict[str, tuple[str, str]] = {
@@ -131,11 +131,12 @@ class Codelist:
 class PxWebClient(ServiceClient):
     """See the module docstring. One client, one rate limit: share it between threads.
 
-    Options as for every service client (http_cache.ServiceClient): settings, offline,
+    Options as for every service client (sources.http.ServiceClient): settings, offline,
     cache_dir, transport, clock, sleep.
     """
 
     service = "scb"
+    setting = "UTANFORSKAP_SCB_URL"
 
     def __init__(self, base_url: str | None = None, *, language: str = "sv", **options: Any):
         super().__init__(base_url, **options)
@@ -264,7 +265,7 @@ class PxWebClient(ServiceClient):
         if output_format not in ("json-stat2", "csv"):
             raise InputError(f"okänt utdataformat {output_format!r}; använd json-stat2 eller csv")
         query = self._query(table, selection, codelists)
-        known, codes = self._codes(query)
+        _, codes = self._codes(query)
         max_cells = self.limits.max_cells
         overrides: list[dict[str, list[str]]] = [{}]
         if math.prod(len(c) for c in codes.values()) > max_cells:
@@ -272,7 +273,9 @@ class PxWebClient(ServiceClient):
         parts = []
         for override in overrides:
             part = {**query.selection, **override}
-            expected = {var: override.get(var, known[var]) for var in part}
+            # Every code is checked, also those of `*` in a codelist (from the codelist itself):
+            # a wrong code with the right count must not replace a real area's rows.
+            expected = {var: override.get(var, codes[var]) for var in part}
             sizes = {var: len(override.get(var, codes[var])) for var in part}
             parts.append(self._fetch(query, part, expected, sizes, method, output_format))
         return jsonstat.merge(parts, f"SCB-tabell {table}")
@@ -400,9 +403,13 @@ def _check(
         codes = expected.get(var)
         # Aggregations (agg_) may answer with codes of their own; valuesets keep theirs.
         if codes is not None and not query.codelists.get(var, "").startswith("agg_"):
-            missing = set(map(str.lower, codes)) - set(map(str.lower, ds.codes[var]))
+            asked = {c.lower(): c for c in codes}
+            got_codes = {c.lower(): c for c in ds.codes[var]}
+            missing = sorted(asked[c] for c in set(asked) - set(got_codes))
             if missing:
-                raise SourceError(f"{where}: {var} saknar {', '.join(sorted(missing)[:5])} i svaret")
+                extra = sorted(got_codes[c] for c in set(got_codes) - set(asked))
+                also = f"; i stället kom {short_list(extra, 5, ', ')}, som inte begärdes" if extra else ""
+                raise SourceError(f"{where}: {var} saknar {short_list(missing, 5, ', ')} i svaret{also}")
     for dim in ds.ids:
         if dim in sizes:
             continue
