@@ -48,7 +48,7 @@ def compare(
         if bad.height:
             r = bad.row(0, named=True)
             first = f"{r[key]}: officiell {r['off']}, vår {r['vart']}"
-        out.append(ColumnAgreement(col, joined.height, same["lika"].sum(), first))
+        out.append(ColumnAgreement(col, joined.height, int(same["lika"].sum()), first))
     return out
 
 

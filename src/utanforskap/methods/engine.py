@@ -10,10 +10,10 @@ from utanforskap.methods.loader import BOOLEAN, LoadedMethod
 from utanforskap.methods.steps import Context, build
 
 
-def resolve_parameters(loaded: LoadedMethod, overrides: dict[str, float] | None = None) -> dict[str, float]:
+def resolve_parameters(loaded: LoadedMethod, overrides: dict[str, float] | None = None) -> dict[str, m.ParameterValue]:
     """Parameter values after overrides; an unknown override is an error."""
     declared = loaded.method.parametrar
-    values = {name: p.varde for name, p in declared.items()}
+    values: dict[str, m.ParameterValue] = {name: p.varde for name, p in declared.items()}
     for name, value in (overrides or {}).items():
         if name not in declared:
             raise MethodError(
@@ -83,9 +83,9 @@ def output_frame(loaded: LoadedMethod, result: pl.DataFrame) -> pl.DataFrame:
     return result.select(cols)
 
 
-def describe_parameters(loaded: LoadedMethod) -> list[dict]:
+def describe_parameters(loaded: LoadedMethod) -> list[dict[str, object]]:
     """Parameters with value and provenance, for listings and reports."""
-    rows = []
+    rows: list[dict[str, object]] = []
     for name, p in loaded.method.parametrar.items():
         rows.append(
             {

@@ -33,13 +33,15 @@ class ParamRef(_Strict):
 
 
 # A number written in the method, or a parameter reference.
+# A parameter's value: a number, or a list of numbers (e.g. weights).
+ParameterValue = float | list[float]
 Number = Union[float, ParamRef]
 # A number, a parameter reference, or (as a string) the name of a column.
 NumberOrColumn = Union[float, ParamRef, str]
 
 
 class Parameter(_Strict):
-    varde: float | list[float]
+    varde: ParameterValue
     proveniens: Provenance
     motivering: str = Field(default="", description="Why this value; required unless official")
     kalla: str = Field(default="", description="Where an official value is published")

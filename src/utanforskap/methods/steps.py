@@ -18,12 +18,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any, Literal, cast
 from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
 
+from utanforskap.errors import MethodError
 from utanforskap.methods import model as m
+
+_RankMethod = Literal["average", "min", "max", "dense", "ordinal", "random"]
+_Col = Callable[[str], pl.Expr]  # a step's input column by name
+_Grouped = Callable[[pl.Expr], pl.Expr]  # an expression over the step's groups, if any
 
 _TIES = {"min": "min", "max": "max", "medel": "average", "tat": "dense", "ordning": "ordinal"}
 
@@ -33,13 +39,13 @@ class Check:
     """A data condition a step requires; `violation` is true on offending rows."""
 
     violation: pl.Expr
-    message: Callable[[dict], str]  # row (as dict) -> message
+    message: Callable[[dict[str, object]], str]  # row (as dict) -> message
 
 
 @dataclass
 class Context:
     method: m.Method
-    parameters: dict[str, float]
+    parameters: dict[str, m.ParameterValue]
     checks: list[Check] = field(default_factory=list)
 
     @property
@@ -52,7 +58,10 @@ class Context:
 
     def number(self, value: float | m.ParamRef) -> float:
         if isinstance(value, m.ParamRef):
-            return self.parameters[value.parameter]
+            v = self.parameters[value.parameter]
+            if isinstance(v, list):
+                raise MethodError(f"parametern {value.parameter} är en lista; här behövs ett tal")
+            return float(v)
         return float(value)
 
     def operand(self, value: float | m.ParamRef | str) -> pl.Expr:
@@ -142,16 +151,16 @@ def _rank_series(s: pl.Series, tie: str, descending: bool, percentile: bool = Fa
 def _rank_expr(x: pl.Expr, tie: str, descending: bool, grouped_: bool) -> pl.Expr:
     """Float ranks of `x`; missing values get no rank and leave the ranking."""
     if grouped_:
-        return x.rank(_TIES[tie], descending=descending).cast(pl.Float64)
+        return x.rank(cast(_RankMethod, _TIES[tie]), descending=descending).cast(pl.Float64)
     return x.map_batches(lambda s: _rank_series(s, tie, descending), return_dtype=pl.Float64)
 
 
-def _percentile(step: m.PercentileRank, ctx, col, grouped) -> pl.Expr:
+def _percentile(step: m.PercentileRank, ctx: Context, col: _Col, grouped: _Grouped) -> pl.Expr:
     x = col(step.indata)
     if step.grupp or ctx.period:
         n = x.count()
         r = _rank_expr(x, step.band, False, True)
-        p = pl.when(n > 1).then(_div(r - 1.0, (n - 1).cast(pl.Float64)))
+        p: pl.Expr = pl.when(n > 1).then(_div(r - 1.0, (n - 1).cast(pl.Float64)))
     else:  # the common case: the whole percentile in one numpy pass
         p = x.map_batches(lambda s: _rank_series(s, step.band, False, percentile=True), return_dtype=pl.Float64)
     if step.vand:
@@ -159,24 +168,24 @@ def _percentile(step: m.PercentileRank, ctx, col, grouped) -> pl.Expr:
     return grouped(p)
 
 
-def _rank(step: m.Rank, ctx, col, grouped) -> pl.Expr:
+def _rank(step: m.Rank, ctx: Context, col: _Col, grouped: _Grouped) -> pl.Expr:
     x = col(step.indata)
     r = _rank_expr(x, step.band, step.ordning == "fallande", bool(step.grupp or ctx.period))
     return grouped(r if step.band == "medel" else r.cast(pl.Int64))
 
 
-def _quantile_band(step: m.QuantileBand, ctx, col, grouped) -> pl.Expr:
+def _quantile_band(step: m.QuantileBand, ctx: Context, col: _Col, grouped: _Grouped) -> pl.Expr:
     r = col(step.indata)
     k = ctx.number(step.antal)
     # ceil(rank / (N / k)) written as ceil(rank * k / N): one rounding instead of two.
     return grouped(_div(r * k, r.count().cast(pl.Float64)).ceil().cast(pl.Int64))
 
 
-def _reverse(step: m.Reverse, ctx, col, grouped) -> pl.Expr:
+def _reverse(step: m.Reverse, ctx: Context, col: _Col, grouped: _Grouped) -> pl.Expr:
     return 1.0 - col(step.indata)
 
 
-def _exponential(step: m.ExponentialRank, ctx, col, grouped) -> pl.Expr:
+def _exponential(step: m.ExponentialRank, ctx: Context, col: _Col, grouped: _Grouped) -> pl.Expr:
     r = col(step.indata)
     n = r.count().cast(pl.Float64)
     c = ctx.number(step.konstant)
@@ -185,8 +194,8 @@ def _exponential(step: m.ExponentialRank, ctx, col, grouped) -> pl.Expr:
 
 
 # ---- arithmetic -----------------------------------------------------------------------------
-def _round(step: m.Round, ctx, col, grouped) -> pl.Expr:
-    mode = "half_to_even" if step.satt == "halv_jamn" else "half_away_from_zero"
+def _round(step: m.Round, ctx: Context, col: _Col, grouped: _Grouped) -> pl.Expr:
+    mode: Literal["half_to_even", "half_away_from_zero"] = "half_to_even" if step.satt == "halv_jamn" else "half_away_from_zero"
     return col(step.indata).round(step.decimaler, mode=mode)
 
 
@@ -198,14 +207,14 @@ def _all_null(cols: list[pl.Expr]) -> pl.Expr:
     return pl.all_horizontal([c.is_null() for c in cols])
 
 
-def _sum(step: m.Sum, ctx, col, grouped) -> pl.Expr:
+def _sum(step: m.Sum, ctx: Context, col: _Col, grouped: _Grouped) -> pl.Expr:
     cols = [col(c) for c in step.indata]
     value = pl.sum_horizontal(cols) if step.typ == "summa" else pl.mean_horizontal(cols)
     missing = _any_null(cols) if step.saknade == "sprid" else _all_null(cols)
     return pl.when(~missing).then(value)
 
 
-def _weighted_sum(step: m.WeightedSum, ctx, col, grouped) -> pl.Expr:
+def _weighted_sum(step: m.WeightedSum, ctx: Context, col: _Col, grouped: _Grouped) -> pl.Expr:
     cols = [col(c) for c in step.indata]
     weights = [ctx.number(w) for w in step.vikter]
     value = pl.sum_horizontal([c * w for c, w in zip(cols, weights)])
@@ -216,14 +225,14 @@ def _weighted_sum(step: m.WeightedSum, ctx, col, grouped) -> pl.Expr:
     return pl.when(~missing).then(value)
 
 
-def _ratio(step: m.Ratio, ctx, col, grouped) -> pl.Expr:
+def _ratio(step: m.Ratio, ctx: Context, col: _Col, grouped: _Grouped) -> pl.Expr:
     num, den = col(step.taljare), col(step.namnare)
     if step.andel:
         key = ctx.key
         ctx.checks.append(
             Check(
                 violation=(num > den).fill_null(False),
-                message=lambda row, s=step, k=key: (
+                message=lambda row, s=step, k=key: (  # type: ignore[misc]  # mypy cannot type default-bound lambdas
                     f"steg {s.namn}: täljaren {s.taljare} = {row[s.taljare]:g} är större än nämnaren "
                     f"{s.namnare} = {row[s.namnare]:g} för {k} {row[k]}"
                 ),
@@ -232,47 +241,49 @@ def _ratio(step: m.Ratio, ctx, col, grouped) -> pl.Expr:
     return pl.when(den != 0).then(num / den * step.skala)
 
 
-def _reference(step: m.Reference, ctx, col, grouped) -> pl.Expr:
+def _reference(step: m.Reference, ctx: Context, col: _Col, grouped: _Grouped) -> pl.Expr:
+    # The model's validator guarantees the fields each kind needs (casts say so to mypy).
     if step.metod == "konstant":
-        return pl.lit(ctx.number(step.varde), dtype=pl.Float64)
+        return pl.lit(ctx.number(cast(float | m.ParamRef, step.varde)), dtype=pl.Float64)
+    value: pl.Expr
     if step.metod == "kvot_av_summor":
-        num, den = col(step.taljare), col(step.namnare)
+        num, den = col(cast(str, step.taljare)), col(cast(str, step.namnare))
         both = num.is_not_null() & den.is_not_null()
         den_sum = den.filter(both).sum()
         value = pl.when(den_sum != 0).then(num.filter(both).sum() / den_sum * step.skala)
     elif step.metod == "medel":
-        value = col(step.indata).mean()
+        value = col(cast(str, step.indata)).mean()
     else:
-        value = col(step.indata).median()
+        value = col(cast(str, step.indata)).median()
     return grouped(value)
 
 
-def _relative(step: m.Relative, ctx, col, grouped) -> pl.Expr:
+def _relative(step: m.Relative, ctx: Context, col: _Col, grouped: _Grouped) -> pl.Expr:
     x, ref = col(step.indata), ctx.operand(step.referens)
     if step.satt == "differens":
         return x - ref
     return pl.when(ref != 0).then(_div(x, ref))
 
 
-def _z(step: m.ZScore, ctx, col, grouped) -> pl.Expr:
+def _z(step: m.ZScore, ctx: Context, col: _Col, grouped: _Grouped) -> pl.Expr:
     x = col(step.indata)
     sd = x.std(ddof=step.ddof)
     return grouped(pl.when(sd != 0).then(_div(x - x.mean(), sd)))
 
 
-def _minmax(step: m.MinMax, ctx, col, grouped) -> pl.Expr:
+def _minmax(step: m.MinMax, ctx: Context, col: _Col, grouped: _Grouped) -> pl.Expr:
     x = col(step.indata)
     span = x.max() - x.min()
     return grouped(pl.when(span != 0).then(_div(x - x.min(), span)))
 
 
-def _log(step: m.Log, ctx, col, grouped) -> pl.Expr:
+def _log(step: m.Log, ctx: Context, col: _Col, grouped: _Grouped) -> pl.Expr:
     shifted = col(step.indata) + ctx.number(step.forskjutning)
     key, name = ctx.key, step.indata
     ctx.checks.append(
         Check(
             violation=(shifted <= 0).fill_null(False),
-            message=lambda row, s=step, k=key, n=name: (
+            message=lambda row, s=step, k=key, n=name: (  # type: ignore[misc]  # as above
                 f"steg {s.namn}: log av ett värde <= 0 ({n} = {row[n]:g}) för {k} {row[k]}; "
                 "ange forskjutning eller rensa indata"
             ),
@@ -285,7 +296,7 @@ def _log(step: m.Log, ctx, col, grouped) -> pl.Expr:
     )
 
 
-def _winsorise(step: m.Winsorise, ctx, col, grouped) -> pl.Expr:
+def _winsorise(step: m.Winsorise, ctx: Context, col: _Col, grouped: _Grouped) -> pl.Expr:
     x = col(step.indata)
     lower = grouped(x.quantile(ctx.number(step.nedre), "linear")) if step.nedre is not None else None
     upper = grouped(x.quantile(ctx.number(step.ovre), "linear")) if step.ovre is not None else None
@@ -293,7 +304,7 @@ def _winsorise(step: m.Winsorise, ctx, col, grouped) -> pl.Expr:
 
 
 # ---- flags and classes ----------------------------------------------------------------------
-_OPS = {
+_OPS: dict[str, Callable[[pl.Expr, pl.Expr], pl.Expr]] = {
     ">=": lambda a, b: a >= b,
     ">": lambda a, b: a > b,
     "<=": lambda a, b: a <= b,
@@ -301,22 +312,22 @@ _OPS = {
 }
 
 
-def _flag(step: m.Flag, ctx, col, grouped) -> pl.Expr:
+def _flag(step: m.Flag, ctx: Context, col: _Col, grouped: _Grouped) -> pl.Expr:
     return _OPS[step.operator](col(step.indata), ctx.operand(step.grans))
 
 
-def _flag_count(step: m.FlagCount, ctx, col, grouped) -> pl.Expr:
+def _flag_count(step: m.FlagCount, ctx: Context, col: _Col, grouped: _Grouped) -> pl.Expr:
     cols = [col(c) for c in step.indata]
     count = pl.sum_horizontal([c.cast(pl.Int32) for c in cols])
     missing = _any_null(cols) if step.saknade == "sprid" else _all_null(cols)
     return pl.when(~missing).then(count)
 
 
-def _missing_count(step: m.MissingCount, ctx, col, grouped) -> pl.Expr:
+def _missing_count(step: m.MissingCount, ctx: Context, col: _Col, grouped: _Grouped) -> pl.Expr:
     return pl.sum_horizontal([col(c).is_null().cast(pl.Int32) for c in step.indata])
 
 
-def _k_of_m(step: m.KOfM, ctx, col, grouped) -> pl.Expr:
+def _k_of_m(step: m.KOfM, ctx: Context, col: _Col, grouped: _Grouped) -> pl.Expr:
     cols = [col(c) for c in step.indata]
     k = ctx.number(step.k)
     true = pl.sum_horizontal([c.fill_null(False).cast(pl.Int32) for c in cols])
@@ -328,7 +339,7 @@ def _k_of_m(step: m.KOfM, ctx, col, grouped) -> pl.Expr:
     return pl.when(true >= k).then(True).when(true + unknown < k).then(False)
 
 
-def _logic(step: m.Logic, ctx, col, grouped) -> pl.Expr:
+def _logic(step: m.Logic, ctx: Context, col: _Col, grouped: _Grouped) -> pl.Expr:
     cols = [col(c) for c in step.indata]
     if step.typ == "och":
         return pl.all_horizontal(cols)
@@ -337,19 +348,19 @@ def _logic(step: m.Logic, ctx, col, grouped) -> pl.Expr:
     return ~cols[0]
 
 
-def _classify(step: m.Classify, ctx, col, grouped) -> pl.Expr:
-    chain = None
+def _classify(step: m.Classify, ctx: Context, col: _Col, grouped: _Grouped) -> pl.Expr:
+    chain: Any = None  # polars' when/then chain types differ by length
     for rule in step.regler:
-        cond = col(rule.villkor) if rule.villkor else col(step.indata) >= ctx.number(rule.minst)
+        cond = col(rule.villkor) if rule.villkor else col(cast(str, step.indata)) >= ctx.number(cast(float | m.ParamRef, rule.minst))
         chain = (pl.when(cond) if chain is None else chain.when(cond)).then(pl.lit(rule.klass))
-    return chain.otherwise(pl.lit(None, dtype=pl.String))
+    return cast(pl.Expr, chain.otherwise(pl.lit(None, dtype=pl.String)))
 
 
 # ---- several periods ------------------------------------------------------------------------
-def _window(step, ctx, col) -> tuple[list[pl.Expr], list[pl.Expr]]:
+def _window(step: m.PeriodMean | m.EveryPeriod, ctx: Context, col: _Col) -> tuple[list[pl.Expr], list[pl.Expr]]:
     """The value and 'present' mask for each of the last n periods (the frame is sorted)."""
     n = int(ctx.number(step.perioder))
-    period, key = pl.col(ctx.period), ctx.key
+    period, key = pl.col(cast(str, ctx.period)), ctx.key
     values, present = [], []
     for lag in range(n):  # n is a handful of periods, never the areas
         values.append(col(step.indata).shift(lag).over(key))
@@ -357,20 +368,20 @@ def _window(step, ctx, col) -> tuple[list[pl.Expr], list[pl.Expr]]:
     return values, present
 
 
-def _period_mean(step: m.PeriodMean, ctx, col, grouped) -> pl.Expr:
+def _period_mean(step: m.PeriodMean, ctx: Context, col: _Col, grouped: _Grouped) -> pl.Expr:
     values, present = _window(step, ctx, col)
     complete = pl.all_horizontal([p & v.is_not_null() for v, p in zip(values, present)])
     return pl.when(complete).then(pl.mean_horizontal(values))
 
 
-def _every_period(step: m.EveryPeriod, ctx, col, grouped) -> pl.Expr:
+def _every_period(step: m.EveryPeriod, ctx: Context, col: _Col, grouped: _Grouped) -> pl.Expr:
     values, present = _window(step, ctx, col)
     # A false flag in the window decides; otherwise every period must be present and true.
     known = [pl.when(p).then(v) for v, p in zip(values, present)]
     return pl.all_horizontal(known)
 
 
-_BUILDERS: dict[type, Callable] = {
+_BUILDERS: dict[type, Callable[..., pl.Expr]] = {
     m.PercentileRank: _percentile,
     m.Rank: _rank,
     m.QuantileBand: _quantile_band,

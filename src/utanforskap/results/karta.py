@@ -96,7 +96,7 @@ class MapResult:
     year: int
     source: DataSource
     areas: pl.DataFrame  # one row per RegSO: AREA_COLUMNS, then the method's outputs
-    parameters: dict[str, float] = field(default_factory=dict)
+    parameters: dict[str, m.ParameterValue] = field(default_factory=dict)
     # What is derived from this map once and reused (see `memo`): the method's inputs, the
     # full engine frame, the summary, level values, the fit. Frozen, so it cannot go stale.
     # Not an __init__ argument, so dataclasses.replace() gives the new map a memo of its own.
