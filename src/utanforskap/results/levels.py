@@ -8,12 +8,16 @@ suppresses a kommun's figure (disclosure control), its value is missing, not gue
 
 from __future__ import annotations
 
+import logging
+
 import polars as pl
 
 from utanforskap.errors import UtanforskapError
 from utanforskap.methods import engine
 from utanforskap.results.inputs import method_inputs
 from utanforskap.results.karta import MapResult, memo, scalar_parameters
+
+log = logging.getLogger(__name__)
 
 LEVELS = ("kommun", "lan", "riket")
 
@@ -35,6 +39,9 @@ def _level_values(result: MapResult, level: str) -> pl.DataFrame:
     try:
         inputs = method_inputs(result.method, result.source.store, result.year, level=level)
         values = engine.run(result.method, inputs, parameters=scalar_parameters(result), keep_all=True).select(key, *wanted)
-    except UtanforskapError:
+    except UtanforskapError as exc:
+        # A method whose inputs do not exist at this level (e.g. a DeSO-only variable): the
+        # level gets no values, and the log says why instead of hiding it.
+        log.warning("%s: inga värden på nivån %s: %s", result.method.id, level, exc)
         return pl.DataFrame(schema={"omrade": pl.String, **{c: pl.Float64 for c in wanted}})
     return values.rename({key: "omrade"})

@@ -7,6 +7,8 @@ from the reports' geometry helper, which has them only where a geometry exists.
 
 from __future__ import annotations
 
+import logging
+
 import json
 import math
 import threading
@@ -19,6 +21,8 @@ from utanforskap.geography import shapes
 from utanforskap.formatting import format_number, format_percent
 from utanforskap.results.karta import class_label
 from utanforskap.web.state import AppData, Column
+
+log = logging.getLogger(__name__)
 
 # Light to dark; dark is always the more problematic end.
 PALETTE = ["#fef0d9", "#fdcc8a", "#fc8d59", "#d7301f", "#7f0000"]
@@ -288,7 +292,8 @@ def _regso_polygons(kommun_kod: str, geometri: str | None) -> tuple[object, str]
 
     try:
         g = geometry.regso_geometry(kommun_kod, geometri)
-    except UtanforskapError:
+    except UtanforskapError as exc:
+        log.warning("RegSO-gränser för %s kunde inte läsas (%s); kommunen visas med sin kommungräns", kommun_kod, exc)
         return None
     if g is None or len(g.polygons) == 0:
         return None

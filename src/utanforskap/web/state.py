@@ -7,6 +7,8 @@ decides which areas are listed or how a value is computed: the library does.
 
 from __future__ import annotations
 
+import logging
+
 import hashlib
 import json
 import shutil
@@ -24,6 +26,8 @@ from utanforskap.methods.loader import BOOLEAN, NUMERIC
 from utanforskap.results import export
 from utanforskap.results.levels import level_values
 from utanforskap.results.karta import AREA_COLUMNS, Factor, MapResult, Summary, classes, summarize
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -335,8 +339,10 @@ def _write_files(result: MapResult, summary: Summary, out: Path) -> dict[str, Pa
 
     try:
         fit = calibrate.published_fit(result)
-    except (UtanforskapError, pl.exceptions.PolarsError):
-        fit = None  # a method the calibration targets do not fit: the workbook simply lacks that sheet
+    except (UtanforskapError, pl.exceptions.PolarsError) as exc:
+        # A method the calibration targets do not fit: the workbook lacks that sheet, and the log says why.
+        log.info("passningen mot publicerade totaler utelämnas för %s: %s", result.method.id, exc)
+        fit = None
     try:
         return export.write_all(result, summary, fit, out)
     except OSError as exc:
