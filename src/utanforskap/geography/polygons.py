@@ -17,6 +17,7 @@ returns the description every map prints.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import threading
@@ -32,6 +33,8 @@ import polars as pl
 from utanforskap import geography
 from utanforskap.errors import InputError
 from utanforskap.geography.shapes import SWEREF99TM
+
+log = logging.getLogger(__name__)
 
 BUNDLED_ZIP = "Deso_inomUppsalaLan.zip"
 WFS_LAYER = "stat:RegSO_2020"
@@ -244,6 +247,7 @@ def _from_wfs(kommun_kod: str, wanted: list[str]) -> gpd.GeoDataFrame | None:
         try:
             g = _fetch_wfs(cfg.geometri_wfs, kommun_kod, cfg.geometri_wfs_timeout)
         except Exception as exc:  # offline, DNS, timeout, malformed answer: fall back, say why once
+            log.warning("SCB:s WFS gav inga RegSO-gränser för %s: %s", kommun_kod, exc)
             _wfs_state["nere"] = "SCB:s kartserver (WFS) svarade inte; ingen nätanslutning?"
             return None
         hit = _cover(g, wanted)

@@ -31,9 +31,6 @@ class LoadedMethod:
     def id(self) -> str:
         return self.method.id
 
-    def step_label(self, index: int) -> str:
-        return f"steg[{index + 1}] ({self.method.steg[index].namn})"
-
 
 def builtin_ids() -> list[str]:
     folder = resources.files("utanforskap.methods.builtin")

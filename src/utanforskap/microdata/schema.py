@@ -76,7 +76,6 @@ BY_NAME = {c.name: c for c in COLUMNS}
 OPTIONAL: tuple[Column, ...] = (
     Column(SYNTETISK, "sant/falskt", True, beskrivning="Sant för påhittade personer (SYNTETISKA DATA); kolumnen får saknas"),
 )
-NAMES = tuple(c.name for c in COLUMNS)
 
 
 def _kind_of(t: pa.DataType) -> str | None:

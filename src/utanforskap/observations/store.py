@@ -162,11 +162,6 @@ class ObservationStore:
             for name, df in datasets.items():
                 tx.put(name, df, **((meta or {}).get(name, {})))
 
-    def remove(self, names: Iterable[str]) -> None:
-        with self.transaction() as tx:
-            for n in names:
-                tx.delete(n)
-
 
 class Transaction:
     """Pending writes to a store; see ObservationStore.transaction."""

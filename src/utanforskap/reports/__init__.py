@@ -32,7 +32,9 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors only
 _API = ("FORMATS", "KINDS", "Format", "Kind", "default_result", "file_name", "prepared", "render", "render_all_kommuner", "slug")
 _SUBMODULES = ("api", "content", "events", "figures", "formatting", "maps", "sammanfattning", "views")
 
-__all__ = [*_API]
+__all__ = [
+    "FORMATS", "KINDS", "Format", "Kind", "default_result", "file_name", "prepared", "render", "render_all_kommuner", "slug",
+]
 
 
 def __getattr__(name: str):

@@ -19,7 +19,6 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from utanforskap.errors import InputError, MethodError
-from utanforskap.methods import engine
 from utanforskap.methods import model as m
 from utanforskap.methods.loader import LoadedMethod
 from utanforskap.results.inputs import method_inputs

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
 import polars as pl
 
 from utanforskap import geography
-from utanforskap.datasets import SYNTHETIC_LABEL, DataSource, open_source
+from utanforskap.datasets import DataSource, open_source
 from utanforskap.errors import InputError
 from utanforskap.formatting import format_number, format_percent
 from utanforskap.methods import engine, loader

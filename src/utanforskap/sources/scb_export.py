@@ -140,7 +140,7 @@ def read_export(path: str | Path, geo: Geography, mapping: TableMap | None = Non
     pattern = PATTERNS[mapping.niva]
     code_col = _code_column(sheet, cols, pattern, where)
     data = _data_block(sheet, code_col, pattern, where)
-    first_rad, last_rad = data["_rad"].min(), data["_rad"].max()
+    first_rad = data["_rad"].min()
     geo.check_codes(data, code_col, mapping.niva, where, row_column="_rad")
 
     ci = cols.index(code_col)
