@@ -51,6 +51,7 @@ def swedish_message(err: dict[str, Any]) -> str:
     ctx = dict(err.get("ctx") or {})
     ctx.setdefault("input", err.get("input"))
     ctx.setdefault("expected", "")
+    ctx["expected"] = str(ctx["expected"]).replace(" or ", " eller ")
     try:
         return template.format(**ctx)
     except (KeyError, IndexError):

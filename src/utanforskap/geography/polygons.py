@@ -173,7 +173,7 @@ def _cover(g: gpd.GeoDataFrame | None, wanted: list[str]) -> gpd.GeoDataFrame | 
 
 
 # ---- a user's file ------------------------------------------------------------------------------------
-def _user_file(geometri) -> Path | None:
+def _user_file(geometri: str | os.PathLike[str] | None) -> Path | None:
     from utanforskap import settings
 
     if geometri is not None:

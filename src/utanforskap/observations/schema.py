@@ -107,7 +107,7 @@ def conform(df: pl.DataFrame, where: str) -> pl.DataFrame:
         row = df.filter(dup).row(0, named=True)
         raise InputError(
             f"{where}: dubblett av {row['omrade']} {row['niva']} {row['period']} {row['variabel']} "
-            f"(rad {int(dup.arg_max()) + 1})"
+            f"(rad {int(dup.arg_max() or 0) + 1})"
         )
     return df
 

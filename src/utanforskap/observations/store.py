@@ -21,6 +21,7 @@ import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import polars as pl
@@ -42,17 +43,19 @@ class ObservationStore:
         self.root = Path(root)
 
     # ---- reading -------------------------------------------------------------------
-    def manifest(self) -> dict:
+    def manifest(self) -> dict[str, Any]:
         path = self.root / MANIFEST
         if not path.exists():
             return {"version": 0, "dataset": {}}
         try:
-            return json.loads(path.read_text(encoding="utf-8"))
+            manifest: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+            return manifest
         except json.JSONDecodeError as exc:
             raise InputError(f"{path}: trasig manifest ({exc}); återställ från säkerhetskopia") from exc
 
-    def datasets(self) -> dict[str, dict]:
-        return self.manifest()["dataset"]
+    def datasets(self) -> dict[str, dict[str, Any]]:
+        datasets: dict[str, dict[str, Any]] = self.manifest()["dataset"]
+        return datasets
 
     def files(self, names: Iterable[str] | None = None) -> list[Path]:
         entries = self.datasets()
@@ -81,11 +84,12 @@ class ObservationStore:
             con.execute(f"CREATE VIEW observationer AS SELECT {cols} WHERE FALSE")
         return con
 
-    def sql(self, query: str, params: Sequence | None = None) -> pl.DataFrame:
+    def sql(self, query: str, params: Sequence[object] | None = None) -> pl.DataFrame:
         """Run SQL against the view `observationer` and return a polars frame."""
         con = self.connect()
         try:
-            return con.sql(query, params=list(params or [])).pl()
+            frame: pl.DataFrame = con.sql(query, params=list(params or [])).pl()
+            return frame
         finally:
             con.close()
 
@@ -156,7 +160,7 @@ class ObservationStore:
             yield tx
             tx._commit()
 
-    def write(self, datasets: dict[str, pl.DataFrame], *, meta: dict[str, dict] | None = None) -> None:
+    def write(self, datasets: dict[str, pl.DataFrame], *, meta: dict[str, dict[str, Any]] | None = None) -> None:
         """Write (replace) several datasets in one atomic commit."""
         with self.transaction() as tx:
             for name, df in datasets.items():
@@ -168,7 +172,7 @@ class Transaction:
 
     def __init__(self, store: ObservationStore):
         self.store = store
-        self._put: dict[str, tuple[pl.DataFrame, dict]] = {}
+        self._put: dict[str, tuple[pl.DataFrame, dict[str, Any]]] = {}
         self._delete: set[str] = set()
 
     def put(self, name: str, df: pl.DataFrame, **meta: object) -> None:
@@ -224,7 +228,7 @@ class Transaction:
         _collect_garbage(root, new)
 
 
-def _check_keys_unique_across(root: Path, manifest: dict, written: set[str]) -> None:
+def _check_keys_unique_across(root: Path, manifest: dict[str, Any], written: set[str]) -> None:
     """No observation key may stand in two datasets: a read would not know which to trust.
 
     Checked before the manifest is replaced, so a clash leaves the store as it was; the
@@ -254,7 +258,7 @@ def _check_keys_unique_across(root: Path, manifest: dict, written: set[str]) -> 
         )
 
 
-def _collect_garbage(root: Path, manifest: dict) -> None:
+def _collect_garbage(root: Path, manifest: dict[str, Any]) -> None:
     """Remove data files no longer named by the manifest (after the commit succeeded)."""
     keep = {root / e["fil"] for e in manifest["dataset"].values()}
     for f in (root / "data").glob("*.parquet"):

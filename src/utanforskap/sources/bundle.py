@@ -20,6 +20,7 @@ import json
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -111,9 +112,10 @@ def reference(name: str, root: Path | None = None) -> pl.DataFrame:
     return pl.read_parquet(path)
 
 
-def manifest(root: Path | None = None) -> dict:
+def manifest(root: Path | None = None) -> dict[str, Any]:
     path = (root or package_dir()) / MANIFEST
-    return json.loads(path.read_text(encoding="utf-8"))
+    loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return loaded
 
 
 def verify(root: Path | None = None) -> list[str]:
@@ -129,7 +131,7 @@ def verify(root: Path | None = None) -> list[str]:
     return problems
 
 
-def build(fran: str | Path, till: str | Path | None = None) -> dict:
+def build(fran: str | Path, till: str | Path | None = None) -> dict[str, Any]:
     """Read every source under `fran` (shared/data), write the package to `till`; return the manifest."""
     fran = Path(fran)
     if (fran / "data" / "se").is_dir() and not (fran / "se").is_dir():
@@ -177,7 +179,7 @@ def build(fran: str | Path, till: str | Path | None = None) -> dict:
         for name, df in datasets.items():
             tx.put(name, df, niva=sorted(df["niva"].unique().to_list()), perioder=sorted(df["period"].unique().to_list()))
 
-    derived: list[dict] = []
+    derived: list[dict[str, Any]] = []
     geo_path = till / GEO_FILE
     geo.write_parquet(geo_path)
     derived.append(_entry(till, geo_path, "Områdeshierarkin DeSO 2018 -> RegSO 2020 -> kommun -> län -> riket", [KEY_FILE]))
@@ -220,7 +222,7 @@ def _origin(rel: str) -> Origin:
     return ORIGINS[best]
 
 
-def _source(fran: Path, path: Path) -> dict:
+def _source(fran: Path, path: Path) -> dict[str, Any]:
     rel = _rel(fran, path)
     o = _origin(rel)
     return {
@@ -233,7 +235,7 @@ def _source(fran: Path, path: Path) -> dict:
     }
 
 
-def _entry(root: Path, path: Path, innehall: str, fran: list[str]) -> dict:
+def _entry(root: Path, path: Path, innehall: str, fran: list[str]) -> dict[str, Any]:
     return {
         "fil": str(path.relative_to(root)),
         "innehall": innehall,

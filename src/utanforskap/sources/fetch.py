@@ -25,14 +25,15 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, cast
 
 import polars as pl
 
 from utanforskap import catalogue
 from utanforskap.errors import InputError, SourceError, UtanforskapError
+from utanforskap.geography import hierarchy
 from utanforskap.observations.store import ENTRY_FIELDS, ObservationStore
 from utanforskap.settings import Settings
-from utanforskap.geography import hierarchy
 from utanforskap.sources import jsonstat
 from utanforskap.sources.http import CacheStaging, short_list
 from utanforskap.sources.kolada import KoladaClient
@@ -56,7 +57,7 @@ class Outcome:
     frame: pl.DataFrame | None = None
     expected: int = 0  # cells asked for: the level's areas x the years asked for
     note: str = ""
-    meta: dict = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
     written: bool = False  # set by commit()
 
     @property
@@ -169,6 +170,7 @@ def commit(store: ObservationStore, fetched: Fetched) -> list[Outcome]:
             with store.transaction() as tx:
                 stored = store.datasets()  # read under the transaction's lock
                 for o in written:
+                    assert o.frame is not None  # `written` holds the outcomes that have rows
                     frame, meta = o.frame, {**o.meta, "hamtningar": [_fetch_record(o.meta)]}
                     if o.dataset in stored:
                         frame, meta = _keep_earlier_periods(o, store.dataset(o.dataset), stored[o.dataset])
@@ -221,7 +223,7 @@ def format_years(years: Sequence[str]) -> str:
 
 
 # ---- keeping earlier periods ----------------------------------------------------------
-def _keep_earlier_periods(o: Outcome, old: pl.DataFrame, old_meta: dict) -> tuple[pl.DataFrame, dict]:
+def _keep_earlier_periods(o: Outcome, old: pl.DataFrame, old_meta: dict[str, Any]) -> tuple[pl.DataFrame, dict[str, Any]]:
     """This run's rows plus the stored rows of the periods it did not fetch, and their manifest entry."""
     now = [str(y) for y in o.meta["ar"]]
     kept = old.filter(~pl.col("period").is_in(now))
@@ -234,10 +236,11 @@ def _keep_earlier_periods(o: Outcome, old: pl.DataFrame, old_meta: dict) -> tupl
     if kept_periods:
         o.note = "; ".join(filter(None, [o.note, f"behöll tidigare hämtade {format_years(kept_periods)}"]))
     meta = {**o.meta, "ar": sorted({*kept_periods, *now}), "hamtningar": records}
+    assert o.frame is not None  # only outcomes with rows are committed
     return pl.concat([kept, o.frame], how="vertical"), meta
 
 
-def _fetch_record(meta: dict) -> dict:
+def _fetch_record(meta: dict[str, Any]) -> dict[str, Any]:
     """Where one fetch came from (table, contents, codelist or KPI, years), for `hamtningar`."""
     return {k: v for k, v in meta.items() if k not in (*ENTRY_FIELDS, "niva", "hamtningar")}
 
@@ -298,7 +301,7 @@ def _from_scb(client: PxWebClient, vid: str, var: catalogue.Variable, niva: str,
     )
     meta_out = {"niva": niva, "hamtat_fran": "SCB PxWebApi 2.0", "tabell": src.tabell, "innehall": src.innehall,
                 "kodlista": codelist, "ar": available}
-    unmatched = res.rapport["ej_kopplade_koder"]
+    unmatched = cast(list[str], res.rapport["ej_kopplade_koder"])
     if unmatched:
         notes.append(
             f"{len(unmatched)} koder i {codelist} finns inte i DeSO 2018/RegSO 2020 och lämnades utanför: "

@@ -32,6 +32,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Self
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -55,7 +56,7 @@ class RetryPolicy:
 
     def backoff(self, attempt: int) -> float:
         """Wait before try number `attempt + 1` (attempt counts from 1)."""
-        return min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1))
+        return min(self.backoff_cap, self.backoff_base * 2.0 ** (attempt - 1))
 
 
 class SlidingWindow:
@@ -135,7 +136,7 @@ class Response:
     from_cache: bool
     cache_file: Path | None
 
-    def json(self, what: str) -> object:
+    def json(self, what: str) -> Any:  # JSON: any value
         """The body as JSON, or a SourceError naming `what`, the request and the cache file."""
         try:
             return json.loads(self.body)
@@ -153,7 +154,7 @@ class _Closing:
     def close(self) -> None:  # pragma: no cover - overridden
         raise NotImplementedError
 
-    def __enter__(self):  # noqa: ANN204 - returns the subclass
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -345,7 +346,7 @@ class HttpClient(_Closing):
 
         def work() -> None:
             try:
-                with self._client.stream(method, url, params=params or None, json=body) as r:
+                with self._client.stream(method, url, params=list(params) or None, json=body) as r:
                     chunks = []
                     for chunk in r.iter_bytes():  # a cut connection raises here, not later
                         chunks.append(chunk)

@@ -16,6 +16,7 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -64,7 +65,7 @@ class Dataset:
         return self.frame.height
 
 
-def parse(doc: bytes | str | Mapping, where: str) -> Dataset:
+def parse(doc: bytes | str | Mapping[str, Any], where: str) -> Dataset:
     """Parse a JSON-stat 2.0 dataset; raise SourceError naming `where` on anything partial."""
     if isinstance(doc, (bytes, str)):
         try:
@@ -242,7 +243,7 @@ def to_observations(
 
 
 # ---- helpers -----------------------------------------------------------------------
-def _category_order(category: Mapping, dim: str, where: str) -> tuple[str, ...]:
+def _category_order(category: Mapping[str, Any], dim: str, where: str) -> tuple[str, ...]:
     index = category.get("index")
     if index is None:
         # JSON-stat allows no index only for a single category.
@@ -321,7 +322,7 @@ def _symbols(status: object, n: int, where: str) -> pl.Series:
     raise SourceError(f"{where}: fältet 'status' har okänd form")
 
 
-def _sparse(mapping: Mapping, n: int, where: str) -> tuple[np.ndarray, list]:
+def _sparse(mapping: Mapping[str, Any], n: int, where: str) -> tuple[np.ndarray, list[object]]:
     try:
         idx = np.fromiter((int(k) for k in mapping), dtype=np.int64, count=len(mapping))
     except ValueError as exc:

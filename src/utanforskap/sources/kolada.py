@@ -31,7 +31,7 @@ GENDERS = ("T", "K", "M")
 
 _VALUES = pl.List(pl.Struct({"gender": pl.String, "status": pl.String, "value": pl.Float64, "count": pl.Int64,
                              "isdeleted": pl.Boolean}))
-_ROW_SCHEMA = {"kpi": pl.String, "municipality": pl.String, "period": pl.String, "values": _VALUES,
+_ROW_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {"kpi": pl.String, "municipality": pl.String, "period": pl.String, "values": _VALUES,
                "isdeleted": pl.Boolean}
 
 
@@ -45,24 +45,24 @@ class KoladaClient(ServiceClient):
     def __init__(self, base_url: str | None = None, *, per_page: int | None = None, **options: Any):
         super().__init__(base_url, **options)
         self.per_page = per_page
-        self._municipalities: list[dict] | None = None
+        self._municipalities: list[dict[str, Any]] | None = None
 
     @staticmethod
     def default_url(settings: Settings) -> str:
         return settings.kolada_url
 
     # ---- metadata ------------------------------------------------------------------
-    def kpis(self, title: str | None = None, ids: Sequence[str] | None = None) -> list[dict]:
+    def kpis(self, title: str | None = None, ids: Sequence[str] | None = None) -> list[dict[str, Any]]:
         """KPIs whose title contains `title` (`/kpi?title=`), or those with `ids` (`/kpi/{ids}`)."""
         if ids:
             out = []
-            for chunk in _chunks(ids):
+            for chunk in _id_chunks(ids):
                 out.extend(self._pages(f"kpi/{','.join(chunk)}", [], what=f"Kolada KPI {short_list(chunk)}"))
             return out
         params = [("title", title)] if title else []
         return self._pages("kpi", params, what=f"Kolada KPI-sökning {title!r}")
 
-    def municipalities(self, title: str | None = None, kind: str | None = None) -> list[dict]:
+    def municipalities(self, title: str | None = None, kind: str | None = None) -> list[dict[str, Any]]:
         """Municipalities and regions (`/municipality`); `kind` 'K' for kommuner, 'L' for regions."""
         if title:
             rows = self._pages("municipality", [("title", title)], what=f"Kolada kommunsökning {title!r}")
@@ -95,7 +95,7 @@ class KoladaClient(ServiceClient):
         if munis is None and yrs is None:
             raise InputError("Kolada: ange kommuner eller år (API:t kräver två av nyckeltal, kommun och år)")
         frames = []
-        for k, m, y in itertools.product(_chunks(kpis), _chunks(munis), _chunks(yrs)):
+        for k, m, y in itertools.product(_id_chunks(kpis), _chunks(munis), _chunks(yrs)):
             path = f"data/kpi/{','.join(k)}"
             if m is not None:
                 path += f"/municipality/{','.join(m)}"
@@ -156,11 +156,11 @@ class KoladaClient(ServiceClient):
         return schema.conform(out, f"Kolada {kpi}")
 
     # ---- paging --------------------------------------------------------------------
-    def _pages(self, path: str, params: list[tuple[str, str]], *, what: str) -> list[dict]:
+    def _pages(self, path: str, params: list[tuple[str, str]], *, what: str) -> list[dict[str, Any]]:
         """All rows of a listing, following next_url/next_page; checked page by page and against `count`."""
         if self.per_page:
             params = [*params, ("per_page", str(self.per_page))]
-        rows: list[dict] = []
+        rows: list[dict[str, Any]] = []
         pages: list[tuple[object, int]] = []
         url: str | None = path
         listing = urlsplit(self.http.url(path)).path
@@ -237,7 +237,7 @@ def _check_counts(pages: list[tuple[object, int]], what: str, style: str) -> Non
 
 
 def _rows(
-    rows: list[dict],
+    rows: list[dict[str, Any]],
     what: str,
     *,
     kpis: Sequence[str],
@@ -273,11 +273,17 @@ def _rows(
 def _as_list(value: object) -> list[str]:
     if isinstance(value, (str, int)):
         return [str(value)]
-    return [str(v) for v in value]  # type: ignore[union-attr]
+    if isinstance(value, Iterable):
+        return [str(v) for v in value]
+    raise SourceError(f"Kolada: väntade en lista, fick {value!r}")
+
+
+def _id_chunks(ids: Sequence[str]) -> list[list[str]]:
+    """`ids` in chunks of at most MAX_IDS (duplicates dropped)."""
+    unique = list(dict.fromkeys(ids))
+    return [unique[i : i + MAX_IDS] for i in range(0, len(unique), MAX_IDS)]
 
 
 def _chunks(ids: Sequence[str] | None) -> Iterable[list[str] | None]:
-    if ids is None:
-        return [None]
-    ids = list(dict.fromkeys(ids))
-    return [ids[i : i + MAX_IDS] for i in range(0, len(ids), MAX_IDS)]
+    """As `_id_chunks`; None (the API's "all") is one chunk of its own."""
+    return [None] if ids is None else list(_id_chunks(ids))

@@ -53,7 +53,7 @@ def read_crimes(paths: list[Path], geo: Geography) -> SourceResult:
         raise InputError(
             f"{', '.join(Path(p).name for p in sorted(paths))}: inga brott registrerade {FIRST_YEAR} eller senare"
         )
-    last_date = raw["Inskrivningsdatum"].max()
+    last_date = str(raw["Inskrivningsdatum"].max())
     last_year = int(last_date[:4])
     partial = last_date[5:] != "12-31"
     if partial and last_date[5:] != "03-31":

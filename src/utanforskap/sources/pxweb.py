@@ -79,7 +79,7 @@ class TableMetadata:
     updated: str | None = None
 
     @classmethod
-    def from_jsonstat(cls, doc: Mapping, table: str) -> TableMetadata:
+    def from_jsonstat(cls, doc: Mapping[str, Any], table: str) -> TableMetadata:
         where = f"SCB-tabell {table} (metadata)"
         if not isinstance(doc, Mapping) or "id" not in doc or "dimension" not in doc:
             raise SourceError(f"{where}: metadata saknar 'id' eller 'dimension'")
@@ -141,7 +141,7 @@ class PxWebClient(ServiceClient):
     def __init__(self, base_url: str | None = None, *, language: str = "sv", **options: Any):
         super().__init__(base_url, **options)
         self.language = language
-        self._config: dict | None = None
+        self._config: dict[str, Any] | None = None
         self._metadata: dict[str, TableMetadata] = {}
         self._codelists: dict[str, Codelist] = {}
 
@@ -150,7 +150,7 @@ class PxWebClient(ServiceClient):
         return settings.scb_url
 
     # ---- configuration -------------------------------------------------------------
-    def config(self) -> dict:
+    def config(self) -> dict[str, Any]:
         """`GET /config`, read once; sets the client's rate limit from it."""
         if self._config is None:
             doc = self.http.get("config", what="SCB /config").json("SCB /config")
@@ -184,10 +184,10 @@ class PxWebClient(ServiceClient):
         past_days: int | None = None,
         include_discontinued: bool = False,
         page_size: int | None = None,
-    ) -> list[dict]:
+    ) -> list[dict[str, Any]]:
         """All tables matching `query` (every page), as the API describes them."""
         self.config()
-        out: list[dict] = []
+        out: list[dict[str, Any]] = []
         page, total_pages, total = 1, 1, None
         while page <= total_pages:
             params = [("lang", self.language), ("pageNumber", str(page))]
@@ -217,7 +217,7 @@ class PxWebClient(ServiceClient):
             what = f"SCB-tabell {table} (metadata)"
             self.config()
             doc = self.http.get(f"tables/{table}/metadata", [("lang", self.language)], what=what).json(what)
-            self._metadata[table] = TableMetadata.from_jsonstat(doc, table)  # type: ignore[arg-type]
+            self._metadata[table] = TableMetadata.from_jsonstat(doc, table)
         return self._metadata[table]
 
     def codelist(self, codelist_id: str) -> Codelist:
@@ -281,7 +281,7 @@ class PxWebClient(ServiceClient):
         return jsonstat.merge(parts, f"SCB-tabell {table}")
 
     # ---- internals -----------------------------------------------------------------
-    def _query(self, table: str, selection: Mapping, codelists: Mapping[str, str] | None) -> _Query:
+    def _query(self, table: str, selection: Mapping[str, Any], codelists: Mapping[str, str] | None) -> _Query:
         meta = self.metadata(table)
         sel: dict[str, list[str]] = {}
         for name, values in selection.items():
@@ -334,7 +334,7 @@ class PxWebClient(ServiceClient):
         self,
         query: _Query,
         part: dict[str, list[str]],
-        expected: dict[str, list[str] | None],
+        expected: Mapping[str, list[str] | None],
         sizes: dict[str, int],
         method: str,
         output_format: str,
@@ -359,9 +359,9 @@ class PxWebClient(ServiceClient):
             if len(str(httpx.URL(self.http.url(path), params=get_params))) <= MAX_GET_URL:
                 response = self.http.get(path, get_params, what=what)
         if response is None:  # POST, or a GET whose URL would be too long for the server
-            body: dict = {"selection": []}
+            body: dict[str, Any] = {"selection": []}
             for var in order:
-                item: dict = {"variableCode": var, "valueCodes": part[var]}
+                item: dict[str, Any] = {"variableCode": var, "valueCodes": part[var]}
                 if var in query.codelists:
                     item["codelist"] = query.codelists[var]
                 body["selection"].append(item)
@@ -413,8 +413,8 @@ def _check(
     for dim in ds.ids:
         if dim in sizes:
             continue
-        var = query.meta.variables.get(dim)
-        if var is None or not var.elimination or len(ds.codes[dim]) != 1:
+        variable = query.meta.variables.get(dim)
+        if variable is None or not variable.elimination or len(ds.codes[dim]) != 1:
             raise SourceError(f"{where}: oväntad dimension {dim} i svaret")
 
 

@@ -26,7 +26,7 @@ import re
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
 import polars as pl
 from pydantic import Field, model_validator
@@ -140,7 +140,7 @@ def read_export(path: str | Path, geo: Geography, mapping: TableMap | None = Non
     pattern = PATTERNS[mapping.niva]
     code_col = _code_column(sheet, cols, pattern, where)
     data = _data_block(sheet, code_col, pattern, where)
-    first_rad = data["_rad"].min()
+    first_rad = int(cast(int, data["_rad"].min()))
     geo.check_codes(data, code_col, mapping.niva, where, row_column="_rad")
 
     ci = cols.index(code_col)
@@ -161,7 +161,7 @@ def read_export(path: str | Path, geo: Geography, mapping: TableMap | None = Non
     long = []
     for colmap, col, years in assigned:
         if years:
-            period = pl.lit(years[0])
+            period: pl.Expr | pl.Series = pl.lit(years[0])
         elif row_year is not None:
             period = pl.Series(row_year)
         else:
@@ -235,7 +235,7 @@ def _code_column(sheet: pl.DataFrame, cols: list[str], pattern: str, where: str)
 def _data_block(sheet: pl.DataFrame, code_col: str, pattern: str, where: str) -> pl.DataFrame:
     is_code = pl.col(code_col).str.contains(pattern).fill_null(False)
     rows = sheet.filter(is_code)["_rad"]
-    first, last = rows.min(), rows.max()
+    first, last = int(cast(int, rows.min())), int(cast(int, rows.max()))
     block = sheet.filter((pl.col("_rad") >= first) & (pl.col("_rad") <= last))
     broken = block.filter(~is_code)
     if broken.height:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import cast
 
 import polars as pl
 
@@ -138,7 +139,7 @@ def _school_rows(df: pl.DataFrame, header_i: int, where: str) -> pl.DataFrame:
         blank.alias("_tom"),
         *(pl.col(k).str.strip_chars().replace("", None).alias(v) for k, v in COLUMNS.items()),
     )
-    end = df.filter(pl.col("_tom"))["rad"].min()
+    end = cast(int | None, df.filter(pl.col("_tom"))["rad"].min())
     schools, notes = (df, df.head(0)) if end is None else (df.filter(pl.col("rad") < end), df.filter(pl.col("rad") > end))
     is_code = pl.col("skolenhetskod").str.contains(r"^\d+$").fill_null(False)
     late = notes.filter(is_code)
