@@ -197,6 +197,20 @@ def _expected_kind(step: m.Step, field: str) -> str | None:
 
 
 def _check_references(method: m.Method, source: str) -> dict[str, str]:
+    """Every column a step, output or factor names exists and has the kind it needs; returns
+    the kind (NUMERIC, BOOLEAN, TEXT) of every input and step. The first problem is raised."""
+    kinds, special = _declared_kinds(method, source)
+    for i, step in enumerate(method.steg):
+        label = f"steg[{i + 1}] ({step.namn})"
+        _check_step_columns(step, label, kinds, special, source)
+        _check_step_rules(method, step, label, source)
+    _check_outputs(method, kinds, source)
+    return kinds
+
+
+def _declared_kinds(method: m.Method, source: str) -> tuple[dict[str, str], set[str]]:
+    """The kinds of the inputs and of every step's output, and the key and period columns;
+    a name used twice is an error."""
     kinds: dict[str, str] = {name: (TEXT if inp.typ == "text" else NUMERIC) for name, inp in method.indata.items()}
     if method.nyckel in kinds:
         raise MethodError(f"{source}: indata.{method.nyckel}: nyckelkolumnen ska inte deklareras som indata")
@@ -204,44 +218,47 @@ def _check_references(method: m.Method, source: str) -> dict[str, str]:
         raise MethodError(f"{source}: indata.{method.period}: periodkolumnen ska inte deklareras som indata")
     special = {method.nyckel} | ({method.period} if method.period else set())
     for i, step in enumerate(method.steg):
-        label = f"steg[{i + 1}] ({step.namn})"
         if step.namn in kinds or step.namn in special:
             what = "ett annat steg" if step.namn not in method.indata and step.namn not in special else "en indatakolumn"
-            raise MethodError(f"{source}: {label}.namn: namnet {step.namn!r} används redan av {what}")
+            raise MethodError(f"{source}: steg[{i + 1}] ({step.namn}).namn: namnet {step.namn!r} används redan av {what}")
         kinds[step.namn] = output_kind(step)
-    for i, step in enumerate(method.steg):
-        label = f"steg[{i + 1}] ({step.namn})"
-        for field, col in step_columns(step):
-            if col not in kinds and col not in special:
-                raise MethodError(
-                    f"{source}: {label}.{field}: {col!r} är varken indata eller namnet på ett steg"
-                )
-            expected = _expected_kind(step, field)
-            actual = kinds.get(col, TEXT)
-            if field == "grupp":
-                continue
-            if expected is not None and actual != expected:
-                raise MethodError(
-                    f"{source}: {label}.{field}: {col!r} är {actual}, men steget behöver {expected}"
-                )
-        if step.grupp and not isinstance(step, m.GROUPABLE):
-            raise MethodError(f"{source}: {label}.grupp: steget räknar rad för rad och kan inte grupperas")
-        for field, param in step_parameters(step):
-            if param not in method.parametrar:
-                raise MethodError(
-                    f"{source}: {label}.{field}: okänd parameter {param!r}; deklarera den under [parametrar.{param}]"
-                )
-            if isinstance(method.parametrar[param].varde, list):
-                raise MethodError(f"{source}: {label}.{field}: parametern {param!r} är en lista, väntade ett tal")
-        if isinstance(step, (m.PercentileRank,)) and step.vand is None:
-            inp = method.indata.get(step.indata)
-            if inp is not None and inp.riktning == "hogt_ar_bra":
-                raise MethodError(
-                    f"{source}: {label}.vand: {step.indata!r} är deklarerad som hogt_ar_bra; "
-                    "ange vand = true (högt värde ger låg percentil) eller vand = false"
-                )
-        if isinstance(step, (m.PeriodMean, m.EveryPeriod)) and method.period is None:
-            raise MethodError(f"{source}: {label}: steget kräver att metoden anger period (en periodkolumn)")
+    return kinds, special
+
+
+def _check_step_columns(step: m.Step, label: str, kinds: dict[str, str], special: set[str], source: str) -> None:
+    for field, col in step_columns(step):
+        if col not in kinds and col not in special:
+            raise MethodError(f"{source}: {label}.{field}: {col!r} är varken indata eller namnet på ett steg")
+        if field == "grupp":
+            continue
+        expected, actual = _expected_kind(step, field), kinds.get(col, TEXT)
+        if expected is not None and actual != expected:
+            raise MethodError(f"{source}: {label}.{field}: {col!r} är {actual}, men steget behöver {expected}")
+
+
+def _check_step_rules(method: m.Method, step: m.Step, label: str, source: str) -> None:
+    """Grouping, parameters, the direction of a percentile and the period of multi-period steps."""
+    if step.grupp and not isinstance(step, m.GROUPABLE):
+        raise MethodError(f"{source}: {label}.grupp: steget räknar rad för rad och kan inte grupperas")
+    for field, param in step_parameters(step):
+        if param not in method.parametrar:
+            raise MethodError(
+                f"{source}: {label}.{field}: okänd parameter {param!r}; deklarera den under [parametrar.{param}]"
+            )
+        if isinstance(method.parametrar[param].varde, list):
+            raise MethodError(f"{source}: {label}.{field}: parametern {param!r} är en lista, väntade ett tal")
+    if isinstance(step, m.PercentileRank) and step.vand is None:
+        inp = method.indata.get(step.indata)
+        if inp is not None and inp.riktning == "hogt_ar_bra":
+            raise MethodError(
+                f"{source}: {label}.vand: {step.indata!r} är deklarerad som hogt_ar_bra; "
+                "ange vand = true (högt värde ger låg percentil) eller vand = false"
+            )
+    if isinstance(step, (m.PeriodMean, m.EveryPeriod)) and method.period is None:
+        raise MethodError(f"{source}: {label}: steget kräver att metoden anger period (en periodkolumn)")
+
+
+def _check_outputs(method: m.Method, kinds: dict[str, str], source: str) -> None:
     for col in method.utdata.kolumner:
         if col not in kinds:
             raise MethodError(f"{source}: utdata.kolumner: {col!r} är varken indata eller namnet på ett steg")
@@ -255,7 +272,6 @@ def _check_references(method: m.Method, source: str) -> dict[str, str]:
     dup = [c for c in method.utdata.kolumner if method.utdata.kolumner.count(c) > 1]
     if dup:
         raise MethodError(f"{source}: utdata.kolumner: {dup[0]!r} står två gånger")
-    return kinds
 
 
 def _layers(method: m.Method, source: str) -> tuple[tuple[int, ...], ...]:
