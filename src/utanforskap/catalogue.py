@@ -21,7 +21,7 @@ from pydantic import Field, model_validator
 from utanforskap.errors import InputError
 from utanforskap.tomlmodel import Strict, load_toml_model
 
-# The official problem variables of the 2024 map, plus ill health (see docs/domain.md).
+# The official problem variables of the 2024 map, plus ill health (see docs/doman.md).
 FACTORS = {
     "kriminalitet": "Kriminalitet",
     "bidragsberoende": "Bidragsberoende",
