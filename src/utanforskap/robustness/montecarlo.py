@@ -180,12 +180,14 @@ def simulate(setup: Setup, draws: int = DEFAULT_DRAWS, seed: int = DEFAULT_SEED,
             t.d_sum[f.id] = t.d_sum.get(f.id, 0) + s1
             t.d_sq[f.id] = t.d_sq.get(f.id, 0) + s2
             t.d_n[f.id] = t.d_n.get(f.id, 0) + cnt
-        lf = listed.astype(np.float32)
-        rows["antal_omraden"].append(listed.sum(axis=1))
-        rows["antal_hogsta_klass"].append((code == 1).sum(axis=1))
-        rows["antal_kommuner"].append(((lf @ onehot) > 0).sum(axis=1))
-        rows["invanare"].append(listed.astype(np.float64) @ pop)
-        rows["barn"].append(listed.astype(np.float64) @ kids)
+        # Per draw, over the areas listed in some draw of the block only (a few hundred).
+        some = np.flatnonzero(listed.any(axis=0))
+        sub = listed[:, some]
+        rows["antal_omraden"].append(sub.sum(axis=1))
+        rows["antal_hogsta_klass"].append((code[:, some] == 1).sum(axis=1))
+        rows["antal_kommuner"].append(((sub.astype(np.float32) @ onehot[some]) > 0).sum(axis=1))
+        rows["invanare"].append(sub.astype(np.float64) @ pop[some])
+        rows["barn"].append(sub.astype(np.float64) @ kids[some])
     per_draw = _per_draw(setup, all_draws, {k: np.concatenate(v) for k, v in rows.items()})
     areas = _per_area(setup, t, count_col)
     return Run(setup, all_draws, seed, areas, per_draw)
@@ -193,7 +195,7 @@ def simulate(setup: Setup, draws: int = DEFAULT_DRAWS, seed: int = DEFAULT_SEED,
 
 def _histogram(cnt: np.ndarray, m_flags: int) -> np.ndarray:
     """How many draws gave each flag count (row 0..m; row m + 1: missing), per area."""
-    bins = np.nan_to_num(cnt, nan=m_flags + 1).astype(np.uint8)
+    bins = np.where(np.isnan(cnt), np.float32(m_flags + 1), cnt).astype(np.uint8)
     return np.stack([(bins == v).sum(axis=0) for v in range(m_flags + 2)])  # over counts 0..m+1
 
 
