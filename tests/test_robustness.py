@@ -237,3 +237,35 @@ def test_noise_model_coverage_on_the_synthetic_population():
     assert agg.height > 3000
     assert 0.87 <= binomial <= 0.94
     assert coverage("poisson") >= binomial
+
+
+def test_a_map_with_changed_parameters_keeps_them():
+    """Robustness of a map computed with --parameter: centred on the map's own values."""
+    from utanforskap.results import karta
+
+    result = karta.compute(parameters={"multipel_brott": 2.5, "flaggor_stor": 4})
+    setup = mc.prepare(result=result)
+    assert dict(zip([d.name for d in setup.dims], [d.base for d in setup.dims]))["multipel_brott"] == 2.5
+    run = mc.simulate(setup, draws=200, seed=1)
+    assert run.areas["listad"].sum() == result.listed.height
+    assert run.per_draw["multipel_brott"].min() >= 2.5 * 0.95 - 1e-12
+    draws = dr.sample(setup.dims, 5, np.random.default_rng(1))
+    vec = mc.listed_matrix(setup, mc.evaluate_block(setup, draws), 5)
+    assert np.array_equal(vec, mc.engine_per_draw(setup, draws))
+
+
+def test_a_method_without_osakerhet_has_no_overview(tmp_path):
+    from importlib import resources
+
+    from utanforskap.results import karta
+    from utanforskap.robustness.overview import overview
+
+    text = resources.files("utanforskap.methods.builtin").joinpath("se-oppna-data-2022.toml").read_text(encoding="utf-8")
+    path = tmp_path / "utan.toml"
+    path.write_text(text.split("# ---- Osäkerhet")[0], encoding="utf-8")
+    result = karta.compute(method=path)
+    assert result.method.method.osakerhet is None
+    assert overview(result) is None
+    # The command still runs: nothing uncertain, every probability 0 or 1.
+    run = mc.simulate(mc.prepare(result=result), draws=20, seed=1)
+    assert run.per_draw["antal_omraden"].unique().to_list() == [184]

@@ -83,12 +83,12 @@ def _discrete(u: np.ndarray, values: np.ndarray, probs: list[float]) -> np.ndarr
     return values[np.searchsorted(edges, u, side="right")]
 
 
-def dimensions(loaded: LoadedMethod, spec: m.Uncertainty) -> list[Dimension]:
-    """The uncertain quantities in a fixed order: parameters as declared, then choices."""
+def dimensions(loaded: LoadedMethod, spec: m.Uncertainty, values: dict[str, float] | None = None) -> list[Dimension]:
+    """The uncertain quantities in a fixed order: parameters as declared, then choices.
+    `values`: the parameters the map was computed with (the method's own by default)."""
     method = loaded.method
-    dims = [
-        Dimension(name, "parameter", p, float(method.parametrar[name].varde)) for name, p in spec.parametrar.items()
-    ]
+    own = {n: p.varde for n, p in method.parametrar.items()} | dict(values or {})
+    dims = [Dimension(name, "parameter", p, float(own[name])) for name, p in spec.parametrar.items()]
     steps = {s.namn: s for s in method.steg}
     for alt in spec.alternativ:
         own = getattr(steps[alt.steg], alt.falt)

@@ -67,8 +67,9 @@ def prepare(
     if inputs is None:
         inputs = method_inputs(loaded, result.source.store, result.year)
     spec = load_spec(loaded, spec_path)
-    dims = dr.dimensions(loaded, spec)
-    comp = Compiled(loaded, inputs, spec, dims, karta.factors(loaded))
+    overrides = karta.scalar_parameters(result)  # a map computed with changed parameters keeps them
+    dims = dr.dimensions(loaded, spec, overrides)
+    comp = Compiled(loaded, inputs, spec, dims, karta.factors(loaded), overrides)
     keys = pl.DataFrame({"regso_kod": comp.keys})
     areas = keys.join(result.areas.select(karta.AREA_COLUMNS + [CLASS_STEP]), on="regso_kod", how="left", maintain_order="left")
     return Setup(result, spec, dims, comp, areas, str(spec_path) if spec_path else loaded.source)
@@ -126,7 +127,7 @@ def flag_margin(comp: Compiled, env: dict, k: int, step: m.Flag) -> np.ndarray:
     elif isinstance(g, m.ParamRef) and g.parameter in comp.param_index:
         b = env["__param__" + g.parameter]
     else:
-        b = float(comp.loaded.method.parametrar[g.parameter].varde) if isinstance(g, m.ParamRef) else float(g)
+        b = comp.base_params[g.parameter] if isinstance(g, m.ParamRef) else float(g)
     return a - b if step.operator in (">=", ">") else b - a
 
 
@@ -211,7 +212,7 @@ def _margin_sums(comp: Compiled, env: dict, k: int, step: m.Flag):
         if isinstance(g, m.ParamRef) and g.parameter in comp.param_index:
             b = env["__param__" + g.parameter].ravel()
         else:
-            b = np.full(k, float(comp.loaded.method.parametrar[g.parameter].varde) if isinstance(g, m.ParamRef) else float(g))
+            b = np.full(k, comp.base_params[g.parameter] if isinstance(g, m.ParamRef) else float(g))
         ok = ~np.isnan(a)
         a0 = np.where(ok, a, 0.0)
         s1 = sign * (k * a0 - b.sum()) * ok
@@ -333,6 +334,6 @@ def engine_per_draw(setup: Setup, draws: dr.Draws, noise: dict[str, np.ndarray] 
         data = inputs
         if noise:
             data = inputs.with_columns([pl.Series(name, arr[i]) for name, arr in noise.items()])
-        res = engine.run(variant(setup, draws.values[i]), data, parameters=params)
+        res = engine.run(variant(setup, draws.values[i]), data, parameters={**comp.base_params, **params})
         out[i] = res[CLASS_STEP].is_not_null().to_numpy()
     return out

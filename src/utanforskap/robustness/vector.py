@@ -38,7 +38,15 @@ class FactorFlag:
 class Compiled:
     """The method's varying steps over draws; `evaluate` runs a block of draws."""
 
-    def __init__(self, loaded: LoadedMethod, inputs: pl.DataFrame, spec: m.Uncertainty, dims: list[Dimension], factors):
+    def __init__(
+        self,
+        loaded: LoadedMethod,
+        inputs: pl.DataFrame,
+        spec: m.Uncertainty,
+        dims: list[Dimension],
+        factors,
+        parameters: dict[str, float] | None = None,
+    ):
         self.loaded = loaded
         self.spec = spec
         self.dims = dims
@@ -48,7 +56,9 @@ class Compiled:
         if not isinstance(klass, m.Classify):
             raise MethodError(f"{loaded.source}: robusthet kräver ett steg {CLASS_STEP!r} av typen klass (listningen)")
         self.classes = [r.klass for r in klass.regler]
-        self.full = engine.run(loaded, inputs, keep_all=True, source=loaded.source)
+        self.base_params = engine.resolve_parameters(loaded, parameters)  # the values the map used
+        self.base_params = {k: float(v) for k, v in self.base_params.items() if not isinstance(v, list)}
+        self.full = engine.run(loaded, inputs, parameters=parameters, keep_all=True, source=loaded.source)
         self.keys = self.full[method.nyckel].to_list()
         self.n_areas = self.full.height
         self.param_index = {d.name: j for j, d in enumerate(dims) if d.kind == "parameter"}
@@ -143,8 +153,7 @@ class Compiled:
         """Every varying column for a block of draws (k x areas, or k x 1 for a reference)."""
         env: dict[str, np.ndarray] = dict(noise or {})
         params = {name: draws.values[:, j : j + 1] for name, j in self.param_index.items()}
-        base = self.loaded.method.parametrar
-        ctx = _Ctx(self, env, params, {n: float(p.varde) for n, p in base.items() if not isinstance(p.varde, list)}, draws)
+        ctx = _Ctx(self, env, params, self.base_params, draws)
         with np.errstate(divide="ignore", invalid="ignore"):
             for step in self.order:
                 value = _OPS[type(step)](step, ctx)
