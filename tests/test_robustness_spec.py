@@ -86,3 +86,12 @@ def test_labels_from_the_cutoff_file():
     cut = sp.cutoffs()
     assert (cut.sakert_listad, cut.sakert_ej_listad) == (0.95, 0.05)
     assert list(sp.label([1.0, 0.95, 0.5, 0.05, 0.0])) == ["säkert listad", "säkert listad", "osäker", "säkert ej listad", "säkert ej listad"]
+
+
+def test_metoder_visa_shows_the_uncertainty_for_review():
+    from cli_helpers import cli
+
+    res = cli("metoder", "--visa", METHOD)
+    assert res.returncode == 0, res.stderr
+    assert "Osäkerhet (utanforskap robusthet)" in res.stdout
+    assert "multipel_brott: likformig, ±5 %  [antagen]" in res.stdout
