@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.reports_helpers import no_wfs, result  # noqa: F401 (fixtures)
 from utanforskap.reports import api as reports
 from utanforskap.robustness.overview import overview
 
 
+@pytest.mark.slow
 def test_national_report_has_the_robustness_chapter(result):
     html = reports.render("riket", None, "html", result).decode("utf-8")
     ov = overview(result)
@@ -18,6 +21,7 @@ def test_national_report_has_the_robustness_chapter(result):
     assert 'alt="Stapeldiagram över listans storlek i 1000 dragningar' in html
 
 
+@pytest.mark.slow
 def test_area_report_says_how_sure_the_listing_is(result):
     a = overview(result).closest_to_line(1)[0]
     html = reports.render("omrade", a["regso_kod"], "html", result).decode("utf-8")

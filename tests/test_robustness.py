@@ -154,6 +154,7 @@ def test_sobol_per_area_estimator_matches_salib(five):
         assert np.allclose(st[:, col], ref["ST"])
 
 
+@pytest.mark.slow
 def test_sensitivity_table_and_binding_parameter(five):
     sens = se.analyse(five, base_samples=256, seed=1)
     t = sens.table
@@ -176,6 +177,7 @@ def test_sensitivity_needs_something_uncertain():
         se.analyse(setup, 64)
 
 
+@pytest.mark.slow
 def test_cli_writes_every_table(tmp_path):
     out = tmp_path / "r"
     res = cli("robusthet", "--dragningar", "300", "--seed", "4", "--sobol", "64", "--ut", out)
@@ -194,6 +196,7 @@ def test_cli_writes_every_table(tmp_path):
     assert summary["dragningar"] == 300 and summary["listade_idag"] == 184
 
 
+@pytest.mark.slow
 def test_cli_unknown_parameter_is_one_swedish_line(tmp_path):
     spec = tmp_path / "o.toml"
     spec.write_text('[osakerhet.parametrar.multipel_inget]\nfordelning = "likformig"\nrelativ = 0.1\nproveniens = "antagen"\nmotivering = "x"\n', encoding="utf-8")
