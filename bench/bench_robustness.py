@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import report, timed  # noqa: E402
+from common import report, timed
 
-from utanforskap.robustness import draws as dr  # noqa: E402
-from utanforskap.robustness import montecarlo as mc  # noqa: E402
-from utanforskap.robustness import sensitivity as se  # noqa: E402
+from utanforskap.robustness import draws as dr
+from utanforskap.robustness import montecarlo as mc
+from utanforskap.robustness import sensitivity as se
 
 DRAWS = 10_000
 ENGINE_RUNS = 50

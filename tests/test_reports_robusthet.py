@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from tests.reports_helpers import no_wfs, result  # noqa: F401 (fixtures)
+from tests import reports_helpers
 from utanforskap.reports import api as reports
 from utanforskap.robustness.overview import overview
+
+no_wfs, result = reports_helpers.no_wfs, reports_helpers.result  # the report tests' fixtures
 
 
 @pytest.mark.slow

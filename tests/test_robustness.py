@@ -7,10 +7,10 @@ import warnings
 import numpy as np
 import polars as pl
 import pytest
-from polars.testing import assert_frame_equal
-
 from cli_helpers import cli
 from conftest import TEST_DATA
+from polars.testing import assert_frame_equal
+
 from utanforskap.errors import InputError
 from utanforskap.robustness import draws as dr
 from utanforskap.robustness import montecarlo as mc

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_web_browser import WCAG_TAGS, _wait_for_map, chromium_browser, tab  # noqa: F401 (fixtures)
+from tests import test_web_browser as wb
 from tests.web_helpers import live_server
 from utanforskap.web import assets
 
 pytestmark = pytest.mark.browser
+chromium_browser, tab = wb.chromium_browser, wb.tab  # the browser tests' own fixtures
+WCAG_TAGS, _wait_for_map = wb.WCAG_TAGS, wb._wait_for_map
 
 
 @pytest.fixture(scope="module")

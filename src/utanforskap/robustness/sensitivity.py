@@ -19,7 +19,12 @@ import polars as pl
 
 from utanforskap.errors import InputError
 from utanforskap.robustness import draws as dr
-from utanforskap.robustness.montecarlo import BLOCK, Setup, evaluate_block, listed_matrix
+from utanforskap.robustness.montecarlo import (
+    BLOCK,
+    Setup,
+    evaluate_block,
+    listed_matrix,
+)
 
 DEFAULT_BASE_SAMPLES = 2048
 OAT_POINTS = 21

@@ -20,7 +20,7 @@ import polars as pl
 from utanforskap.errors import MethodError
 from utanforskap.methods import engine
 from utanforskap.methods import model as m
-from utanforskap.methods.loader import BOOLEAN, TEXT, LoadedMethod, step_columns, step_parameters
+from utanforskap.methods.loader import TEXT, LoadedMethod, step_columns, step_parameters
 from utanforskap.robustness.draws import Dimension, Draws
 
 CLASS_STEP = "klass"
@@ -433,4 +433,4 @@ _OPS = {
     m.MinMax: _minmax,
 }
 
-__all__ = ["Compiled", "FactorFlag", "BOOLEAN"]
+__all__ = ["Compiled", "FactorFlag", "noisy_counts"]
