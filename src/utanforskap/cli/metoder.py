@@ -45,6 +45,8 @@ def _show(loaded: loader.LoadedMethod) -> None:
             console.print(f"  [bold]{row['parameter']}[/] = {row['varde']}{unit}  [{row['proveniens']}]", highlight=False)
             if row["motivering"]:
                 console.print(f"      {row['motivering']}", highlight=False)
+    if method.osakerhet is not None:
+        _show_uncertainty(method.osakerhet)
     steps = Table(title=f"Steg ({len(method.steg)}, i {len(loaded.layers)} nivåer)", title_justify="left")
     for col in ("#", "namn", "typ", "indata"):
         steps.add_column(col)
@@ -52,6 +54,28 @@ def _show(loaded: loader.LoadedMethod) -> None:
         refs = ", ".join(dict.fromkeys(c for _, c in loader.step_columns(step)))
         steps.add_row(str(i + 1), step.namn, step.typ, refs)
     console.print(steps)
+
+
+def _show_uncertainty(spec) -> None:
+    """The [osakerhet] table, as reviewers read it (utanforskap robusthet draws from it)."""
+    from rich.markup import escape
+
+    console.print("\n[bold]Osäkerhet[/] (utanforskap robusthet)" + (f": {escape(spec.beskrivning)}" if spec.beskrivning else ""), highlight=False)
+    for name, p in spec.parametrar.items():
+        if p.fordelning == "diskret":
+            what = "ett av " + ", ".join(f"{v:g}" for v in p.varden)
+        elif p.relativ is not None:
+            what = f"{p.fordelning}, ±{p.relativ * 100:g} %" if p.fordelning == "likformig" else f"normal, sd {p.relativ * 100:g} % av värdet"
+        else:
+            what = f"likformig {p.min:g}–{p.max:g}" if p.fordelning == "likformig" else f"normal, sd {p.sd:g}"
+        console.print(f"  [bold]{name}[/]: {what}  \\[{p.proveniens}]", highlight=False)
+        console.print("      " + escape(p.motivering), highlight=False)
+    for alt in spec.alternativ:
+        console.print(f"  [bold]{alt.steg}.{alt.falt}[/]: ett av {', '.join(alt.val)}  \\[{alt.proveniens}]", highlight=False)
+        console.print("      " + escape(alt.motivering), highlight=False)
+    for name, noise in spec.indata.items():
+        console.print(f"  [bold]{name}[/]: brus {noise.brus}  \\[{noise.proveniens}]", highlight=False)
+        console.print("      " + escape(noise.motivering), highlight=False)
 
 
 def parse_parameters(values: list[str] | None) -> dict[str, float]:

@@ -269,6 +269,8 @@ def _check_outputs(method: m.Method, kinds: dict[str, str], source: str) -> None
                 raise MethodError(f"{source}: faktorer.{fid}.{field}: {col!r} finns inte bland utdata.kolumner")
         if factor.flagga is not None and kinds[factor.flagga] != BOOLEAN:
             raise MethodError(f"{source}: faktorer.{fid}.flagga: {factor.flagga!r} är {kinds[factor.flagga]}, inte en flagga")
+    if method.osakerhet is not None:
+        check_uncertainty(method, method.osakerhet, source, kinds)
     dup = [c for c in method.utdata.kolumner if method.utdata.kolumner.count(c) > 1]
     if dup:
         raise MethodError(f"{source}: utdata.kolumner: {dup[0]!r} står två gånger")
@@ -301,3 +303,65 @@ def _find_cycle(nodes: set[int], deps: list[set[int]]) -> list[int]:
         seen.append(node)
         node = min(d for d in deps[node] if d in nodes)
     return seen[seen.index(node):] + [node]
+
+
+def check_uncertainty(method: m.Method, spec: m.Uncertainty, source: str, kinds: dict[str, str] | None = None) -> None:
+    """Everything an uncertainty spec names must exist in the method: a parameter, step,
+    field or input it lacks is an error, never a silent fallback to the method's value."""
+    if kinds is None:
+        kinds = {name: (TEXT if inp.typ == "text" else NUMERIC) for name, inp in method.indata.items()}
+        kinds.update({s.namn: output_kind(s) for s in method.steg})
+    for name in spec.parametrar:
+        if name not in method.parametrar:
+            raise MethodError(
+                f"{source}: osakerhet.parametrar.{name}: metoden {method.id} har ingen parameter {name!r}; "
+                f"dess parametrar: {', '.join(method.parametrar) or 'inga'}"
+            )
+        if isinstance(method.parametrar[name].varde, list):
+            raise MethodError(f"{source}: osakerhet.parametrar.{name}: parametern är en lista; bara tal kan varieras")
+    steps = {s.namn: s for s in method.steg}
+    for i, alt in enumerate(spec.alternativ):
+        where = f"{source}: osakerhet.alternativ[{i + 1}]"
+        step = steps.get(alt.steg)
+        if step is None:
+            raise MethodError(f"{where}.steg: metoden {method.id} har inget steg {alt.steg!r}")
+        current = getattr(step, alt.falt, None) if alt.falt in type(step).model_fields else None
+        if not isinstance(current, str):
+            raise MethodError(f"{where}.falt: steget {alt.steg!r} har inget fält {alt.falt!r} som namnger en kolumn")
+        if current not in alt.val:
+            raise MethodError(f"{where}.val: metodens eget val {current!r} måste vara ett av alternativen")
+        for col in alt.val:
+            if col not in kinds:
+                raise MethodError(f"{where}.val: {col!r} är varken indata eller namnet på ett steg")
+            if kinds[col] != kinds[current]:
+                raise MethodError(f"{where}.val: {col!r} är {kinds[col]}, men {current!r} är {kinds[current]}")
+            if col in steps and _depends_on(steps, col, alt.steg):
+                raise MethodError(f"{where}.val: {col!r} beror på steget {alt.steg!r} självt (cirkelberoende)")
+    for name, noise in spec.indata.items():
+        inp = method.indata.get(name)
+        if inp is None:
+            raise MethodError(
+                f"{source}: osakerhet.indata.{name}: metoden {method.id} har inget indata {name!r}; "
+                f"dess indata: {', '.join(method.indata)}"
+            )
+        if inp.typ != "tal":
+            raise MethodError(f"{source}: osakerhet.indata.{name}: indata är text; brus gäller antal")
+        if noise.namnare is not None and (noise.namnare not in method.indata or noise.namnare == name):
+            raise MethodError(
+                f"{source}: osakerhet.indata.{name}.namnare: {noise.namnare!r} är inte ett annat indata i metoden"
+            )
+
+
+def _depends_on(steps: dict, column: str, target: str) -> bool:
+    """Whether `column` is computed from the step named `target` (directly or not)."""
+    seen: set[str] = set()
+    stack = [column]
+    while stack:
+        col = stack.pop()
+        if col == target:
+            return True
+        if col in seen or col not in steps:
+            continue
+        seen.add(col)
+        stack.extend(c for _, c in step_columns(steps[col]))
+    return False

@@ -353,6 +353,121 @@ class Factor(_Strict):
         return self
 
 
+# ---- uncertainty (robusthet) --------------------------------------------------------------
+class ParameterUncertainty(_Strict):
+    """How uncertain a parameter's value is: a distribution the author states, with a reason.
+
+    `likformig`: uniform on [min, max], or value ± `relativ` (a share of the value);
+    `normal`: mean `medel` (default the value) and `sd`, or sd = `relativ` x value;
+    `diskret`: one of `varden`, with `sannolikheter` (default equal), e.g. k = 3 or 4 of m.
+    """
+
+    fordelning: Literal["likformig", "normal", "diskret"]
+    relativ: float | None = Field(default=None, gt=0, description="± share of the value (likformig) or sd as a share (normal)")
+    min: float | None = None
+    max: float | None = None
+    medel: float | None = None
+    sd: float | None = Field(default=None, gt=0)
+    varden: list[float] = Field(default_factory=list)
+    sannolikheter: list[float] = Field(default_factory=list)
+    proveniens: Provenance
+    motivering: str
+
+    @model_validator(mode="after")
+    def _complete(self) -> ParameterUncertainty:
+        if not self.motivering.strip():
+            raise ValueError("ange motivering (varför just detta intervall)")
+        if self.fordelning == "likformig":
+            if (self.relativ is None) == (self.min is None or self.max is None):
+                raise ValueError("likformig kräver antingen relativ eller både min och max")
+            if self.min is not None and self.max is not None and self.min > self.max:
+                raise ValueError("min är större än max")
+        elif self.fordelning == "normal":
+            if (self.relativ is None) == (self.sd is None):
+                raise ValueError("normal kräver antingen relativ eller sd")
+        else:
+            if len(self.varden) < 1:
+                raise ValueError("diskret kräver varden (minst ett)")
+            if self.sannolikheter:
+                _check_probabilities(self.sannolikheter, len(self.varden))
+        return self
+
+
+class InputNoise(_Strict):
+    """A noise model for a count input.
+
+    `poisson`: the count is a Poisson draw around the observed count (rare events, e.g. crimes);
+    `binomial`: the count is Binomial(`namnare`, observed share) given its denominator input;
+    `cellnyckel`: SCB's cell-key noise, a declared distribution of integers added to the count
+    (`varden`, `sannolikheter`), never below zero.
+    """
+
+    brus: Literal["poisson", "binomial", "cellnyckel"]
+    namnare: str | None = Field(default=None, description="binomial: the input holding the denominator")
+    varden: list[int] = Field(default_factory=list)
+    sannolikheter: list[float] = Field(default_factory=list)
+    proveniens: Provenance
+    motivering: str
+
+    @model_validator(mode="after")
+    def _complete(self) -> InputNoise:
+        if not self.motivering.strip():
+            raise ValueError("ange motivering (varför denna brusmodell)")
+        if self.brus == "binomial" and not self.namnare:
+            raise ValueError("binomial kräver namnare (indata med nämnaren)")
+        if self.brus != "binomial" and self.namnare:
+            raise ValueError("namnare gäller bara brus = binomial")
+        if self.brus == "cellnyckel":
+            if not self.varden:
+                raise ValueError("cellnyckel kräver varden (heltal som läggs till, t.ex. [-2, -1, 0, 1, 2])")
+            _check_probabilities(self.sannolikheter or [1.0] * len(self.varden), len(self.varden), normalised=bool(self.sannolikheter))
+        elif self.varden or self.sannolikheter:
+            raise ValueError("varden och sannolikheter gäller bara brus = cellnyckel")
+        return self
+
+
+class StepAlternative(_Strict):
+    """Alternative rules as a discrete choice: one field of a step takes one of several
+    columns (e.g. proxy A or B for a factor's value)."""
+
+    steg: str = Field(description="The step's namn")
+    falt: str = Field(description="The field that varies, e.g. indata")
+    val: list[str] = Field(min_length=2, description="The columns it may name; the first is usually the method's own")
+    sannolikheter: list[float] = Field(default_factory=list)
+    proveniens: Provenance
+    motivering: str
+
+    @model_validator(mode="after")
+    def _complete(self) -> StepAlternative:
+        if not self.motivering.strip():
+            raise ValueError("ange motivering (varför alternativen är rimliga)")
+        if self.sannolikheter:
+            _check_probabilities(self.sannolikheter, len(self.val))
+        return self
+
+
+class Uncertainty(_Strict):
+    """The `[osakerhet]` table: what is uncertain in the method and how much.
+
+    Nothing is uncertain by default: an official parameter is taken as published, and a
+    calibrated or assumed one is uncertain only by the range its author states here.
+    """
+
+    beskrivning: str = ""
+    parametrar: dict[str, ParameterUncertainty] = Field(default_factory=dict)
+    alternativ: list[StepAlternative] = Field(default_factory=list)
+    indata: dict[str, InputNoise] = Field(default_factory=dict)
+
+
+def _check_probabilities(probs: list[float], n: int, normalised: bool = True) -> None:
+    if len(probs) != n:
+        raise ValueError(f"sannolikheter har {len(probs)} värden men det finns {n} alternativ")
+    if any(p < 0 for p in probs):
+        raise ValueError("sannolikheter kan inte vara negativa")
+    if normalised and abs(sum(probs) - 1.0) > 1e-9:
+        raise ValueError(f"sannolikheterna summerar till {sum(probs):g}, inte 1")
+
+
 class Method(_Strict):
     id: str
     titel: str
@@ -369,3 +484,4 @@ class Method(_Strict):
     faktorer: dict[str, Factor] = Field(
         default_factory=dict, description="Factor id -> how the method judges it (for maps and reports)"
     )
+    osakerhet: Uncertainty | None = Field(default=None, description="What is uncertain, for utanforskap robusthet")

@@ -11,6 +11,7 @@ import polars as pl
 from utanforskap.reports import figures as fg
 from utanforskap.geography import polygons as geo
 from utanforskap.reports import maps
+from utanforskap.reports import robusthet as rb
 from utanforskap.reports.content import AREA_TYPES, GROUP_LABELS, POLICE, Prepared, area_row, kommun_row
 from utanforskap.formatting import format_number as tal
 from utanforskap.formatting import format_percent as procent
@@ -203,6 +204,7 @@ def riket(prep: Prepared) -> dict:
         "compare_note": prep.compare_note,
         "gaps": _gaps(prep, prep.areas),
         "listed_rows": _area_rows(prep, listed.sort(["lan_kod", "kommun_kod", "regso_kod"]), {}),
+        "robusthet": rb.national(r),
     }
 
 
@@ -474,6 +476,7 @@ def omrade(prep: Prepared, code: str) -> dict:
         "geometry_note": note,
         "listed": a["klass"] is not None,
         "other_lists": other_lists,
+        "robusthet_omrade": rb.area(prep.result, a["regso_kod"]),
     }
 
 
