@@ -6,3 +6,5 @@ and one-at-a-time sensitivity of the list to every uncertain parameter.
 
     run = simulate(prepare(...), draws=1000, seed=1)   # utanforskap.robustness.montecarlo
 """
+
+__all__ = ["draws", "montecarlo", "output", "overview", "sensitivity", "spec", "vector"]
