@@ -34,6 +34,7 @@ COMMAND_MODULES = [
     "utanforskap.cli.aggregera",
     "utanforskap.cli.syntetisk",
     "utanforskap.cli.webb",
+    "utanforskap.cli.effekt",
 ]
 
 

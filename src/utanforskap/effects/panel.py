@@ -21,7 +21,6 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
-from pydantic import BaseModel
 
 from utanforskap.errors import InputError
 from utanforskap.observations.store import ObservationStore
@@ -190,7 +189,7 @@ def build_panel(
         nearest = [min(den_years, key=lambda d, yr=yr: (abs(d - yr), -d)) for yr in chosen]
         dw = den.pivot(on="period", index="omrade", values="varde").sort("omrade")
         dmat = (
-            pl.DataFrame({"omrade": areas}).join(dw, on="omrade", how="left").select([str(d) for d in nearest]).to_numpy()
+            pl.DataFrame({"omrade": areas}).join(dw, on="omrade", how="left").select([pl.col(str(d)).alias(f"c{i}") for i, d in enumerate(nearest)]).to_numpy()
         ).astype(float)
         with np.errstate(divide="ignore", invalid="ignore"):
             y = np.where(dmat > 0, y / dmat * 1000.0, np.nan)
@@ -245,7 +244,7 @@ def read_treated(path: str | os.PathLike[str]) -> dict[str, int]:
         raise InputError(f"{path}: inga behandlade områden i filen; en rad per område: omrade,start")
     cols = {c.strip().lower(): c for c in rows[0] if c}
     code_col = next((cols[c] for c in ("omrade", "område", "kod", "omradeskod") if c in cols), None)
-    start_col = next((cols[c] for c in ("start", "startar", "startar") if c in cols), None)
+    start_col = next((cols[c] for c in ("start", "startar") if c in cols), None)
     if code_col is None or start_col is None:
         raise InputError(f"{path}: rubrikraden ska ha kolumnerna omrade och start (har {', '.join(cols) or 'inga'})")
     out: dict[str, int] = {}
@@ -259,7 +258,13 @@ def read_treated(path: str | os.PathLike[str]) -> dict[str, int]:
     return out
 
 
-def make_design(panel: AreaPanel, treated: dict[str, int], pool: str = "ej-behandlade", where: str = "behandlade") -> Design:
+def make_design(
+    panel: AreaPanel,
+    treated: dict[str, int],
+    pool: str = "ej-behandlade",
+    where: str = "behandlade",
+    exclude: set[str] | frozenset[str] = frozenset(),
+) -> Design:
     """Check the treated areas against the panel and choose the comparison areas.
 
     Raises one Swedish line for each kind of bad input (unknown code, start outside the panel,
@@ -304,7 +309,7 @@ def make_design(panel: AreaPanel, treated: dict[str, int], pool: str = "ej-behan
             f"; ta bort området eller välj år där utfallet finns (--fran/--till)"
         )
     is_treated = start > 0
-    candidates = complete & ~is_treated
+    candidates = complete & ~is_treated & ~np.isin(panel.areas, list(exclude))
     note = "jämförelse: områden som inte behandlas under panelens år"
     if pool == "ej-annu-behandlade":
         note = "jämförelse: områden som ännu inte behandlats (även de som behandlas senare, fram till sin start)"
