@@ -10,8 +10,8 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-
 from cli_helpers import cli
+
 from utanforskap.effects import did, metodbank_hook, panel, power, run, simulate, synth
 from utanforskap.errors import InputError
 

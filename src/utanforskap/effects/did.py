@@ -59,10 +59,7 @@ def cs_cells(y: np.ndarray, start: np.ndarray, years: np.ndarray, control: str =
                 continue
             d = y[:, :, ti] - y[:, :, b]  # (R, N)
             ok = ~np.isnan(d)
-            if control == "never":
-                ctrl = (start == 0) & ok
-            else:
-                ctrl = ((start == 0) | (start > max(t, g - 1))) & (start != g) & ok
+            ctrl = (start == 0) & ok if control == "never" else ((start == 0) | (start > max(t, g - 1))) & (start != g) & ok
             tr = treated & ok
             nt = tr.sum(1)
             nc = ctrl.sum(1)

@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from utanforskap.atomic import atomic_dir
-from utanforskap.errors import InputError
 from utanforskap.effects import did, synth
 from utanforskap.effects.panel import Design, settings
+from utanforskap.errors import InputError
 
 METHODS = ("did", "eventstudie", "syntetisk-kontroll", "alla")
 CSV_COLUMNS = ("metod", "skattning", "nedre_95", "ovre_95", "p_varde", "antal_behandlade", "antal_jamforelse")
@@ -120,7 +120,7 @@ def verdict(r: EffectResult) -> str:
                else "avviker: områdena utvecklades olika redan före start, och skattningen kan spegla det.")
         )
     else:
-        parts.append("Förtrenden kan inte prövas (bara ett år före start utöver basåret saknas).")
+        parts.append("Förtrenden kan inte prövas: det finns inget år före start utöver basåret.")
     if r.placebo_time and r.placebo_time["p_varde"] < 0.05:
         parts.append("Placebo i tid ger en 'effekt' före start: designen fångar skillnader som inte beror på insatsen.")
     if r.leave_one_out:

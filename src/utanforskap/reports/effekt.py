@@ -43,10 +43,11 @@ def event_chart(r: EffectResult) -> bytes | None:
     ax.axhline(0, color=NOTE, lw=0.8)
     ax.axvline(-0.5, color=LISTED, lw=0.8, ls="--")
     ax.set_xlabel("år i förhållande till start (0 = första året med insatsen; −1 = basår)")
-    ax.set_title(f"Eventstudie: {r.design.panel.label}")
+    ax.set_title(f"Eventstudie: {r.design.panel.variable}" + (" per 1 000" if "per 1 000" in r.design.panel.label else ""))
+    ax.set_ylabel("effekt")
     ax.yaxis.set_major_formatter(_SV)
     ax.xaxis.set_major_locator(__import__("matplotlib").ticker.MaxNLocator(integer=True))
-    ax.legend(loc="upper left")
+    ax.legend(loc="lower left")
     return png(fig)
 
 
