@@ -27,12 +27,15 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=200)
     ap.add_argument("--skattare", default="cs,did2s,synt")
     ap.add_argument("--effekt", type=float, default=1.0)
+    ap.add_argument("--utan-noll", action="store_true", help="hoppa över körningen med effekt 0")
+    ap.add_argument("--bara-noll", action="store_true", help="bara körningen med effekt 0")
     args = ap.parse_args()
     s = validate.real_structure()
     print(f"Verklig panel: {len(s.area)} RegSO, år {s.years[0]}–{s.years[-1]}, residualens sd {s.sd:.3f}".replace(".", ","))
     runs = {"cs": validate.run_cs, "did2s": validate.run_did2s, "synt": validate.run_synth}
     rows = []
-    for effect in (args.effekt, 0.0):
+    effects = [0.0] if args.bara_noll else [args.effekt] if args.utan_noll else [args.effekt, 0.0]
+    for effect in effects:
         for key in args.skattare.split(","):
             # synthetic control: 5 treated areas (each needs its own 100-donor placebo batch)
             sc = simulate.Scenario(400, 5 if key == "synt" else 20, (2022, 2023), effect)
