@@ -51,6 +51,7 @@ def test_cs_recovers_a_known_effect():
     assert pre and all(e["nedre_95"] < 0.9 for e in pre)  # no effect before start
 
 
+@pytest.mark.slow
 def test_cs_matches_csdid():
     """Point estimates equal csdid's to 1e-9; the standard error within 15 % (both bootstrap)."""
     from csdid.att_gt import ATTgt
@@ -197,8 +198,9 @@ def test_similar_pool_is_smaller_and_stated(crime_panel):
 def test_run_outputs_and_hook(crime_panel, tmp_path):
     treated = {str(a): 2022 for a in crime_panel.areas[200:215]}
     d = panel.make_design(crime_panel, treated, "ej-behandlade")
-    r = run.estimate(d, "did")
-    assert [x["metod"] for x in r.rows] == ["callaway-santanna", "did2s"]
+    r = run.estimate(d, "eventstudie")
+    assert [x["metod"] for x in r.rows] == ["callaway-santanna"]
+    assert {e["metod"] for e in r.event} == {"callaway-santanna", "twfe-eventstudie"}
     assert r.pretrend and r.placebo_time and len(r.leave_one_out) == 15
     assert "kan inte" in r.verdict
     files = run.write(r, tmp_path)
@@ -253,3 +255,14 @@ def test_validation_coverage_small():
     row = validate.run_cs(s, simulate.Scenario(400, 20, (2022, 2023), 1.0), 100, 11)
     assert 0.85 <= row["tackning_95"] <= 0.99
     assert abs(row["bias"]) < 0.1
+
+
+def test_unknown_outcome_and_level():
+    from utanforskap.observations.store import bundled_store
+
+    with pytest.raises(InputError, match="utfallet 'brott_finns_inte' finns inte på nivå regso"):
+        panel.build_panel(bundled_store(), "brott_finns_inte", "regso")
+    with pytest.raises(InputError, match="okänd nivå"):
+        panel.build_panel(bundled_store(), "brott_urval", "kommun")
+    with pytest.raises(InputError, match="ger färre än två år"):
+        panel.build_panel(bundled_store(), "brott_urval", "regso", (2023, 2023))

@@ -10,7 +10,7 @@ from matplotlib.ticker import FuncFormatter
 
 from utanforskap.effects.run import EffectResult
 from utanforskap.formatting import format_number
-from utanforskap.reports.api import html_to_pdf
+from utanforskap.reports.api import html_to_pdf as _html_to_pdf
 from utanforskap.reports.figures import KOMMUN, LISTED, NOTE, OTHER, data_uri, new_figure, png, styled, sv
 
 __all__ = ["event_chart", "html_to_pdf", "render_html", "synth_chart"]
@@ -88,6 +88,16 @@ def synth_chart(r: EffectResult) -> bytes | None:
     ax2.set_xlabel("effekt")
     ax2.xaxis.set_major_formatter(_SV)
     return png(fig)
+
+
+def html_to_pdf(html: str) -> bytes:
+    """The project's WeasyPrint rendering, with its progress messages kept quiet (csdid's
+    dependencies configure the root logger at INFO)."""
+    import logging
+
+    for name in ("weasyprint", "weasyprint.progress", "fontTools"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    return _html_to_pdf(html)
 
 
 def _n(x, d=2) -> str:
