@@ -77,6 +77,8 @@ def effekt(
         result = run.estimate(design, metod)
     result.label = label
     result.notes = notes + result.notes + (list(polisen.CAVEATS) if demo_polisen else [])
+    if demo_polisen:
+        result.verdict += " " + polisen.VERDICT
     extra = {}
     if rapport:
         from utanforskap.reports import effekt as report

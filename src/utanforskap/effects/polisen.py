@@ -24,6 +24,11 @@ PER = "befolkning"
 YEARS = (2020, 2023)
 SHARE = 50.0
 
+VERDICT = (
+    "Detta är en demonstration av metoden, inte ett svar: anmälda brott följer polisens närvaro och utpekandet "
+    "följer problemen, så inte ens en säker skillnad vore en effekt av utpekandet på brottsligheten."
+)
+
 CAVEATS = (
     "Anmälda brott beror på polisens närvaro: ett utpekat område får mer polis, och fler brott upptäcks och anmäls där "
     "– en ökning kan vara mer polis, inte mer brott.",

@@ -112,6 +112,11 @@ def verdict(r: EffectResult) -> str:
         )
     elif r.synth:
         parts.append(f"Syntetisk kontroll: medeleffekt {_num(r.synth.effect)}, placebo-p {_num(r.synth.p, 3)}.")
+    sig = {x["metod"]: x["p_varde"] < 0.05 for x in r.rows if np.isfinite(x["p_varde"])}
+    if len(set(sig.values())) > 1:
+        yes = ", ".join(k for k, v in sig.items() if v)
+        no = ", ".join(k for k, v in sig.items() if not v)
+        parts.append(f"Skattarna är oeniga: {yes} utesluter noll, {no} gör det inte – resultatet är osäkert.")
     if r.pretrend:
         ok = r.pretrend["p_varde"] >= 0.05
         parts.append(
