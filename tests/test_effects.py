@@ -67,6 +67,7 @@ def test_cs_matches_csdid():
     assert ours.se == pytest.approx(float(np.ravel(agg.atte["overall_se"])[0]), rel=0.15)
 
 
+@pytest.mark.slow  # pyfixest's first fit compiles with numba
 def test_cs_and_did2s_agree():
     """Stated tolerance: on a panel with a homogeneous effect CS and pyfixest's did2s differ by less
     than 0.15 (about half a standard error) and both intervals cover the truth."""
@@ -224,6 +225,7 @@ def test_power_size_and_mde(crime_panel):
 
 
 # ---- the command -----------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_cli_bad_input_writes_nothing(tmp_path):
     f = tmp_path / "b.csv"
     f.write_text("omrade,start\n0114R001,2021\n", encoding="utf-8")
