@@ -62,7 +62,7 @@ def effekt(
         raise InputError("ange både --fran och --till, eller ingen av dem")
     source = open_source(data)
     with console.status("Bygger panelen ..."):
-        p = panels.build_panel(source.store, utfall, niva, (fran, till) if fran else None, per_tusen)
+        p = panels.build_panel(source.store, utfall, niva, (fran, till) if fran is not None and till is not None else None, per_tusen)
         design = panels.make_design(p, treated, jamforelse, where, exclude)
     if source.synthetic:
         label = (label + " · " if label else "") + "SYNTETISKA DATA"
@@ -86,6 +86,7 @@ def effekt(
         with console.status("Skriver rapporten ..."):
             html = report.render_html(result)
             extra = {"effekt.html": html.encode("utf-8"), "effekt.pdf": report.html_to_pdf(html)}
+    assert ut is not None
     written = run.write(result, ut, extra)
     table = Table(title=escape(f"Effekt på {p.label}, {p.level} {p.years[0]}–{p.years[-1]}"), title_justify="left")
     for c in ("metod", "skattning", "95 %", "p", "behandlade", "jämförelse"):

@@ -186,7 +186,7 @@ def build_panel(
         if den.is_empty():
             raise InputError(f"nämnaren {per_thousand!r} finns inte på nivå {level}; ange en variabel som finns, t.ex. befolkning")
         den_years = sorted({int(p) for p in den["period"].to_list()})
-        nearest = [min(den_years, key=lambda d, yr=yr: (abs(d - yr), -d)) for yr in chosen]
+        nearest = [_nearest(den_years, yr) for yr in chosen]
         dw = den.pivot(on="period", index="omrade", values="varde").sort("omrade")
         dmat = (
             pl.DataFrame({"omrade": areas}).join(dw, on="omrade", how="left").select([pl.col(str(d)).alias(f"c{i}") for i, d in enumerate(nearest)]).to_numpy()
@@ -207,6 +207,11 @@ def _latest(store: ObservationStore, level: str, variable: str, areas: np.ndarra
         return np.full(len(areas), np.nan)
     last = obs.sort("period").group_by("omrade").agg(pl.col("varde").last())
     return pl.DataFrame({"omrade": areas}).join(last, on="omrade", how="left")["varde"].to_numpy().astype(float)
+
+
+def _nearest(years: list[int], year: int) -> int:
+    """The year in `years` closest to `year` (the later one on a tie)."""
+    return min(years, key=lambda d: (abs(d - year), -d))
 
 
 def _span(years: list[int]) -> str:

@@ -120,7 +120,7 @@ def synthetic_control(y: np.ndarray, areas: np.ndarray, years: np.ndarray, start
     complete = ~np.isnan(y).any(1)
     pool = np.flatnonzero((start == 0) & complete)
     treated = np.flatnonzero(start > 0)
-    units = [fit_unit(y, areas, years, i, int(start[i]), pool, max_donors, iterations) for i in treated]
+    units = [fit_unit(y, areas, years, i, int(start[i]), pool, max_donors, iterations) for i in treated.tolist()]
     effect = float(np.mean([u.effect for u in units]))
     if len(units) == 1:
         placebo = units[0].placebo_effects

@@ -32,7 +32,7 @@ def summary(name: str, est: np.ndarray, lo: np.ndarray | None, hi: np.ndarray | 
         "sant_varde": truth,
         "bias": float(np.mean(est[ok]) - truth),
         "rmse": float(np.sqrt(np.mean((est[ok] - truth) ** 2))),
-        "tackning_95": float(np.mean((lo[ok] <= truth) & (truth <= hi[ok]))) if lo is not None else float("nan"),
+        "tackning_95": float(np.mean((lo[ok] <= truth) & (truth <= hi[ok]))) if lo is not None and hi is not None else float("nan"),
         "forkastar_5": float(np.mean(np.asarray(p)[ok] < 0.05)),
         "sekunder": seconds,
     }

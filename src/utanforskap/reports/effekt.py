@@ -67,7 +67,7 @@ def synth_chart(r: EffectResult) -> bytes | None:
         ax.set_xlabel("år")
     else:
         # mean by year relative to start
-        rel = {}
+        rel: dict[int, list[tuple[float, float]]] = {}
         for u in r.synth.units:
             y1 = r.design.panel.y[idx[u.area]]
             for t, a, b in zip(years - u.start, y1, u.synthetic, strict=True):
