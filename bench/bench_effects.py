@@ -1,7 +1,8 @@
 """Effekter speed: Callaway-Sant'Anna on 3 363 RegSO x 6 years with 999 bootstrap draws (target
 < 10 s), against csdid on the same panel; synthetic control for one treated area with placebo runs
 over the 200 most similar donors (target < 60 s), against pysyncon fitting the treated area alone
-(one fit of the 201 the placebo test needs; the ratio compares one pysyncon fit x 201).
+(one fit of the 201 the placebo test needs; the ratio compares one pysyncon fit x 201); and the
+200-replication validation of Callaway-Sant'Anna (target < 5 min).
 
 The panel is drawn from the bundled crime panel's structure (brott_urval per 1 000 inhabitants,
 RegSO): real area effects and residual rows, six years (the real panel has four with data).
@@ -72,3 +73,10 @@ def run_pysyncon():
 
 one = timed(run_pysyncon, repeat=1, warmup=0)
 report("effects_synth_1_behandlat_200_givare_placebo_seconds", sc, "s", one * 201)
+
+# the 200-replication validation of one estimator (target < 5 min): Callaway-Sant'Anna, all at once
+from utanforskap.effects import simulate  # noqa: E402
+
+scenario = simulate.Scenario(400, 20, (2022, 2023), 1.0)
+val = timed(lambda: validate.run_cs(s, scenario, 200, 20261202), repeat=3)
+report("effects_validering_cs_200_replikeringar_seconds", val, "s")

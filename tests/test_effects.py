@@ -268,3 +268,20 @@ def test_unknown_outcome_and_level():
         panel.build_panel(bundled_store(), "brott_urval", "kommun")
     with pytest.raises(InputError, match="ger färre än två år"):
         panel.build_panel(bundled_store(), "brott_urval", "regso", (2023, 2023))
+
+
+def test_similar_pool_matches_flagged_factors(crime_panel):
+    p = panel.AreaPanel(**{**crime_panel.__dict__})
+    p.flags = np.arange(len(p.areas)) % 4  # four made-up flag sets
+    p.flags_note = "test"
+    treated = {str(a): 2022 for a in p.areas[[100, 104, 108]]}  # all with flag set 0
+    d = panel.make_design(p, treated, "liknande")
+    assert (d.panel.flags == 0).all()
+    assert "samma flaggade faktorer (test)" in d.pool_note
+
+
+@pytest.mark.slow
+def test_attach_flags_from_the_map(crime_panel):
+    p = panel.attach_flags(panel.AreaPanel(**{**crime_panel.__dict__}))
+    assert p.flags is not None and (p.flags >= 0).mean() > 0.95
+    assert p.flags.max() > 0 and p.flags_note

@@ -63,6 +63,8 @@ def effekt(
     source = open_source(data)
     with console.status("Bygger panelen ..."):
         p = panels.build_panel(source.store, utfall, niva, (fran, till) if fran is not None and till is not None else None, per_tusen)
+        if jamforelse == "liknande":
+            p = panels.attach_flags(p, source)
         design = panels.make_design(p, treated, jamforelse, where, exclude)
     if source.synthetic:
         label = (label + " · " if label else "") + "SYNTETISKA DATA"

@@ -93,6 +93,8 @@ class AreaPanel:
     population: np.ndarray | None = None  # (N,) for population bands; NaN when unknown
     area_type: np.ndarray | None = None  # (N,) områdestyp; NaN when unknown
     source: str = ""
+    flags: np.ndarray | None = None  # (N,) bitmask of the map's flagged factors; -1 when unknown
+    flags_note: str = ""
 
     def index(self) -> dict[str, int]:
         return {a: i for i, a in enumerate(self.areas.tolist())}
@@ -341,6 +343,8 @@ def make_design(
         None if panel.population is None else panel.population[keep],
         None if panel.area_type is None else panel.area_type[keep],
         panel.source,
+        None if panel.flags is None else panel.flags[keep],
+        panel.flags_note,
     )
     return Design(sub, start[keep], pool, note, list(treated))
 
@@ -363,6 +367,13 @@ def _similar(panel: AreaPanel, start: np.ndarray, candidates: np.ndarray) -> tup
     same = (band[cand][:, None] == band[treated][None, :]) & (
         (kind[cand][:, None] == kind[treated][None, :]) | np.isnan(kind[treated])[None, :]
     )
+    flags_used = panel.flags is not None
+    fallback = 0
+    if panel.flags is not None:
+        same_flags = same & (panel.flags[cand][:, None] == panel.flags[treated][None, :])
+        has = same_flags.any(0)
+        fallback = int((~has).sum())
+        same = np.where(has[None, :], same_flags, same)
     dist = np.where(same, np.abs(pre_c - pre_t[None, :]), np.inf)
     k = min(rules.per_behandlad, len(cand))
     nearest = np.argsort(dist, axis=0)[:k]  # (k, nt)
@@ -372,6 +383,28 @@ def _similar(panel: AreaPanel, start: np.ndarray, candidates: np.ndarray) -> tup
     note = (
         f"jämförelse: liknande områden – för varje behandlat område de {k} obehandlade med samma områdestyp och "
         f"befolkningsband ({', '.join(f'{int(b):,}'.replace(',', ' ') for b in bands[1:-1])} inv.) som låg närmast "
-        "i utfallet före start; flaggade faktorer används inte (kräver en kartberäkning)"
+        "i utfallet före start"
+        + (
+            f"; samma flaggade faktorer ({panel.flags_note})"
+            + (f", utom för {fallback} behandlade områden som saknade en sådan like" if fallback else "")
+            if flags_used
+            else "; flaggade faktorer används inte (kartan finns bara på RegSO)"
+        )
     )
     return chosen, note
+
+
+def attach_flags(panel: AreaPanel, data: object = "paket") -> AreaPanel:
+    """Add the map's flagged factors (RegSO) for matching in the pool "liknande"."""
+    if panel.level != "regso":
+        return panel
+    from utanforskap.results import karta
+
+    result = karta.compute(data=data)  # type: ignore[arg-type]
+    cols = [f.flagga for f in result.factors if f.flagga and f.flagga in result.areas.columns]
+    bits = sum((pl.col(c).fill_null(False).cast(pl.Int64) * (1 << i)) for i, c in enumerate(cols))
+    table = result.areas.select(pl.col("regso_kod").alias("omrade"), pl.lit(0).add(bits).alias("flaggor"))
+    flags = pl.DataFrame({"omrade": panel.areas}).join(table, on="omrade", how="left")["flaggor"].fill_null(-1).to_numpy()
+    panel.flags = flags
+    panel.flags_note = f"{result.method.method.id} {result.year}"
+    return panel
