@@ -150,7 +150,7 @@ td:first-child,th:first-child{{text-align:left}} .etikett{{background:#fff3cd;bo
 </style></head><body>
 <h1>Effekt på {e(p.label)}</h1>
 {label}
-<p>Nivå: {e(p.level)}, år {years}. {e(r.design.pool_note)}.</p>
+<p>Nivå: {e(p.level)}, år {years}. {e(r.design.pool_note[:1].upper() + r.design.pool_note[1:])}.</p>
 <p class="bedomning"><strong>Bedömning:</strong> {e(r.verdict)}</p>
 <table><thead><tr><th>Metod</th><th>Skattning</th><th>95 % intervall</th><th>p-värde</th><th>Behandlade</th><th>Jämförelse</th></tr></thead>
 <tbody>{rows}</tbody></table>
