@@ -7,4 +7,4 @@ studies and synthetic control on the area panel, with pre-trend, placebo and pow
     result = run.estimate(design, "alla")
 """
 
-__all__ = ["did", "metodbank_hook", "panel", "power", "run", "simulate", "synth"]
+__all__ = ["did", "metodbank_hook", "panel", "polisen", "power", "run", "simulate", "synth", "validate"]
