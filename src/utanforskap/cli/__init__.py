@@ -35,6 +35,7 @@ COMMAND_MODULES = [
     "utanforskap.cli.syntetisk",
     "utanforskap.cli.webb",
     "utanforskap.cli.robusthet",
+    "utanforskap.cli.effekt",
 ]
 
 
