@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests import reports_helpers
+from reports_helpers import no_wfs  # noqa: F401 (autouse fixture)
 from utanforskap.reports import api as reports
 from utanforskap.robustness.overview import overview
 
-no_wfs, result = reports_helpers.no_wfs, reports_helpers.result  # the report tests' fixtures
 
 
 @pytest.mark.slow
