@@ -54,10 +54,14 @@ def tab(chromium_browser):
     pg = context.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda e: errors.append(str(e)))
+    # Anything the Content-Security-Policy (web/security.py) blocks is reported on the console.
+    csp: list[str] = []
+    pg.on("console", lambda m: csp.append(m.text) if "Content Security Policy" in m.text else None)
     pg.errors = errors  # type: ignore[attr-defined]
     yield pg
     context.close()
     assert not errors, f"JavaScript-fel på sidan: {errors}"
+    assert not csp, f"Content-Security-Policy stoppade något: {csp}"
 
 
 def _wait_for_map(page) -> None:

@@ -20,7 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from utanforskap import __version__
-from utanforskap.web import api, assets, maplayers
+from utanforskap.web import api, assets, maplayers, security
 from utanforskap.web.caching import CachingMiddleware
 from utanforskap.web.downloads import Downloads
 from utanforskap.web.pages import Renderer
@@ -127,8 +127,11 @@ def create_app(data: AppData, *, geometri: str | Path | None = None, static_dir:
         else:
             message = _DEFAULT_MESSAGES.get(exc.status_code, "Förfrågan kunde inte besvaras.").format(path=request.url.path, method=request.method)
         if is_api(request):
-            return api.json_response({"status": exc.status_code, "fel": message}, exc.status_code)
-        return renderer.error(request, exc.status_code, message)
+            response = api.json_response({"status": exc.status_code, "fel": message}, exc.status_code)
+        else:
+            response = renderer.error(request, exc.status_code, message)
+        response.headers.update(exc.headers or {})
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
@@ -148,6 +151,8 @@ def create_app(data: AppData, *, geometri: str | Path | None = None, static_dir:
 
     # Outermost: it sees the final status of every answer, errors included.
     app.add_middleware(CachingMiddleware, version=f"{data.version}-{_code_version(static_dir)}")
+    # Around everything, a 500 included: HEAD, security headers, CORS, Allow, gzip.
+    security.install(app)
     return app
 
 
@@ -167,7 +172,7 @@ def _code_version(static_dir: Path) -> str:
 
 _DEFAULT_MESSAGES = {
     404: "Sidan {path} finns inte.",
-    405: "Metoden {method} går inte att använda här; tjänsten tar bara emot GET.",
+    405: "Metoden {method} går inte att använda här; tjänsten tar bara emot GET och HEAD (och OPTIONS för API:t).",
 }
 
 
