@@ -106,6 +106,7 @@ def create_app(data: AppData, *, geometri: str | Path | None = None, static_dir:
     renderer = Renderer(data)
     regso = maplayers.KommunPolygons(data, str(geometri) if geometri else None)
     downloads = Downloads(data, regso)
+    app.state.downloads = downloads
     kommun_legends = maplayers.kommun_legends(data)
     regso_legends = maplayers.regso_legends(data)
     kommun_geojson = maplayers.kommun_geojson(data)

@@ -4,14 +4,22 @@ National files are written once at start-up by `results.export.write_all`; a kom
 files are the same table filtered to the kommun, made on first request. PDF reports come
 from `reports.render` (a second or two each). What was made is kept in memory up to
 CACHE_BYTES, the least recently asked for dropped first.
+
+PDFs are rendered in a pool of their own (PDF_WORKERS threads), never in the pool that
+serves the pages, and each document once: requests for a report that is being rendered
+wait for that rendering (single flight). The PDF routes are async and only await the
+result, so a crowd of report requests holds no thread that a page needs. Beyond
+MAX_PDF_QUEUE reports waiting, a request is answered 503 with Retry-After.
 """
 
 from __future__ import annotations
 
+import asyncio
 import io
 import tempfile
 import threading
 from collections import OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import polars as pl
@@ -39,6 +47,8 @@ NATIONAL = {
 }
 
 
+PDF_WORKERS = 1  # WeasyPrint holds the GIL most of the time: more threads would not render faster
+MAX_PDF_QUEUE = 200
 CACHE_BYTES = 64 * 1024 * 1024  # a few dozen PDFs; the worst case (every file of every kommun) is some 240 MB
 
 
@@ -72,6 +82,11 @@ class BoundedCache:
             return key in self._items
 
 
+def normal_area_code(code: str) -> str:
+    """A RegSO code as written in the data: upper case (0180r036 is 0180R036)."""
+    return code.strip().upper()
+
+
 def _attachment(body: bytes, filename: str, kind: str) -> Response:
     return Response(body, media_type=MEDIA[kind], headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
@@ -83,7 +98,10 @@ class Downloads:
         self.prefix = "syntetiska_data_" if data.syntetisk else ""
         self.table = export.areas_table(data.result)
         self._cache = BoundedCache()
-        self._pdf_lock = threading.Lock()  # one WeasyPrint render at a time
+        self._pdf_pool = ThreadPoolExecutor(max_workers=PDF_WORKERS, thread_name_prefix="pdf")
+        self._pdf_inflight: dict[tuple, Future] = {}
+        self._pdf_lock = threading.Lock()
+        self.pdf_renders = 0  # how many reports were rendered (statistics; the tests read it)
 
     # ---- links shown on pages --------------------------------------------------------------
     def national(self) -> list[dict]:
@@ -146,15 +164,46 @@ class Downloads:
             g.to_file(path, layer="regso", driver="GPKG")
             return path.read_bytes()
 
-    def pdf(self, kind: str, code: str | None) -> bytes:
+    def pdf_future(self, kind: str, code: str | None) -> Future:
+        """The report's PDF bytes: at once from the cache, else the one rendering of it that
+        is under way or queued in the PDF pool (started now if there is none)."""
+        key = ("pdf", kind, code)
+        with self._pdf_lock:
+            body = self._cache.get(key)
+            if body is not None:
+                done: Future = Future()
+                done.set_result(body)
+                return done
+            future = self._pdf_inflight.get(key)
+            if future is None:
+                if len(self._pdf_inflight) >= MAX_PDF_QUEUE:
+                    raise HTTPException(503, "Många rapporter görs just nu; försök igen om en minut.", headers={"Retry-After": "60"})
+                future = self._pdf_pool.submit(self._render_pdf, key, kind, code)
+                self._pdf_inflight[key] = future
+            return future
+
+    def _render_pdf(self, key: tuple, kind: str, code: str | None) -> bytes:
         from utanforskap.reports import render
 
-        def make() -> bytes:
-            with self._pdf_lock:
-                return render(kind, code, fmt="pdf", result=self.data.result, geometri=self.regso.geometri)
-
         try:
-            return self._cached(("pdf", kind, code), make)
+            self.pdf_renders += 1
+            body = render(kind, code, fmt="pdf", result=self.data.result, geometri=self.regso.geometri)
+            self._cache.put(key, body)
+            return body
+        finally:
+            with self._pdf_lock:
+                self._pdf_inflight.pop(key, None)
+
+    async def pdf_async(self, kind: str, code: str | None) -> bytes:
+        try:
+            return await asyncio.wrap_future(self.pdf_future(kind, code))
+        except InputError as exc:
+            raise HTTPException(404, str(exc)) from exc
+
+    def pdf(self, kind: str, code: str | None) -> bytes:
+        """pdf_async for callers outside the event loop."""
+        try:
+            return self.pdf_future(kind, code).result()
         except InputError as exc:
             raise HTTPException(404, str(exc)) from exc
 
@@ -167,20 +216,22 @@ class Downloads:
             if kod not in data.kommuner:
                 raise HTTPException(404, f"Det finns ingen kommun med koden {kod}. En kommunkod är fyra siffror, t.ex. 0180.")
 
+        # async: they only await the PDF pool, holding no thread of the page pool.
         @r.get("/rapport/riket.pdf")
-        def rapport_riket() -> Response:
-            return _attachment(self.pdf("riket", None), f"{self.prefix}rapport_riket.pdf", "pdf")
+        async def rapport_riket() -> Response:
+            return _attachment(await self.pdf_async("riket", None), f"{self.prefix}rapport_riket.pdf", "pdf")
 
         @r.get("/rapport/kommun/{kod}.pdf")
-        def rapport_kommun(kod: str) -> Response:
+        async def rapport_kommun(kod: str) -> Response:
             need_kommun(kod)
-            return _attachment(self.pdf("kommun", kod), f"{self.prefix}rapport_{kod}.pdf", "pdf")
+            return _attachment(await self.pdf_async("kommun", kod), f"{self.prefix}rapport_{kod}.pdf", "pdf")
 
         @r.get("/rapport/omrade/{kod}.pdf")
-        def rapport_omrade(kod: str) -> Response:
+        async def rapport_omrade(kod: str) -> Response:
+            kod = normal_area_code(kod)  # 0180r036 as 0180R036, like the page and the API
             if kod not in data.areas:
                 raise HTTPException(404, f"Det finns inget område med koden {kod}. En RegSO-kod ser ut som 0180R024.")
-            return _attachment(self.pdf("omrade", kod), f"{self.prefix}rapport_{kod}.pdf", "pdf")
+            return _attachment(await self.pdf_async("omrade", kod), f"{self.prefix}rapport_{kod}.pdf", "pdf")
 
         @r.get("/kommun/{kod}/omraden.csv")
         def kommun_csv(kod: str) -> Response:
