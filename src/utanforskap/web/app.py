@@ -114,6 +114,8 @@ def create_app(data: AppData, *, geometri: str | Path | None = None, static_dir:
 
     methods = api.methods_info(data)
     app.include_router(api.router(data, kommun_geojson, regso.geojson, methods))
+    make_openapi = app.openapi
+    app.openapi = lambda: api.tidy_openapi(make_openapi())  # type: ignore[method-assign]
     app.include_router(downloads.router())
     app.include_router(pages_router(renderer, data, kommun_legends, regso_legends, bounds, regso, downloads, methods))
     app.mount("/static", StaticFiles(directory=static_dir), name="static")
