@@ -20,7 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from utanforskap import __version__
-from utanforskap.web import api, assets, maplayers, security
+from utanforskap.web import api, apidocs, assets, maplayers, security
 from utanforskap.web.caching import CachingMiddleware
 from utanforskap.web.downloads import Downloads
 from utanforskap.web.pages import Renderer
@@ -99,7 +99,7 @@ def create_app(data: AppData, *, geometri: str | Path | None = None, static_dir:
         description=DESCRIPTION,
         version=f"1 (utanforskap {__version__})",
         openapi_tags=TAGS,
-        docs_url=None,  # Swagger UI and ReDoc load from CDNs; /api documents the API instead
+        docs_url=None,  # FastAPI's Swagger UI loads from a CDN with an inline script: web/apidocs.py serves /docs
         redoc_url=None,
     )
     app.state.data = data
@@ -118,6 +118,7 @@ def create_app(data: AppData, *, geometri: str | Path | None = None, static_dir:
     app.openapi = lambda: api.tidy_openapi(make_openapi())  # type: ignore[method-assign]
     app.include_router(downloads.router())
     app.include_router(pages_router(renderer, data, kommun_legends, regso_legends, bounds, regso, downloads, methods))
+    app.include_router(apidocs.router(renderer))
     app.mount("/static", StaticFiles(directory=static_dir), name="static")
 
     def is_api(request: Request) -> bool:
