@@ -228,7 +228,8 @@ def test_search_works_without_javascript(chromium_browser, server):
 
 # ---- downloads --------------------------------------------------------------------------------------
 def _download(tab, link_text: str, tmp_path: Path) -> Path:
-    with tab.expect_download() as info:
+    # A first report starts the PDF process (web/downloads.py): allow it time on a busy machine.
+    with tab.expect_download(timeout=180_000 if "PDF" in link_text else 30_000) as info:
         tab.click(f"ul.nedladdningar >> text={link_text}")
     d = info.value
     target = tmp_path / d.suggested_filename

@@ -5,21 +5,28 @@ files are the same table filtered to the kommun, made on first request. PDF repo
 from `reports.render` (a second or two each). What was made is kept in memory up to
 CACHE_BYTES, the least recently asked for dropped first.
 
-PDFs are rendered in a pool of their own (PDF_WORKERS threads), never in the pool that
-serves the pages, and each document once: requests for a report that is being rendered
+PDFs are rendered in a worker process of their own (PdfPool, PDF_WORKERS processes, started
+on the first request, at lower CPU priority), never in the threads or the interpreter that
+serve the pages, and each document once: requests for a report that is being rendered
 wait for that rendering (single flight). The PDF routes are async and only await the
-result, so a crowd of report requests holds no thread that a page needs. Beyond
-MAX_PDF_QUEUE reports waiting, a request is answered 503 with Retry-After.
+result, so a crowd of report requests holds no thread that a page needs, and WeasyPrint
+never holds the pages' GIL. Beyond MAX_PDF_QUEUE reports waiting, a request is answered
+503 with Retry-After.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import io
+import multiprocessing
+import os
+import pickle
 import tempfile
 import threading
 from collections import OrderedDict
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import polars as pl
@@ -47,7 +54,8 @@ NATIONAL = {
 }
 
 
-PDF_WORKERS = 1  # WeasyPrint holds the GIL most of the time: more threads would not render faster
+PDF_WORKERS = 1  # one process: reports are rare, and the cores serve the pages
+PDF_NICE = 5  # the worker's CPU priority below the server's
 MAX_PDF_QUEUE = 200
 CACHE_BYTES = 64 * 1024 * 1024  # a few dozen PDFs; the worst case (every file of every kommun) is some 240 MB
 
@@ -82,6 +90,78 @@ class BoundedCache:
             return key in self._items
 
 
+# ---- the PDF worker process -----------------------------------------------------------------
+_worker: dict = {}
+
+
+def _init_worker(result_file: str, geometri: str | None) -> None:
+    """In the worker process: the map (pickled to a file, ~1 MB) and a lower CPU priority."""
+    try:
+        os.nice(PDF_NICE)
+    except OSError:  # pragma: no cover - not allowed on this system
+        pass
+    _worker["result"] = pickle.loads(Path(result_file).read_bytes())
+    _worker["geometri"] = geometri
+
+
+def _render_in_worker(kind: str, code: str | None) -> bytes:
+    from utanforskap.reports import render
+
+    return render(kind, code, fmt="pdf", result=_worker["result"], geometri=_worker["geometri"])
+
+
+class PdfPool:
+    """PDF reports rendered in PDF_WORKERS processes of their own (spawned, not forked: the
+    server has threads), started on the first report asked for and stopped at exit."""
+
+    def __init__(self, result, geometri: str | None, workers: int = PDF_WORKERS) -> None:
+        self._result = result
+        self._geometri = str(geometri) if geometri else None
+        self.workers = workers
+        self._executor: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+        self._tmp: tempfile.TemporaryDirectory | None = None
+        self._result_file: str | None = None
+
+    def submit(self, kind: str, code: str | None) -> Future:
+        with self._lock:
+            for _ in range(2):
+                if self._executor is None:
+                    self._executor = self._start()
+                try:
+                    return self._executor.submit(_render_in_worker, kind, code)
+                except BrokenProcessPool:  # the worker died (killed, out of memory): start anew
+                    self._executor = None
+            raise HTTPException(503, "Rapporterna kan inte göras just nu; försök igen om en stund.")
+
+    def _start(self) -> ProcessPoolExecutor:
+        # The map goes by a file: as an argument it would be written down a pipe that the new
+        # process reads only after its imports, holding up the server's event loop meanwhile.
+        if self._result_file is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="utanforskap-pdf-")
+            path = Path(self._tmp.name) / "karta.pickle"
+            path.write_bytes(pickle.dumps(self._result))
+            self._result_file = str(path)
+            atexit.register(self.close)
+        return ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker,
+            initargs=(self._result_file, self._geometri),
+        )
+
+    def close(self) -> None:
+        """Drop the reports still waiting and stop the worker (at exit: no waiting for them)."""
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is None:
+            return
+        processes = list((getattr(executor, "_processes", None) or {}).values())
+        executor.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.terminate()
+
+
 def normal_area_code(code: str) -> str:
     """A RegSO code as written in the data: upper case (0180r036 is 0180R036)."""
     return code.strip().upper()
@@ -98,10 +178,10 @@ class Downloads:
         self.prefix = "syntetiska_data_" if data.syntetisk else ""
         self.table = export.areas_table(data.result)
         self._cache = BoundedCache()
-        self._pdf_pool = ThreadPoolExecutor(max_workers=PDF_WORKERS, thread_name_prefix="pdf")
+        self.pdf_pool = PdfPool(data.result, regso.geometri)
         self._pdf_inflight: dict[tuple, Future] = {}
-        self._pdf_lock = threading.Lock()
-        self.pdf_renders = 0  # how many reports were rendered (statistics; the tests read it)
+        self._pdf_lock = threading.RLock()
+        self.pdf_renders = 0  # how many reports were sent to be rendered (statistics; the tests read it)
 
     # ---- links shown on pages --------------------------------------------------------------
     def national(self) -> list[dict]:
@@ -178,27 +258,38 @@ class Downloads:
             if future is None:
                 if len(self._pdf_inflight) >= MAX_PDF_QUEUE:
                     raise HTTPException(503, "Många rapporter görs just nu; försök igen om en minut.", headers={"Retry-After": "60"})
-                future = self._pdf_pool.submit(self._render_pdf, key, kind, code)
+                future = self.pdf_pool.submit(kind, code)
+                self.pdf_renders += 1
                 self._pdf_inflight[key] = future
-            return future
+            else:
+                return future
+        future.add_done_callback(lambda f: self._pdf_done(key, f))
+        return future
 
-    def _render_pdf(self, key: tuple, kind: str, code: str | None) -> bytes:
-        from utanforskap.reports import render
+    def _pdf_done(self, key: tuple, future: Future) -> None:
+        with self._pdf_lock:
+            if not future.cancelled() and future.exception() is None:
+                self._cache.put(key, future.result())
+            self._pdf_inflight.pop(key, None)
 
-        try:
-            self.pdf_renders += 1
-            body = render(kind, code, fmt="pdf", result=self.data.result, geometri=self.regso.geometri)
-            self._cache.put(key, body)
-            return body
-        finally:
-            with self._pdf_lock:
-                self._pdf_inflight.pop(key, None)
+    def pending_pdfs(self) -> int:
+        """Reports asked for and not yet made."""
+        with self._pdf_lock:
+            return len(self._pdf_inflight)
 
     async def pdf_async(self, kind: str, code: str | None) -> bytes:
+        future = self.pdf_future(kind, code)
         try:
-            return await asyncio.wrap_future(self.pdf_future(kind, code))
+            # shield: a request that goes away must not cancel the rendering others wait for
+            return await asyncio.shield(asyncio.wrap_future(future))
         except InputError as exc:
             raise HTTPException(404, str(exc)) from exc
+        except BrokenProcessPool:
+            raise HTTPException(503, "Rapporten avbröts innan den blev klar; försök igen.") from None
+        except (asyncio.CancelledError, CancelledError):
+            if future.cancelled():  # dropped by PdfPool.close
+                raise HTTPException(503, "Rapporten avbröts innan den blev klar; försök igen.") from None
+            raise
 
     def pdf(self, kind: str, code: str | None) -> bytes:
         """pdf_async for callers outside the event loop."""
