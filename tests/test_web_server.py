@@ -4,8 +4,14 @@ busy port is one Swedish line."""
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
+import subprocess
+import sys
+import threading
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -139,3 +145,55 @@ def test_webb_on_a_busy_port_fails_with_one_swedish_line_before_printing_the_add
     lines = [line for line in r.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and f"Porten {port}" in lines[0] and "används redan" in lines[0] and "--port" in lines[0], r.stderr
     assert "nanobind" not in r.stderr and "Traceback" not in r.stderr
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_the_server_and_its_pdf_process_without_traces():
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "utanforskap", "webb", "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "COLUMNS": "200"},
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/api/v1", timeout=2).raise_for_status()
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None and time.monotonic() < deadline, "webb startade inte"
+                time.sleep(0.3)
+        # A report under way: the PDF process runs when Ctrl+C comes.
+        pdf = threading.Thread(target=lambda: httpx.get(f"http://127.0.0.1:{port}/ladda-ner/rapport/riket.pdf", timeout=120), daemon=True)
+        pdf.start()
+        for _ in range(100):
+            if _children(proc.pid):
+                break
+            time.sleep(0.1)
+        workers = _children(proc.pid)
+        assert workers, "ingen PDF-process startade"
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode in (0, 130), out  # 130: stopped by Ctrl+C, as shells report it
+    assert "nanobind" not in out and "Traceback" not in out, out
+    for _ in range(50):  # the PDF process is gone too (bounded wait)
+        if not any(Path(f"/proc/{w}").exists() for w in workers):
+            break
+        time.sleep(0.1)
+    assert not any(Path(f"/proc/{w}").exists() for w in workers)

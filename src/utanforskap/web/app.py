@@ -107,6 +107,7 @@ def create_app(data: AppData, *, geometri: str | Path | None = None, static_dir:
     regso = maplayers.KommunPolygons(data, str(geometri) if geometri else None)
     downloads = Downloads(data, regso)
     app.state.downloads = downloads
+    app.state.on_shutdown = [downloads.pdf_pool.close]  # web.server.serve calls these when it stops
     kommun_legends = maplayers.kommun_legends(data)
     regso_legends = maplayers.regso_legends(data)
     kommun_geojson = maplayers.kommun_geojson(data)

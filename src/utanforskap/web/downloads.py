@@ -102,6 +102,17 @@ def _init_worker(result_file: str, geometri: str | None) -> None:
         pass
     _worker["result"] = pickle.loads(Path(result_file).read_bytes())
     _worker["geometri"] = geometri
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), name="pdf-vakt", daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """In the worker: stop when the server is gone (killed without closing the pool), rather
+    than live on as an orphan holding its memory."""
+    import time
+
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(0)
 
 
 def _render_in_worker(kind: str, code: str | None) -> bytes:
@@ -287,9 +298,8 @@ class Downloads:
         except BrokenProcessPool:
             raise HTTPException(503, "Rapporten avbröts innan den blev klar; försök igen.") from None
         except (asyncio.CancelledError, CancelledError):
-            if future.cancelled():  # dropped by PdfPool.close
-                raise HTTPException(503, "Rapporten avbröts innan den blev klar; försök igen.") from None
-            raise
+            # Dropped by PdfPool.close, or the server is stopping: a short answer, not a trace.
+            raise HTTPException(503, "Rapporten avbröts innan den blev klar; försök igen.") from None
 
     def pdf(self, kind: str, code: str | None) -> bytes:
         """pdf_async for callers outside the event loop."""

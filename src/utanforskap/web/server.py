@@ -35,6 +35,7 @@ MAX_REQUEST_LINE = 8 * 1024
 MAX_HEAD = 32 * 1024
 TIMEOUT_HEADERS = 10.0
 TIMEOUT_KEEP_ALIVE = 5
+TIMEOUT_GRACEFUL_SHUTDOWN = 5  # Ctrl+C: answers under way get this long, then the server stops
 MAX_CONNECTIONS = 500
 LINGER_SECONDS = 2.0  # how long the rest of a refused request is read before closing
 LINGER_BYTES = 4 * 1024 * 1024
@@ -189,6 +190,7 @@ def config(app, host: str = "127.0.0.1", port: int = 8000, *, http: type[Guarded
         "h11_max_incomplete_event_size": MAX_HEAD + MAX_REQUEST_LINE,
         "limit_concurrency": http.max_connections + 100,
         "server_header": False,
+        "timeout_graceful_shutdown": TIMEOUT_GRACEFUL_SHUTDOWN,
     }
     settings.update(overrides)
     return uvicorn.Config(app, **settings)
@@ -221,6 +223,11 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 def serve(app, sock: socket.socket, **overrides: Any) -> None:
-    """Serve `app` on the bound socket until Ctrl+C."""
+    """Serve `app` on the bound socket until Ctrl+C, then run the app's `state.on_shutdown`
+    callables (e.g. stopping the PDF process without waiting for its reports)."""
     host, port = sock.getsockname()[:2]
-    uvicorn.Server(config(app, host, port, **overrides)).run(sockets=[sock])
+    try:
+        uvicorn.Server(config(app, host, port, **overrides)).run(sockets=[sock])
+    finally:
+        for stop in getattr(app.state, "on_shutdown", []):
+            stop()
