@@ -188,7 +188,7 @@ def config(app, host: str = "127.0.0.1", port: int = 8000, *, http: type[Guarded
         "lifespan": "off",
         "timeout_keep_alive": TIMEOUT_KEEP_ALIVE,
         "h11_max_incomplete_event_size": MAX_HEAD + MAX_REQUEST_LINE,
-        "limit_concurrency": http.max_connections + 100,
+        "limit_concurrency": getattr(http, "max_connections", MAX_CONNECTIONS) + 100,
         "server_header": False,
         "timeout_graceful_shutdown": TIMEOUT_GRACEFUL_SHUTDOWN,
     }
