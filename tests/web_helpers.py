@@ -24,6 +24,7 @@ class LiveServer:
     data: object  # utanforskap.web.AppData
     server: uvicorn.Server
     thread: threading.Thread
+    app: object = None  # the FastAPI application
 
     def stop(self) -> None:
         self.server.should_exit = True
@@ -67,18 +68,28 @@ def _start(kind: str) -> LiveServer:
     result = karta.compute(karta.DEFAULT_METHOD, data=source)
     data = build(result)
     app = create_app(data)
+    live = serve(app, kind)
+    httpx.get(live.url + "/api/v1", timeout=10).raise_for_status()
+    live.data = data
+    return live
+
+
+def serve(app, name: str, **limits) -> LiveServer:
+    """Serve `app` on a free loopback port with the limits `utanforskap webb` uses
+    (web/server.py), or with other `limits` (see server.protocol), until the process ends."""
+    from utanforskap.web import server as web_server
+
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="off")
+    config = web_server.config(app, "127.0.0.1", port, http=web_server.protocol(**limits))
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name=f"webb-{kind}", daemon=True)
+    thread = threading.Thread(target=server.run, name=f"webb-{name}", daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while not server.started:
         if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail(f"webbservern ({kind}) startade inte på {url}")
+            pytest.fail(f"webbservern ({name}) startade inte på {url}")
         time.sleep(0.05)
-    httpx.get(url + "/api/v1", timeout=10).raise_for_status()
-    live = LiveServer(url, data, server, thread)
+    live = LiveServer(url, None, server, thread, app)
     atexit.register(live.stop)
     return live

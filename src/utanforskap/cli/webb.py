@@ -24,11 +24,9 @@ def webb(
     geometri: Annotated[Path | None, typer.Option("--geometri", help="GeoPackage med RegSO- eller DeSO-polygoner för kartorna (utöver Uppsala län som följer med)")] = None,
 ) -> None:
     """Starta webbtjänsten: karta, sidor per kommun och område, nedladdningar och öppet API."""
-    import uvicorn
-
     from utanforskap.errors import InputError
     from utanforskap.results import karta
-    from utanforskap.web import assets, build, create_app
+    from utanforskap.web import assets, build, create_app, server
 
     assets.check()  # before the computation: a missing build should fail at once
     if geometri is not None and not geometri.is_file():
@@ -37,6 +35,9 @@ def webb(
         from utanforskap.geography import polygons as geometry
 
         geometry.check_file(geometri)  # reads and checks the file now, without asking SCB's WFS
+    # The port is taken now, before anything is computed or printed: a busy port is one
+    # Swedish line (exit 2), not a URL followed by uvicorn's error.
+    sock = server.bind(host, port)
     with console.status("Beräknar kartan ..."):
         result = karta.compute(metod, ar, data)
         web_app = create_app(build(result), geometri=geometri)
@@ -48,4 +49,11 @@ def webb(
     # collector's full scans, which otherwise pause requests for tens of milliseconds.
     gc.collect()
     gc.freeze()
-    uvicorn.run(web_app, host=host, port=port, log_level="warning", access_log=False)
+    # uvicorn with limits: request head size (414/431) and time (408), keep-alive,
+    # connections (web/server.py).
+    try:
+        server.serve(web_app, sock)
+    finally:
+        # Back to the collector, so that the map's objects are freed at exit (frozen ones are
+        # not, and duckdb then reports dozens of "nanobind: leaked" lines).
+        gc.unfreeze()

@@ -29,6 +29,34 @@ def dumps(obj) -> bytes:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
 
 
+class GeoJSONResponse(Response):
+    media_type = GEOJSON
+
+
+# Every /api/v1 route documents the errors it really answers with (schemas.Fel), not
+# FastAPI's default 422 schema.
+ERRORS = {
+    404: {"model": schemas.Fel, "description": "Okänd kod eller adress (svar på svenska)"},
+    422: {"model": schemas.Fel, "description": "Ogiltig parameter: `detaljer` anger fält, plats och orsak"},
+}
+
+
+def tidy_openapi(schema: dict) -> dict:
+    """The GeoJSON routes answer errors as JSON, like every route, and their 200 is only the
+    GeoJSON schema (FastAPI files both under the route's media type). Idempotent."""
+    for path, item in schema.get("paths", {}).items():
+        if not path.endswith(".geojson"):
+            continue
+        for op in item.values():
+            for status, resp in op.get("responses", {}).items():
+                content = resp.get("content", {})
+                if status == "200" and GEOJSON in content:
+                    content[GEOJSON]["schema"] = {"$ref": "#/components/schemas/GeoJSON"}
+                elif GEOJSON in content:
+                    resp["content"] = {JSON: content[GEOJSON]}
+    return schema
+
+
 def json_response(obj, status: int = 200) -> Response:
     return Response(dumps(obj), status_code=status, media_type=JSON)
 
@@ -78,7 +106,7 @@ def methods_info(data: AppData) -> list[dict]:
 def router(data: AppData, kommun_geojson: bytes, regso_geojson, methods: list[dict]) -> APIRouter:
     """The /api/v1 routes over `data`; `regso_geojson(kommun_kod)` gives bytes or None;
     `methods` is methods_info(data), made once for the API and the pages."""
-    api = APIRouter(prefix="/api/v1")
+    api = APIRouter(prefix="/api/v1", responses=ERRORS)
     meta = data.meta()
     methods_json = dumps({"totalt": len(methods), "metoder": methods})
     method_json = {m["id"]: dumps(m) for m in methods}
@@ -103,6 +131,8 @@ def router(data: AppData, kommun_geojson: bytes, regso_geojson, methods: list[di
 
     @api.get(
         "",
+        response_model=None,
+        responses={200: {"model": schemas.Oversikt}},
         summary="Översikt över API:t",
         description="Vilken karta tjänsten visar (metod, år, data) och adresserna till API:ts resurser.",
         tags=["översikt"],
@@ -130,7 +160,7 @@ def router(data: AppData, kommun_geojson: bytes, regso_geojson, methods: list[di
     @api.get(
         "/omraden",
         response_model=None,
-        responses={200: {"model": schemas.OmradeLista}, 404: {"model": schemas.Fel}, 422: {"model": schemas.Fel}},
+        responses={200: {"model": schemas.OmradeLista}},
         summary="Områden (RegSO) med indikatorer, flaggor och klass",
         description=(
             "Alla 3 363 RegSO, eller en kommuns eller ett läns, sidindelade med `limit` och `offset`. "
@@ -180,7 +210,7 @@ def router(data: AppData, kommun_geojson: bytes, regso_geojson, methods: list[di
     @api.get(
         "/omraden/{kod}",
         response_model=None,
-        responses={200: {"model": schemas.OmradeSvar}, 404: {"model": schemas.Fel}},
+        responses={200: {"model": schemas.OmradeSvar}},
         summary="Ett område (RegSO)",
         description="Områdets indikatorer, flaggor och klass, och faktorernas värden för området, kommunen och riket.",
         tags=["områden"],
@@ -199,7 +229,7 @@ def router(data: AppData, kommun_geojson: bytes, regso_geojson, methods: list[di
     @api.get(
         "/kommuner",
         response_model=None,
-        responses={200: {"model": schemas.KommunLista}, 422: {"model": schemas.Fel}},
+        responses={200: {"model": schemas.KommunLista}},
         summary="Alla kommuner med kartans siffror",
         tags=["kommuner"],
     )
@@ -216,7 +246,7 @@ def router(data: AppData, kommun_geojson: bytes, regso_geojson, methods: list[di
     @api.get(
         "/kommuner/{kod}",
         response_model=None,
-        responses={200: {"model": schemas.KommunSvar}, 404: {"model": schemas.Fel}},
+        responses={200: {"model": schemas.KommunSvar}},
         summary="En kommun",
         description="Kommunens siffror, faktorernas värden för kommunen och riket, och kommunens områden.",
         tags=["kommuner"],
@@ -231,11 +261,11 @@ def router(data: AppData, kommun_geojson: bytes, regso_geojson, methods: list[di
         ]
         return json_response({**meta, "kommun": rec, "riket": data.riket_values, "omraden": areas})
 
-    @api.get("/lan", summary="Alla län med kartans siffror", tags=["kommuner"])
+    @api.get("/lan", response_model=None, responses={200: {"model": schemas.LanLista}}, summary="Alla län med kartans siffror", tags=["kommuner"])
     async def lan_list() -> Response:
         return json_response({**meta, "totalt": len(data.lan), "lan": list(data.lan.values())})
 
-    @api.get("/riket", summary="Rikets siffror", description="Listade områden, invånare och barn i dem, och faktorernas värden för riket.", tags=["översikt"])
+    @api.get("/riket", response_model=None, responses={200: {"model": schemas.RiketSvar}}, summary="Rikets siffror", description="Listade områden, invånare och barn i dem, och faktorernas värden för riket.", tags=["översikt"])
     async def riket() -> Response:
         return json_response({**meta, "riket": data.riket})
 
@@ -253,7 +283,7 @@ def router(data: AppData, kommun_geojson: bytes, regso_geojson, methods: list[di
     @api.get(
         "/metoder/{metod_id}",
         response_model=None,
-        responses={200: {"model": schemas.MetodInfo}, 404: {"model": schemas.Fel}},
+        responses={200: {"model": schemas.MetodInfo}},
         summary="En metod",
         tags=["metoder"],
     )
@@ -266,7 +296,7 @@ def router(data: AppData, kommun_geojson: bytes, regso_geojson, methods: list[di
     @api.get(
         "/sok",
         response_model=None,
-        responses={200: {"model": schemas.SokSvar}, 422: {"model": schemas.Fel}},
+        responses={200: {"model": schemas.SokSvar}},
         summary="Sök kommun eller område på namn eller kod",
         description="Skiftläget spelar ingen roll, och en sökning utan å, ä och ö (Malmo) hittar också Malmö. Kommuner kommer före områden.",
         tags=["sök"],
@@ -283,7 +313,8 @@ def router(data: AppData, kommun_geojson: bytes, regso_geojson, methods: list[di
         summary="Kommungränser med kartans siffror (GeoJSON)",
         description="De 290 kommunerna, förenklade, i WGS 84, med antal listade områden, andel invånare i dem och faktorernas kommunvärden.",
         tags=["geodata"],
-        response_class=Response,
+        response_class=GeoJSONResponse,
+        responses={200: {"model": schemas.GeoJSON}},
     )
     async def geo_kommuner() -> Response:
         return Response(kommun_geojson, media_type=GEOJSON)
@@ -293,8 +324,8 @@ def router(data: AppData, kommun_geojson: bytes, regso_geojson, methods: list[di
         summary="RegSO-gränser i en kommun (GeoJSON), där geometri finns",
         description="Områdenas klass och faktorernas värden. Geometri finns bara för en del av landet (se kartans bildtext); annars 404.",
         tags=["geodata"],
-        response_class=Response,
-        responses={404: {"model": schemas.Fel}},
+        response_class=GeoJSONResponse,
+        responses={200: {"model": schemas.GeoJSON}},
     )
     def geo_regso(kommun: Annotated[str, Query(pattern=KOMMUN_KOD, description="Kommunkod, fyra siffror")]) -> Response:
         if kommun not in data.kommuner:

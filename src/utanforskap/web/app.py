@@ -20,7 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from utanforskap import __version__
-from utanforskap.web import api, assets, maplayers, robusthet
+from utanforskap.web import api, apidocs, assets, maplayers, robusthet, security
 from utanforskap.web.caching import CachingMiddleware
 from utanforskap.web.downloads import Downloads
 from utanforskap.web.pages import Renderer
@@ -99,13 +99,15 @@ def create_app(data: AppData, *, geometri: str | Path | None = None, static_dir:
         description=DESCRIPTION,
         version=f"1 (utanforskap {__version__})",
         openapi_tags=TAGS,
-        docs_url=None,  # Swagger UI and ReDoc load from CDNs; /api documents the API instead
+        docs_url=None,  # FastAPI's Swagger UI loads from a CDN with an inline script: web/apidocs.py serves /docs
         redoc_url=None,
     )
     app.state.data = data
     renderer = Renderer(data)
     regso = maplayers.KommunPolygons(data, str(geometri) if geometri else None)
     downloads = Downloads(data, regso)
+    app.state.downloads = downloads
+    app.state.on_shutdown = [downloads.pdf_pool.close]  # web.server.serve calls these when it stops
     kommun_legends = maplayers.kommun_legends(data)
     regso_legends = maplayers.regso_legends(data)
     kommun_geojson = maplayers.kommun_geojson(data)
@@ -114,8 +116,11 @@ def create_app(data: AppData, *, geometri: str | Path | None = None, static_dir:
     methods = api.methods_info(data)
     app.include_router(api.router(data, kommun_geojson, regso.geojson, methods))
     app.include_router(robusthet.router(data, renderer))
+    make_openapi = app.openapi
+    app.openapi = lambda: api.tidy_openapi(make_openapi())  # type: ignore[method-assign]
     app.include_router(downloads.router())
     app.include_router(pages_router(renderer, data, kommun_legends, regso_legends, bounds, regso, downloads, methods))
+    app.include_router(apidocs.router(renderer))
     app.mount("/static", StaticFiles(directory=static_dir), name="static")
 
     def is_api(request: Request) -> bool:
@@ -128,8 +133,11 @@ def create_app(data: AppData, *, geometri: str | Path | None = None, static_dir:
         else:
             message = _DEFAULT_MESSAGES.get(exc.status_code, "Förfrågan kunde inte besvaras.").format(path=request.url.path, method=request.method)
         if is_api(request):
-            return api.json_response({"status": exc.status_code, "fel": message}, exc.status_code)
-        return renderer.error(request, exc.status_code, message)
+            response = api.json_response({"status": exc.status_code, "fel": message}, exc.status_code)
+        else:
+            response = renderer.error(request, exc.status_code, message)
+        response.headers.update(exc.headers or {})
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
@@ -149,6 +157,8 @@ def create_app(data: AppData, *, geometri: str | Path | None = None, static_dir:
 
     # Outermost: it sees the final status of every answer, errors included.
     app.add_middleware(CachingMiddleware, version=f"{data.version}-{_code_version(static_dir)}")
+    # Around everything, a 500 included: HEAD, security headers, CORS, Allow, gzip.
+    security.install(app)
     return app
 
 
@@ -168,7 +178,7 @@ def _code_version(static_dir: Path) -> str:
 
 _DEFAULT_MESSAGES = {
     404: "Sidan {path} finns inte.",
-    405: "Metoden {method} går inte att använda här; tjänsten tar bara emot GET.",
+    405: "Metoden {method} går inte att använda här; tjänsten tar bara emot GET och HEAD (och OPTIONS för API:t).",
 }
 
 

@@ -1,6 +1,6 @@
 """The front-end files the pages load: our own (committed) and the map library (built).
 
-maplibre-gl is installed from the npm registry and copied into static/vendor by
+maplibre-gl (and swagger-ui-dist for /docs) is installed from the npm registry and copied into static/vendor by
 `npm run bygg` (see web/frontend/package.json); it is never committed nor loaded from a CDN.
 """
 
@@ -14,7 +14,12 @@ from utanforskap.errors import UtanforskapError
 FRONTEND_DIR = Path(str(resources.files("utanforskap.web").joinpath("frontend")))
 STATIC_DIR = Path(str(resources.files("utanforskap.web").joinpath("static")))
 VENDOR = "vendor/maplibre-gl"
-REQUIRED = (f"{VENDOR}/maplibre-gl.mjs", f"{VENDOR}/maplibre-gl-worker.mjs", f"{VENDOR}/maplibre-gl.css", "app.css", "karta.js", "sok.js")
+SWAGGER = "vendor/swagger-ui"
+REQUIRED = (
+    f"{VENDOR}/maplibre-gl.mjs", f"{VENDOR}/maplibre-gl-worker.mjs", f"{VENDOR}/maplibre-gl.css",
+    f"{SWAGGER}/swagger-ui-bundle.js", f"{SWAGGER}/swagger-ui.css",
+    "app.css", "karta.js", "sok.js", "docs.js",
+)
 
 
 class AssetsMissing(UtanforskapError):

@@ -4,14 +4,29 @@ National files are written once at start-up by `results.export.write_all`; a kom
 files are the same table filtered to the kommun, made on first request. PDF reports come
 from `reports.render` (a second or two each). What was made is kept in memory up to
 CACHE_BYTES, the least recently asked for dropped first.
+
+PDFs are rendered in a worker process of their own (PdfPool, PDF_WORKERS processes, started
+on the first request, at lower CPU priority), never in the threads or the interpreter that
+serve the pages, and each document once: requests for a report that is being rendered
+wait for that rendering (single flight). The PDF routes are async and only await the
+result, so a crowd of report requests holds no thread that a page needs, and WeasyPrint
+never holds the pages' GIL. Beyond MAX_PDF_QUEUE reports waiting, a request is answered
+503 with Retry-After.
 """
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import io
+import multiprocessing
+import os
+import pickle
 import tempfile
 import threading
 from collections import OrderedDict
+from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import polars as pl
@@ -39,6 +54,9 @@ NATIONAL = {
 }
 
 
+PDF_WORKERS = 1  # one process: reports are rare, and the cores serve the pages
+PDF_NICE = 5  # the worker's CPU priority below the server's
+MAX_PDF_QUEUE = 200
 CACHE_BYTES = 64 * 1024 * 1024  # a few dozen PDFs; the worst case (every file of every kommun) is some 240 MB
 
 
@@ -72,6 +90,94 @@ class BoundedCache:
             return key in self._items
 
 
+# ---- the PDF worker process -----------------------------------------------------------------
+_worker: dict = {}
+
+
+def _init_worker(result_file: str, geometri: str | None) -> None:
+    """In the worker process: the map (pickled to a file, ~1 MB) and a lower CPU priority."""
+    try:
+        os.nice(PDF_NICE)
+    except OSError:  # pragma: no cover - not allowed on this system
+        pass
+    _worker["result"] = pickle.loads(Path(result_file).read_bytes())
+    _worker["geometri"] = geometri
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), name="pdf-vakt", daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """In the worker: stop when the server is gone (killed without closing the pool), rather
+    than live on as an orphan holding its memory."""
+    import time
+
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(0)
+
+
+def _render_in_worker(kind: str, code: str | None) -> bytes:
+    from utanforskap.reports import render
+
+    return render(kind, code, fmt="pdf", result=_worker["result"], geometri=_worker["geometri"])
+
+
+class PdfPool:
+    """PDF reports rendered in PDF_WORKERS processes of their own (spawned, not forked: the
+    server has threads), started on the first report asked for and stopped at exit."""
+
+    def __init__(self, result, geometri: str | None, workers: int = PDF_WORKERS) -> None:
+        self._result = result
+        self._geometri = str(geometri) if geometri else None
+        self.workers = workers
+        self._executor: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+        self._tmp: tempfile.TemporaryDirectory | None = None
+        self._result_file: str | None = None
+
+    def submit(self, kind: str, code: str | None) -> Future:
+        with self._lock:
+            for _ in range(2):
+                if self._executor is None:
+                    self._executor = self._start()
+                try:
+                    return self._executor.submit(_render_in_worker, kind, code)
+                except BrokenProcessPool:  # the worker died (killed, out of memory): start anew
+                    self._executor = None
+            raise HTTPException(503, "Rapporterna kan inte göras just nu; försök igen om en stund.")
+
+    def _start(self) -> ProcessPoolExecutor:
+        # The map goes by a file: as an argument it would be written down a pipe that the new
+        # process reads only after its imports, holding up the server's event loop meanwhile.
+        if self._result_file is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="utanforskap-pdf-")
+            path = Path(self._tmp.name) / "karta.pickle"
+            path.write_bytes(pickle.dumps(self._result))
+            self._result_file = str(path)
+            atexit.register(self.close)
+        return ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker,
+            initargs=(self._result_file, self._geometri),
+        )
+
+    def close(self) -> None:
+        """Drop the reports still waiting and stop the worker (at exit: no waiting for them)."""
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is None:
+            return
+        processes = list((getattr(executor, "_processes", None) or {}).values())
+        executor.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.terminate()
+
+
+def normal_area_code(code: str) -> str:
+    """A RegSO code as written in the data: upper case (0180r036 is 0180R036)."""
+    return code.strip().upper()
+
+
 def _attachment(body: bytes, filename: str, kind: str) -> Response:
     return Response(body, media_type=MEDIA[kind], headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
@@ -83,7 +189,10 @@ class Downloads:
         self.prefix = "syntetiska_data_" if data.syntetisk else ""
         self.table = export.areas_table(data.result)
         self._cache = BoundedCache()
-        self._pdf_lock = threading.Lock()  # one WeasyPrint render at a time
+        self.pdf_pool = PdfPool(data.result, regso.geometri)
+        self._pdf_inflight: dict[tuple, Future] = {}
+        self._pdf_lock = threading.RLock()
+        self.pdf_renders = 0  # how many reports were sent to be rendered (statistics; the tests read it)
 
     # ---- links shown on pages --------------------------------------------------------------
     def national(self) -> list[dict]:
@@ -146,15 +255,56 @@ class Downloads:
             g.to_file(path, layer="regso", driver="GPKG")
             return path.read_bytes()
 
-    def pdf(self, kind: str, code: str | None) -> bytes:
-        from utanforskap.reports import render
+    def pdf_future(self, kind: str, code: str | None) -> Future:
+        """The report's PDF bytes: at once from the cache, else the one rendering of it that
+        is under way or queued in the PDF pool (started now if there is none)."""
+        key = ("pdf", kind, code)
+        with self._pdf_lock:
+            body = self._cache.get(key)
+            if body is not None:
+                done: Future = Future()
+                done.set_result(body)
+                return done
+            future = self._pdf_inflight.get(key)
+            if future is None:
+                if len(self._pdf_inflight) >= MAX_PDF_QUEUE:
+                    raise HTTPException(503, "Många rapporter görs just nu; försök igen om en minut.", headers={"Retry-After": "60"})
+                future = self.pdf_pool.submit(kind, code)
+                self.pdf_renders += 1
+                self._pdf_inflight[key] = future
+            else:
+                return future
+        future.add_done_callback(lambda f: self._pdf_done(key, f))
+        return future
 
-        def make() -> bytes:
-            with self._pdf_lock:
-                return render(kind, code, fmt="pdf", result=self.data.result, geometri=self.regso.geometri)
+    def _pdf_done(self, key: tuple, future: Future) -> None:
+        with self._pdf_lock:
+            if not future.cancelled() and future.exception() is None:
+                self._cache.put(key, future.result())
+            self._pdf_inflight.pop(key, None)
 
+    def pending_pdfs(self) -> int:
+        """Reports asked for and not yet made."""
+        with self._pdf_lock:
+            return len(self._pdf_inflight)
+
+    async def pdf_async(self, kind: str, code: str | None) -> bytes:
+        future = self.pdf_future(kind, code)
         try:
-            return self._cached(("pdf", kind, code), make)
+            # shield: a request that goes away must not cancel the rendering others wait for
+            return await asyncio.shield(asyncio.wrap_future(future))
+        except InputError as exc:
+            raise HTTPException(404, str(exc)) from exc
+        except BrokenProcessPool:
+            raise HTTPException(503, "Rapporten avbröts innan den blev klar; försök igen.") from None
+        except (asyncio.CancelledError, CancelledError):
+            # Dropped by PdfPool.close, or the server is stopping: a short answer, not a trace.
+            raise HTTPException(503, "Rapporten avbröts innan den blev klar; försök igen.") from None
+
+    def pdf(self, kind: str, code: str | None) -> bytes:
+        """pdf_async for callers outside the event loop."""
+        try:
+            return self.pdf_future(kind, code).result()
         except InputError as exc:
             raise HTTPException(404, str(exc)) from exc
 
@@ -167,20 +317,22 @@ class Downloads:
             if kod not in data.kommuner:
                 raise HTTPException(404, f"Det finns ingen kommun med koden {kod}. En kommunkod är fyra siffror, t.ex. 0180.")
 
+        # async: they only await the PDF pool, holding no thread of the page pool.
         @r.get("/rapport/riket.pdf")
-        def rapport_riket() -> Response:
-            return _attachment(self.pdf("riket", None), f"{self.prefix}rapport_riket.pdf", "pdf")
+        async def rapport_riket() -> Response:
+            return _attachment(await self.pdf_async("riket", None), f"{self.prefix}rapport_riket.pdf", "pdf")
 
         @r.get("/rapport/kommun/{kod}.pdf")
-        def rapport_kommun(kod: str) -> Response:
+        async def rapport_kommun(kod: str) -> Response:
             need_kommun(kod)
-            return _attachment(self.pdf("kommun", kod), f"{self.prefix}rapport_{kod}.pdf", "pdf")
+            return _attachment(await self.pdf_async("kommun", kod), f"{self.prefix}rapport_{kod}.pdf", "pdf")
 
         @r.get("/rapport/omrade/{kod}.pdf")
-        def rapport_omrade(kod: str) -> Response:
+        async def rapport_omrade(kod: str) -> Response:
+            kod = normal_area_code(kod)  # 0180r036 as 0180R036, like the page and the API
             if kod not in data.areas:
                 raise HTTPException(404, f"Det finns inget område med koden {kod}. En RegSO-kod ser ut som 0180R024.")
-            return _attachment(self.pdf("omrade", kod), f"{self.prefix}rapport_{kod}.pdf", "pdf")
+            return _attachment(await self.pdf_async("omrade", kod), f"{self.prefix}rapport_{kod}.pdf", "pdf")
 
         @r.get("/kommun/{kod}/omraden.csv")
         def kommun_csv(kod: str) -> Response:

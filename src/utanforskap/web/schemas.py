@@ -140,7 +140,65 @@ class SokSvar(BaseModel):
     traffar: list[Traff]
 
 
+class FelDetalj(BaseModel):
+    falt: str = Field(description="Parametern som är fel, t.ex. limit")
+    plats: str = Field(description="Var parametern står: frågeparameter, sökväg, rubrik eller innehåll")
+    meddelande: str = Field(description="Vad som är fel med den, på svenska")
+    angivet: str | int | float | bool | None = Field(default=None, description="Värdet som angavs (saknas när parametern inte angavs)")
+
+
 class Fel(BaseModel):
-    status: int
+    """Every error of the API: 404 for an unknown code, 422 for an invalid parameter, 405, 500."""
+
+    status: int = Field(description="HTTP-statusen, t.ex. 404 eller 422")
     fel: str = Field(description="Vad som gick fel, på svenska")
-    detaljer: list[dict] | None = Field(default=None, description="Vid ogiltiga parametrar: fält och orsak")
+    detaljer: list[FelDetalj] | None = Field(default=None, description="Vid 422 (ogiltiga parametrar): varje fält och orsaken")
+
+
+class Oversikt(Meta):
+    version: str = Field(description="API:ts version, v1")
+    resurser: dict[str, str] = Field(description="Adresserna till API:ts resurser; {kommunkod} osv. byts mot en kod")
+
+
+class Lan(BaseModel):
+    lan_kod: str = Field(description="Länskod, två siffror")
+    lan_namn: str
+    befolkning: int | None = Field(description="Folkmängd 31 december")
+    listade_omraden: int = Field(description="Antal listade områden i länet")
+    sarskilt_stor: int = Field(description="Listade områden i den högsta klassen")
+    kommuner_med_listade: int = Field(description="Antal kommuner i länet med minst ett listat område")
+    befolkning_i_listade: int | None
+    barn_i_listade: int | None
+
+
+class LanLista(Meta):
+    totalt: int
+    lan: list[Lan]
+
+
+class Riket(BaseModel):
+    befolkning: int | None
+    antal_omraden: int = Field(description="Antal RegSO i landet")
+    listade_omraden: int
+    sarskilt_stor: int = Field(description="Listade områden i den högsta klassen")
+    kommuner_med_listade: int
+    befolkning_i_listade: int | None
+    barn_i_listade: int | None
+    andel_befolkning_i_listade: float | None = Field(description="Andel av invånarna som bor i listade områden (decimaltal)")
+    indikatorer: dict[str, float | None] = Field(description="Faktorernas värden för riket (summerade täljare och nämnare)")
+
+
+class RiketSvar(Meta):
+    riket: Riket
+
+
+class GeoJSONFeature(BaseModel):
+    type: str = Field(description="Feature")
+    geometry: dict = Field(description="Polygon eller MultiPolygon i WGS 84")
+    properties: dict = Field(description="Kod, namn och kartans siffror för området eller kommunen")
+
+
+class GeoJSON(BaseModel):
+    type: str = Field(description="FeatureCollection")
+    geometri: str = Field(description="Gränsernas källa och förenkling, att ange under en karta")
+    features: list[GeoJSONFeature]
