@@ -245,7 +245,7 @@ def test_a_missing_catalogue_file_is_an_input_error(tmp_path, settings):  # noqa
     [
         ("[variabel.x\n", r"egen.toml: ogiltig TOML"),
         ('[variabel.x]\nnamn = "x"\naggregering = "summa"\nkalla = "k"\nenheten = "antal"\n',
-         r"egen.toml: variabel.x.enheten: Extra inputs are not permitted"),
+         r"egen.toml: variabel.x.enheten: okänd nyckel \(stavfel\?\)"),
     ],
     ids=["trasig_toml", "felstavad_nyckel"],
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -61,9 +62,12 @@ def parse_parameters(values: list[str] | None) -> dict[str, float]:
         try:
             if not sep:
                 raise ValueError
-            out[name.strip()] = float(value)
+            number = float(value)
         except ValueError:
             raise InputError(f"--parameter {item!r}: skriv namn=värde, t.ex. flagggrans=0.8") from None
+        if not math.isfinite(number):
+            raise InputError(f"--parameter {item!r}: {value.strip()!r} är inte ett ändligt tal; ange ett vanligt tal, t.ex. 0.8")
+        out[name.strip()] = number
     return out
 
 

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from utanforskap.tomlmodel import Strict
 
 Provenance = Literal["officiell", "antagen", "kalibrerad", "syntetisk"]
 Direction = Literal["hogt_ar_daligt", "hogt_ar_bra", "neutral"]
@@ -22,11 +24,9 @@ MissingRule = Literal["sprid", "hoppa"]
 Operator = Literal[">=", ">", "<=", "<"]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class ParamRef(_Strict):
+class ParamRef(Strict):
     """A reference to a declared parameter: `{ parameter = "namn" }`."""
 
     parameter: str
@@ -38,7 +38,7 @@ Number = Union[float, ParamRef]
 NumberOrColumn = Union[float, ParamRef, str]
 
 
-class Parameter(_Strict):
+class Parameter(Strict):
     varde: float | list[float]
     proveniens: Provenance
     motivering: str = Field(default="", description="Why this value; required unless official")
@@ -54,7 +54,7 @@ class Parameter(_Strict):
         return self
 
 
-class Input(_Strict):
+class Input(Strict):
     typ: Literal["tal", "text"] = "tal"
     riktning: Direction = "neutral"
     saknas: list[float | str] = Field(default_factory=list, description="Codes meaning missing, e.g. -999")
@@ -71,7 +71,7 @@ class Input(_Strict):
     )
 
 
-class _Step(_Strict):
+class _Step(Strict):
     namn: str
     beskrivning: str = ""
     grupp: list[str] = Field(default_factory=list, description="Compute within groups of these columns")
@@ -232,7 +232,7 @@ class Logic(_Step):
     indata: list[str]
 
 
-class ClassRule(_Strict):
+class ClassRule(Strict):
     klass: str
     minst: Number | None = Field(default=None, description="Class when the input is >= this")
     villkor: str | None = Field(default=None, description="Class when this boolean column is true")
@@ -319,14 +319,14 @@ GROUPABLE = (
 )
 
 
-class Output(_Strict):
+class Output(Strict):
     kolumner: list[str]
     saknat_varde: float | str | None = Field(
         default=None, description="Written for missing values (e.g. -999); empty when not set"
     )
 
 
-class Factor(_Strict):
+class Factor(Strict):
     """A factor the method judges, and whether the data measure it for real.
 
     Reports and the map read this table to say, beside every result, which factors are
@@ -351,7 +351,7 @@ class Factor(_Strict):
         return self
 
 
-class Method(_Strict):
+class Method(Strict):
     id: str
     titel: str
     version: str

@@ -26,20 +26,22 @@ import contextlib
 import fcntl
 import hashlib
 import os
-import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from pydantic import BaseModel, ConfigDict, Field
 
 from utanforskap.atomic import atomic_path
 from utanforskap.errors import InputError
 from utanforskap.microdata import schema as ms
 from utanforskap.observations.store import ObservationStore, bundled_store
+from utanforskap.tomlmodel import Strict, load_toml_model
 
 MODEL_FILE = "syntetisk_modell.toml"
 PERIOD = "2022"
@@ -61,28 +63,46 @@ def model_text() -> str:
     return resources.files("utanforskap.data").joinpath(MODEL_FILE).read_text(encoding="utf-8")
 
 
+class _Reasoned(BaseModel):
+    """A section of the model file: provenance 'syntetisk' and a reason; its figures are free-form."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    proveniens: Literal["syntetisk"]
+    motivering: str = Field(min_length=1, pattern=r"\S")
+
+
+class _Link(_Reasoned):
+    koefficienter: dict[str, float] = {}
+
+
+class SyntheticModel(Strict):
+    """data/syntetisk_modell.toml: every section reasoned, every link's features known."""
+
+    proveniens: Literal["syntetisk"]
+    version: str
+    ar: int
+    alder: _Reasoned
+    kon: _Reasoned
+    bakgrund: _Reasoned
+    sysselsattning: _Reasoned
+    utbildning: _Reasoned
+    lag_ekonomisk_standard: _Reasoned
+    hushall: _Reasoned
+    lank: dict[str, _Link]
+
+
 def model() -> dict:
     """The model file (data/syntetisk_modell.toml), checked for provenance and reasons."""
-    raw = tomllib.loads(model_text())
-    if raw.get("proveniens") != "syntetisk":
-        raise InputError(f"{MODEL_FILE}: proveniens måste vara 'syntetisk'")
-    for section in ("alder", "kon", "bakgrund", "sysselsattning", "utbildning", "lag_ekonomisk_standard", "hushall"):
-        _reasoned(raw[section], section)
-    for name, link in raw["lank"].items():
-        _reasoned(link, f"lank.{name}")
-        unknown = set(link.get("koefficienter", {})) - set(FEATURES)
+    checked = load_toml_model(model_text(), MODEL_FILE, SyntheticModel)
+    for name, link in checked.lank.items():
+        unknown = set(link.koefficienter) - set(FEATURES)
         if unknown:
             raise InputError(f"{MODEL_FILE}: lank.{name}: okänd egenskap {sorted(unknown)[0]!r}; kända: {', '.join(FEATURES)}")
-    return raw
+    return checked.model_dump()
 
 
 def model_digest() -> str:
     return hashlib.sha256(model_text().encode("utf-8")).hexdigest()[:12]
-
-
-def _reasoned(section: dict, name: str) -> None:
-    if section.get("proveniens") != "syntetisk" or not str(section.get("motivering", "")).strip():
-        raise InputError(f"{MODEL_FILE}: [{name}] måste ha proveniens = 'syntetisk' och en motivering")
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from utanforskap.atomic import sha256_bytes, write_bytes, write_text
+from utanforskap.atomic import output_errors, sha256_bytes, write_bytes, write_text
 from utanforskap.errors import InputError
 from utanforskap.observations import schema
 
@@ -149,8 +149,11 @@ class ObservationStore:
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Transaction]:
         """Collect writes; commit them together at the end, or none on error."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.root / ".lock", "w") as lock:
+        with output_errors(self.root):
+            self.root.mkdir(parents=True, exist_ok=True)
+            (self.root / "data").mkdir(exist_ok=True)
+            lock = open(self.root / ".lock", "w")  # noqa: SIM115 - held for the whole transaction
+        with lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             tx = Transaction(self)
             yield tx
