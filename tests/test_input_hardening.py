@@ -6,6 +6,7 @@ Each test here failed before the fix it guards (see the issue's "Silent wrong re
 
 from __future__ import annotations
 
+import os
 import textwrap
 
 import polars as pl
@@ -98,3 +99,93 @@ def test_a_negative_denominator_says_negative(tmp_path):
     method = GOOD_METHOD + '\n[[steg]]\nnamn = "andel"\ntyp = "kvot"\ntaljare = "x"\nnamnare = "y"\nandel = true\n'
     message, _, _ = run_bad(tmp_path, method=method, table="id,x,y\na,1,2\nb,3,-4\n")
     assert "nämnaren y = -4 är negativ för id b" in message and "större än" not in message
+
+
+# ---- errors users can read: Rich markup in user text -------------------------------------------
+@pytest.mark.parametrize("name", ["[bold]x.csv", "[/x]a.csv"])
+def test_user_text_is_printed_escaped(tmp_path, name):
+    """A file named like Rich markup is shown as named; '[/x]' used to crash with MarkupError."""
+    m, _ = setup(tmp_path)
+    res = cli("berakna", m, "--data", tmp_path / name)
+    assert res.returncode == 2 and "Traceback" not in res.stderr and "MarkupError" not in res.stderr
+    assert name in res.stderr, res.stderr
+    good = tmp_path / "data.csv"
+    res = cli("berakna", m, "--data", good, "--ut", tmp_path / name)
+    assert res.returncode == 0 and name in res.stdout, res.stdout + res.stderr
+
+
+def test_a_hint_in_brackets_survives(tmp_path):
+    message, _, _ = run_bad(tmp_path, method=GOOD_METHOD.replace('{ parameter = "grans" }', '{ parameter = "gräns" }'))
+    assert "deklarera den under [parametrar.gräns]" in message
+
+
+def test_method_file_text_is_not_markup(tmp_path):
+    m, _ = setup(tmp_path, GOOD_METHOD.replace('titel = "Liten testmetod"', 'titel = "[red]Röd[/red] [/x]"'))
+    res = cli("metoder", "--visa", m)
+    assert res.returncode == 0, res.stderr
+    assert "[red]Röd[/red] [/x]" in res.stdout
+
+
+# ---- microdata: a NaN is an error, never a published NaN ------------------------------------------
+def _persons_file(tmp_path, **override):
+    from microdata_helpers import persons_frame
+
+    rows = [dict(deso="0114A0010", **override)] + [dict(deso="0114A0010")] * 20
+    path = tmp_path / "personer.parquet"
+    persons_frame(rows).write_parquet(path)  # polars leaves NaN out of the Parquet statistics
+    return path
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_aggregera_refuses_nan_sickness_days(tmp_path, value):
+    path = _persons_file(tmp_path, ohalsodagar=value)
+    res = cli("aggregera", "--mikrodata", path, "--ut", tmp_path / "ut.parquet")
+    assert res.returncode == 2, res.stdout
+    assert "ohalsodagar" in res.stderr and "rad 1" in res.stderr and "Traceback" not in res.stderr
+    assert "nan dagar" not in res.stdout and not (tmp_path / "ut.parquet").exists()
+
+
+def test_the_store_refuses_a_non_finite_value():
+    from utanforskap.observations import schema
+
+    row = dict(omrade="0114A0010", niva="deso", period="2022", variabel="x", varde=float("nan"), taljare=None,
+               namnare=None, enhet="antal", status=None, kalla="test")
+    with pytest.raises(InputError, match="varde = nan är inte ett ändligt tal"):
+        schema.conform(pl.DataFrame([row]), "test")
+
+
+# ---- outputs that cannot be written: one line, before the work ------------------------------------
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["karta", "--ut", "{fil}"],
+        ["karta", "--ut", "{fil}/under"],
+        ["rapport", "--riket", "--ut", "{fil}"],
+        ["syntetisk", "--personer", "100", "--ut", "{fil}/p.parquet"],
+        ["berakna", "{metod}", "--data", "{data}", "--ut", "{fil}/ut.csv"],
+        ["berakna", "{metod}", "--data", "{data}", "--ut", "/proc/self/ut.csv"],
+        ["aggregera", "--mikrodata", "{personer}", "--lager", "{fil}"],
+        ["aggregera", "--mikrodata", "{personer}", "--lager", "{fil}/lager"],
+        ["kalibrera", "--ut", "{fil}/x.toml"],
+    ],
+    ids=["karta-fil", "karta-under-fil", "rapport-fil", "syntetisk-under-fil", "berakna-under-fil", "berakna-proc",
+         "aggregera-lager-fil", "aggregera-lager-under-fil", "kalibrera-under-fil"],
+)
+def test_an_output_that_cannot_be_written_is_one_line(tmp_path, args):
+    m, d = setup(tmp_path)
+    (tmp_path / "fil").write_text("en fil, inte en mapp")
+    values = dict(fil=tmp_path / "fil", metod=m, data=d, personer=_persons_file(tmp_path))
+    res = cli(*[a.format(**values) for a in args])
+    assert res.returncode == 2, res.stdout + res.stderr
+    lines = [line for line in res.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("Fel: ") and "Traceback" not in res.stderr, res.stderr
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write to read-only folders")
+def test_a_read_only_output_folder_is_one_line(tmp_path):
+    m, d = setup(tmp_path)
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o555)
+    res = cli("berakna", m, "--data", d, "--ut", ro / "ut.csv")
+    assert res.returncode == 2 and "skrivbehörighet" in res.stderr and "Traceback" not in res.stderr

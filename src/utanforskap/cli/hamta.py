@@ -19,6 +19,7 @@ from pathlib import Path
 import polars as pl
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -141,9 +142,9 @@ def run(
     _summary(out, outcomes, niva, years)
     if fetched:
         version = store.manifest().get("version")
-        out.print(f"Skrev {len(fetched)} dataset till {settings.store_dir} (manifestversion {version}).")
+        out.print(escape(f"Skrev {len(fetched)} dataset till {settings.store_dir} (manifestversion {version})."))
     else:
-        out.print(f"Inget att skriva; {settings.store_dir} är oförändrat.")
+        out.print(escape(f"Inget att skriva; {settings.store_dir} är oförändrat."))
     return outcomes
 
 
@@ -256,11 +257,11 @@ def _summary(out: Console, outcomes: Sequence[Outcome], niva: str, years: Sequen
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for o in outcomes:
         if o.kalla == "ingen API-källa":
-            table.add_row(o.variabel, o.kalla, "–", "–", "–", "–", o.note)
+            table.add_row(escape(o.variabel), escape(o.kalla), "–", "–", "–", "–", escape(o.note))
             continue
         rows, valued, suppressed, missing = o.counts()
         note = o.note or ("" if o.frame is not None else "inget hämtat")
-        table.add_row(o.variabel, o.kalla, str(rows), str(valued), str(suppressed), str(missing), note)
+        table.add_row(escape(o.variabel), escape(o.kalla), str(rows), str(valued), str(suppressed), str(missing), escape(note))
     if failed:
-        table.add_row(failed, "", "", "", "", "", "[bold red]fel – se nedan[/]")
+        table.add_row(escape(failed), "", "", "", "", "", "[bold red]fel – se nedan[/]")
     out.print(table)
