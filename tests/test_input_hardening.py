@@ -189,3 +189,32 @@ def test_a_read_only_output_folder_is_one_line(tmp_path):
     ro.chmod(0o555)
     res = cli("berakna", m, "--data", d, "--ut", ro / "ut.csv")
     assert res.returncode == 2 and "skrivbehörighet" in res.stderr and "Traceback" not in res.stderr
+
+
+# ---- syntetisk: memory is estimated before drawing -------------------------------------------------
+@pytest.mark.parametrize("personer", ["1000000000000", "200000000"])
+def test_syntetisk_refuses_what_the_machine_cannot_hold(tmp_path, personer):
+    """Before: 10^12 ended in MemoryError, 200 000 000 grew to 24 GB and was killed."""
+    from utanforskap.microdata import synthetic
+
+    if synthetic.available_memory() is None or synthetic.memory_needed(int(personer)) < synthetic.available_memory():
+        pytest.skip("this machine could hold them")
+    res = cli("syntetisk", "--personer", personer, "--ut", tmp_path / "p.parquet", timeout=120)
+    assert res.returncode == 2 and "Traceback" not in res.stderr and "MemoryError" not in res.stderr
+    assert "GB minne" in res.stderr and "välj högst omkring" in res.stderr
+    assert not (tmp_path / "p.parquet").exists()
+
+
+def test_the_memory_estimate_gives_the_figures():
+    from utanforskap.microdata import synthetic
+
+    synthetic.check_memory(1_000_000, available=8 * 2**30)  # fits
+    with pytest.raises(InputError, match=r"10 000 000 000 syntetiska personer behöver omkring 1 863,\d GB minne, men datorn har 8,0 GB"):
+        synthetic.check_memory(10_000_000_000, available=8 * 2**30)
+
+
+def test_karta_refuses_a_nan_parameter_before_writing(tmp_path):
+    """Before: `karta -p flaggor_stor=nan` ended in an xlsxwriter traceback."""
+    res = cli("karta", "-p", "multipel_brott=nan", "--ut", tmp_path / "ut")
+    assert res.returncode == 2 and "inte ett ändligt tal" in res.stderr and "Traceback" not in res.stderr
+    assert not (tmp_path / "ut").exists()
