@@ -5,17 +5,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 TEST_DATA = ROOT / "tests" / "data"
 HOME = Path.home()
-_HOME_CACHE = HOME / ".cache" / "utanforskap"
-
-
-def _snapshot(path: Path) -> object:
-    """What a test run could change in the user's cache folder: absent, or its entries and times."""
-    if not path.exists():
-        return None
-    return sorted((p.name, p.stat().st_mtime_ns) for p in path.iterdir())
-
-
-HOME_CACHE_BEFORE = _snapshot(_HOME_CACHE)
 
 
 @pytest.fixture(scope="session", autouse=True)
