@@ -116,7 +116,7 @@ def prepare(loaded: LoadedMethod, table: pl.DataFrame, source: str) -> pl.DataFr
     key = pl.col(method.nyckel).cast(pl.String)
     empty_key = key.is_null() | (key.str.strip_chars() == "")
     if table.select(empty_key.any()).item():
-        raise InputError(f"{source}: rad {_line(table, empty_key)}: tomt värde i nyckelkolumnen {method.nyckel}")
+        raise InputError(f"{source}: rad {_line(table, empty_key, source)}: tomt värde i nyckelkolumnen {method.nyckel}")
     columns = [key.str.strip_chars().alias(method.nyckel)]
     if method.period:
         columns.append(_numeric(table, method.period, [], source).cast(pl.Int64).alias(method.period))
@@ -129,7 +129,7 @@ def prepare(loaded: LoadedMethod, table: pl.DataFrame, source: str) -> pl.DataFr
     dup = prepared.select(ids).is_duplicated()
     if dup.any():
         row = prepared.filter(dup).row(0, named=True)
-        lines = [str(i + 2) for i in dup.arg_true().head(2).to_list()]
+        lines = [str(i + _row_offset(source)) for i in dup.arg_true().head(2).to_list()]
         what = " ".join(f"{c} {row[c]}" for c in ids)
         raise InputError(f"{source}: {what} förekommer mer än en gång (rad {' och '.join(lines)})")
     return prepared
@@ -192,8 +192,8 @@ def _is_number(value: object) -> bool:
     return True
 
 
-def _line(table: pl.DataFrame, predicate: pl.Expr) -> int:
-    return int(table.select(predicate.arg_max()).item()) + 2
+def _line(table: pl.DataFrame, predicate: pl.Expr, source: str) -> int:
+    return int(table.select(predicate.arg_max()).item()) + _row_offset(source)
 
 
 def _preview(columns: list[str]) -> str:
