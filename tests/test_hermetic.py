@@ -5,6 +5,7 @@ from pathlib import Path
 
 import conftest
 from cli_helpers import cli
+
 from utanforskap.microdata import synthetic
 
 

@@ -1,20 +1,19 @@
 """Issue 9: bad input cells, bad files and bad TOML give one Swedish line, never a wrong figure.
 
-Each test here failed before the fix it guards (see the issue's "Silent wrong results" and
+The tests of defects here failed on the code before the fix (see the issue's "Silent wrong results" and
 "Errors users can read").
 """
 
 from __future__ import annotations
 
 import os
-import textwrap
 
 import polars as pl
 import pytest
-
 from cli_helpers import cli
 from test_method_errors import GOOD_METHOD, run_bad, setup
-from utanforskap.errors import InputError, MethodError
+
+from utanforskap.errors import InputError
 from utanforskap.methods import data, engine, loader
 
 

@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from cli_helpers import cli
+
 from utanforskap import atomic
 from utanforskap.errors import InputError
 
@@ -129,9 +129,8 @@ def test_staging_folders_of_earlier_versions_inside_the_target_are_removed(tmp_p
 @pytest.mark.parametrize("bad", ["fil", "fil/under"])
 def test_an_output_folder_that_cannot_be_a_folder_is_one_line(tmp_path, bad):
     (tmp_path / "fil").write_text("x")
-    with pytest.raises(InputError, match="fil"):
-        with atomic.atomic_dir(tmp_path / bad):
-            pass
+    with pytest.raises(InputError, match="fil"), atomic.atomic_dir(tmp_path / bad):
+        pass
 
 
 @pytest.mark.slow

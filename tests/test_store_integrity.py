@@ -12,8 +12,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-
 from cli_helpers import cli
+
 from utanforskap.atomic import sha256_file
 from utanforskap.errors import InputError
 from utanforskap.observations import store as store_module

@@ -11,8 +11,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from utanforskap.cli import app, console
 from utanforskap.atomic import check_output
+from utanforskap.cli import app, console
 from utanforskap.errors import InputError
 from utanforskap.methods import data, engine, loader
 
