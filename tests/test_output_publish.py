@@ -161,3 +161,25 @@ def test_karta_killed_while_writing_keeps_the_old_map(tmp_path):
     assert changed["listade_omraden.csv"] != before["listade_omraden.csv"], "the other map differs (the test can see a mix)"
     assert cli("karta", "--ut", target).returncode == 0
     assert _siblings(target) == [] and not list(target.glob(".staging-*"))
+
+
+def test_the_current_folder_as_output_is_written_in_place(tmp_path, monkeypatch):
+    """`karta --ut .`: a swap would leave the user's shell in a removed folder; files are replaced one by one."""
+    target = tmp_path / "resultat"
+    _old_set(target)
+    monkeypatch.chdir(target)
+    with atomic.atomic_dir(".") as stage:
+        (stage / "lista.csv").write_text("ny\n")
+    assert Path.cwd().exists() and _files(target) == {"karta.csv": "gammal\n", "lista.csv": "ny\n"}
+    assert _siblings(target) == []
+
+
+def test_a_link_to_the_output_folder_stays_a_link(tmp_path):
+    real = tmp_path / "verklig"
+    _old_set(real)
+    link = tmp_path / "resultat"
+    link.symlink_to(real)
+    with atomic.atomic_dir(link) as stage:
+        (stage / "lista.csv").write_text("ny\n")
+    assert link.is_symlink() and _files(link)["lista.csv"] == "ny\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["resultat", "verklig"]

@@ -53,9 +53,16 @@ def atomic_dir(target: str | os.PathLike[str]) -> Iterator[Path]:
     left by killed runs are removed on the next call.
     """
     target = Path(target)
+    if target.is_symlink() or not target.name or target.name == "..":
+        target = Path(os.path.realpath(target))  # swap the folder a link points to, never the link
     with output_errors(target):
         if target.exists() and not target.is_dir():
             raise NotADirectoryError(errno.ENOTDIR, "Not a directory", str(target))
+        if _holds_cwd(target):
+            # The user works inside it (`--ut .`): a swap would leave their shell in a removed folder.
+            with _file_by_file(target) as staging:
+                yield staging
+            return
         target.parent.mkdir(parents=True, exist_ok=True)
         clean_stale(target)
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.staging-{os.getpid()}-", dir=target.parent))
@@ -66,6 +73,30 @@ def atomic_dir(target: str | os.PathLike[str]) -> Iterator[Path]:
             if target.is_dir():
                 _carry_over(target, staging)
             _publish(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _holds_cwd(target: Path) -> bool:
+    try:
+        return target.exists() and Path.cwd().resolve().is_relative_to(target.resolve())
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def _file_by_file(target: Path) -> Iterator[Path]:
+    """The fallback when `target` cannot be swapped: each file replaced whole, one by one."""
+    clean_stale(target)
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=target))
+    try:
+        yield staging
+        with output_errors(target):
+            for src in sorted(staging.rglob("*")):
+                if src.is_file():
+                    dest = target / src.relative_to(staging)
+                    dest.parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(src, dest)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
