@@ -145,5 +145,5 @@ def test_mapping_errors_name_the_file_and_key():
     from utanforskap.sources.scb_export import load_mapping
 
     text = 'tabell = "X"\ntitel = "t"\n[[kolumn]]\nrubrik = ["a"]\nvariabel = "v"\ntyp = "summa"\n'
-    with pytest.raises(InputError, match=r"^X.toml: kolumn.0.typ: Input should be 'antal', 'varde' or 'procent'$"):
+    with pytest.raises(InputError, match=r"^X.toml: kolumn.0.typ: ogiltigt värde 'summa'; tillåtna: 'antal', 'varde' eller 'procent'$"):
         load_mapping(text, "X.toml")
