@@ -100,3 +100,13 @@ def test_the_calibration_spec_no_longer_leaks_pydantic(tmp_path):
     res = cli("kalibrera", "--spec", path)
     assert res.returncode == 2 and "ar: måste vara ett heltal, inte 'tjugo'" in res.stderr, res.stderr
     assert not ENGLISH.search(res.stderr), res.stderr
+
+
+@pytest.mark.parametrize("name, value", [("UTANFORSKAP_HTTP_TIMEOUT", "abc"), ("UTANFORSKAP_MIN_ANTAL", "0")])
+def test_settings_errors_are_swedish_too(monkeypatch, name, value):
+    from utanforskap.settings import load
+
+    monkeypatch.setenv(name, value)
+    with pytest.raises(UtanforskapError) as err:
+        load()
+    assert str(err.value).startswith(f"ogiltig inställning {name}: ") and not ENGLISH.search(str(err.value))
