@@ -217,3 +217,20 @@ def test_karta_refuses_a_nan_parameter_before_writing(tmp_path):
     res = cli("karta", "-p", "multipel_brott=nan", "--ut", tmp_path / "ut")
     assert res.returncode == 2 and "inte ett ändligt tal" in res.stderr and "Traceback" not in res.stderr
     assert not (tmp_path / "ut").exists()
+
+
+@pytest.mark.parametrize(
+    "name, content, expected",
+    [
+        ("latin1.csv", "id,x,y\na,1,2\nb,ä,3\n".encode("latin-1"), "rad 3: filen är inte UTF-8"),
+        ("trasig.parquet", b"inte parquet", "inte en giltig Parquet-fil"),
+        ("tom.csv", b"", "filen är tom"),
+        ("citat.csv", b'id,x,y\r\na,"1,2\r\n', "citattecken som inte stängs"),
+    ],
+)
+def test_unreadable_files_are_explained_in_swedish(tmp_path, name, content, expected):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(InputError, match=expected) as err:
+        data.read_table(path)
+    assert "invalid" not in str(err.value) and "out of specification" not in str(err.value)

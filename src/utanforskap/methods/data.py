@@ -38,20 +38,36 @@ def read_table(path: str | Path) -> pl.DataFrame:
     except InputError:
         raise
     except (pl.exceptions.PolarsError, OSError) as exc:
-        raise InputError(f"{path}: kan inte läsas som {'CSV' if suffix in _CSV else 'Parquet'}: {_first_line(exc)}") from None
+        raise InputError(f"{path}: {_why_unreadable(exc, suffix in _CSV)}") from None
     raise InputError(f"{path}: okänt filformat {suffix!r}; använd .csv eller .parquet")
+
+
+def _why_unreadable(exc: Exception, csv_file: bool) -> str:
+    """polars' reason in Swedish, for the cases users meet; otherwise its first line."""
+    text = str(exc)
+    if not csv_file:
+        if "out of specification" in text or "magic" in text.lower() or "footer" in text:
+            return "inte en giltig Parquet-fil (trasig, avkortad eller en annan filtyp)"
+        return f"kan inte läsas som Parquet ({_first_line(exc)})"
+    if "empty CSV" in text or "empty data" in text:
+        return "filen är tom; den behöver en rubrikrad och minst en datarad"
+    if "could not parse" in text or "quote" in text.lower():
+        return "kan inte tolkas som CSV (ett citattecken som inte stängs?); kontrollera raden med fältet som börjar med \""
+    return f"kan inte läsas som CSV ({_first_line(exc)})"
 
 
 def _read_csv(path: Path) -> pl.DataFrame:
     raw = path.read_bytes()
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise InputError(f"{path}: rad {line}: filen är inte UTF-8; spara den som CSV UTF-8") from None
     if b"\r" in raw and b"\n" not in raw:
         raw = raw.replace(b"\r", b"\n")  # CR-only line endings
     body = raw.removeprefix(b"\xef\xbb\xbf")
     header_bytes = body.split(b"\n", 1)[0].rstrip(b"\r")
-    try:
-        header_text = header_bytes.decode("utf-8")
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: rad 1: filen är inte UTF-8; spara den som UTF-8 (CSV UTF-8)") from None
+    header_text = header_bytes.decode("utf-8")
     header = next(csv.reader([header_text]), [])
     seen: dict[str, int] = {}
     for i, name in enumerate(header, start=1):

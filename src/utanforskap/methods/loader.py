@@ -61,6 +61,8 @@ def load_dict(raw: dict, source: str) -> LoadedMethod:
 def _read(id_or_path: str | Path) -> tuple[str, str]:
     path = Path(id_or_path)
     if path.suffix == ".toml" or path.exists():
+        if path.is_dir():
+            raise MethodError(f"{path}: är en mapp; ange en metodfil (.toml) eller ett metod-id")
         if not path.is_file():
             raise MethodError(f"{path}: metodfilen finns inte")
         return read_toml_text(path, MethodError), str(path)
