@@ -108,8 +108,12 @@ def test_user_text_is_printed_escaped(tmp_path, name):
     res = cli("berakna", m, "--data", tmp_path / name)
     assert res.returncode == 2 and "Traceback" not in res.stderr and "MarkupError" not in res.stderr
     assert name in res.stderr, res.stderr
-    good = tmp_path / "data.csv"
-    res = cli("berakna", m, "--data", good, "--ut", tmp_path / name)
+
+
+@pytest.mark.parametrize("name", ["[bold]x.csv", "[/x]a.csv"])
+def test_an_output_named_like_markup_is_shown_as_named(tmp_path, name):
+    m, d = setup(tmp_path)
+    res = cli("berakna", m, "--data", d, "--ut", tmp_path / name)
     assert res.returncode == 0 and name in res.stdout, res.stdout + res.stderr
 
 
