@@ -230,6 +230,7 @@ def test_unknown_codes_raise_input_error_naming_them(result):
 
 
 # ---- synthetic data --------------------------------------------------------------------------------------------------
+@pytest.mark.slow  # builds the synthetic store of the whole population in this session's cache
 def test_synthetic_data_are_labelled_on_every_page(result):
     synthetic = karta.compute(data="syntetisk")
     assert synthetic.source.synthetic
@@ -244,6 +245,7 @@ def test_synthetic_data_are_labelled_on_every_page(result):
     assert "SYNTETISKA DATA" not in real
 
 
+@pytest.mark.slow  # builds the synthetic store of the whole population in this session's cache
 def test_synthetic_map_reports_the_methods_seven_factors_with_thresholds():
     synthetic = karta.compute(data="syntetisk")
     assert [f.id for f in synthetic.factors] == list(synthetic.method.method.faktorer)  # se-utanforskap-2024's table

@@ -42,7 +42,7 @@ def test_bundled_events_are_dated_sourced_and_sorted():
     ("text", "message"),
     [
         (EVENT.format(datum='"2021-13-01"'), r"handelse\[1\] \(test-2021\)\.datum: '2021-13-01' är inget datum; skriv ÅÅÅÅ-MM-DD"),
-        (EVENT.format(datum="2021-13-01"), r"inte giltig TOML .*line 4"),
+        (EVENT.format(datum="2021-13-01"), r"ogiltig TOML på rad 4, .*ÅÅÅÅ-MM-DD"),
         (EVENT.format(datum="2021-06-01").replace('precision = "dag"', 'precision = "vecka"'), r"handelse\[1\] \(test-2021\)\.precision: 'vecka'"),
         (EVENT.format(datum="2021-06-01").replace('kalla = "Kommunstyrelsens beslut (test)"\n', ""), r"handelse\[1\] \(test-2021\)\.kalla: saknas"),
         (EVENT.format(datum="2021-06-01").replace('typ = "beslut"', 'typ = "beslut"\nosaker = true'), r"handelse\[1\] \(test-2021\)\.anmarkning: saknas; säg vad som är osäkert"),

@@ -118,8 +118,10 @@ def load(path: str | Path | None = None) -> Catalogue:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise InputError(f"{path}: katalogfilen finns inte") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: kan inte läsa katalogfilen som UTF-8 ({exc})") from exc
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: kan inte läsa katalogfilen som UTF-8; spara den som UTF-8") from None
+    except OSError as exc:
+        raise InputError(f"{path}: kan inte läsa katalogfilen ({exc.strerror})") from None
     return load_toml_model(text, str(path), Catalogue)
 
 

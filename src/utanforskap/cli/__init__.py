@@ -8,6 +8,7 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from utanforskap.errors import UtanforskapError
 
@@ -49,5 +50,24 @@ def main() -> None:
     try:
         app()
     except UtanforskapError as exc:
-        err_console.print(f"[bold red]Fel:[/] {exc}", highlight=False, soft_wrap=True)
-        sys.exit(2)
+        fail(str(exc))
+    except OSError as exc:
+        # A file the user named cannot be read or written (read-only, a folder, a file as parent, disk full).
+        fail(os_error_text(exc))
+    except MemoryError:
+        fail("minnet räcker inte till den här körningen; minska uppgiften (t.ex. färre personer) eller använd en större dator")
+    except RecursionError:
+        fail("indata är för djupt nästlade för att läsas (en TOML- eller JSON-fil med tusentals nivåer?)")
+
+
+def fail(message: str) -> None:
+    """Print one line 'Fel: ...' (user text escaped, never read as Rich markup) and exit 2."""
+    err_console.print("[bold red]Fel:[/] " + escape(message), highlight=False, soft_wrap=True)
+    sys.exit(2)
+
+
+def os_error_text(exc: OSError) -> str:
+    """An OSError in one Swedish line naming the path."""
+    from utanforskap.atomic import describe_os_error
+
+    return describe_os_error(exc)

@@ -8,8 +8,10 @@ from typing import Annotated
 
 import polars as pl
 import typer
+from rich.markup import escape
 from rich.table import Table
 
+from utanforskap.atomic import check_output
 from utanforskap.cli import app, console, err_console
 from utanforskap.errors import InputError
 from utanforskap.formatting import format_number, format_percent
@@ -54,10 +56,13 @@ def aggregera(
         raise InputError("ange --ut FIL eller --lager MAPP (eller båda)")
     if ut is not None and ut.suffix.lower() not in (".parquet", ".csv"):
         raise InputError(f"{ut}: okänd filändelse; använd .parquet eller .csv")
+    for target, folder in ((ut, False), (lager, True)):
+        if target is not None:
+            check_output(target, folder=folder)
     n = min_antal if min_antal is not None else load_settings().min_antal
     persons = ag.open_persons(mikrodata)
     if persons.syntetisk:
-        console.print(persons.kalla.replace("SYNTETISKA DATA", "[bold yellow]SYNTETISKA DATA[/]", 1), highlight=False)
+        console.print(escape(persons.kalla).replace("SYNTETISKA DATA", "[bold yellow]SYNTETISKA DATA[/]", 1), highlight=False)
     t0 = time.perf_counter()
     with console.status(f"Räknar med {motor} ..."):
         counts, _ = ag.count(persons, niva, motor=motor, settings=settings)
@@ -109,8 +114,8 @@ def _report(obs, counts, persons, n, unprotected, seconds, ut, lager) -> None:
                 text = "skyddad"
             else:
                 text = format_percent(t / d) if unit == "%" else f"{t / d:.1f} {unit}".replace(".", ",")
-            summary.add_row(period, label, text)
+            summary.add_row(escape(str(period)), label, text)
     console.print(summary)
     for target in (ut, lager):
         if target is not None:
-            console.print(f"Skrev {target}" + (" (SYNTETISKA DATA)" if persons.syntetisk else ""), highlight=False)
+            console.print(escape(f"Skrev {target}") + (" (SYNTETISKA DATA)" if persons.syntetisk else ""), highlight=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from utanforskap.cli import app, console
@@ -29,7 +30,7 @@ def importera(
     table.add_column("Innehåll")
     table.add_column("Byte", justify="right")
     for entry in manifest["harledda_filer"]:
-        table.add_row(entry["fil"], entry["innehall"], format_number(entry["bytes"]))
+        table.add_row(escape(entry["fil"]), escape(entry["innehall"]), format_number(entry["bytes"]))
     console.print(table)
     brott = manifest["rapport"]["polisen_brott"]
     uso = manifest["rapport"]["polisen_uso_2025"]

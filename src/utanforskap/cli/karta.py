@@ -6,9 +6,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from utanforskap.atomic import check_output
 from utanforskap.cli import app, console
 from utanforskap.cli.metoder import parse_parameters
 from utanforskap.formatting import format_number, format_percent
@@ -38,6 +40,7 @@ def karta(
     """Beräkna kartan över alla RegSO och skriv listan, kartlager och en sammanfattning."""
     from utanforskap.results import calibrate, export, karta as k
 
+    check_output(ut, folder=True)
     with _progress() as progress:
         task = progress.add_task("läser data", total=3 + len(export.WRITE_STEPS))
 
@@ -56,7 +59,7 @@ def karta(
         written = export.write_all(result, summary, fit, ut, step=lambda name: done(f"skriver {name}"), summary_page=render_summary)
         progress.advance(task)
     _print_summary(result, summary, fit)
-    console.print(f"\nSkrev till {ut}/: " + ", ".join(p.name for p in written.values()))
+    console.print(escape(f"\nSkrev till {ut}/: " + ", ".join(p.name for p in written.values())), highlight=False)
 
 
 def _print_summary(result, summary, fit) -> None:
@@ -65,8 +68,8 @@ def _print_summary(result, summary, fit) -> None:
     r = summary.riket
     if result.source.synthetic:
         console.print("[bold white on red] SYNTETISKA DATA [/] inte verkliga personer – visar hur metoden fungerar")
-    console.print(f"[bold]{result.method.method.titel}[/] ({result.method.id}), {result.year}")
-    console.print(f"Data: {result.source.description}", highlight=False)
+    console.print(f"[bold]{escape(result.method.method.titel)}[/] ({escape(result.method.id)}), {result.year}", highlight=False)
+    console.print(f"Data: {escape(result.source.description)}", highlight=False)
     console.print(
         f"\n[bold]{r['omraden']}[/] av {format_number(result.areas.height)} RegSO listade"
         + (f", varav {r['sarskilt']} med {top_class(result)} problematik" if r["sarskilt"] else "")
@@ -80,12 +83,12 @@ def _print_summary(result, summary, fit) -> None:
     )
     factors = ", ".join(f"{f.namn.lower()} ({'verklig' if f.status == 'verklig' else 'proxy' if f.status == 'proxy' else 'saknas'})" for f in result.factors)
     if factors:
-        console.print(f"Faktorer: {factors}.", highlight=False)
+        console.print(f"Faktorer: {escape(factors)}.", highlight=False)
     table = Table(title="Per län", title_justify="left")
     for col, just in (("län", "left"), ("områden", "right"), ("kommuner", "right"), ("invånare", "right"), ("barn 0–19", "right")):
         table.add_column(col, justify=just)
     for row in summary.per_lan.iter_rows(named=True):
-        table.add_row(row["lan_namn"], str(row["omraden"]), str(row["kommuner"]), format_number(row["befolkning"]), format_number(row["barn"]))
+        table.add_row(escape(row["lan_namn"]), str(row["omraden"]), str(row["kommuner"]), format_number(row["befolkning"]), format_number(row["barn"]))
     console.print(table)
     if fit is not None:
         ft = Table(title="Passning mot de publicerade totalerna (2024 års karta)", title_justify="left")
@@ -93,7 +96,7 @@ def _print_summary(result, summary, fit) -> None:
             ft.add_column(col, justify=just)
         for row in fit.iter_rows(named=True):
             dev = format_percent(row["relativ_avvikelse"]) if row["relativ_avvikelse"] is not None else format_number(row["avvikelse"])
-            ft.add_row(row["beskrivning"], format_number(row["publicerat"]), format_number(row["vart"]), dev)
+            ft.add_row(escape(row["beskrivning"]), format_number(row["publicerat"]), format_number(row["vart"]), dev)
         console.print(ft)
 
 
@@ -106,28 +109,30 @@ def kalibrera(
     from utanforskap.atomic import write_text
     from utanforskap.results import calibrate
 
+    if ut is not None:
+        check_output(ut, folder=False)
     s = calibrate.load_spec(spec)
     total = 1
     for v in s.rutnat.values():
         total *= len(v)
-    with console.status(f"Prövar {total} kombinationer för {s.metod} ..."):
+    with console.status(f"Prövar {total} kombinationer för {escape(s.metod)} ..."):
         cal = calibrate.calibrate(s)
-    console.print(f"[bold]{s.metod}[/], {s.ar}: {cal.kombinationer} kombinationer prövade, förlust {cal.forlust:.4f}")
+    console.print(f"[bold]{escape(s.metod)}[/], {s.ar}: {cal.kombinationer} kombinationer prövade, förlust {cal.forlust:.4f}")
     pt = Table(title="Valda parametrar", title_justify="left")
     pt.add_column("parameter")
     pt.add_column("värde", justify="right")
     for name, value in cal.parametrar.items():
-        pt.add_row(name, f"{value:g}")
+        pt.add_row(escape(name), f"{value:g}")
     console.print(pt)
     ft = Table(title="Passning", title_justify="left")
     for col in ("mål", "publicerat", "vår", "avvikelse"):
         ft.add_column(col)
     for row in cal.passning.iter_rows(named=True):
-        ft.add_row(row["beskrivning"], format_number(row["publicerat"]), format_number(row["vart"]), format_number(row["avvikelse"]))
+        ft.add_row(escape(row["beskrivning"]), format_number(row["publicerat"]), format_number(row["vart"]), format_number(row["avvikelse"]))
     console.print(ft)
     if ut:
         write_text(ut, calibrate.parameter_snippet(cal, s))
-        console.print(f"Skrev parametrarna till {ut}")
+        console.print(f"Skrev parametrarna till {escape(str(ut))}", highlight=False)
 
 
 @app.command("jamfor")
@@ -140,14 +145,15 @@ def jamfor(
     from utanforskap.atomic import atomic_dir
     from utanforskap.results import compare, karta as k
 
+    check_output(ut, folder=True)
     source = k.open_source("paket")
     result = k.compute(metod, ar, source)
     lists, factors = compare.compare(result, source.store)
-    table = Table(title=f"Vår lista ({result.method.id}, {ar}) mot andra listor, RegSO för RegSO", title_justify="left")
+    table = Table(title=f"Vår lista ({escape(result.method.id)}, {ar}) mot andra listor, RegSO för RegSO", title_justify="left")
     for col, just in (("referens", "left"), ("båda", "right"), ("bara vår", "right"), ("bara deras", "right"), ("ingen", "right"), ("precision", "right"), ("täckning", "right")):
         table.add_column(col, justify=just)
     for row in lists.iter_rows(named=True):
-        table.add_row(row["referens"], str(row["bada"]), str(row["bara_vara"]), str(row["bara_deras"]), str(row["ingen"]),
+        table.add_row(escape(row["referens"]), str(row["bada"]), str(row["bara_vara"]), str(row["bara_deras"]), str(row["ingen"]),
                       format_percent(row["precision"]), format_percent(row["tackning"]))
     console.print(table)
     console.print("Precision: andel av våra områden som finns på deras lista. Täckning: andel av deras områden som finns på vår.")
@@ -158,9 +164,9 @@ def jamfor(
     for c in ref_cols:
         ft.add_column(c, justify="right")
     for row in factors.iter_rows(named=True):
-        ft.add_row(row["namn"], row["status"], *[format_percent(row[c], 0) for c in ref_cols])
+        ft.add_row(escape(row["namn"]), row["status"], *[format_percent(row[c], 0) for c in ref_cols])
     console.print(ft)
     with atomic_dir(ut) as stage:
         lists.write_csv(stage / "jamforelse_listor.csv")
         factors.write_csv(stage / "jamforelse_faktorer.csv")
-    console.print(f"Skrev {ut}/jamforelse_listor.csv och {ut}/jamforelse_faktorer.csv")
+    console.print(escape(f"Skrev {ut}/jamforelse_listor.csv och {ut}/jamforelse_faktorer.csv"), highlight=False)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
+from utanforskap.atomic import check_output
 from utanforskap.cli import app, console
 from utanforskap.errors import InputError
 from utanforskap.methods import data, engine, loader
@@ -28,23 +31,23 @@ def list_methods(
         table.add_column(col)
     for mid in loader.builtin_ids():
         method = loader.load(mid).method
-        table.add_row(mid, method.titel, method.version, engine.provenance_summary(method))
+        table.add_row(mid, escape(method.titel), escape(method.version), escape(engine.provenance_summary(method)))
     console.print(table)
 
 
 def _show(loaded: loader.LoadedMethod) -> None:
     method = loaded.method
-    console.print(f"[bold]{method.titel}[/] ({method.id}, version {method.version})")
+    console.print(f"[bold]{escape(method.titel)}[/] ({escape(method.id)}, version {escape(method.version)})", highlight=False)
     if method.kalla:
-        console.print(f"Källa: {method.kalla}")
-    console.print(" ".join(method.beskrivning.split()), highlight=False)
+        console.print(f"Källa: {escape(method.kalla)}", highlight=False)
+    console.print(escape(" ".join(method.beskrivning.split())), highlight=False)
     if method.parametrar:
         console.print("\n[bold]Parametrar[/]")
         for row in engine.describe_parameters(loaded):
             unit = f" {row['enhet']}" if row["enhet"] else ""
-            console.print(f"  [bold]{row['parameter']}[/] = {row['varde']}{unit}  [{row['proveniens']}]", highlight=False)
+            console.print(f"  [bold]{escape(row['parameter'])}[/] = {escape(str(row['varde']))}{escape(unit)}  {escape('[' + str(row['proveniens']) + ']')}", highlight=False)
             if row["motivering"]:
-                console.print(f"      {row['motivering']}", highlight=False)
+                console.print(f"      {escape(row['motivering'])}", highlight=False)
     if method.osakerhet is not None:
         _show_uncertainty(method.osakerhet)
     steps = Table(title=f"Steg ({len(method.steg)}, i {len(loaded.layers)} nivåer)", title_justify="left")
@@ -52,7 +55,7 @@ def _show(loaded: loader.LoadedMethod) -> None:
         steps.add_column(col)
     for i, step in enumerate(method.steg):
         refs = ", ".join(dict.fromkeys(c for _, c in loader.step_columns(step)))
-        steps.add_row(str(i + 1), step.namn, step.typ, refs)
+        steps.add_row(str(i + 1), escape(step.namn), step.typ, escape(refs))
     console.print(steps)
 
 
@@ -85,9 +88,12 @@ def parse_parameters(values: list[str] | None) -> dict[str, float]:
         try:
             if not sep:
                 raise ValueError
-            out[name.strip()] = float(value)
+            number = float(value)
         except ValueError:
             raise InputError(f"--parameter {item!r}: skriv namn=värde, t.ex. flagggrans=0.8") from None
+        if not math.isfinite(number):
+            raise InputError(f"--parameter {item!r}: {value.strip()!r} är inte ett ändligt tal; ange ett vanligt tal, t.ex. 0.8")
+        out[name.strip()] = number
     return out
 
 
@@ -100,6 +106,8 @@ def compute(
     alla_kolumner: Annotated[bool, typer.Option("--alla-kolumner", help="Skriv även indata och mellanled")] = False,
 ) -> None:
     """Beräkna en metod på en tabell med ett område per rad."""
+    if ut is not None:
+        check_output(ut, folder=False)
     loaded = loader.load(metod)
     overrides = parse_parameters(parameter)
     prepared = data.prepare(loaded, data.read_table(data_fil), str(data_fil))
@@ -109,4 +117,4 @@ def compute(
         out.write_csv(sys.stdout)
         return
     data.write_table(out, ut)
-    console.print(f"Skrev {out.height} områden och {out.width - 1} kolumner till {ut}")
+    console.print(f"Skrev {out.height} områden och {out.width - 1} kolumner till {escape(str(ut))}", highlight=False)

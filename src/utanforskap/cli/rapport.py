@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from utanforskap.atomic import check_output
 from utanforskap.cli import app, console
 from utanforskap.cli.karta import ArOpt, DataOpt, MetodOpt
 from utanforskap.errors import InputError
@@ -35,6 +37,7 @@ def rapport(
     from utanforskap.reports import events
     from utanforskap.results import karta
 
+    check_output(ut, folder=True)
     chosen = [name for name, on in (("--riket", riket), ("--kommun", kommun), ("--omrade", omrade), ("--alla-kommuner", alla_kommuner)) if on]
     if len(chosen) != 1:
         raise InputError("välj precis en av --riket, --kommun KOD, --omrade KOD och --alla-kommuner" + (f" (angavs: {', '.join(chosen)})" if chosen else ""))
@@ -66,7 +69,7 @@ def rapport(
             written = r.render_all_kommuner(fmt, ut, result, progress=step, handelser=handelser, geometri=geometri)
         elapsed = time.perf_counter() - started
         per = f"{elapsed / len(written):.2f}".replace(".", ",")
-        console.print(f"Skrev {len(written)} kommunrapporter ({fmt}) till {ut}/ på {elapsed:.0f} s ({per} s per rapport).")
+        console.print(escape(f"Skrev {len(written)} kommunrapporter ({fmt}) till {ut}/ på {elapsed:.0f} s ({per} s per rapport)."), highlight=False)
         return
 
     kind, code = ("riket", None) if riket else ("kommun", kommun) if kommun else ("omrade", omrade)
@@ -75,4 +78,4 @@ def rapport(
         path = ut / r.file_name(kind, code, fmt, result)
         with atomic_path(path) as tmp:
             tmp.write_bytes(data_bytes)
-    console.print(f"Skrev {path}")
+    console.print(escape(f"Skrev {path}"), highlight=False)

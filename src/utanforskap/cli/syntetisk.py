@@ -8,8 +8,10 @@ from typing import Annotated
 
 import polars as pl
 import typer
+from rich.markup import escape
 from rich.table import Table
 
+from utanforskap.atomic import check_output
 from utanforskap.cli import app, console
 from utanforskap.errors import InputError
 from utanforskap.formatting import format_number, format_percent
@@ -26,19 +28,20 @@ def syntetisk(
 
     if ut.suffix.lower() != ".parquet":
         raise InputError(f"{ut}: den syntetiska befolkningen skrivs som Parquet (.parquet)")
+    check_output(ut, folder=False)
     console.print("[bold yellow]SYNTETISKA DATA[/] – påhittade personer, får aldrig redovisas som verkliga.", highlight=False)
     t0 = time.perf_counter()
     with console.status("Drar personer ..."):
         table = synthetic.draw(personer, seed)
     drawn = time.perf_counter() - t0
-    with console.status(f"Skriver {ut} ..."):
+    with console.status(escape(f"Skriver {ut} ...")):
         synthetic.write(table, ut)
     console.print(
-        f"{format_number(table.num_rows)} personer dragna på {drawn:.1f} s".replace(".", ",") + f" och skrivna till {ut}.",
+        f"{format_number(table.num_rows)} personer dragna på {drawn:.1f} s".replace(".", ",") + escape(f" och skrivna till {ut}."),
         highlight=False,
     )
     console.print(_levels(pl.from_arrow(table)))
-    console.print(synthetic.label(table.num_rows, seed), highlight=False)
+    console.print(escape(synthetic.label(table.num_rows, seed)), highlight=False)
 
 
 def _levels(df: pl.DataFrame) -> Table:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from utanforskap.cli import app, console
 from utanforskap.cli.karta import ArOpt, DataOpt, MetodOpt
@@ -43,7 +44,7 @@ def webb(
         web_app = create_app(build(result), geometri=geometri)
     if result.source.synthetic:
         console.print("[bold white on red] SYNTETISKA DATA [/] inte verkliga personer")
-    console.print(f"[bold]{result.method.method.titel}[/] ({result.method.id}), {result.year}. Data: {result.source.description}", highlight=False)
+    console.print(f"[bold]{escape(result.method.method.titel)}[/] ({escape(result.method.id)}), {result.year}. Data: {escape(result.source.description)}", highlight=False)
     console.print(f"Webbtjänsten: http://{host}:{port}/  (API: http://{host}:{port}/api/v1; avsluta med Ctrl+C)", highlight=False)
     # The map and its records live as long as the process: keep them out of the garbage
     # collector's full scans, which otherwise pause requests for tens of milliseconds.

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import math
 from pathlib import Path
 
 import polars as pl
@@ -15,19 +18,92 @@ _PARQUET = (".parquet", ".pq")
 
 
 def read_table(path: str | Path) -> pl.DataFrame:
-    """A CSV (UTF-8, with or without BOM; every column read as text) or Parquet file."""
+    """A CSV (UTF-8, with or without BOM; every column read as text) or Parquet file.
+
+    Refused with one line naming the file: a folder, a duplicated column name, rows with
+    more fields than the header, a semicolon-separated file (says so); CR-only line endings
+    (old Mac files) are read as ordinary lines.
+    """
     path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{path}: är en mapp; ange en CSV- eller Parquet-fil")
     if not path.is_file():
         raise InputError(f"{path}: filen finns inte")
     suffix = path.suffix.lower()
     try:
         if suffix in _CSV:
-            return pl.read_csv(path, infer_schema=False, encoding="utf8")
+            return _read_csv(path)
         if suffix in _PARQUET:
             return pl.read_parquet(path)
+    except InputError:
+        raise
     except (pl.exceptions.PolarsError, OSError) as exc:
-        raise InputError(f"{path}: kan inte läsas: {exc}") from exc
+        raise InputError(f"{path}: {_why_unreadable(exc, suffix in _CSV)}") from None
     raise InputError(f"{path}: okänt filformat {suffix!r}; använd .csv eller .parquet")
+
+
+def _why_unreadable(exc: Exception, csv_file: bool) -> str:
+    """polars' reason in Swedish, for the cases users meet; otherwise its first line."""
+    text = str(exc)
+    if not csv_file:
+        if "out of specification" in text or "magic" in text.lower() or "footer" in text:
+            return "inte en giltig Parquet-fil (trasig, avkortad eller en annan filtyp)"
+        return f"kan inte läsas som Parquet ({_first_line(exc)})"
+    if "empty CSV" in text or "empty data" in text:
+        return "filen är tom; den behöver en rubrikrad och minst en datarad"
+    if "could not parse" in text or "quote" in text.lower():
+        return "kan inte tolkas som CSV (ett citattecken som inte stängs?); kontrollera raden med fältet som börjar med \""
+    return f"kan inte läsas som CSV ({_first_line(exc)})"
+
+
+def _read_csv(path: Path) -> pl.DataFrame:
+    raw = path.read_bytes()
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise InputError(f"{path}: rad {line}: filen är inte UTF-8; spara den som CSV UTF-8") from None
+    if b"\r" in raw and b"\n" not in raw:
+        raw = raw.replace(b"\r", b"\n")  # CR-only line endings
+    body = raw.removeprefix(b"\xef\xbb\xbf")
+    header_bytes = body.split(b"\n", 1)[0].rstrip(b"\r")
+    header_text = header_bytes.decode("utf-8")
+    header = next(csv.reader([header_text]), [])
+    seen: dict[str, int] = {}
+    for i, name in enumerate(header, start=1):
+        if name in seen:
+            raise InputError(
+                f"{path}: rubrikraden har kolumnen {name!r} två gånger (kolumn {seen[name]} och {i}); "
+                "varje kolumn måste ha ett eget namn"
+            )
+        seen[name] = i
+    if len(header) == 1 and header_text.count(";") >= 1:
+        raise InputError(
+            f"{path}: kolumnerna verkar avgränsas med semikolon (;), inte komma; "
+            "spara filen som CSV med komma som avgränsare och decimalpunkt"
+        )
+    try:
+        return pl.read_csv(io.BytesIO(raw), infer_schema=False, encoding="utf8")
+    except pl.exceptions.ComputeError as exc:
+        if "truncate_ragged_lines" in str(exc) or "more fields" in str(exc):
+            raise InputError(_ragged(path, raw, len(header))) from None
+        raise
+
+
+def _ragged(path: Path, raw: bytes, width: int) -> str:
+    """Name the first line with more fields than the header."""
+    text = raw.decode("utf-8", errors="replace").removeprefix("\ufeff")
+    for line_no, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+        if len(row) > width:
+            return (
+                f"{path}: rad {line_no} har {len(row)} fält men rubrikraden {width}; "
+                "kontrollera avgränsare och citattecken (ett kommatecken i ett värde kräver \"...\")"
+            )
+    return f"{path}: en rad har fler fält än rubrikraden ({width}); kontrollera avgränsare och citattecken"
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def prepare(loaded: LoadedMethod, table: pl.DataFrame, source: str) -> pl.DataFrame:
@@ -47,10 +123,16 @@ def prepare(loaded: LoadedMethod, table: pl.DataFrame, source: str) -> pl.DataFr
             f"filen har {_preview(table.columns)})"
         )
     table = table.select(needed)
+    for name in needed:
+        dtype = table[name].dtype
+        if dtype.is_nested() or dtype == pl.Binary or dtype == pl.Object:
+            raise InputError(
+                f"{source}: kolumn {name} har typen {dtype} (t.ex. en lista per rad); metoden behöver ett tal eller en text per cell"
+            )
     key = pl.col(method.nyckel).cast(pl.String)
     empty_key = key.is_null() | (key.str.strip_chars() == "")
     if table.select(empty_key.any()).item():
-        raise InputError(f"{source}: rad {_line(table, empty_key)}: tomt värde i nyckelkolumnen {method.nyckel}")
+        raise InputError(f"{source}: rad {_line(table, empty_key, source)}: tomt värde i nyckelkolumnen {method.nyckel}")
     columns = [key.str.strip_chars().alias(method.nyckel)]
     if method.period:
         columns.append(_numeric(table, method.period, [], source).cast(pl.Int64).alias(method.period))
@@ -63,17 +145,27 @@ def prepare(loaded: LoadedMethod, table: pl.DataFrame, source: str) -> pl.DataFr
     dup = prepared.select(ids).is_duplicated()
     if dup.any():
         row = prepared.filter(dup).row(0, named=True)
-        lines = [str(i + 2) for i in dup.arg_true().head(2).to_list()]
+        lines = [str(i + _row_offset(source)) for i in dup.arg_true().head(2).to_list()]
         what = " ".join(f"{c} {row[c]}" for c in ids)
         raise InputError(f"{source}: {what} förekommer mer än en gång (rad {' och '.join(lines)})")
     return prepared
 
 
 def _numeric(table: pl.DataFrame, name: str, missing: list, source: str) -> pl.Expr:
-    """The column as Float64; a cell that is not a number is an error naming its line."""
+    """The column as Float64; a cell that is not a finite number is an error naming its row.
+
+    `missing` are the method's codes for a missing value (e.g. -999, "..", "NaN"); inf, -inf,
+    NaN and values too large for a float (1e400) are refused unless declared there.
+    """
     s = table[name]
+    offset = _row_offset(source)
+    numeric_codes = [float(c) for c in missing if _is_number(c)]
+    allowed_nan = any(math.isnan(c) for c in numeric_codes)
+    allowed_inf = {c for c in numeric_codes if math.isinf(c)}
+    finite_codes = [c for c in numeric_codes if math.isfinite(c)]
     if s.dtype.is_numeric():
         values = s.cast(pl.Float64)
+        text = values.cast(pl.String)
     else:
         text = s.cast(pl.String).str.strip_chars()
         blanks = [""] + [str(c) for c in missing if not _is_number(c)]
@@ -83,15 +175,29 @@ def _numeric(table: pl.DataFrame, name: str, missing: list, source: str) -> pl.E
         if bad.any():
             i = int(bad.arg_max())
             raise InputError(
-                f"{source}: rad {i + 2}, kolumn {name}: {text[i]!r} är inte ett tal "
+                f"{source}: rad {i + offset}, kolumn {name}: {text[i]!r} är inte ett tal "
                 "(använd decimalpunkt; lämna tomt eller ange metodens kod för saknat värde)"
             )
-    codes = [float(c) for c in missing if _is_number(c)]
-    if codes:
-        values = values.set(values.is_in(codes).fill_null(False), None)
-    if values.is_nan().any():
-        values = values.fill_nan(None)
+    declared = values.is_nan().fill_null(False) & allowed_nan
+    if allowed_inf:
+        declared = declared | values.is_in(list(allowed_inf)).fill_null(False)
+    values = values.set(declared, None)
+    not_finite = (values.is_nan() | values.is_infinite()).fill_null(False)
+    if not_finite.any():
+        i = int(not_finite.arg_max())
+        raise InputError(
+            f"{source}: rad {i + offset}, kolumn {name}: {text[i]!r} är inte ett ändligt tal "
+            "(inf, NaN och tal över 1e308 godtas inte; lämna tomt för saknat värde, "
+            "eller deklarera koden under saknas i metoden)"
+        )
+    if finite_codes:
+        values = values.set(values.is_in(finite_codes).fill_null(False), None)
     return pl.lit(values)
+
+
+def _row_offset(source: str) -> int:
+    """Row numbers in messages: a CSV line (header = line 1) or a Parquet row (first = 1)."""
+    return 1 if source.lower().endswith(_PARQUET) else 2
 
 
 def _is_number(value: object) -> bool:
@@ -102,8 +208,8 @@ def _is_number(value: object) -> bool:
     return True
 
 
-def _line(table: pl.DataFrame, predicate: pl.Expr) -> int:
-    return int(table.select(predicate.arg_max()).item()) + 2
+def _line(table: pl.DataFrame, predicate: pl.Expr, source: str) -> int:
+    return int(table.select(predicate.arg_max()).item()) + _row_offset(source)
 
 
 def _preview(columns: list[str]) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import polars as pl
 
 from utanforskap.errors import InputError, MethodError
@@ -19,7 +21,10 @@ def resolve_parameters(loaded: LoadedMethod, overrides: dict[str, float] | None 
             raise MethodError(
                 f"{loaded.source}: okänd parameter {name!r} att ändra; metoden har: {', '.join(declared) or 'inga'}"
             )
-        values[name] = float(value)
+        number = float(value)
+        if not math.isfinite(number):
+            raise InputError(f"parametern {name}: {value!r} är inte ett ändligt tal; ange ett vanligt tal, t.ex. {name}=0.8")
+        values[name] = number
     return values
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -11,6 +10,8 @@ from pydantic import ValidationError
 
 from utanforskap.errors import MethodError
 from utanforskap.methods import model as m
+from utanforskap.tomlmodel import parse_toml, read_toml_text
+from utanforskap.validation import TOML_MESSAGES, swedish_message
 
 # The kind of value a column holds, for type checks between steps.
 NUMERIC, BOOLEAN, TEXT = "tal", "sant/falskt", "text"
@@ -40,11 +41,7 @@ def builtin_ids() -> list[str]:
 def load(id_or_path: str | Path) -> LoadedMethod:
     """Load a shipped method by id, or a method file by path."""
     text, source = _read(id_or_path)
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise MethodError(f"{source}: ogiltig TOML: {exc}") from exc
-    return load_dict(raw, source)
+    return load_dict(parse_toml(text, source, MethodError), source)
 
 
 def load_dict(raw: dict, source: str) -> LoadedMethod:
@@ -52,7 +49,7 @@ def load_dict(raw: dict, source: str) -> LoadedMethod:
     try:
         method = m.Method.model_validate(raw)
     except ValidationError as exc:
-        raise MethodError(f"{source}: {_describe(exc.errors()[0], raw)}") from exc
+        raise MethodError(f"{source}: {_describe(exc.errors()[0], raw)}") from None
     kinds = _check_references(method, source)
     layers = _layers(method, source)
     return LoadedMethod(method=method, source=source, layers=layers, kinds=kinds)
@@ -61,9 +58,11 @@ def load_dict(raw: dict, source: str) -> LoadedMethod:
 def _read(id_or_path: str | Path) -> tuple[str, str]:
     path = Path(id_or_path)
     if path.suffix == ".toml" or path.exists():
+        if path.is_dir():
+            raise MethodError(f"{path}: är en mapp; ange en metodfil (.toml) eller ett metod-id")
         if not path.is_file():
             raise MethodError(f"{path}: metodfilen finns inte")
-        return path.read_text(encoding="utf-8"), str(path)
+        return read_toml_text(path, MethodError), str(path)
     name = str(id_or_path)
     if name not in builtin_ids():
         raise MethodError(
@@ -73,23 +72,8 @@ def _read(id_or_path: str | Path) -> tuple[str, str]:
     return ref.read_text(encoding="utf-8"), f"utanforskap/methods/builtin/{name}.toml"
 
 
-# ---- pydantic errors in Swedish, naming the key -------------------------------------------
-_MESSAGES = {
-    "missing": "nyckeln saknas",
-    "extra_forbidden": "okänd nyckel (stavfel? se docs/metoder.md)",
-    "literal_error": "ogiltigt värde {input!r}; tillåtna: {expected}",
-    "float_parsing": "{input!r} är inte ett tal",
-    "float_type": "{input!r} är inte ett tal",
-    "int_parsing": "{input!r} är inte ett heltal",
-    "int_type": "{input!r} är inte ett heltal",
-    "int_from_float": "{input!r} är inte ett heltal",
-    "string_type": "{input!r} är inte en text",
-    "bool_type": "{input!r} är inte sant eller falskt",
-    "bool_parsing": "{input!r} är inte sant eller falskt",
-    "list_type": "{input!r} är inte en lista",
-    "dict_type": "{input!r} är inte en tabell",
-    "model_type": "{input!r} är inte en tabell",
-}
+# ---- pydantic errors in Swedish (utanforskap.validation), naming the key -------------------
+_MESSAGES = {**TOML_MESSAGES, "extra_forbidden": "okänd nyckel (stavfel? se docs/metoder.md)"}
 
 
 def _describe(err: dict, raw: dict) -> str:
@@ -103,13 +87,7 @@ def _describe(err: dict, raw: dict) -> str:
             else "stegtypen (typ) saknas"
         )
         return f"{_key(loc, raw)}: {what}"
-    if kind == "value_error":
-        return f"{_key(loc, raw)}: {str(err['msg']).removeprefix('Value error, ')}"
-    template = _MESSAGES.get(kind)
-    ctx = dict(err.get("ctx") or {})
-    ctx.setdefault("input", err.get("input"))
-    ctx.setdefault("expected", "")
-    msg = template.format(**ctx) if template else err["msg"]
+    msg = swedish_message(err, _MESSAGES)
     # Inside a union (number | parameter | column) pydantic reports every alternative; say it plainly.
     if any(isinstance(p, str) and p in ("float", "ParamRef", "str") for p in loc):
         loc = [p for p in loc if not (isinstance(p, str) and p in ("float", "ParamRef", "str"))]

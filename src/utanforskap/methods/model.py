@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from utanforskap.tomlmodel import Strict
 
 Provenance = Literal["officiell", "antagen", "kalibrerad", "syntetisk"]
 Direction = Literal["hogt_ar_daligt", "hogt_ar_bra", "neutral"]
@@ -22,11 +24,9 @@ MissingRule = Literal["sprid", "hoppa"]
 Operator = Literal[">=", ">", "<=", "<"]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class ParamRef(_Strict):
+class ParamRef(Strict):
     """A reference to a declared parameter: `{ parameter = "namn" }`."""
 
     parameter: str
@@ -40,7 +40,7 @@ Number = Union[float, ParamRef]
 NumberOrColumn = Union[float, ParamRef, str]
 
 
-class Parameter(_Strict):
+class Parameter(Strict):
     varde: ParameterValue
     proveniens: Provenance
     motivering: str = Field(default="", description="Why this value; required unless official")
@@ -56,7 +56,7 @@ class Parameter(_Strict):
         return self
 
 
-class Input(_Strict):
+class Input(Strict):
     typ: Literal["tal", "text"] = "tal"
     riktning: Direction = "neutral"
     saknas: list[float | str] = Field(default_factory=list, description="Codes meaning missing, e.g. -999")
@@ -73,7 +73,7 @@ class Input(_Strict):
     )
 
 
-class _Step(_Strict):
+class _Step(Strict):
     namn: str
     beskrivning: str = ""
     grupp: list[str] = Field(default_factory=list, description="Compute within groups of these columns")
@@ -234,7 +234,7 @@ class Logic(_Step):
     indata: list[str]
 
 
-class ClassRule(_Strict):
+class ClassRule(Strict):
     klass: str
     minst: Number | None = Field(default=None, description="Class when the input is >= this")
     villkor: str | None = Field(default=None, description="Class when this boolean column is true")
@@ -321,14 +321,14 @@ GROUPABLE = (
 )
 
 
-class Output(_Strict):
+class Output(Strict):
     kolumner: list[str]
     saknat_varde: float | str | None = Field(
         default=None, description="Written for missing values (e.g. -999); empty when not set"
     )
 
 
-class Factor(_Strict):
+class Factor(Strict):
     """A factor the method judges, and whether the data measure it for real.
 
     Reports and the map read this table to say, beside every result, which factors are
@@ -354,7 +354,7 @@ class Factor(_Strict):
 
 
 # ---- uncertainty (robusthet) --------------------------------------------------------------
-class ParameterUncertainty(_Strict):
+class ParameterUncertainty(Strict):
     """How uncertain a parameter's value is: a distribution the author states, with a reason.
 
     `likformig`: uniform on [min, max], or value ± `relativ` (a share of the value);
@@ -393,7 +393,7 @@ class ParameterUncertainty(_Strict):
         return self
 
 
-class InputNoise(_Strict):
+class InputNoise(Strict):
     """A noise model for a count input.
 
     `poisson`: the count is a Poisson draw around the observed count (rare events, e.g. crimes);
@@ -426,7 +426,7 @@ class InputNoise(_Strict):
         return self
 
 
-class StepAlternative(_Strict):
+class StepAlternative(Strict):
     """Alternative rules as a discrete choice: one field of a step takes one of several
     columns (e.g. proxy A or B for a factor's value)."""
 
@@ -446,7 +446,7 @@ class StepAlternative(_Strict):
         return self
 
 
-class Uncertainty(_Strict):
+class Uncertainty(Strict):
     """The `[osakerhet]` table: what is uncertain in the method and how much.
 
     Nothing is uncertain by default: an official parameter is taken as published, and a
@@ -468,7 +468,7 @@ def _check_probabilities(probs: list[float], n: int, normalised: bool = True) ->
         raise ValueError(f"sannolikheterna summerar till {sum(probs):g}, inte 1")
 
 
-class Method(_Strict):
+class Method(Strict):
     id: str
     titel: str
     version: str

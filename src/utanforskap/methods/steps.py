@@ -229,6 +229,16 @@ def _ratio(step: m.Ratio, ctx: Context, col: _Col, grouped: _Grouped) -> pl.Expr
     num, den = col(step.taljare), col(step.namnare)
     if step.andel:
         key = ctx.key
+        for part, expr in (("nämnaren", step.namnare), ("täljaren", step.taljare)):
+            ctx.checks.append(
+                Check(
+                    violation=(col(expr) < 0).fill_null(False),
+                    message=lambda row, s=step, k=key, part=part, c=expr: (
+                        f"steg {s.namn}: {part} {c} = {row[c]:g} är negativ för {k} {row[k]}; "
+                        "en andel kräver täljare och nämnare som är noll eller större"
+                    ),
+                )
+            )
         ctx.checks.append(
             Check(
                 violation=(num > den).fill_null(False),

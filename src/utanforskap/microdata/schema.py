@@ -149,6 +149,9 @@ def parquet_files(path: Path) -> list[Path]:
     return [path]
 
 
+_NOT_FINITE = ["nan", "-nan", "inf", "-inf", "infinity", "-infinity", "+inf", "+infinity"]
+
+
 def value_rules(t) -> dict[str, tuple[str, object]]:
     """Rule name -> (Swedish description, ibis boolean expression that is True for a bad row).
 
@@ -168,8 +171,12 @@ def value_rules(t) -> dict[str, tuple[str, object]]:
             text = f"kolumnen {col.name}: {empty}ogiltigt värde (tillåtna: {allowed})"
         if col.low is not None:
             wrong = c.notnull() & ((c < col.low) | (c > col.high))
+            if col.kind == "tal":
+                # NaN passes every bound; DuckDB even folds isnan() to false from Parquet statistics
+                # (which leave NaN out), so NaN and inf are found by their text.
+                wrong = wrong | (c.notnull() & c.cast("string").lower().isin(_NOT_FINITE))
             bad = wrong if bad is None else (bad | wrong)
-            text = f"kolumnen {col.name}: {empty}utanför {col.low:g}–{col.high:g}"
+            text = f"kolumnen {col.name}: {empty}utanför {col.low:g}–{col.high:g}" + (" (eller NaN/inf)" if col.kind == "tal" else "")
         if bad is not None:
             rules[col.name] = (text, bad)
     rules["svensk_bakgrund_fodd_utomlands"] = (

@@ -26,20 +26,22 @@ import contextlib
 import fcntl
 import hashlib
 import os
-import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from pydantic import BaseModel, ConfigDict, Field
 
 from utanforskap.atomic import atomic_path
 from utanforskap.errors import InputError
 from utanforskap.microdata import schema as ms
 from utanforskap.observations.store import ObservationStore, bundled_store
+from utanforskap.tomlmodel import Strict, load_toml_model
 
 MODEL_FILE = "syntetisk_modell.toml"
 PERIOD = "2022"
@@ -61,28 +63,46 @@ def model_text() -> str:
     return resources.files("utanforskap.data").joinpath(MODEL_FILE).read_text(encoding="utf-8")
 
 
+class _Reasoned(BaseModel):
+    """A section of the model file: provenance 'syntetisk' and a reason; its figures are free-form."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    proveniens: Literal["syntetisk"]
+    motivering: str = Field(min_length=1, pattern=r"\S")
+
+
+class _Link(_Reasoned):
+    koefficienter: dict[str, float] = {}
+
+
+class SyntheticModel(Strict):
+    """data/syntetisk_modell.toml: every section reasoned, every link's features known."""
+
+    proveniens: Literal["syntetisk"]
+    version: str
+    ar: int
+    alder: _Reasoned
+    kon: _Reasoned
+    bakgrund: _Reasoned
+    sysselsattning: _Reasoned
+    utbildning: _Reasoned
+    lag_ekonomisk_standard: _Reasoned
+    hushall: _Reasoned
+    lank: dict[str, _Link]
+
+
 def model() -> dict:
     """The model file (data/syntetisk_modell.toml), checked for provenance and reasons."""
-    raw = tomllib.loads(model_text())
-    if raw.get("proveniens") != "syntetisk":
-        raise InputError(f"{MODEL_FILE}: proveniens måste vara 'syntetisk'")
-    for section in ("alder", "kon", "bakgrund", "sysselsattning", "utbildning", "lag_ekonomisk_standard", "hushall"):
-        _reasoned(raw[section], section)
-    for name, link in raw["lank"].items():
-        _reasoned(link, f"lank.{name}")
-        unknown = set(link.get("koefficienter", {})) - set(FEATURES)
+    checked = load_toml_model(model_text(), MODEL_FILE, SyntheticModel)
+    for name, link in checked.lank.items():
+        unknown = set(link.koefficienter) - set(FEATURES)
         if unknown:
             raise InputError(f"{MODEL_FILE}: lank.{name}: okänd egenskap {sorted(unknown)[0]!r}; kända: {', '.join(FEATURES)}")
-    return raw
+    return checked.model_dump()
 
 
 def model_digest() -> str:
     return hashlib.sha256(model_text().encode("utf-8")).hexdigest()[:12]
-
-
-def _reasoned(section: dict, name: str) -> None:
-    if section.get("proveniens") != "syntetisk" or not str(section.get("motivering", "")).strip():
-        raise InputError(f"{MODEL_FILE}: [{name}] måste ha proveniens = 'syntetisk' och en motivering")
 
 
 @dataclass(frozen=True)
@@ -371,6 +391,52 @@ def _bernoulli_link(people: _People, link: dict, idx: np.ndarray, rng: np.random
 
 
 # ---- the draw --------------------------------------------------------------------------
+# Peak memory of draw() and write() per person, measured at 0.5 and 2 million persons
+# (139-165 bytes), with a margin; the Arrow table itself is 19 bytes per person.
+BYTES_PER_PERSON = 200
+_BASE_BYTES = 400 * 2**20  # marginals, model, interpreter
+
+
+def memory_needed(n: int) -> int:
+    """Bytes `draw(n)` and writing the result need at their peak (an estimate with a margin)."""
+    return _BASE_BYTES + BYTES_PER_PERSON * n
+
+
+def available_memory() -> int | None:
+    """Bytes the machine can give this process now (MemAvailable), or None where unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_memory(n: int, available: int | None = None) -> None:
+    """Refuse, before drawing, a population the machine cannot hold; the message gives the figures."""
+    available = available_memory() if available is None else available
+    need = memory_needed(n)
+    if available is not None and need > available:
+        most = max((available - _BASE_BYTES) // BYTES_PER_PERSON, 0)
+        raise InputError(
+            f"{_format_int(n)} syntetiska personer behöver omkring {_gb(need)} GB minne, men datorn har "
+            f"{_gb(available)} GB ledigt; välj högst omkring {_format_int(most)} personer med --personer"
+        )
+
+
+def _gb(n: int) -> str:
+    return f"{n / 2**30:,.1f}".replace(",", " ").replace(".", ",")
+
+
+def _format_int(n: int) -> str:
+    return f"{n:,}".replace(",", " ")
+
+
 def draw(personer: int | None = None, seed: int = 2022, marg: Marginals | None = None) -> pa.Table:
     """SYNTETISKA DATA: `personer` persons (default: the real population, 10 521 556) in the microdata schema.
 
@@ -382,6 +448,7 @@ def draw(personer: int | None = None, seed: int = 2022, marg: Marginals | None =
     n = total if personer is None else int(personer)
     if n < 1:
         raise InputError(f"antalet personer måste vara minst 1, inte {n}")
+    check_memory(n)
     rng = np.random.default_rng(seed)
     n_areas = marg.deso.shape[0]
 

@@ -79,6 +79,14 @@ def conform(df: pl.DataFrame, where: str) -> pl.DataFrame:
             f"{where}: okänd status {df.filter(bad_status)['status'][0]!r} (rad {_first_row(df, bad_status)}); "
             f"tillåtna: {', '.join(STATUS)}"
         )
+    for col in ("varde", "taljare", "namnare"):
+        odd = pl.col(col).is_nan() | pl.col(col).is_infinite()
+        if df.filter(odd).height:
+            row = df.filter(odd).row(0, named=True)
+            raise InputError(
+                f"{where}: {col} = {row[col]} är inte ett ändligt tal för {row['omrade']} {row['variabel']} "
+                f"{row['period']} (rad {_first_row(df, odd)}); ett saknat värde lämnas tomt"
+            )
     for col in ("taljare", "namnare"):
         neg = pl.col(col) < 0
         if df.filter(neg).height:

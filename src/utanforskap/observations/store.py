@@ -25,8 +25,10 @@ from typing import Any
 
 import duckdb
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 
-from utanforskap.atomic import sha256_bytes, write_bytes, write_text
+from utanforskap.atomic import output_errors, sha256_bytes, sha256_file, write_bytes, write_text
 from utanforskap.errors import InputError
 from utanforskap.observations import schema
 
@@ -48,16 +50,26 @@ class ObservationStore:
         if not path.exists():
             return {"version": 0, "dataset": {}}
         try:
-            manifest: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-            return manifest
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{path}: trasig manifest ({exc}); återställ från säkerhetskopia") from exc
+            manifest = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise InputError(f"{path}: trasig manifest ({_first_line(exc)}); återställ från säkerhetskopia") from None
+        except OSError as exc:
+            raise InputError(f"{path}: kan inte läsas ({exc.strerror})") from None
+        _check_manifest(manifest, path)
+        return manifest
 
     def datasets(self) -> dict[str, dict[str, Any]]:
         datasets: dict[str, dict[str, Any]] = self.manifest()["dataset"]
         return datasets
 
     def files(self, names: Iterable[str] | None = None) -> list[Path]:
+        """The data files of `names` (default every dataset), each verified against the manifest.
+
+        A path that leaves the store, a missing file, a file whose sha256 differs from the
+        manifest's, a file that is not Parquet or not in the observation schema: each is an
+        error naming the file. Verified files are remembered by size, mtime and inode, so a
+        process hashes each file once.
+        """
         entries = self.datasets()
         if names is not None:
             names = list(names)
@@ -65,7 +77,35 @@ class ObservationStore:
             if unknown:
                 raise InputError(f"{self.root}: okänt dataset i observationslagret: {', '.join(unknown)}")
             entries = {n: entries[n] for n in names}
-        return [self.root / e["fil"] for e in entries.values()]
+        return [self._verified(name, entry) for name, entry in entries.items()]
+
+    def _verified(self, name: str, entry: dict) -> Path:
+        where = f"{self.root / MANIFEST}: dataset {name}"
+        rel = Path(entry["fil"])
+        if rel.is_absolute() or ".." in rel.parts:
+            raise InputError(f"{where}: filen {entry['fil']!r} ligger utanför observationslagret; manifestet är ändrat eller trasigt")
+        path = self.root / rel
+        try:
+            resolved = path.resolve(strict=True)
+            st = resolved.stat()
+        except FileNotFoundError:
+            raise InputError(f"{path}: datafilen saknas (dataset {name}); återställ lagret eller hämta/bygg om det") from None
+        except OSError as exc:
+            raise InputError(f"{path}: kan inte läsas ({exc.strerror})") from None
+        if not resolved.is_relative_to(self.root.resolve()):
+            raise InputError(f"{where}: filen {entry['fil']!r} pekar utanför observationslagret (symbolisk länk)")
+        if not resolved.is_file():
+            raise InputError(f"{path}: är inte en fil (dataset {name})")
+        key = (str(resolved), st.st_size, st.st_mtime_ns, st.st_ino)
+        if _VERIFIED.get(key) != entry["sha256"]:
+            if sha256_file(resolved) != entry["sha256"]:
+                raise InputError(
+                    f"{path}: sha256 stämmer inte med manifestet (dataset {name}); filen är ändrad eller skadad. "
+                    "Återställ lagret eller bygg om det"
+                )
+            _check_parquet(resolved, name)
+            _VERIFIED[key] = entry["sha256"]
+        return path
 
     def dataset(self, name: str) -> pl.DataFrame:
         """Every row of the dataset `name`, in the observation schema."""
@@ -153,8 +193,11 @@ class ObservationStore:
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Transaction]:
         """Collect writes; commit them together at the end, or none on error."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.root / ".lock", "w") as lock:
+        with output_errors(self.root):
+            self.root.mkdir(parents=True, exist_ok=True)
+            (self.root / "data").mkdir(exist_ok=True)
+            lock = open(self.root / ".lock", "w")  # noqa: SIM115 - held for the whole transaction
+        with lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             tx = Transaction(self)
             yield tx
@@ -228,7 +271,51 @@ class Transaction:
         _collect_garbage(root, new)
 
 
-def _check_keys_unique_across(root: Path, manifest: dict[str, Any], written: set[str]) -> None:
+# Files verified in this process: (path, size, mtime_ns, inode) -> sha256.
+_VERIFIED: dict[tuple[str, int, int, int], str] = {}
+
+
+def _check_manifest(manifest: object, path: Path) -> None:
+    """The manifest's shape: {"dataset": {name: {"fil": str, "sha256": str, ...}}}."""
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("dataset"), dict):
+        raise InputError(f"{path}: manifestet saknar tabellen 'dataset'; det är inte ett observationslager eller är trasigt")
+    for name, entry in manifest["dataset"].items():
+        if not isinstance(entry, dict):
+            raise InputError(f"{path}: dataset {name}: ska vara en tabell med fil och sha256")
+        for field in ("fil", "sha256"):
+            if not isinstance(entry.get(field), str) or not entry[field]:
+                raise InputError(f"{path}: dataset {name}: {field} saknas; manifestet är trasigt")
+
+
+def _check_parquet(path: Path, name: str) -> None:
+    """A data file is Parquet in the observation schema (its columns, text or numbers as declared)."""
+    try:
+        found = pq.read_schema(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise InputError(f"{path}: inte en läsbar Parquet-fil (dataset {name}): {_first_line(exc)}") from None
+    columns = {f.name: f.type for f in found}
+    missing = [c for c in schema.COLUMNS if c not in columns]
+    if missing:
+        raise InputError(f"{path}: fel schema (dataset {name}): kolumn saknas: {', '.join(missing)}")
+    extra = [c for c in columns if c not in schema.COLUMNS]
+    if extra:
+        raise InputError(f"{path}: fel schema (dataset {name}): okänd kolumn: {', '.join(extra)}")
+    for column, dtype in schema.COLUMNS.items():
+        t = columns[column]
+        if pa.types.is_dictionary(t):
+            t = t.value_type
+        numeric = pa.types.is_floating(t) or pa.types.is_integer(t)
+        text = pa.types.is_string(t) or pa.types.is_large_string(t)
+        ok = pa.types.is_null(t) or (numeric if dtype == pl.Float64() else text)
+        if not ok:
+            raise InputError(f"{path}: fel schema (dataset {name}): kolumnen {column} har typen {t}")
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def _check_keys_unique_across(root: Path, manifest: dict, written: set[str]) -> None:
     """No observation key may stand in two datasets: a read would not know which to trust.
 
     Checked before the manifest is replaced, so a clash leaves the store as it was; the

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import tomllib
 from dataclasses import dataclass
 from importlib import resources
-from pathlib import Path
 
 from utanforskap.errors import InputError
+from utanforskap.tomlmodel import parse_toml, read_toml_text
 
 BUNDLED = "handelser.toml"
 PRECISIONS = ("dag", "manad", "ar")
@@ -65,14 +64,8 @@ def load(path: str | os.PathLike[str] | None = None) -> list[Event]:
         text = resources.files("utanforskap.data").joinpath(BUNDLED).read_text("utf-8")
     else:
         where = str(path)
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise InputError(f"{where}: kan inte läsa händelsefilen ({exc.strerror})") from exc
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{where}: inte giltig TOML ({exc}); datum skrivs ÅÅÅÅ-MM-DD") from exc
+        text = read_toml_text(path)
+    doc = parse_toml(text, where, hint="datum skrivs ÅÅÅÅ-MM-DD; kontrollera citattecken och hakparenteser")
     extra = set(doc) - {"handelse"}
     if extra:
         raise InputError(f"{where}: okänd nyckel {sorted(extra)[0]!r}; filen har bara [[handelse]]-tabeller")

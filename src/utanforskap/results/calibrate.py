@@ -9,16 +9,16 @@ ties go to the first combination in grid order. `fit` reports how close any map 
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import polars as pl
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field
 
 from utanforskap.errors import InputError, MethodError
+from utanforskap.tomlmodel import Strict, load_toml_model, read_toml_text
 from utanforskap.methods import model as m
 from utanforskap.methods.loader import LoadedMethod
 from utanforskap.results.inputs import method_inputs
@@ -29,8 +29,7 @@ from utanforskap.results.karta import MapResult, areas_with_population, classify
 MEASURES = ("omraden", "kommuner", "befolkning", "barn", "sarskilt")
 
 
-class Target(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class Target(Strict):
     beskrivning: str
     matt: str
     varde: float
@@ -39,8 +38,7 @@ class Target(BaseModel):
     vikt: float = 1.0
 
 
-class Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class Spec(Strict):
     metod: str
     ar: int
     kalla: str
@@ -52,11 +50,8 @@ def load_spec(path: str | Path | None = None) -> Spec:
     if path is None:
         text, where = resources.files("utanforskap.data").joinpath("kalibrering.toml").read_text("utf-8"), "utanforskap/data/kalibrering.toml"
     else:
-        text, where = Path(path).read_text(encoding="utf-8"), str(path)
-    try:
-        spec = Spec.model_validate(tomllib.loads(text))
-    except (tomllib.TOMLDecodeError, ValidationError) as exc:
-        raise InputError(f"{where}: {exc}") from exc
+        text, where = read_toml_text(path), str(path)
+    spec = load_toml_model(text, where, Spec)
     for tid, t in spec.mal.items():
         if t.matt not in MEASURES:
             raise InputError(f"{where}: mal.{tid}.matt: okänt mått {t.matt!r}; tillåtna: {', '.join(MEASURES)}")

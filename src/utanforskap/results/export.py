@@ -2,8 +2,8 @@
 HTML summary (the caller passes reports.sammanfattning.render_summary: results does not
 depend on the reports built on it).
 
-Everything is written into a staging directory first and moved into place file by file
-(utanforskap.atomic.atomic_dir), so a failure leaves the output directory as it was.
+Everything is written into a fresh staging directory first, which then replaces the output
+directory in one atomic swap (utanforskap.atomic.atomic_dir): a failure or a kill leaves it as it was.
 """
 
 from __future__ import annotations

@@ -53,7 +53,21 @@ def method_inputs(loaded: LoadedMethod, store: ObservationStore, year: int, leve
             pl.len().alias("__n"),
         ).with_columns(pl.when(pl.col("__n") == len(years)).then(pl.col(name)).alias(name)).drop("__n")
         table = table.join(summed, on="omrade", how="left")
+        _refuse_not_finite(table, name, variable, store)
     return table.rename({"omrade": method.nyckel})
+
+
+def _refuse_not_finite(table: pl.DataFrame, name: str, variable: str, store: ObservationStore) -> None:
+    """NaN or inf from a store is an error, never a value a method flags."""
+    if not table[name].dtype.is_float():
+        return
+    odd = table[name].is_nan() | table[name].is_infinite()
+    if odd.any():
+        area = table["omrade"][int(odd.arg_max())]
+        raise InputError(
+            f"{store.root}: variabeln {variable} har värdet {table[name][int(odd.arg_max())]} för {area} "
+            f"(indata {name}); bara ändliga tal eller tomt godtas"
+        )
 
 
 def _geo_columns(loaded: LoadedMethod, level: str) -> list[pl.Expr]:

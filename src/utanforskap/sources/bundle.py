@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -99,8 +100,24 @@ def package_dir() -> Path:
 
 
 def default_store() -> ObservationStore:
-    """The bundled observation store (all sources, all levels)."""
+    """The bundled observation store (all sources, all levels), its package checked once per process."""
+    check_package()
     return bundled_store()
+
+
+@lru_cache(maxsize=1)
+def check_package() -> None:
+    """Every derived file of the package against the package manifest's sha256 (see verify)."""
+    root = package_dir()
+    if not (root / MANIFEST).exists():
+        return  # not built yet; bundled_store says how to build it
+    problems = verify(root)
+    if problems:
+        more = f" (och {len(problems) - 1} till)" if len(problems) > 1 else ""
+        raise InputError(
+            f"{root}: det paketerade datat stämmer inte med manifestet: {problems[0]}{more}; "
+            "installera om paketet eller kör `utanforskap importera --fran ../shared/data`"
+        )
 
 
 def reference(name: str, root: Path | None = None) -> pl.DataFrame:

@@ -20,6 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from utanforskap import __version__
+from utanforskap.validation import swedish_message
 from utanforskap.web import api, apidocs, assets, maplayers, robusthet, security
 from utanforskap.web.caching import CachingMiddleware
 from utanforskap.web.downloads import Downloads
@@ -51,21 +52,6 @@ TAGS = [
     {"name": "geodata", "description": "Gränser som GeoJSON för kartor"},
 ]
 
-# Swedish wording of pydantic's validation error types.
-_MESSAGES = {
-    "missing": "saknas men måste anges",
-    "string_pattern_mismatch": "har fel form",
-    "int_parsing": "måste vara ett heltal",
-    "int_from_float": "måste vara ett heltal",
-    "float_parsing": "måste vara ett tal",
-    "bool_parsing": "måste vara true eller false",
-    "greater_than_equal": "måste vara minst {ge}",
-    "greater_than": "måste vara större än {gt}",
-    "less_than_equal": "får vara högst {le}",
-    "less_than": "måste vara mindre än {lt}",
-    "string_too_short": "måste ha minst {min_length} tecken",
-    "string_too_long": "får ha högst {max_length} tecken",
-}
 _HINTS = {
     "kommun": "en kommunkod är fyra siffror, t.ex. 0180",
     "lan": "en länskod är två siffror, t.ex. 01",
@@ -78,7 +64,7 @@ def validation_details(exc: RequestValidationError) -> list[dict]:
     for err in exc.errors():
         loc = [str(p) for p in err.get("loc", ())]
         place, field = (loc[0], ".".join(loc[1:])) if len(loc) > 1 else ("query", ".".join(loc))
-        message = _MESSAGES.get(err.get("type", ""), "är ogiltig").format(**(err.get("ctx") or {}))
+        message = swedish_message(err)
         if err.get("type") == "string_pattern_mismatch" and field in _HINTS:
             message += f" ({_HINTS[field]})"
         item = {"falt": field, "plats": _PLACE.get(place, place), "meddelande": f"{field} {message}"}
