@@ -22,6 +22,8 @@ SAMPLES = {
     "/api/v1/sok": "/api/v1/sok?q=upps",
     "/api/v1/geo/kommuner.geojson": "/api/v1/geo/kommuner.geojson",
     "/api/v1/geo/regso.geojson": "/api/v1/geo/regso.geojson?kommun=0380",
+    "/api/v1/robusthet": "/api/v1/robusthet",
+    "/api/v1/omraden/{kod}/robusthet": "/api/v1/omraden/0180R036/robusthet",
 }
 
 

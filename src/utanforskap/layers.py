@@ -10,7 +10,8 @@ from __future__ import annotations
 # Bottom to top. Each entry: the layer's packages (a module at the top of `utanforskap`,
 # e.g. `errors`, counts as a package of its own).
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "atomic", "validation", "formatting", "layers", "data"),  # data: files only
+    ("errors", "layers", "data"),  # data: files only
+    ("atomic", "validation", "formatting"),
     ("settings", "tomlmodel"),
     ("catalogue",),
     ("catalogue_doc",),

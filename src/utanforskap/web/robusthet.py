@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from utanforskap.robustness.overview import Overview, overview
 from utanforskap.web import api as webapi
+from utanforskap.web import schemas
 from utanforskap.web.pages import Renderer
 from utanforskap.web.state import AppData
 
@@ -64,6 +65,7 @@ def router(data: AppData, renderer: Renderer) -> APIRouter:
     @routes.get(
         "/api/v1/omraden/{kod}/robusthet",
         response_model=None,
+        responses={**webapi.ERRORS, 200: {"model": schemas.OmradeRobusthet}},
         summary="Hur säker är områdets listning",
         description=(
             "Sannolikheten att området listas och hamnar i högsta klassen när metodens deklarerade osäkerhet "
@@ -85,6 +87,7 @@ def router(data: AppData, renderer: Renderer) -> APIRouter:
     @routes.get(
         "/api/v1/robusthet",
         response_model=None,
+        responses={**webapi.ERRORS, 200: {"model": schemas.Robusthet}},
         summary="Listans robusthet",
         description="Fördelningen av listans storlek över dragningarna, vilka parametrar som flyttar listan mest (Sobol och en i taget) och områdena närmast gränsen.",
         tags=["översikt"],

@@ -5,6 +5,8 @@ The endpoints send pre-serialised JSON for speed; these models document that JSO
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, Field
 
 
@@ -202,3 +204,22 @@ class GeoJSON(BaseModel):
     type: str = Field(description="FeatureCollection")
     geometri: str = Field(description="Gränsernas källa och förenkling, att ange under en karta")
     features: list[GeoJSONFeature]
+
+
+class RobusthetMetod(Meta):
+    osakerhet: Any = Field(description="Metodens deklarerade osäkerhet ([osakerhet]) som den drogs")
+    dragningar: int = Field(description="Antal Monte Carlo-dragningar")
+    seed: int = Field(description="Fröet; samma frö ger samma resultat")
+    grans_sakert_listad: float = Field(description="Sannolikhet från vilken ett område är säkert listat")
+    grans_sakert_ej_listad: float = Field(description="Sannolikhet under vilken ett område är säkert ej listat")
+
+
+class Robusthet(RobusthetMetod):
+    sammanfattning: dict[str, Any] = Field(description="Listans storlek, kommuner, invånare och barn över dragningarna")
+    listans_storlek: list[dict[str, Any]] = Field(description="Antal dragningar per liststorlek")
+    kanslighet: list[dict[str, Any]] = Field(description="Sobol-index och en-i-taget per parameter")
+    narmast_gransen: list[dict[str, Any]] = Field(description="Områdena närmast gränsen")
+
+
+class OmradeRobusthet(RobusthetMetod):
+    robusthet: dict[str, Any] | None = Field(description="Områdets sannolikheter, flaggintervall, marginaler och etikett")
