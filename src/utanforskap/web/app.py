@@ -20,7 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from utanforskap import __version__
-from utanforskap.web import api, assets, maplayers
+from utanforskap.web import api, assets, maplayers, metodbank
 from utanforskap.web.caching import CachingMiddleware
 from utanforskap.web.downloads import Downloads
 from utanforskap.web.pages import Renderer
@@ -49,6 +49,7 @@ TAGS = [
     {"name": "metoder", "description": "Metoderna med parametrar och deras proveniens"},
     {"name": "sök", "description": "Sök kommun eller område"},
     {"name": "geodata", "description": "Gränser som GeoJSON för kartor"},
+    {"name": "metodbank", "description": "Insatser mot utanförskap: läs publicerade utan inloggning, skriv med API-token"},
 ]
 
 # Swedish wording of pydantic's validation error types.
@@ -88,10 +89,12 @@ def validation_details(exc: RequestValidationError) -> list[dict]:
     return details
 
 
-def create_app(data: AppData, *, geometri: str | Path | None = None, static_dir: Path = assets.STATIC_DIR) -> FastAPI:
+def create_app(data: AppData, *, geometri: str | Path | None = None, static_dir: Path = assets.STATIC_DIR, database=None) -> FastAPI:
     """The web application over one computed map. Fails if the front-end files are missing.
 
     `geometri`: a user's GeoPackage with RegSO or DeSO polygons (see geography.polygons).
+    `database`: the metodbank's database (a metodbank.db.Database or URL); default
+    UTANFORSKAP_DATABAS or the SQLite file in the user's data directory, opened on first use.
     """
     assets.check(static_dir)
     app = FastAPI(
@@ -115,6 +118,7 @@ def create_app(data: AppData, *, geometri: str | Path | None = None, static_dir:
     app.include_router(api.router(data, kommun_geojson, regso.geojson, methods))
     app.include_router(downloads.router())
     app.include_router(pages_router(renderer, data, kommun_legends, regso_legends, bounds, regso, downloads, methods))
+    app.include_router(metodbank.router(data, renderer, database))
     app.mount("/static", StaticFiles(directory=static_dir), name="static")
 
     def is_api(request: Request) -> bool:
@@ -147,7 +151,7 @@ def create_app(data: AppData, *, geometri: str | Path | None = None, static_dir:
         return renderer.error(request, 500, message)
 
     # Outermost: it sees the final status of every answer, errors included.
-    app.add_middleware(CachingMiddleware, version=f"{data.version}-{_code_version(static_dir)}")
+    app.add_middleware(CachingMiddleware, version=f"{data.version}-{_code_version(static_dir)}", skip_prefixes=("/static/", *metodbank.PREFIXES))
     return app
 
 
