@@ -212,11 +212,13 @@ def test_accounts_tokens_and_blocking(db):
 
 
 def test_login_limiter():
-    limiter = accounts.LoginLimiter(attempts=3, window=60)
+    limiter = accounts.LoginLimiter(attempts=3, window=60, address_attempts=4)
     for _ in range(3):
         assert not limiter.blocked("namn:a")
         limiter.failed("namn:a", "ip:1")
-    assert limiter.blocked("namn:a") and limiter.blocked("ip:1") and not limiter.blocked("namn:b")
+    assert limiter.blocked("namn:a") and not limiter.blocked("namn:b", "ip:1")
+    limiter.failed("namn:b", "ip:1")
+    assert limiter.blocked("ip:1") and not limiter.blocked("namn:b")
 
 
 # ---- import and export -----------------------------------------------------------------

@@ -182,11 +182,13 @@ def token_actor(db: Database, token: str) -> Actor | None:
 
 
 class LoginLimiter:
-    """At most `attempts` failed logins per name and per address within `window` seconds;
-    then LoginFailed-like refusal until the window has passed. In memory, per process."""
+    """At most `attempts` failed logins per name (keys "namn:...") and `address_attempts` per
+    address (keys "ip:...", many users may share one) within `window` seconds; then refused
+    until the window has passed. In memory, per process."""
 
-    def __init__(self, attempts: int = 5, window: float = 900.0) -> None:
+    def __init__(self, attempts: int = 5, window: float = 900.0, address_attempts: int = 30) -> None:
         self.attempts = attempts
+        self.address_attempts = address_attempts
         self.window = window
         self._failures: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
@@ -200,7 +202,7 @@ class LoginLimiter:
     def blocked(self, *keys: str) -> bool:
         t = time.monotonic()
         with self._lock:
-            return any(len(self._recent(k, t)) >= self.attempts for k in keys)
+            return any(len(self._recent(k, t)) >= (self.address_attempts if k.startswith("ip:") else self.attempts) for k in keys)
 
     def failed(self, *keys: str) -> None:
         t = time.monotonic()
