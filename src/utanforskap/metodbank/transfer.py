@@ -21,7 +21,7 @@ from utanforskap.atomic import atomic_path, write_text
 from utanforskap.errors import InputError
 from utanforskap.metodbank.db import Database
 from utanforskap.metodbank.models import Insats
-from utanforskap.metodbank.registry import Actor, Forbidden, create, record
+from utanforskap.metodbank.registry import Actor, Forbidden, _prepare, create_many, record
 from utanforskap.metodbank.rules import rules, vocab
 from utanforskap.metodbank.schema import FieldErrors, InsatsIn, validate_insats
 
@@ -221,11 +221,12 @@ def import_file(db: Database, actor: Actor, path: str | Path, *, status: str = "
             taken |= set(s.scalars(select(Insats.extern_id).where(Insats.extern_id.in_(ids[chunk : chunk + 500]))))
         if taken:
             raise InputError(f"{name}: id {', '.join(sorted(taken)[:10])} finns redan i metodbanken; inget är importerat")
-        for n, data in enumerate(measures, start=2):
+        for n, data in enumerate(measures, start=2):  # role and kommun, row by row, before writing
             try:
-                create(db, actor, data, status=status, session=s)
+                _prepare(actor, data, status)
             except (Forbidden, InputError) as exc:
                 raise InputError(f"{name}, rad {n}: {exc}; inget är importerat") from exc
+        create_many(s, actor, measures, status=status)
     return len(measures)
 
 
