@@ -250,3 +250,30 @@ def test_reviewer_flow_in_the_browserless_web(server):
     page = client(server).get(f"/metodbank/insats/{new}").text
     assert "Lovande" in page and "Historik" not in page  # the public does not see who changed what
     assert "Historik" in rv.get(f"/metodbank/insats/{new}").text
+
+
+def test_good_example_pdf_is_one_page_and_only_for_readers(server):
+    import io
+
+    from pypdf import PdfReader
+
+    c = client(server)
+    one = c.get("/api/v1/insatser", params={"q": "Samverkan för bästa skola"}).json()["insatser"][0]
+    r = c.get(f"/metodbank/insats/{one['id']}/goda-exempel.pdf")
+    assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
+    pdf = PdfReader(io.BytesIO(r.content))
+    assert len(pdf.pages) == 1 and "Samverkan för bästa skola" in pdf.pages[0].extract_text()
+    swedish_error(c.get(f"/metodbank/insats/{draft(server, '0180')}/goda-exempel.pdf"), 404, "finns inte")
+
+
+def test_public_answers_follow_every_change(server):
+    c = client(server)
+    new = registry.create(server[1], STAFF, validate_insats({"namn": f"Cachetest {uuid.uuid4().hex[:6]}", "kommuner": ["0180"]}), status="publicerad")
+    first = c.get(f"/api/v1/insatser/{new}").json()["namn"]
+    assert c.get(f"/api/v1/insatser/{new}").json()["namn"] == first  # answered again, now from the cache
+    registry.update(server[1], STAFF, new, validate_insats({"namn": "Nytt namn efter ändring", "kommuner": ["0180"]}))
+    assert c.get(f"/api/v1/insatser/{new}").json()["namn"] == "Nytt namn efter ändring"
+    assert "Nytt namn efter ändring" in c.get(f"/metodbank/insats/{new}").text
+    registry.set_status(server[1], STAFF, new, "utkast")
+    swedish_error(c.get(f"/api/v1/insatser/{new}"), 404, "finns inte")
+    swedish_error(c.get(f"/metodbank/insats/{new}"), 404, "finns inte")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from sqlalchemy import create_engine, event, select
+from sqlalchemy import Integer, String, create_engine, event, func, select
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -139,6 +139,31 @@ def set_meta(s: Session, key: str, value: str) -> None:
         s.add(Meta(nyckel=key, varde=value))
     else:
         row.varde = value
+
+
+VERSION_KEY = "andringsnummer"
+
+
+def bump_version(s: Session) -> None:
+    """Count one more change in this transaction (atomic: the row is locked until commit), so
+    that readers can tell that what they cached is stale."""
+    from sqlalchemy import update
+
+    from utanforskap.metodbank.models import Meta
+
+    done = s.execute(
+        update(Meta).where(Meta.nyckel == VERSION_KEY).values(varde=func.cast(func.cast(Meta.varde, Integer) + 1, String))
+    ).rowcount
+    if not done:
+        s.add(Meta(nyckel=VERSION_KEY, varde="1"))
+
+
+def read_version(db: Database) -> str:
+    """The change counter (one cheap query); '0' before the first change."""
+    from utanforskap.metodbank.models import Meta
+
+    with db.engine.connect() as conn:
+        return conn.execute(select(Meta.varde).where(Meta.nyckel == VERSION_KEY)).scalar() or "0"
 
 
 def secret(db: Database) -> str:

@@ -22,7 +22,7 @@ from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from utanforskap.errors import InputError
-from utanforskap.metodbank.db import Database
+from utanforskap.metodbank.db import Database, bump_version
 from utanforskap.metodbank.models import Historik, Insats, InsatsKommun, InsatsOmrade, InsatsProblem, InsatsSektor, Utvardering
 from utanforskap.metodbank.rules import grade, rules, vocab
 from utanforskap.metodbank.schema import REGSO_VINTAGE, InsatsIn, UtvarderingIn
@@ -278,6 +278,7 @@ def create(db: Database, actor: Actor, data: InsatsIn, *, status: str = "utkast"
         s.add(i)
         s.flush()
         _log(s, actor, i, "skapad", _diff({}, _snapshot(i)))
+        bump_version(s)
         return i.id
 
     if session is not None:
@@ -317,6 +318,7 @@ def create_many(s: Session, actor: Actor, rows: list[InsatsIn], *, status: str =
     if areas:
         s.execute(insert(InsatsOmrade), areas)
     who = f"{actor.namn} ({actor.roll})"
+    bump_version(s)
     s.execute(insert(Historik), [
         {"insats_id": i, "tid": t, "vem": who, "handling": "skapad", "andringar": _diff({}, _data_snapshot(data, row))}
         for (i, data), row in zip(pairs, values, strict=True)
@@ -350,6 +352,7 @@ def update(db: Database, actor: Actor, insats_id: int, data: InsatsIn) -> None:
         if changes:
             i.andrad = now()
             _log(s, actor, i, "ändrad", changes)
+            bump_version(s)
 
 
 def add_evaluation(db: Database, actor: Actor, insats_id: int, data: UtvarderingIn) -> None:
@@ -366,6 +369,7 @@ def add_evaluation(db: Database, actor: Actor, insats_id: int, data: Utvardering
             changes["evidensgrad"] = [before[0], i.evidensgrad]
             changes["evidensregel"] = [before[1], i.evidensregel]
         _log(s, actor, i, "utvärdering tillagd", changes)
+        bump_version(s)
 
 
 # Status changes: (from, to) -> who may, and what the history calls it.
@@ -395,6 +399,7 @@ def set_status(db: Database, actor: Actor, insats_id: int, status: str) -> None:
             _regrade(i)
         i.andrad = now()
         _log(s, actor, i, name, {"status": [old, status]})
+        bump_version(s)
 
 
 def delete(db: Database, actor: Actor, insats_id: int) -> None:
@@ -404,3 +409,4 @@ def delete(db: Database, actor: Actor, insats_id: int) -> None:
             raise Forbidden("Du kan inte ta bort den här insatsen.")
         _log(s, actor, i, "borttagen", _diff(_snapshot(i), {}))
         s.delete(i)
+        bump_version(s)

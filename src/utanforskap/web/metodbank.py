@@ -24,7 +24,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from utanforskap.errors import InputError
 from utanforskap.metodbank import accounts, gaps, registry
-from utanforskap.metodbank.db import Database, open_database, secret
+from utanforskap.metodbank.db import Database, open_database, read_version, secret
 from utanforskap.metodbank.registry import Actor, Filters, Forbidden, NotFound
 from utanforskap.metodbank.rules import rules, vocab
 from utanforskap.metodbank.schema import LABELS, FieldErrors, validate_insats, validate_utvardering
@@ -51,6 +51,7 @@ class Context:
         self._lock = threading.Lock()
         self._signer: URLSafeTimedSerializer | None = None
         self.limiter = accounts.LoginLimiter()
+        self.cache = ResponseCache()
         self._gap_cache: tuple[Any, Any] | None = None
 
     @property
@@ -66,6 +67,26 @@ class Context:
         if self._signer is None:
             self._signer = URLSafeTimedSerializer(secret(self.db), salt="utanforskap-metodbank-session")
         return self._signer
+
+
+class ResponseCache:
+    """What the public (no login, no token) is answered, per path and query, valid while the
+    database's change counter (db.read_version) stays the same. Bounded; thread-safe."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._data: dict[str, tuple[str, bytes, str]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str, version: str) -> tuple[bytes, str] | None:
+        hit = self._data.get(key)
+        return (hit[1], hit[2]) if hit is not None and hit[0] == version else None
+
+    def put(self, key: str, version: str, body: bytes, media_type: str) -> None:
+        with self._lock:
+            if len(self._data) >= self.size:
+                self._data.clear()
+            self._data[key] = (version, body, media_type)
 
 
 class Session:
@@ -250,6 +271,22 @@ def router(data: AppData, renderer: Renderer, database: Database | str | None = 
         if session.actor.roll == "allmanhet":
             raise HTTPException(403, "Logga in för att göra det här (Metodbank → Logga in).")
 
+    def cached(request: Request, public: bool, build, session: Session | None = None) -> Response:
+        """`build()` -> Response; for the public, answered from the cache while nothing changed."""
+        if not public:
+            return build()
+        key = f"{request.url.path}?{request.url.query}"
+        version = read_version(ctx.db)
+        hit = ctx.cache.get(key, version)
+        if hit is None:
+            resp = build()
+            if resp.status_code != 200:
+                return resp
+            ctx.cache.put(key, version, bytes(resp.body), resp.media_type or "text/html")
+            hit = (bytes(resp.body), resp.media_type or "text/html")
+        resp = Response(hit[0], media_type=hit[1], headers={"cache-control": "no-cache"})
+        return session.apply(request, resp) if session is not None else resp
+
     # ---- pages ----------------------------------------------------------------------
     @r.get("/metodbank", response_class=HTMLResponse, include_in_schema=False)
     def lista(
@@ -268,13 +305,20 @@ def router(data: AppData, renderer: Renderer, database: Database | str | None = 
     ) -> Response:
         session = Session(ctx, request)
         f = filters_from(q, kommun, omrade, problem, sektor, malgrupp, evidens, fran, till, sida, status)
-        result = registry.search(ctx.db, session.actor, f)
-        params = {k: v for k, v in dict(q=q, kommun=kommun, omrade=omrade, problem=problem, sektor=sektor, malgrupp=malgrupp, evidens=evidens, fran=fran, till=till, status=status).items() if v}
-        return page(request, session, "metodbank_lista.html.j2", sida_=result, f=params, sida=sida, sidor=max(1, -(-result.totalt // PAGE_SIZE)))
+
+        def build() -> Response:
+            result = registry.search(ctx.db, session.actor, f)
+            params = {k: v for k, v in dict(q=q, kommun=kommun, omrade=omrade, problem=problem, sektor=sektor, malgrupp=malgrupp, evidens=evidens, fran=fran, till=till, status=status).items() if v}
+            return page(request, session, "metodbank_lista.html.j2", sida_=result, f=params, sida=sida, sidor=max(1, -(-result.totalt // PAGE_SIZE)))
+
+        return cached(request, session.actor.roll == "allmanhet", build, session)
 
     @r.get("/metodbank/insats/{insats_id}", response_class=HTMLResponse, include_in_schema=False)
     def insats_page(request: Request, insats_id: int) -> Response:
         session = Session(ctx, request)
+        return cached(request, session.actor.roll == "allmanhet", lambda: _insats_page(request, session, insats_id), session)
+
+    def _insats_page(request: Request, session: Session, insats_id: int) -> Response:
         try:
             i = registry.get(ctx.db, session.actor, insats_id)
             hist = registry.history(ctx.db, session.actor, insats_id)
@@ -286,6 +330,23 @@ def router(data: AppData, renderer: Renderer, database: Database | str | None = 
             moves = []
         return page(request, session, "metodbank_insats.html.j2", i=rec, historik=hist if session.actor.roll != "allmanhet" else [],
                     kan_andra=registry.can_edit(session.actor, i), flyttar=moves)
+
+    @r.get("/metodbank/insats/{insats_id}/goda-exempel.pdf", include_in_schema=False)
+    def insats_pdf(request: Request, insats_id: int) -> Response:
+        """One page per measure for sharing ("goda exempel"), WeasyPrint."""
+        import logging
+
+        from weasyprint import HTML
+
+        session = Session(ctx, request)
+        try:
+            rec = registry.record(registry.get(ctx.db, session.actor, insats_id))
+        except NotFound as exc:
+            raise _error(exc) from None
+        html = renderer.env.get_template("metodbank_pdf.html.j2").render(i=rec, **names)
+        logging.getLogger("weasyprint").setLevel(logging.ERROR)
+        pdf = HTML(string=html).write_pdf()
+        return session.apply(request, Response(pdf, media_type="application/pdf", headers={"content-disposition": f'inline; filename="goda-exempel-{insats_id}.pdf"'}))
 
     @r.get("/metodbank/ny", response_class=HTMLResponse, include_in_schema=False)
     def ny(request: Request) -> Response:
@@ -412,6 +473,9 @@ def router(data: AppData, renderer: Renderer, database: Database | str | None = 
         lan: Annotated[str, Query(max_length=2)] = "",
     ) -> Response:
         session = Session(ctx, request)
+        return cached(request, session.actor.roll == "allmanhet", lambda: _karta(request, session, kommun, lan), session)
+
+    def _karta(request: Request, session: Session, kommun: str, lan: str) -> Response:
         if kommun and kommun not in data.kommuner:
             raise HTTPException(404, f"Det finns ingen kommun med koden {kommun}. En kommunkod är fyra siffror, t.ex. 0180 för Stockholm.")
         if lan and lan not in data.lan:
@@ -436,6 +500,9 @@ def router(data: AppData, renderer: Renderer, database: Database | str | None = 
     @r.get("/metodbank/kommun/{kod}", response_class=HTMLResponse, include_in_schema=False)
     def kommun_page(request: Request, kod: str) -> Response:
         session = Session(ctx, request)
+        return cached(request, session.actor.roll == "allmanhet", lambda: _kommun_page(request, session, kod), session)
+
+    def _kommun_page(request: Request, session: Session, kod: str) -> Response:
         k = data.kommuner.get(kod)
         if k is None:
             raise HTTPException(404, f"Det finns ingen kommun med koden {kod}. En kommunkod är fyra siffror, t.ex. 0180 för Stockholm.")
@@ -565,16 +632,24 @@ def router(data: AppData, renderer: Renderer, database: Database | str | None = 
         actor = api_actor(request, required=False)
         f = filters_from(q, kommun, omrade, problem, sektor, malgrupp, evidens, fran, till, 1)
         f.limit, f.offset = limit, offset
-        result = registry.search(ctx.db, actor, f)
-        return api_json({"totalt": result.totalt, "limit": limit, "offset": offset, "insatser": [registry.record(i) for i in result.rader]})
+
+        def build() -> Response:
+            result = registry.search(ctx.db, actor, f)
+            return api_json({"totalt": result.totalt, "limit": limit, "offset": offset, "insatser": [registry.record(i) for i in result.rader]})
+
+        return cached(request, actor.roll == "allmanhet", build)
 
     @r.get("/api/v1/insatser/{insats_id}", tags=["metodbank"], summary="En insats")
     def api_get(request: Request, insats_id: int) -> Response:
         actor = api_actor(request, required=False)
-        try:
-            return api_json(registry.record(registry.get(ctx.db, actor, insats_id)))
-        except NotFound as exc:
-            raise _error(exc) from None
+
+        def build() -> Response:
+            try:
+                return api_json(registry.record(registry.get(ctx.db, actor, insats_id)))
+            except NotFound as exc:
+                raise _error(exc) from None
+
+        return cached(request, actor.roll == "allmanhet", build)
 
     @r.post("/api/v1/insatser", tags=["metodbank"], summary="Registrera en insats (kräver token)", status_code=201)
     async def api_create(request: Request) -> Response:
