@@ -308,3 +308,13 @@ def test_gap_map_finds_measures_and_gaps(db):
     m = gaps.matrix(db)
     cell = m.filter((m["problem"] == "skolresultat") & (m["sektor"] == "skola")).row(0, named=True)
     assert cell["insatser"] >= 1
+
+
+def test_gap_export(db, tmp_path):
+    import polars as pl
+
+    from utanforskap.results import karta
+
+    n = gaps.export_gaps(db, karta.compute(), tmp_path / "luckor.csv")
+    df = pl.read_csv(tmp_path / "luckor.csv", schema_overrides={"kommun_kod": pl.String, "lan_kod": pl.String})
+    assert df.height == n > 0 and {"regso_kod", "faktor", "faktor_namn", "i_omradet", "lucka", "metod"} <= set(df.columns)

@@ -277,3 +277,8 @@ def test_public_answers_follow_every_change(server):
     registry.set_status(server[1], STAFF, new, "utkast")
     swedish_error(c.get(f"/api/v1/insatser/{new}"), 404, "finns inte")
     swedish_error(c.get(f"/metodbank/insats/{new}"), 404, "finns inte")
+
+
+def test_gap_csv_download(server):
+    r = client(server).get("/metodbank/luckor.csv", params={"lan": "01"})
+    assert r.status_code == 200 and r.text.startswith("regso_kod,") and "lucka" in r.text.splitlines()[0]

@@ -61,3 +61,20 @@ def exportera(
 
     n = export(_db(databas), ut)
     console.print(f"Exporterade {n} publicerade insatser till {escape(str(ut))}.", highlight=False)
+
+
+@insatser_app.command("luckor")
+def luckor(
+    ut: Annotated[Path, typer.Option("--ut", help="Fil: .csv eller .xlsx")] = Path("luckor.csv"),
+    databas: DatabasOpt = None,
+) -> None:
+    """Skriv lägesbilden: varje listat område och flaggad faktor, med insatserna och luckorna."""
+    from utanforskap.metodbank.gaps import area_gaps, export_gaps, summarize
+    from utanforskap.results import karta
+
+    db = _db(databas)
+    with console.status("Beräknar kartan ..."):
+        result = karta.compute()
+    n = export_gaps(db, result, ut)
+    s = summarize(area_gaps(db, result), None).row(0, named=True) if n else {"luckor": 0, "flaggade_faktorer": 0}
+    console.print(f"{n} flaggade faktorer i listade områden, {s['luckor']} utan lokal insats (luckor): {escape(str(ut))}", highlight=False)

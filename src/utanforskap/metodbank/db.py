@@ -83,7 +83,7 @@ def open_database(url: str | None = None, *, seed: bool = True) -> Database:
         raise InputError(f"UTANFORSKAP_DATABAS: databasen {parsed.get_backend_name()!r} stöds inte; ange sqlite:///FIL eller postgresql://...")
     kwargs: dict = {}
     if parsed.get_backend_name() == "postgresql":
-        kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
+        kwargs.update(pool_size=10, max_overflow=20, pool_recycle=1800)
     else:
         kwargs.update(connect_args={"check_same_thread": False, "timeout": 30})
     engine = create_engine(url, **kwargs)
@@ -142,6 +142,9 @@ def set_meta(s: Session, key: str, value: str) -> None:
 
 
 VERSION_KEY = "andringsnummer"
+# Changes made by this process (any database): lets a reader skip asking the database
+# when nothing here changed and its last answer is fresh (see web.metodbank).
+local_changes = 0
 
 
 def bump_version(s: Session) -> None:
@@ -151,6 +154,8 @@ def bump_version(s: Session) -> None:
 
     from utanforskap.metodbank.models import Meta
 
+    global local_changes
+    local_changes += 1
     done = s.execute(
         update(Meta).where(Meta.nyckel == VERSION_KEY).values(varde=func.cast(func.cast(Meta.varde, Integer) + 1, String))
     ).rowcount

@@ -163,3 +163,30 @@ def similar_measures(db: Database, result: MapResult, regso: str, limit: int = 1
 
 def grade_text(grad: str) -> str:
     return rules().grader.get(grad, grad)
+
+
+def export_gaps(db: Database, result: MapResult, target) -> int:
+    """The lägesbild as a file (.csv or .xlsx): one row per listed area and flagged factor,
+    with the published measures' ids in the area, in the kommun and nationally, and `lucka`."""
+    from pathlib import Path
+
+    from utanforskap.atomic import atomic_path
+    from utanforskap.errors import InputError
+
+    target = Path(target)
+    g = area_gaps(db, result)
+    names = vocab().problem
+    flat = g.with_columns(
+        pl.col("faktor").replace_strict(names, default=pl.col("faktor")).alias("faktor_namn"),
+        *(pl.col(c).list.eval(pl.element().cast(pl.String)).list.join(";").alias(c) for c in ("i_omradet", "i_kommunen", "nationellt")),
+        pl.lit(result.method.id).alias("metod"),
+        pl.lit(result.year).alias("ar"),
+    )
+    with atomic_path(target) as tmp:
+        if target.suffix.lower() == ".csv":
+            flat.write_csv(tmp)
+        elif target.suffix.lower() == ".xlsx":
+            flat.write_excel(tmp, worksheet="luckor")
+        else:
+            raise InputError(f"{target}: okänt format {target.suffix!r}; ange .csv eller .xlsx")
+    return g.height

@@ -15,9 +15,11 @@ import json
 import re
 import secrets
 import threading
+import time
 from datetime import date
 from typing import Annotated, Any
 
+import polars as pl
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -52,6 +54,21 @@ class Context:
         self._signer: URLSafeTimedSerializer | None = None
         self.limiter = accounts.LoginLimiter()
         self.cache = ResponseCache()
+        self._version: tuple[str, int, float] | None = None  # (counter, local changes, when read)
+
+    def version(self, ttl: float = 1.0) -> str:
+        """The database's change counter, asked at most once a `ttl` unless this process
+        changed something since: another process's change shows within `ttl` seconds."""
+        from utanforskap.metodbank import db as dbmod
+
+        now_ = time.monotonic()
+        v = self._version
+        if v is not None and v[1] == dbmod.local_changes and now_ - v[2] < ttl:
+            return v[0]
+        local = dbmod.local_changes
+        value = read_version(self.db)
+        self._version = (value, local, now_)
+        return value
         self._gap_cache: tuple[Any, Any] | None = None
 
     @property
@@ -276,7 +293,7 @@ def router(data: AppData, renderer: Renderer, database: Database | str | None = 
         if not public:
             return build()
         key = f"{request.url.path}?{request.url.query}"
-        version = read_version(ctx.db)
+        version = ctx.version()
         hit = ctx.cache.get(key, version)
         if hit is None:
             resp = build()
@@ -496,6 +513,16 @@ def router(data: AppData, renderer: Renderer, database: Database | str | None = 
             per_faktor=gaps.gaps_by_factor(g).to_dicts(),
             insats_namn=dict(zip(t["insatser"]["insats_id"].to_list(), t["insatser"]["namn"].to_list(), strict=True)),
         )
+
+    @r.get("/metodbank/luckor.csv", include_in_schema=False)
+    def luckor_csv(kommun: Annotated[str, Query(max_length=4)] = "", lan: Annotated[str, Query(max_length=2)] = "") -> Response:
+        g = gaps.area_gaps(ctx.db, data.result, tables=gap_tables())
+        if kommun:
+            g = g.filter(g["kommun_kod"] == kommun)
+        elif lan:
+            g = g.filter(g["lan_kod"] == lan)
+        flat = g.with_columns(*(pl.col(c).list.eval(pl.element().cast(pl.String)).list.join(";") for c in ("i_omradet", "i_kommunen", "nationellt")))
+        return Response(flat.write_csv(), media_type="text/csv; charset=utf-8", headers={"content-disposition": 'attachment; filename="luckor.csv"', "cache-control": "no-cache"})
 
     @r.get("/metodbank/kommun/{kod}", response_class=HTMLResponse, include_in_schema=False)
     def kommun_page(request: Request, kod: str) -> Response:
