@@ -163,6 +163,13 @@ def history(db: Database, actor: Actor, insats_id: int) -> list[Historik]:
         return list(s.scalars(select(Historik).where(Historik.insats_id == insats_id).order_by(Historik.tid, Historik.id)))
 
 
+def get_with_history(db: Database, actor: Actor, insats_id: int) -> tuple[Insats, list[Historik]]:
+    """The measure and its history in one session (the measure page)."""
+    with db.session() as s:
+        i = _get(s, actor, insats_id)
+        return i, list(s.scalars(select(Historik).where(Historik.insats_id == insats_id).order_by(Historik.tid, Historik.id)))
+
+
 def review_queue(db: Database, actor: Actor) -> list[Insats]:
     if not actor.is_staff:
         raise Forbidden("Granskningskön är bara för granskare och administratörer.")

@@ -337,8 +337,7 @@ def router(data: AppData, renderer: Renderer, database: Database | str | None = 
 
     def _insats_page(request: Request, session: Session, insats_id: int) -> Response:
         try:
-            i = registry.get(ctx.db, session.actor, insats_id)
-            hist = registry.history(ctx.db, session.actor, insats_id)
+            i, hist = registry.get_with_history(ctx.db, session.actor, insats_id)
         except NotFound as exc:
             raise _error(exc) from None
         rec = registry.record(i)
