@@ -62,9 +62,10 @@ def make_xlsx(path: Path, n: int, seed: int = 1) -> None:
     wb.close()
 
 
-def start_server(port: int, url: str) -> subprocess.Popen:
+def start_server(port: int, url: str, log: Path) -> subprocess.Popen:
     env = {**os.environ, "COLUMNS": "200", "UTANFORSKAP_DATABAS": url, "UTANFORSKAP_GEOMETRI_WFS": ""}
-    proc = subprocess.Popen([sys.executable, "-m", "utanforskap", "webb", "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+    # The server's log goes to a file: a pipe nobody reads would fill and stop the server.
+    proc = subprocess.Popen([sys.executable, "-m", "utanforskap", "webb", "--port", str(port)], stdout=subprocess.DEVNULL, stderr=log.open("w"), text=True, env=env)
     deadline = time.monotonic() + 180
     while True:
         try:
@@ -73,7 +74,7 @@ def start_server(port: int, url: str) -> subprocess.Popen:
         except (httpx.TransportError, httpx.HTTPStatusError):
             if proc.poll() is not None or time.monotonic() > deadline:
                 proc.kill()
-                sys.exit(f"servern startade inte: {proc.stderr.read() if proc.stderr else ''}")
+                sys.exit(f"servern startade inte: {log.read_text()[-2000:]}")
             time.sleep(0.3)
 
 
@@ -107,7 +108,8 @@ def run(backend: str, url: str, xlsx: Path, n: int, rate: float, seconds: float,
     db.dispose()
 
     port = free_port()
-    server = start_server(port, url)
+    log = Path(tempfile.mkdtemp(prefix="bench-metodbank-logg-")) / f"webb-{backend}.log"
+    server = start_server(port, url, log)
     ok = imported < 10 and sorted(gap_time)[2] < 1
     try:
         kommuner = sorted({k for k, in _kommuner(url)})
@@ -125,6 +127,9 @@ def run(backend: str, url: str, xlsx: Path, n: int, rate: float, seconds: float,
     finally:
         server.terminate()
         server.wait(timeout=20)
+        errors_logged = log.read_text().count("Traceback")
+        if errors_logged:
+            print(f"# servern loggade {errors_logged} fel; se {log}", flush=True)
     return ok
 
 
