@@ -104,6 +104,7 @@ def open_database(url: str | None = None, *, seed: bool = True) -> Database:
         where = parsed.render_as_string(hide_password=True)
         raise SourceError(f"databasen {where} går inte att öppna: {str(exc.orig).strip().splitlines()[0]}") from exc
     db = Database(engine, sessionmaker(engine, expire_on_commit=False), parsed.render_as_string(hide_password=True))
+    _ensure_meta(db)
     if seed:
         from utanforskap.metodbank.seed import ensure_seeded
 
@@ -123,6 +124,22 @@ def migrate(engine: Engine) -> None:
             conn.exec_driver_sql("SELECT pg_advisory_xact_lock(732001)")  # one migrating process at a time
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+
+
+def _ensure_meta(db: Database) -> None:
+    """The rows every process expects (the change counter, the cookie secret), created once;
+    when two processes open a new database at the same moment, one of them wins."""
+    import secrets
+
+    from sqlalchemy.exc import IntegrityError
+
+    for key, value in ((VERSION_KEY, "0"), ("hemlighet", secrets.token_urlsafe(48))):
+        try:
+            with db.session() as s:
+                if get_meta(s, key) is None:
+                    set_meta(s, key, value)
+        except IntegrityError:
+            pass
 
 
 def get_meta(s: Session, key: str) -> str | None:
@@ -156,11 +173,7 @@ def bump_version(s: Session) -> None:
 
     global local_changes
     local_changes += 1
-    done = s.execute(
-        update(Meta).where(Meta.nyckel == VERSION_KEY).values(varde=func.cast(func.cast(Meta.varde, Integer) + 1, String))
-    ).rowcount
-    if not done:
-        s.add(Meta(nyckel=VERSION_KEY, varde="1"))
+    s.execute(update(Meta).where(Meta.nyckel == VERSION_KEY).values(varde=func.cast(func.cast(Meta.varde, Integer) + 1, String)))
 
 
 def read_version(db: Database) -> str:
@@ -179,13 +192,12 @@ def secret(db: Database) -> str:
     configured = load().hemlighet
     if configured:
         return configured
-    import secrets
-
     with db.session() as s:
         value = get_meta(s, "hemlighet")
-        if value is None:
-            value = secrets.token_urlsafe(48)
-            set_meta(s, "hemlighet", value)
+    if value is None:  # pragma: no cover - open_database created it
+        _ensure_meta(db)
+        with db.session() as s:
+            value = get_meta(s, "hemlighet")
     return value
 
 

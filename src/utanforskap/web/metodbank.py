@@ -50,7 +50,7 @@ class Context:
         self.renderer = renderer
         self._db = database if isinstance(database, Database) else None
         self._url = database if isinstance(database, str) else None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._signer: URLSafeTimedSerializer | None = None
         self.limiter = accounts.LoginLimiter()
         self.cache = ResponseCache()
@@ -82,7 +82,9 @@ class Context:
     @property
     def signer(self) -> URLSafeTimedSerializer:
         if self._signer is None:
-            self._signer = URLSafeTimedSerializer(secret(self.db), salt="utanforskap-metodbank-session")
+            with self._lock:
+                if self._signer is None:
+                    self._signer = URLSafeTimedSerializer(secret(self.db), salt="utanforskap-metodbank-session")
         return self._signer
 
 
