@@ -315,7 +315,10 @@ def create_many(s: Session, actor: Actor, rows: list[InsatsIn], *, status: str =
             ansvarig_kommun=actor.kommun_kod if actor.roll == "redaktor" else (data.kommuner[0] if len(data.kommuner) == 1 and data.niva == "kommunal" else None),
         )
         values.append(row)
-    ids = list(s.scalars(insert(Insats).returning(Insats.id, sort_by_parameter_order=True), values))
+    ids = _allocate_ids(s, len(values))
+    for i, row in zip(ids, values, strict=True):
+        row["id"] = i
+    s.execute(insert(Insats), values)  # explicit ids: batched, no per-row RETURNING
     pairs = list(zip(ids, prepared, strict=True))
     for model, key, attr in ((InsatsKommun, "kommun_kod", "kommuner"), (InsatsSektor, "sektor", "sektorer"), (InsatsProblem, "problem", "problem")):
         children = [{"insats_id": i, key: v} for i, data in pairs for v in getattr(data, attr)]
@@ -331,6 +334,18 @@ def create_many(s: Session, actor: Actor, rows: list[InsatsIn], *, status: str =
         for (i, data), row in zip(pairs, values, strict=True)
     ])
     return ids
+
+
+def _allocate_ids(s: Session, n: int) -> list[int]:
+    """`n` new measure ids: from the id sequence on PostgreSQL; on SQLite the ones after the
+    largest (the transaction holds SQLite's write lock from its first write, and a collision
+    with another writer fails the whole import, which then writes nothing)."""
+    from sqlalchemy import text
+
+    if s.get_bind().dialect.name == "postgresql":
+        return list(s.scalars(text("SELECT nextval(pg_get_serial_sequence('insats', 'id')) FROM generate_series(1, :n)"), {"n": n}))
+    start = (s.scalar(select(func.max(Insats.id))) or 0) + 1
+    return list(range(start, start + n))
 
 
 def _data_snapshot(data: InsatsIn, row: dict) -> dict:
