@@ -318,3 +318,21 @@ def test_gap_export(db, tmp_path):
     n = gaps.export_gaps(db, karta.compute(), tmp_path / "luckor.csv")
     df = pl.read_csv(tmp_path / "luckor.csv", schema_overrides={"kommun_kod": pl.String, "lan_kod": pl.String})
     assert df.height == n > 0 and {"regso_kod", "faktor", "faktor_namn", "i_omradet", "lucka", "metod"} <= set(df.columns)
+
+
+def test_migrations_go_down_to_nothing_and_up_again(tmp_path):
+    from alembic import command
+    from alembic.config import Config
+    from importlib import resources
+
+    database = open_database(f"sqlite:///{tmp_path / 'ned-upp.sqlite'}")
+    cfg = Config()
+    cfg.set_main_option("script_location", str(resources.files("utanforskap.metodbank").joinpath("migrations")))
+    with database.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "base")
+    assert set(inspect(database.engine).get_table_names()) == {"alembic_version"}
+    database.dispose()
+    again = open_database(f"sqlite:///{tmp_path / 'ned-upp.sqlite'}")  # migrated and seeded anew
+    assert registry.search(again, PUBLIC, Filters()).totalt == 17
+    again.dispose()
