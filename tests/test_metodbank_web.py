@@ -80,6 +80,8 @@ def test_public_sees_the_real_measures_and_pages(server):
     for path in ("/metodbank/karta", "/metodbank/karta?kommun=0180", "/metodbank/kommun/0180", "/metodbank/evidensregler"):
         assert c.get(path).status_code == 200, path
     assert 'href="/metodbank/kommun/0180"' in c.get("/kommun/0180").text
+    for path in ("/metodbank", f"/metodbank/insats/{one['id']}", "/metodbank/karta", "/metodbank/kommun/0180"):
+        assert 'name="csrf"' not in c.get(path).text  # what the public is answered (and cached) holds no session's token
 
 
 def test_unknown_codes_in_filters(server):
