@@ -97,6 +97,14 @@ def test_bad_measures_are_refused_in_swedish(change, field, words):
     assert any(f == field and words in m for f, m in err.value.errors), err.value.errors
 
 
+def test_every_error_is_reported_at_once():
+    with pytest.raises(FieldErrors) as err:
+        validate_insats(measure(kostnad_kr=-1, start="2025-06-01", slut="2025-01-01", kommuner=["9999"]))
+    assert {f for f, _ in err.value.errors} == {"kostnad_kr", "slut", "kommuner"}
+    with pytest.raises(FieldErrors, match="inte ett datum; skriv ÅÅÅÅ-MM-DD"):
+        validate_insats(measure(start="1 maj"))
+
+
 def test_bad_evaluations_are_refused():
     with pytest.raises(FieldErrors, match="övre gräns är lägre"):
         validate_utvardering({"design": "rct", "ki_lag": 0.5, "ki_hog": 0.1})

@@ -230,6 +230,8 @@ def _errors(exc: ValidationError) -> list[tuple[str, str]]:
     for err in exc.errors():
         loc = [str(p) for p in err.get("loc", ())]
         msg = swedish_message(err)
+        if str(err.get("type", "")).startswith("date"):
+            msg = f"{err.get('input')!r} är inte ett datum; skriv ÅÅÅÅ-MM-DD, t.ex. 2025-08-15"
         field = loc[0] if loc else ""
         if err.get("type") == "value_error" and not loc and ": " in msg:
             field, msg = msg.split(": ", 1)
@@ -239,11 +241,26 @@ def _errors(exc: ValidationError) -> list[tuple[str, str]]:
     return out
 
 
+def _cross_field(data: dict[str, Any]) -> list[tuple[str, str]]:
+    """The checks between fields, on the raw input: pydantic runs them only when every field
+    is valid, and a form should show every error at once."""
+    out = []
+    try:
+        start, slut = (date.fromisoformat(str(data[k])) if data.get(k) else None for k in ("start", "slut"))
+    except ValueError:
+        return out
+    if start and slut and slut < start:
+        out.append(("slut", f"slutet ({slut.isoformat()}) ligger före starten ({start.isoformat()})"))
+    return out
+
+
 def validate_insats(data: dict[str, Any], where: str = "") -> InsatsIn:
     try:
         return InsatsIn.model_validate(data)
     except ValidationError as exc:
-        raise FieldErrors(_errors(exc), where) from exc
+        errors = _errors(exc)
+        errors += [e for e in _cross_field(data) if e[0] not in {f for f, _ in errors}]
+        raise FieldErrors(errors, where) from exc
 
 
 def validate_utvardering(data: dict[str, Any], where: str = "") -> UtvarderingIn:
