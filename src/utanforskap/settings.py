@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     # Microdata: persons 20-64 with at least this many months of ekonomiskt bistånd receive it.
     bistand_min_manader: int = Field(default=1, ge=1, le=12, description="Months of ekonomiskt bistånd (1–12)")
 
+    # The metodbank's database: a SQLAlchemy URL (sqlite:///FIL or postgresql://...); empty:
+    # a SQLite file in the user's data directory. The secret that signs login cookies (empty:
+    # one is generated and kept beside the SQLite file, or in the database).
+    databas: str | None = Field(default=None, description="The metodbank's database URL")
+    hemlighet: str | None = Field(default=None, description="Secret for signed session cookies")
+
 
 def load(**overrides: object) -> Settings:
     """Settings from the environment, with `overrides` on top; errors name the variable."""

@@ -37,6 +37,7 @@ COMMAND_MODULES = [
     "utanforskap.cli.webb",
     "utanforskap.cli.robusthet",
     "utanforskap.cli.effekt",
+    "utanforskap.cli.anvandare", "utanforskap.cli.insatser",
 ]
 
 

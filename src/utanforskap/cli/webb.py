@@ -39,13 +39,17 @@ def webb(
     # The port is taken now, before anything is computed or printed: a busy port is one
     # Swedish line (exit 2), not a URL followed by uvicorn's error.
     sock = server.bind(host, port)
+    from utanforskap.metodbank.db import open_database
+
+    database = open_database()  # the metodbank's (UTANFORSKAP_DATABAS): a bad address fails here, not at the first request
     with console.status("Beräknar kartan ..."):
         result = karta.compute(metod, ar, data)
-        web_app = create_app(build(result), geometri=geometri)
+        web_app = create_app(build(result), geometri=geometri, database=database)
     if result.source.synthetic:
         console.print("[bold white on red] SYNTETISKA DATA [/] inte verkliga personer")
     console.print(f"[bold]{escape(result.method.method.titel)}[/] ({escape(result.method.id)}), {result.year}. Data: {escape(result.source.description)}", highlight=False)
     console.print(f"Webbtjänsten: http://{host}:{port}/  (API: http://{host}:{port}/api/v1; avsluta med Ctrl+C)", highlight=False)
+    console.print(f"Metodbanken: http://{host}:{port}/metodbank  (databas: {database.url})", highlight=False)
     # The map and its records live as long as the process: keep them out of the garbage
     # collector's full scans, which otherwise pause requests for tens of milliseconds.
     gc.collect()

@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from utanforskap import __version__
 from utanforskap.validation import swedish_message
-from utanforskap.web import api, apidocs, assets, maplayers, robusthet, security
+from utanforskap.web import api, apidocs, assets, maplayers, metodbank, robusthet, security
 from utanforskap.web.caching import CachingMiddleware
 from utanforskap.web.downloads import Downloads
 from utanforskap.web.pages import Renderer
@@ -50,6 +50,7 @@ TAGS = [
     {"name": "metoder", "description": "Metoderna med parametrar och deras proveniens"},
     {"name": "sök", "description": "Sök kommun eller område"},
     {"name": "geodata", "description": "Gränser som GeoJSON för kartor"},
+    {"name": "metodbank", "description": "Insatser mot utanförskap: läs publicerade utan inloggning, skriv med API-token"},
 ]
 
 _HINTS = {
@@ -74,10 +75,12 @@ def validation_details(exc: RequestValidationError) -> list[dict]:
     return details
 
 
-def create_app(data: AppData, *, geometri: str | Path | None = None, static_dir: Path = assets.STATIC_DIR) -> FastAPI:
+def create_app(data: AppData, *, geometri: str | Path | None = None, static_dir: Path = assets.STATIC_DIR, database=None) -> FastAPI:
     """The web application over one computed map. Fails if the front-end files are missing.
 
     `geometri`: a user's GeoPackage with RegSO or DeSO polygons (see geography.polygons).
+    `database`: the metodbank's database (a metodbank.db.Database or URL); default
+    UTANFORSKAP_DATABAS or the SQLite file in the user's data directory, opened on first use.
     """
     assets.check(static_dir)
     app = FastAPI(
@@ -107,6 +110,7 @@ def create_app(data: AppData, *, geometri: str | Path | None = None, static_dir:
     app.include_router(downloads.router())
     app.include_router(pages_router(renderer, data, kommun_legends, regso_legends, bounds, regso, downloads, methods))
     app.include_router(apidocs.router(renderer))
+    app.include_router(metodbank.router(data, renderer, database))
     app.mount("/static", StaticFiles(directory=static_dir), name="static")
 
     def is_api(request: Request) -> bool:
@@ -142,7 +146,7 @@ def create_app(data: AppData, *, geometri: str | Path | None = None, static_dir:
         return renderer.error(request, 500, message)
 
     # Outermost: it sees the final status of every answer, errors included.
-    app.add_middleware(CachingMiddleware, version=f"{data.version}-{_code_version(static_dir)}")
+    app.add_middleware(CachingMiddleware, version=f"{data.version}-{_code_version(static_dir)}", skip_prefixes=("/static/", *metodbank.PREFIXES))
     # Around everything, a 500 included: HEAD, security headers, CORS, Allow, gzip.
     security.install(app)
     return app

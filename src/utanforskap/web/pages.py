@@ -23,6 +23,7 @@ NAV = [
     ("/sok", "Sök"),
     ("/metoder", "Metoder"),
     ("/robusthet", "Robusthet"),
+    ("/metodbank", "Metodbank"),
     ("/ladda-ner", "Ladda ner"),
     ("/api", "API"),
     ("/tillganglighet", "Tillgänglighet"),

@@ -1,0 +1,218 @@
+"""Accounts: users with roles, argon2 password hashes, API tokens hashed at rest, and a
+login rate limit.
+
+    create_user(db, "anna", "granskare", None, password)
+    actor = login(db, "anna", password)              # Actor, or LoginFailed
+    token = create_token(db, "anna")                 # shown once; only its sha256 is stored
+    actor = token_actor(db, token)                   # None once revoked
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+
+from utanforskap.errors import InputError
+from utanforskap.metodbank.db import Database
+from utanforskap.metodbank.models import Anvandare, Token
+from utanforskap.metodbank.registry import ROLES, Actor, now
+from utanforskap.metodbank.schema import known_codes
+
+_hasher = PasswordHasher()
+# A hash to verify against when the user does not exist, so that the answer takes as long.
+_DUMMY = _hasher.hash("inte-ett-riktigt-losenord")
+MIN_PASSWORD = 12
+TOKEN_PREFIX = "mb_"
+
+
+class LoginFailed(InputError):
+    """Wrong name or password, or a blocked account (the message does not say which)."""
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    namn: str
+    roll: str
+    kommun_kod: str | None
+    sparrad: bool
+    skapad: str
+
+    def actor(self) -> Actor:
+        return Actor(self.namn, self.roll, self.kommun_kod, self.id)
+
+
+def _user(u: Anvandare) -> User:
+    return User(u.id, u.namn, u.roll, u.kommun_kod, u.sparrad, u.skapad.isoformat(sep=" "))
+
+
+def check_role(roll: str, kommun_kod: str | None) -> None:
+    if roll not in ROLES:
+        raise InputError(f"okänd roll {roll!r}; tillåtna: {', '.join(ROLES)}")
+    if roll == "redaktor":
+        if not kommun_kod:
+            raise InputError("en redaktör hör till en kommun: ange --kommun med kommunkoden, t.ex. 0180")
+        if kommun_kod not in known_codes()[0]:
+            raise InputError(f"okänd kommunkod {kommun_kod!r}; en kommunkod är fyra siffror, t.ex. 0180")
+    elif kommun_kod:
+        raise InputError(f"rollen {roll} gäller alla kommuner; ange ingen kommun")
+
+
+def create_user(db: Database, namn: str, roll: str, kommun_kod: str | None, password: str) -> User:
+    if not re.fullmatch(r"[A-Za-z0-9_.@-]{2,100}", namn):
+        raise InputError(f"ogiltigt användarnamn {namn!r}: 2–100 tecken, bokstäver a–z, siffror och . _ @ -")
+    check_role(roll, kommun_kod)
+    if len(password) < MIN_PASSWORD:
+        raise InputError(f"lösenordet är för kort: minst {MIN_PASSWORD} tecken")
+    with db.session() as s:
+        if s.scalar(select(Anvandare.id).where(Anvandare.namn == namn)) is not None:
+            raise InputError(f"användaren {namn!r} finns redan")
+        u = Anvandare(namn=namn, roll=roll, kommun_kod=kommun_kod, losenord=_hasher.hash(password), skapad=now())
+        s.add(u)
+        s.flush()
+        return _user(u)
+
+
+def list_users(db: Database) -> list[User]:
+    with db.session() as s:
+        return [_user(u) for u in s.scalars(select(Anvandare).order_by(Anvandare.namn))]
+
+
+def get_user(db: Database, user_id: int) -> tuple[User, int] | None:
+    """The user and their session version (None if missing)."""
+    with db.session() as s:
+        u = s.get(Anvandare, user_id)
+        return None if u is None else (_user(u), u.sessionsversion)
+
+
+def block_user(db: Database, namn: str, blocked: bool = True) -> User:
+    """Block (or unblock) an account: its sessions and tokens stop working at once."""
+    with db.session() as s:
+        u = s.scalar(select(Anvandare).where(Anvandare.namn == namn))
+        if u is None:
+            raise InputError(f"användaren {namn!r} finns inte; se `utanforskap anvandare lista`")
+        u.sparrad = blocked
+        u.sessionsversion += 1
+        return _user(u)
+
+
+def login(db: Database, namn: str, password: str) -> tuple[User, int]:
+    """Check a name and password; returns the user and their session version."""
+    with db.session() as s:
+        u = s.scalar(select(Anvandare).where(Anvandare.namn == namn))
+        if u is None:
+            try:
+                _hasher.verify(_DUMMY, password)
+            except VerificationError:
+                pass
+            raise LoginFailed("Fel användarnamn eller lösenord.")
+        try:
+            _hasher.verify(u.losenord, password)
+        except (VerificationError, InvalidHashError):
+            raise LoginFailed("Fel användarnamn eller lösenord.") from None
+        if u.sparrad:
+            raise LoginFailed("Fel användarnamn eller lösenord.")
+        if _hasher.check_needs_rehash(u.losenord):
+            u.losenord = _hasher.hash(password)
+        return _user(u), u.sessionsversion
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(db: Database, namn: str, beskrivning: str = "") -> tuple[int, str]:
+    """A new API token for a user, scoped to their role and kommun; returns (id, token). The
+    token is shown once: only its sha256 is stored."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with db.session() as s:
+        u = s.scalar(select(Anvandare).where(Anvandare.namn == namn))
+        if u is None:
+            raise InputError(f"användaren {namn!r} finns inte; se `utanforskap anvandare lista`")
+        if u.sparrad:
+            raise InputError(f"användaren {namn!r} är spärrad")
+        t = Token(anvandare_id=u.id, hash=_digest(token), roll=u.roll, kommun_kod=u.kommun_kod, beskrivning=beskrivning, skapad=now())
+        s.add(t)
+        s.flush()
+        return t.id, token
+
+
+def revoke_token(db: Database, token_id: int) -> None:
+    with db.session() as s:
+        t = s.get(Token, token_id)
+        if t is None:
+            raise InputError(f"token {token_id} finns inte; se `utanforskap anvandare lista --token`")
+        if t.aterkallad is None:
+            t.aterkallad = now()
+
+
+def list_tokens(db: Database) -> list[dict]:
+    with db.session() as s:
+        rows = s.execute(select(Token, Anvandare.namn).join(Anvandare, Anvandare.id == Token.anvandare_id).order_by(Token.id))
+        return [
+            {"id": t.id, "anvandare": n, "roll": t.roll, "kommun": t.kommun_kod, "beskrivning": t.beskrivning,
+             "skapad": t.skapad.isoformat(sep=" "), "aterkallad": t.aterkallad.isoformat(sep=" ") if t.aterkallad else None}
+            for t, n in rows
+        ]
+
+
+def token_actor(db: Database, token: str) -> Actor | None:
+    """The actor a token speaks for, or None (unknown, revoked, or its user blocked)."""
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+        return None
+    with db.session() as s:
+        row = s.execute(
+            select(Token, Anvandare).join(Anvandare, Anvandare.id == Token.anvandare_id).where(Token.hash == _digest(token))
+        ).first()
+        if row is None:
+            return None
+        t, u = row
+        if t.aterkallad is not None or u.sparrad:
+            return None
+        return Actor(f"{u.namn} (token {t.id})", t.roll, t.kommun_kod, u.id)
+
+
+class LoginLimiter:
+    """At most `attempts` failed logins per name (keys "namn:...") and `address_attempts` per
+    address (keys "ip:...", many users may share one) within `window` seconds; then refused
+    until the window has passed. In memory, per process."""
+
+    def __init__(self, attempts: int = 5, window: float = 900.0, address_attempts: int = 30) -> None:
+        self.attempts = attempts
+        self.address_attempts = address_attempts
+        self.window = window
+        self._failures: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, key: str, t: float) -> deque[float]:
+        q = self._failures.setdefault(key, deque())
+        while q and q[0] < t - self.window:
+            q.popleft()
+        return q
+
+    def blocked(self, *keys: str) -> bool:
+        t = time.monotonic()
+        with self._lock:
+            return any(len(self._recent(k, t)) >= (self.address_attempts if k.startswith("ip:") else self.attempts) for k in keys)
+
+    def failed(self, *keys: str) -> None:
+        t = time.monotonic()
+        with self._lock:
+            for k in keys:
+                self._recent(k, t).append(t)
+            if len(self._failures) > 100_000:  # bound memory under a flood of names
+                self._failures.clear()
+
+    def succeeded(self, *keys: str) -> None:
+        with self._lock:
+            for k in keys:
+                self._failures.pop(k, None)

@@ -1,0 +1,156 @@
+"""The metodbank's tables (SQLAlchemy 2 declarative models).
+
+A measure (`Insats`) with its kommuner, RegSO areas (with the code list's vintage), sectors
+and problem variables in tables of their own (so the list filters use indexes), its
+evaluations, and the full history of every change. Users and their API tokens.
+The schema is created and changed only by the Alembic migrations in `migrations/`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Insats(Base):
+    __tablename__ = "insats"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    extern_id: Mapped[str | None] = mapped_column(String(100), unique=True)  # id in an imported file
+    namn: Mapped[str] = mapped_column(String(300))
+    beskrivning: Mapped[str] = mapped_column(Text, default="")
+    niva: Mapped[str] = mapped_column(String(20), default="kommunal")  # nationell | regional | kommunal
+    agare_typ: Mapped[str] = mapped_column(String(30), default="kommun")
+    agare_namn: Mapped[str] = mapped_column(String(300), default="")
+    # The kommun whose editors may edit the measure (None: a national or regional measure,
+    # which only reviewers edit).
+    ansvarig_kommun: Mapped[str | None] = mapped_column(String(4), index=True)
+    malgrupp: Mapped[str] = mapped_column(Text, default="")
+    alder_fran: Mapped[int | None] = mapped_column(Integer)
+    alder_till: Mapped[int | None] = mapped_column(Integer)
+    kon: Mapped[str] = mapped_column(String(20), default="alla")
+    start: Mapped[date | None] = mapped_column(Date, index=True)
+    slut: Mapped[date | None] = mapped_column(Date, index=True)
+    period_text: Mapped[str] = mapped_column(String(200), default="")
+    beslut_text: Mapped[str] = mapped_column(String(200), default="")
+    deltagare: Mapped[int | None] = mapped_column(Integer)
+    platser: Mapped[int | None] = mapped_column(Integer)
+    kostnad_kr: Mapped[int | None] = mapped_column(Integer)
+    belopp_text: Mapped[str] = mapped_column(String(300), default="")
+    finansiering: Mapped[str] = mapped_column(Text, default="")
+    urval: Mapped[str] = mapped_column(Text, default="")
+    samverkan: Mapped[list] = mapped_column(JSON, default=list)  # [{"namn", "roll"}]
+    resultatmatt: Mapped[list] = mapped_column(JSON, default=list)  # [text]
+    kallor: Mapped[list] = mapped_column(JSON, default=list)  # [{"titel", "url"}]
+    kallstatus: Mapped[str] = mapped_column(String(300), default="")  # how certain the facts are
+    status: Mapped[str] = mapped_column(String(20), default="utkast", index=True)
+    evidensgrad: Mapped[str] = mapped_column(String(30), default="ej-utvarderad", index=True)
+    evidensregel: Mapped[str] = mapped_column(String(60), default="")
+    exempel: Mapped[bool] = mapped_column(Boolean, default=False)  # EXEMPEL: demo data, never exported
+    skapad: Mapped[datetime] = mapped_column(DateTime)
+    andrad: Mapped[datetime] = mapped_column(DateTime, index=True)
+
+    kommuner: Mapped[list[InsatsKommun]] = relationship(cascade="all, delete-orphan", lazy="selectin", order_by="InsatsKommun.kommun_kod")
+    omraden: Mapped[list[InsatsOmrade]] = relationship(cascade="all, delete-orphan", lazy="selectin", order_by="InsatsOmrade.regso_kod")
+    sektorer: Mapped[list[InsatsSektor]] = relationship(cascade="all, delete-orphan", lazy="selectin", order_by="InsatsSektor.sektor")
+    problem: Mapped[list[InsatsProblem]] = relationship(cascade="all, delete-orphan", lazy="selectin", order_by="InsatsProblem.problem")
+    utvarderingar: Mapped[list[Utvardering]] = relationship(cascade="all, delete-orphan", lazy="selectin", order_by="Utvardering.id")
+
+
+class InsatsKommun(Base):
+    __tablename__ = "insats_kommun"
+    insats_id: Mapped[int] = mapped_column(ForeignKey("insats.id", ondelete="CASCADE"), primary_key=True)
+    kommun_kod: Mapped[str] = mapped_column(String(4), primary_key=True, index=True)
+
+
+class InsatsOmrade(Base):
+    __tablename__ = "insats_omrade"
+    insats_id: Mapped[int] = mapped_column(ForeignKey("insats.id", ondelete="CASCADE"), primary_key=True)
+    regso_kod: Mapped[str] = mapped_column(String(12), primary_key=True, index=True)
+    indelning: Mapped[str] = mapped_column(String(20), default="RegSO 2020")  # the code list's vintage
+
+
+class InsatsSektor(Base):
+    __tablename__ = "insats_sektor"
+    insats_id: Mapped[int] = mapped_column(ForeignKey("insats.id", ondelete="CASCADE"), primary_key=True)
+    sektor: Mapped[str] = mapped_column(String(40), primary_key=True, index=True)
+
+
+class InsatsProblem(Base):
+    __tablename__ = "insats_problem"
+    insats_id: Mapped[int] = mapped_column(ForeignKey("insats.id", ondelete="CASCADE"), primary_key=True)
+    problem: Mapped[str] = mapped_column(String(40), primary_key=True, index=True)
+
+
+class Utvardering(Base):
+    __tablename__ = "utvardering"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    insats_id: Mapped[int] = mapped_column(ForeignKey("insats.id", ondelete="CASCADE"), index=True)
+    design: Mapped[str] = mapped_column(String(40))
+    utvarderare: Mapped[str] = mapped_column(String(300), default="")
+    oberoende: Mapped[str] = mapped_column(String(20), default="intern")  # intern | extern | oberoende
+    ar: Mapped[int | None] = mapped_column(Integer)
+    utfallsmatt: Mapped[str] = mapped_column(String(300), default="")
+    resultat: Mapped[str] = mapped_column(String(20), default="ej-rapporterat")
+    effekt: Mapped[float | None] = mapped_column(Float)
+    ki_lag: Mapped[float | None] = mapped_column(Float)
+    ki_hog: Mapped[float | None] = mapped_column(Float)
+    antal: Mapped[int | None] = mapped_column(Integer)
+    uppfoljning_manader: Mapped[int | None] = mapped_column(Integer)
+    rapport_url: Mapped[str] = mapped_column(String(500), default="")
+    beskrivning: Mapped[str] = mapped_column(Text, default="")
+
+
+class Historik(Base):
+    """One change: who, when, what (field -> [before, after])."""
+
+    __tablename__ = "historik"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    insats_id: Mapped[int] = mapped_column(Integer, index=True)  # kept after a measure is removed
+    tid: Mapped[datetime] = mapped_column(DateTime)
+    vem: Mapped[str] = mapped_column(String(100))
+    handling: Mapped[str] = mapped_column(String(40))
+    andringar: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class Anvandare(Base):
+    __tablename__ = "anvandare"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    namn: Mapped[str] = mapped_column(String(100), unique=True)
+    roll: Mapped[str] = mapped_column(String(20))  # redaktor | granskare | administrator
+    kommun_kod: Mapped[str | None] = mapped_column(String(4))
+    losenord: Mapped[str] = mapped_column(String(200))  # argon2 hash
+    sparrad: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Raised when the password changes or the account is blocked: older sessions stop working.
+    sessionsversion: Mapped[int] = mapped_column(Integer, default=1)
+    skapad: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Token(Base):
+    """An API token: only its sha256 is stored; scoped to a role and a kommun."""
+
+    __tablename__ = "token"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    anvandare_id: Mapped[int] = mapped_column(ForeignKey("anvandare.id", ondelete="CASCADE"), index=True)
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+    roll: Mapped[str] = mapped_column(String(20))
+    kommun_kod: Mapped[str | None] = mapped_column(String(4))
+    beskrivning: Mapped[str] = mapped_column(String(200), default="")
+    skapad: Mapped[datetime] = mapped_column(DateTime)
+    aterkallad: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class Meta(Base):
+    __tablename__ = "meta"
+    nyckel: Mapped[str] = mapped_column(String(60), primary_key=True)
+    varde: Mapped[str] = mapped_column(Text)
+
+
+Index("ix_insats_status_andrad", Insats.status, Insats.andrad)
+__all__ = ["Base", "Insats", "InsatsKommun", "InsatsOmrade", "InsatsSektor", "InsatsProblem", "Utvardering", "Historik", "Anvandare", "Token", "Meta", "UniqueConstraint"]

@@ -1,0 +1,434 @@
+"""The registry of measures: read, search, create, edit, review and publish, each checked
+against who asks (an `Actor`), and every change written to the history.
+
+    actor = Actor.public()                      # or accounts.login(...) / accounts.token_actor(...)
+    page = search(db, actor, Filters(kommun="0180"))
+    insats = get(db, actor, 12)                 # NotFound unless the actor may read it
+    new_id = create(db, actor, validate_insats({...}))
+
+Who may do what (docs/metodbank.md): the public reads what is published; an editor
+(redaktör) reads, creates and edits the measures of their own kommun while they are drafts
+and submits them; a reviewer (granskare) and an administrator read everything, edit,
+add evaluations, review and publish. A measure the actor may not read answers NotFound,
+exactly as one that does not exist, so ids of unpublished measures cannot be guessed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+
+from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy.orm import Session
+
+from utanforskap.errors import InputError
+from utanforskap.metodbank.db import Database, bump_version
+from utanforskap.metodbank.models import Historik, Insats, InsatsKommun, InsatsOmrade, InsatsProblem, InsatsSektor, Utvardering
+from utanforskap.metodbank.rules import grade, rules, vocab
+from utanforskap.metodbank.schema import REGSO_VINTAGE, InsatsIn, UtvarderingIn
+
+ROLES = {"redaktor": "Redaktör", "granskare": "Granskare", "administrator": "Administratör"}
+STAFF = ("granskare", "administrator")
+
+
+class NotFound(InputError):
+    """404: no such measure, or one the actor may not read."""
+
+
+class Forbidden(InputError):
+    """403: the actor may read this but not do that."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    namn: str
+    roll: str  # allmanhet | redaktor | granskare | administrator
+    kommun_kod: str | None = None
+    anvandare_id: int | None = None
+
+    @staticmethod
+    def public() -> Actor:
+        return Actor("allmänheten", "allmanhet")
+
+    @property
+    def is_staff(self) -> bool:
+        return self.roll in STAFF
+
+    @property
+    def can_create(self) -> bool:
+        return self.roll in ("redaktor", *STAFF)
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+
+
+# ---- permissions ---------------------------------------------------------------------
+def can_read(actor: Actor, i: Insats) -> bool:
+    if i.status == "publicerad" or actor.is_staff:
+        return True
+    return actor.roll == "redaktor" and actor.kommun_kod is not None and i.ansvarig_kommun == actor.kommun_kod
+
+
+def can_edit(actor: Actor, i: Insats) -> bool:
+    if actor.is_staff:
+        return True
+    return can_read(actor, i) and actor.roll == "redaktor" and i.ansvarig_kommun == actor.kommun_kod and i.status == "utkast"
+
+
+def _visible(actor: Actor) -> list:
+    """SQL conditions for the measures the actor may read."""
+    if actor.is_staff:
+        return []
+    if actor.roll == "redaktor" and actor.kommun_kod:
+        return [or_(Insats.status == "publicerad", Insats.ansvarig_kommun == actor.kommun_kod)]
+    return [Insats.status == "publicerad"]
+
+
+# ---- reading ----------------------------------------------------------------------------
+@dataclass
+class Filters:
+    q: str | None = None
+    kommun: str | None = None
+    omrade: str | None = None
+    problem: str | None = None
+    sektor: str | None = None
+    malgrupp: str | None = None
+    evidens: str | None = None
+    niva: str | None = None
+    status: str | None = None
+    fran: date | None = None  # active at some time in [fran, till]
+    till: date | None = None
+    limit: int = 50
+    offset: int = 0
+
+
+@dataclass
+class Page:
+    totalt: int
+    rader: list[Insats] = field(default_factory=list)
+
+
+def _filtered(actor: Actor, f: Filters) -> Select:
+    cond = _visible(actor)
+    if f.q:
+        like = f"%{f.q.lower()}%"
+        cond.append(or_(func.lower(Insats.namn).like(like), func.lower(Insats.beskrivning).like(like), func.lower(Insats.agare_namn).like(like)))
+    if f.kommun:
+        cond.append(exists().where(InsatsKommun.insats_id == Insats.id, InsatsKommun.kommun_kod == f.kommun))
+    if f.omrade:
+        cond.append(exists().where(InsatsOmrade.insats_id == Insats.id, InsatsOmrade.regso_kod == f.omrade))
+    if f.problem:
+        cond.append(exists().where(InsatsProblem.insats_id == Insats.id, InsatsProblem.problem == f.problem))
+    if f.sektor:
+        cond.append(exists().where(InsatsSektor.insats_id == Insats.id, InsatsSektor.sektor == f.sektor))
+    if f.malgrupp:
+        cond.append(func.lower(Insats.malgrupp).like(f"%{f.malgrupp.lower()}%"))
+    if f.evidens:
+        cond.append(Insats.evidensgrad == f.evidens)
+    if f.niva:
+        cond.append(Insats.niva == f.niva)
+    if f.status:
+        cond.append(Insats.status == f.status)
+    if f.fran:
+        cond.append(or_(Insats.slut.is_(None), Insats.slut >= f.fran))
+    if f.till:
+        cond.append(or_(Insats.start.is_(None), Insats.start <= f.till))
+    return select(Insats).where(and_(*cond)) if cond else select(Insats)
+
+
+def search(db: Database, actor: Actor, f: Filters) -> Page:
+    stmt = _filtered(actor, f)
+    with db.session() as s:
+        total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        rows = list(s.scalars(stmt.order_by(Insats.namn, Insats.id).limit(f.limit).offset(f.offset)))
+        return Page(total, rows)
+
+
+def get(db: Database, actor: Actor, insats_id: int) -> Insats:
+    with db.session() as s:
+        return _get(s, actor, insats_id)
+
+
+def _get(s: Session, actor: Actor, insats_id: int) -> Insats:
+    i = s.get(Insats, insats_id) if 0 < insats_id < 2**31 else None
+    if i is None or not can_read(actor, i):
+        raise NotFound(f"Insatsen {insats_id} finns inte (eller är inte publicerad).")
+    return i
+
+
+def history(db: Database, actor: Actor, insats_id: int) -> list[Historik]:
+    with db.session() as s:
+        _get(s, actor, insats_id)
+        return list(s.scalars(select(Historik).where(Historik.insats_id == insats_id).order_by(Historik.tid, Historik.id)))
+
+
+def get_with_history(db: Database, actor: Actor, insats_id: int) -> tuple[Insats, list[Historik]]:
+    """The measure and its history in one session (the measure page)."""
+    with db.session() as s:
+        i = _get(s, actor, insats_id)
+        return i, list(s.scalars(select(Historik).where(Historik.insats_id == insats_id).order_by(Historik.tid, Historik.id)))
+
+
+def review_queue(db: Database, actor: Actor) -> list[Insats]:
+    if not actor.is_staff:
+        raise Forbidden("Granskningskön är bara för granskare och administratörer.")
+    with db.session() as s:
+        return list(s.scalars(select(Insats).where(Insats.status.in_(("inskickad", "granskad"))).order_by(Insats.andrad)))
+
+
+# ---- the record as data -----------------------------------------------------------------
+FIELDS = [f for f in InsatsIn.model_fields if f not in ("kommuner", "omraden", "sektorer", "problem")]
+
+
+def record(i: Insats) -> dict:
+    """The measure as the API and the exports show it (Swedish keys)."""
+    v = vocab()
+    out = {"id": i.id}
+    for name in FIELDS:
+        value = getattr(i, name)
+        out[name] = value.isoformat() if isinstance(value, date) else value
+    out.update(
+        kommuner=[k.kommun_kod for k in i.kommuner],
+        omraden=[{"regso_kod": o.regso_kod, "indelning": o.indelning} for o in i.omraden],
+        sektorer=[x.sektor for x in i.sektorer],
+        problem=[x.problem for x in i.problem],
+        status=i.status,
+        status_text=v.status.get(i.status, i.status),
+        evidensgrad=i.evidensgrad,
+        evidensgrad_text=rules().grader.get(i.evidensgrad, i.evidensgrad),
+        evidensregel=i.evidensregel,
+        utvarderingar=[evaluation_record(e) for e in i.utvarderingar],
+        ansvarig_kommun=i.ansvarig_kommun,
+        skapad=i.skapad.isoformat(),
+        andrad=i.andrad.isoformat(),
+    )
+    return out
+
+
+def evaluation_record(e: Utvardering) -> dict:
+    return {k: getattr(e, k) for k in ("id", *UtvarderingIn.model_fields)}
+
+
+def _snapshot(i: Insats) -> dict:
+    r = record(i)
+    for k in ("id", "skapad", "andrad", "status_text", "evidensgrad_text"):
+        r.pop(k, None)
+    return r
+
+
+def _diff(before: dict, after: dict) -> dict:
+    return {k: [before.get(k), after.get(k)] for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k)}
+
+
+def _log(s: Session, actor: Actor, i: Insats, handling: str, changes: dict) -> None:
+    s.add(Historik(insats_id=i.id, tid=now(), vem=f"{actor.namn} ({actor.roll})", handling=handling, andringar=changes))
+
+
+# ---- writing ----------------------------------------------------------------------------
+def _apply(i: Insats, data: InsatsIn) -> None:
+    for name in FIELDS:
+        value = getattr(data, name)
+        if name in ("samverkan", "kallor"):
+            value = [x.model_dump() for x in value]
+        setattr(i, name, value)
+    i.kommuner = [InsatsKommun(kommun_kod=k) for k in data.kommuner]
+    i.omraden = [InsatsOmrade(regso_kod=k, indelning=REGSO_VINTAGE) for k in data.omraden]
+    i.sektorer = [InsatsSektor(sektor=x) for x in data.sektorer]
+    i.problem = [InsatsProblem(problem=x) for x in data.problem]
+
+
+def _check_scope(actor: Actor, data: InsatsIn) -> None:
+    """An editor writes only for their own kommun."""
+    if actor.is_staff:
+        return
+    if actor.roll != "redaktor" or not actor.kommun_kod:
+        raise Forbidden("Du har inte behörighet att skapa eller ändra insatser.")
+    others = [k for k in data.kommuner if k != actor.kommun_kod]
+    if others:
+        raise Forbidden(f"Som redaktör för kommun {actor.kommun_kod} kan du inte registrera insatser i kommun {others[0]}.")
+    if data.niva != "kommunal":
+        raise Forbidden("Som redaktör kan du bara registrera kommunala insatser; nationella och regionala registreras av granskare.")
+
+
+def _regrade(i: Insats) -> None:
+    g = grade(i.utvarderingar)
+    i.evidensgrad, i.evidensregel = g.grad, g.regel
+
+
+def _prepare(actor: Actor, data: InsatsIn, status: str) -> InsatsIn:
+    if not actor.can_create:
+        raise Forbidden("Logga in som redaktör eller granskare för att registrera insatser.")
+    if actor.roll == "redaktor" and not data.kommuner:
+        data = data.model_copy(update={"kommuner": [actor.kommun_kod]})
+    _check_scope(actor, data)
+    if status != "utkast" and not actor.is_staff:
+        raise Forbidden("Bara granskare kan registrera en insats direkt som granskad eller publicerad.")
+    return data
+
+
+def _new(actor: Actor, data: InsatsIn, status: str, t: datetime) -> Insats:
+    i = Insats(skapad=t, andrad=t, status=status)
+    _apply(i, data)
+    i.ansvarig_kommun = actor.kommun_kod if actor.roll == "redaktor" else (data.kommuner[0] if len(data.kommuner) == 1 and data.niva == "kommunal" else None)
+    _regrade(i)
+    return i
+
+
+def create(db: Database, actor: Actor, data: InsatsIn, *, status: str = "utkast", session: Session | None = None) -> int:
+    data = _prepare(actor, data, status)
+
+    def run(s: Session) -> int:
+        if data.extern_id and s.scalar(select(Insats.id).where(Insats.extern_id == data.extern_id)) is not None:
+            raise InputError(f"Id {data.extern_id!r} finns redan i metodbanken; en insats kan bara läggas in en gång.")
+        i = _new(actor, data, status, now())
+        s.add(i)
+        s.flush()
+        _log(s, actor, i, "skapad", _diff({}, _snapshot(i)))
+        bump_version(s)
+        return i.id
+
+    if session is not None:
+        return run(session)
+    with db.session() as s:
+        return run(s)
+
+
+def create_many(s: Session, actor: Actor, rows: list[InsatsIn], *, status: str = "utkast") -> list[int]:
+    """Many new measures in the caller's transaction (the import): every row checked against
+    the actor's role and kommun first, then bulk INSERTs (no per-row round trip); each
+    measure gets its history entry. The caller has checked that their ids are new."""
+    from sqlalchemy import insert
+
+    prepared = [_prepare(actor, data, status) for data in rows]
+    if not prepared:
+        return []
+    t = now()
+    g = grade([])  # imported rows carry no evaluations
+    values = []
+    for data in prepared:
+        row = {name: getattr(data, name) for name in FIELDS}
+        row["samverkan"] = [x.model_dump() for x in data.samverkan]
+        row["kallor"] = [x.model_dump() for x in data.kallor]
+        row.update(
+            skapad=t, andrad=t, status=status, evidensgrad=g.grad, evidensregel=g.regel,
+            ansvarig_kommun=actor.kommun_kod if actor.roll == "redaktor" else (data.kommuner[0] if len(data.kommuner) == 1 and data.niva == "kommunal" else None),
+        )
+        values.append(row)
+    ids = _allocate_ids(s, len(values))
+    for i, row in zip(ids, values, strict=True):
+        row["id"] = i
+    s.execute(insert(Insats), values)  # explicit ids: batched, no per-row RETURNING
+    pairs = list(zip(ids, prepared, strict=True))
+    for model, key, attr in ((InsatsKommun, "kommun_kod", "kommuner"), (InsatsSektor, "sektor", "sektorer"), (InsatsProblem, "problem", "problem")):
+        children = [{"insats_id": i, key: v} for i, data in pairs for v in getattr(data, attr)]
+        if children:
+            s.execute(insert(model), children)
+    areas = [{"insats_id": i, "regso_kod": v, "indelning": REGSO_VINTAGE} for i, data in pairs for v in data.omraden]
+    if areas:
+        s.execute(insert(InsatsOmrade), areas)
+    who = f"{actor.namn} ({actor.roll})"
+    bump_version(s)
+    s.execute(insert(Historik), [
+        {"insats_id": i, "tid": t, "vem": who, "handling": "skapad", "andringar": _diff({}, _data_snapshot(data, row))}
+        for (i, data), row in zip(pairs, values, strict=True)
+    ])
+    return ids
+
+
+def _allocate_ids(s: Session, n: int) -> list[int]:
+    """`n` new measure ids: from the id sequence on PostgreSQL; on SQLite the ones after the
+    largest (the transaction holds SQLite's write lock from its first write, and a collision
+    with another writer fails the whole import, which then writes nothing)."""
+    from sqlalchemy import text
+
+    if s.get_bind().dialect.name == "postgresql":
+        return list(s.scalars(text("SELECT nextval(pg_get_serial_sequence('insats', 'id')) FROM generate_series(1, :n)"), {"n": n}))
+    start = (s.scalar(select(func.max(Insats.id))) or 0) + 1
+    return list(range(start, start + n))
+
+
+def _data_snapshot(data: InsatsIn, row: dict) -> dict:
+    """What _snapshot(i) gives for a new measure, read from its input (no ORM objects)."""
+    out = data.model_dump(mode="json")
+    out["omraden"] = [{"regso_kod": k, "indelning": REGSO_VINTAGE} for k in data.omraden]
+    out.update(status=row["status"], evidensgrad=row["evidensgrad"], evidensregel=row["evidensregel"], utvarderingar=[], ansvarig_kommun=row["ansvarig_kommun"])
+    return out
+
+
+def update(db: Database, actor: Actor, insats_id: int, data: InsatsIn) -> None:
+    with db.session() as s:
+        i = _get(s, actor, insats_id)
+        if not can_edit(actor, i):
+            raise Forbidden("Du kan inte ändra den här insatsen (den hör till en annan kommun eller är redan inskickad).")
+        if actor.roll == "redaktor" and not data.kommuner:
+            data = data.model_copy(update={"kommuner": [actor.kommun_kod]})
+        _check_scope(actor, data)
+        if data.extern_id and data.extern_id != i.extern_id and s.scalar(select(Insats.id).where(Insats.extern_id == data.extern_id)) is not None:
+            raise InputError(f"Id {data.extern_id!r} används redan av en annan insats.")
+        before = _snapshot(i)
+        _apply(i, data)
+        _regrade(i)
+        after = _snapshot(i)
+        changes = _diff(before, after)
+        if changes:
+            i.andrad = now()
+            _log(s, actor, i, "ändrad", changes)
+            bump_version(s)
+
+
+def add_evaluation(db: Database, actor: Actor, insats_id: int, data: UtvarderingIn) -> None:
+    with db.session() as s:
+        i = _get(s, actor, insats_id)
+        if not can_edit(actor, i):
+            raise Forbidden("Du kan inte lägga till utvärderingar för den här insatsen.")
+        before = i.evidensgrad, i.evidensregel
+        i.utvarderingar.append(Utvardering(**data.model_dump()))
+        _regrade(i)
+        i.andrad = now()
+        changes = {"utvardering": [None, data.model_dump()]}
+        if (i.evidensgrad, i.evidensregel) != before:
+            changes["evidensgrad"] = [before[0], i.evidensgrad]
+            changes["evidensregel"] = [before[1], i.evidensregel]
+        _log(s, actor, i, "utvärdering tillagd", changes)
+        bump_version(s)
+
+
+# Status changes: (from, to) -> who may, and what the history calls it.
+TRANSITIONS = {
+    ("utkast", "inskickad"): (("redaktor", *STAFF), "inskickad"),
+    ("inskickad", "granskad"): (STAFF, "granskad"),
+    ("granskad", "publicerad"): (STAFF, "publicerad"),
+    ("inskickad", "publicerad"): (STAFF, "publicerad"),
+    ("inskickad", "utkast"): (STAFF, "återförd till utkast"),
+    ("granskad", "utkast"): (STAFF, "återförd till utkast"),
+    ("publicerad", "utkast"): (STAFF, "avpublicerad"),
+}
+
+
+def set_status(db: Database, actor: Actor, insats_id: int, status: str) -> None:
+    with db.session() as s:
+        i = _get(s, actor, insats_id)
+        rule = TRANSITIONS.get((i.status, status))
+        if rule is None:
+            raise InputError(f"En insats med status {i.status} kan inte få status {status}.")
+        roles, name = rule
+        if actor.roll not in roles or (actor.roll == "redaktor" and not can_edit(actor, i)):
+            raise Forbidden(f"Du har inte behörighet att ändra status från {i.status} till {status}.")
+        old = i.status
+        i.status = status
+        if status in ("granskad", "publicerad"):
+            _regrade(i)
+        i.andrad = now()
+        _log(s, actor, i, name, {"status": [old, status]})
+        bump_version(s)
+
+
+def delete(db: Database, actor: Actor, insats_id: int) -> None:
+    with db.session() as s:
+        i = _get(s, actor, insats_id)
+        if not (actor.is_staff or (can_edit(actor, i))):
+            raise Forbidden("Du kan inte ta bort den här insatsen.")
+        _log(s, actor, i, "borttagen", _diff(_snapshot(i), {}))
+        s.delete(i)
+        bump_version(s)

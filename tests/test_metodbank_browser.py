@@ -1,0 +1,91 @@
+"""The metodbank's pages and forms in Debian's Chromium (Playwright): a reviewer logs in,
+registers a measure through the form (first with errors, then right), and axe finds no
+WCAG 2.1 A/AA violations on the pages, the form with its error messages included."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+
+from metodbank_helpers import live_server
+from utanforskap.metodbank import accounts
+from utanforskap.web import assets
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run", "--disable-component-update", "--disable-sync"]
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+PASSWORD = "ett-langt-losenord"
+
+
+@pytest.fixture(scope="module")
+def chromium_browser():
+    if os.environ.get("UTANFORSKAP_UTAN_WEBBLASARE") == "1":
+        pytest.skip("UTANFORSKAP_UTAN_WEBBLASARE=1: webbläsartesterna hoppas över")
+    if not CHROMIUM.is_file():
+        pytest.fail(f"{CHROMIUM} saknas: installera Debians chromium, eller sätt UTANFORSKAP_UTAN_WEBBLASARE=1")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def server():
+    return live_server("sqlite")
+
+
+def axe_clean(page) -> None:
+    axe = assets.axe_script()
+    assert axe.is_file(), f"{axe} saknas: kör npm ci i {assets.FRONTEND_DIR}"
+    page.add_script_tag(path=str(axe))
+    result = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_TAGS)
+    violations = [f"{v['id']} ({v['impact']}): {v['help']} – {[n['target'] for n in v['nodes']][:5]}" for v in result["violations"]]
+    assert violations == [], f"{page.url}\n" + "\n".join(violations)
+    assert len(result["passes"]) > 10
+
+
+@pytest.mark.slow
+def test_reviewer_registers_a_measure_and_pages_are_accessible(chromium_browser, server):
+    url, db = server
+    name = f"gr{uuid.uuid4().hex[:8]}"
+    accounts.create_user(db, name, "granskare", None, PASSWORD)
+    context = chromium_browser.new_context(viewport={"width": 1280, "height": 900}, locale="sv-SE")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    for path in ("/metodbank", "/metodbank/karta", "/metodbank/karta?lan=01", "/metodbank/kommun/0180", "/metodbank/evidensregler", "/metodbank/logga-in"):
+        page.goto(url + path)
+        axe_clean(page)
+    page.fill("#l-namn", name)
+    page.fill("#l-losenord", PASSWORD)
+    page.click("button:has-text('Logga in')")
+    page.wait_for_url(url + "/metodbank")
+    assert name in page.text_content(".mb-inloggad")
+    page.goto(url + "/metodbank/ny")
+    axe_clean(page)
+    page.fill("#i-namn", "Språkstöd i förskolan")
+    page.fill("#i-kommuner", "0180")
+    page.fill("#i-kostnad_kr", "-10")
+    page.click("button:has-text('Spara utkastet')")
+    assert page.locator("#felsammanfattning").is_visible()
+    assert "Kostnad (kr): måste vara minst 0" in page.text_content("#felsammanfattning")
+    assert page.get_attribute("#i-kostnad_kr", "aria-invalid") == "true"
+    axe_clean(page)  # the form with its error messages
+    page.fill("#i-kostnad_kr", "250000")
+    page.check("input[name=sektorer][value=forskola]")
+    page.check("input[name=problem][value=skolresultat]")
+    page.click("button:has-text('Spara utkastet')")
+    page.wait_for_url(url + "/metodbank/insats/*")
+    assert page.text_content("h1").strip() == "Språkstöd i förskolan"
+    axe_clean(page)
+    page.goto(url + "/metodbank/granskning")
+    axe_clean(page)
+    context.close()
+    assert not errors
