@@ -24,6 +24,8 @@ SAMPLES = {
     "/api/v1/geo/regso.geojson": "/api/v1/geo/regso.geojson?kommun=0380",
     "/api/v1/robusthet": "/api/v1/robusthet",
     "/api/v1/omraden/{kod}/robusthet": "/api/v1/omraden/0180R036/robusthet",
+    "/api/v1/insatser": "/api/v1/insatser?limit=5",
+    "/api/v1/insatser/{insats_id}": "/api/v1/insatser/1",
 }
 
 

@@ -9,3 +9,5 @@ database (SQLite embedded, PostgreSQL shared; migrations by Alembic), with users
 
 Layer 6 (analysis package): imports core modules, geography and results, nothing above.
 """
+
+__all__ = ["accounts", "db", "gaps", "models", "registry", "rules", "schema", "seed", "transfer"]

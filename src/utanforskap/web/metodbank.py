@@ -30,6 +30,8 @@ from utanforskap.metodbank.db import Database, open_database, read_version, secr
 from utanforskap.metodbank.registry import Actor, Filters, Forbidden, NotFound
 from utanforskap.metodbank.rules import rules, vocab
 from utanforskap.metodbank.schema import LABELS, FieldErrors, validate_insats, validate_utvardering
+from utanforskap.web import api as webapi
+from utanforskap.web import schemas
 from utanforskap.web.pages import Renderer
 from utanforskap.web.state import AppData
 
@@ -641,7 +643,7 @@ def router(data: AppData, renderer: Renderer, database: Database | str | None = 
         details = [{"falt": f, "meddelande": f"{LABELS.get(f, f)}: {m}"} for f, m in exc.errors]
         return api_json({"status": 422, "fel": "Ogiltig insats: " + "; ".join(d["meddelande"] for d in details) + ".", "detaljer": details}, 422)
 
-    @r.get("/api/v1/insatser", tags=["metodbank"], summary="Publicerade insatser med filter")
+    @r.get("/api/v1/insatser", tags=["metodbank"], summary="Publicerade insatser med filter", response_model=None, responses={**webapi.ERRORS, 200: {"model": schemas.InsatsLista}})
     def api_list(
         request: Request,
         q: Annotated[str, Query(max_length=200)] = "",
@@ -667,7 +669,7 @@ def router(data: AppData, renderer: Renderer, database: Database | str | None = 
 
         return cached(request, actor.roll == "allmanhet", build)
 
-    @r.get("/api/v1/insatser/{insats_id}", tags=["metodbank"], summary="En insats")
+    @r.get("/api/v1/insatser/{insats_id}", tags=["metodbank"], summary="En insats", response_model=None, responses={**webapi.ERRORS, 200: {"model": schemas.Insats}})
     def api_get(request: Request, insats_id: int) -> Response:
         actor = api_actor(request, required=False)
 
@@ -679,7 +681,7 @@ def router(data: AppData, renderer: Renderer, database: Database | str | None = 
 
         return cached(request, actor.roll == "allmanhet", build)
 
-    @r.post("/api/v1/insatser", tags=["metodbank"], summary="Registrera en insats (kräver token)", status_code=201)
+    @r.post("/api/v1/insatser", tags=["metodbank"], summary="Registrera en insats (kräver token)", status_code=201, responses=webapi.ERRORS)
     async def api_create(request: Request) -> Response:
         actor = api_actor(request, required=True)
         body = await api_body(request)
@@ -691,7 +693,7 @@ def router(data: AppData, renderer: Renderer, database: Database | str | None = 
             raise _error(exc) from None
         return api_json(registry.record(registry.get(ctx.db, actor, new_id)), 201)
 
-    @r.put("/api/v1/insatser/{insats_id}", tags=["metodbank"], summary="Ändra en insats (kräver token)")
+    @r.put("/api/v1/insatser/{insats_id}", tags=["metodbank"], summary="Ändra en insats (kräver token)", responses=webapi.ERRORS)
     async def api_update(request: Request, insats_id: int) -> Response:
         actor = api_actor(request, required=True)
         body = await api_body(request)

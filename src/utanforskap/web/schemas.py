@@ -223,3 +223,53 @@ class Robusthet(RobusthetMetod):
 
 class OmradeRobusthet(RobusthetMetod):
     robusthet: dict[str, Any] | None = Field(description="Områdets sannolikheter, flaggintervall, marginaler och etikett")
+
+
+class Insats(BaseModel):
+    """En insats i metodbanken (docs/metodbank.md beskriver varje fält)."""
+    agare_namn: Any = None
+    agare_typ: Any = None
+    alder_fran: Any = None
+    alder_till: Any = None
+    andrad: Any = None
+    ansvarig_kommun: Any = None
+    belopp_text: Any = None
+    beskrivning: Any = None
+    beslut_text: Any = None
+    deltagare: Any = None
+    evidensgrad: Any = None
+    evidensgrad_text: Any = None
+    evidensregel: Any = None
+    exempel: Any = None
+    extern_id: Any = None
+    finansiering: Any = None
+    id: Any = None
+    kallor: Any = None
+    kallstatus: Any = None
+    kommuner: Any = None
+    kon: Any = None
+    kostnad_kr: Any = None
+    malgrupp: Any = None
+    namn: Any = None
+    niva: Any = None
+    omraden: Any = None
+    period_text: Any = None
+    platser: Any = None
+    problem: Any = None
+    resultatmatt: Any = None
+    samverkan: Any = None
+    sektorer: Any = None
+    skapad: Any = None
+    slut: Any = None
+    start: Any = None
+    status: Any = None
+    status_text: Any = None
+    urval: Any = None
+    utvarderingar: Any = None
+
+
+class InsatsLista(BaseModel):
+    totalt: int = Field(description="Antal träffar")
+    limit: int
+    offset: int
+    insatser: list[Insats]
