@@ -7,6 +7,7 @@ One small module others can extend: add a field here and it is read from
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -50,7 +51,7 @@ class Settings(BaseSettings):
     hemlighet: str | None = Field(default=None, description="Secret for signed session cookies")
 
 
-def load(**overrides: object) -> Settings:
+def load(**overrides: Any) -> Settings:
     """Settings from the environment, with `overrides` on top; errors name the variable."""
     try:
         return Settings(**overrides)

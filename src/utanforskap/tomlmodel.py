@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -72,7 +72,7 @@ def load_toml_model(
     where: str,
     model: type[M],
     error: type[UtanforskapError] = InputError,
-    describe: Callable[[dict[str, Any], dict[str, Any]], str] | None = None,
+    describe: Callable[[Mapping[str, Any], dict[str, Any]], str] | None = None,
 ) -> M:
     """Parse `text` as TOML and validate it as `model`; `where` names the file in errors.
 

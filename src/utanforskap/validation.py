@@ -7,6 +7,7 @@ Users never see pydantic's English text or its documentation URLs.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 MESSAGES = {
@@ -52,7 +53,7 @@ TOML_MESSAGES = {**MESSAGES, "missing": "nyckeln saknas"}
 FALLBACK = "har ett ogiltigt värde"
 
 
-def swedish_message(err: dict[str, Any], messages: dict[str, str] | None = None) -> str:
+def swedish_message(err: Mapping[str, Any], messages: Mapping[str, str] | None = None) -> str:
     """The Swedish text for one pydantic error; a value error keeps its own (Swedish) message.
 
     `messages` replaces the table (e.g. TOML_MESSAGES); an error type it lacks gets a neutral
@@ -90,6 +91,6 @@ class _Cut(str):
         return str(self)
 
 
-def key_path(err: dict[str, Any]) -> str:
+def key_path(err: Mapping[str, Any]) -> str:
     """The key path of one error as dotted text, e.g. ``kolumn.0.typ``."""
     return ".".join(str(p) for p in err.get("loc", ()))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import csv
 import io
 import math
@@ -151,7 +153,7 @@ def prepare(loaded: LoadedMethod, table: pl.DataFrame, source: str) -> pl.DataFr
     return prepared
 
 
-def _numeric(table: pl.DataFrame, name: str, missing: list, source: str) -> pl.Expr:
+def _numeric(table: pl.DataFrame, name: str, missing: list[Any], source: str) -> pl.Expr:
     """The column as Float64; a cell that is not a finite number is an error naming its row.
 
     `missing` are the method's codes for a missing value (e.g. -999, "..", "NaN"); inf, -inf,
@@ -173,7 +175,7 @@ def _numeric(table: pl.DataFrame, name: str, missing: list, source: str) -> pl.E
         values = text.cast(pl.Float64, strict=False)
         bad = values.is_null() & text.is_not_null()
         if bad.any():
-            i = int(bad.arg_max())
+            i = int(bad.arg_max() or 0)
             raise InputError(
                 f"{source}: rad {i + offset}, kolumn {name}: {text[i]!r} är inte ett tal "
                 "(använd decimalpunkt; lämna tomt eller ange metodens kod för saknat värde)"
@@ -184,7 +186,7 @@ def _numeric(table: pl.DataFrame, name: str, missing: list, source: str) -> pl.E
     values = values.set(declared, None)
     not_finite = (values.is_nan() | values.is_infinite()).fill_null(False)
     if not_finite.any():
-        i = int(not_finite.arg_max())
+        i = int(not_finite.arg_max() or 0)
         raise InputError(
             f"{source}: rad {i + offset}, kolumn {name}: {text[i]!r} är inte ett ändligt tal "
             "(inf, NaN och tal över 1e308 godtas inte; lämna tomt för saknat värde, "

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -44,7 +47,7 @@ def load(id_or_path: str | Path) -> LoadedMethod:
     return load_dict(parse_toml(text, source, MethodError), source)
 
 
-def load_dict(raw: dict, source: str) -> LoadedMethod:
+def load_dict(raw: dict[str, Any], source: str) -> LoadedMethod:
     """Validate a method given as a dict (parsed TOML); `source` names it in errors."""
     try:
         method = m.Method.model_validate(raw)
@@ -76,7 +79,7 @@ def _read(id_or_path: str | Path) -> tuple[str, str]:
 _MESSAGES = {**TOML_MESSAGES, "extra_forbidden": "okänd nyckel (stavfel? se docs/metoder.md)"}
 
 
-def _describe(err: dict, raw: dict) -> str:
+def _describe(err: Mapping[str, Any], raw: dict[str, Any]) -> str:
     loc = list(err["loc"])
     kind = err["type"]
     if kind in ("union_tag_invalid", "union_tag_not_found"):
@@ -95,7 +98,7 @@ def _describe(err: dict, raw: dict) -> str:
     return f"{_key(loc, raw)}: {msg}"
 
 
-def _key(loc: list, raw: dict) -> str:
+def _key(loc: list[Any], raw: dict[str, Any]) -> str:
     """Render a pydantic location as a TOML-ish key; name steps by their `namn`."""
     parts: list[str] = []
     i = 0
@@ -330,7 +333,7 @@ def check_uncertainty(method: m.Method, spec: m.Uncertainty, source: str, kinds:
             )
 
 
-def _depends_on(steps: dict, column: str, target: str) -> bool:
+def _depends_on(steps: dict[str, Any], column: str, target: str) -> bool:
     """Whether `column` is computed from the step named `target` (directly or not)."""
     seen: set[str] = set()
     stack = [column]

@@ -233,7 +233,7 @@ def _ratio(step: m.Ratio, ctx: Context, col: _Col, grouped: _Grouped) -> pl.Expr
             ctx.checks.append(
                 Check(
                     violation=(col(expr) < 0).fill_null(False),
-                    message=lambda row, s=step, k=key, part=part, c=expr: (
+                    message=lambda row, s=step, k=key, part=part, c=expr: (  # type: ignore[misc]  # default-bound lambda
                         f"steg {s.namn}: {part} {c} = {row[c]:g} är negativ för {k} {row[k]}; "
                         "en andel kräver täljare och nämnare som är noll eller större"
                     ),

@@ -56,7 +56,8 @@ class ObservationStore:
         except OSError as exc:
             raise InputError(f"{path}: kan inte läsas ({exc.strerror})") from None
         _check_manifest(manifest, path)
-        return manifest
+        checked: dict[str, Any] = manifest
+        return checked
 
     def datasets(self) -> dict[str, dict[str, Any]]:
         datasets: dict[str, dict[str, Any]] = self.manifest()["dataset"]
@@ -79,7 +80,7 @@ class ObservationStore:
             entries = {n: entries[n] for n in names}
         return [self._verified(name, entry) for name, entry in entries.items()]
 
-    def _verified(self, name: str, entry: dict) -> Path:
+    def _verified(self, name: str, entry: dict[str, Any]) -> Path:
         where = f"{self.root / MANIFEST}: dataset {name}"
         rel = Path(entry["fil"])
         if rel.is_absolute() or ".." in rel.parts:
@@ -315,7 +316,7 @@ def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
-def _check_keys_unique_across(root: Path, manifest: dict, written: set[str]) -> None:
+def _check_keys_unique_across(root: Path, manifest: dict[str, Any], written: set[str]) -> None:
     """No observation key may stand in two datasets: a read would not know which to trust.
 
     Checked before the manifest is replaced, so a clash leaves the store as it was; the
