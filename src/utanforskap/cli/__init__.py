@@ -32,6 +32,7 @@ COMMAND_MODULES = [
     "utanforskap.cli.aggregera",
     "utanforskap.cli.syntetisk",
     "utanforskap.cli.webb",
+    "utanforskap.cli.uppfoljning",
 ]
 
 
