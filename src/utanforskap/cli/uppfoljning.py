@@ -20,6 +20,7 @@ def uppfoljning(
     metod: Annotated[str | None, typer.Option("--metod", help="Metod-id eller TOML-fil (t.ex. en fixerad version från metoder --frys)")] = None,
     data: Annotated[str, typer.Option("--data", help="paket (öppna data som följer med), syntetisk, eller en lagerkatalog")] = "paket",
     ut: Annotated[Path, typer.Option("--ut", help="Katalog för resultaten")] = Path("uppfoljning"),
+    mikrodata: Annotated[Path | None, typer.Option("--mikrodata", help="Mapp med persondata per år (med lopnr): dela förändringen i kvarboende, inflyttade och utflyttade")] = None,
 ) -> None:
     """Kartan för varje år i intervallet, vilka områden som kom in och lämnade listan och varför."""
     from utanforskap.followup import export
@@ -30,13 +31,19 @@ def uppfoljning(
         TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
         TimeElapsedColumn(), console=console, transient=True,
     ) as progress:
-        task = progress.add_task("läser data", total=len(years) + 2 + len(export.FILES))
+        task = progress.add_task("läser data", total=len(years) + 3 + len(export.FILES))
 
         def done(next_description: str) -> None:
             progress.update(task, advance=1, description=next_description)
 
         fu = follow_up(metod, years, data, progress=done)
-        written = export.write_all(fu, ut, step=lambda name: done(f"skriver {name}"))
+        movers = None
+        if mikrodata is not None:
+            from utanforskap.followup.movers import follow_up_movers
+
+            done("delar upp förändringen: kvarboende, inflyttade, utflyttade")
+            movers = follow_up_movers(fu, mikrodata)
+        written = export.write_all(fu, ut, step=lambda name: done(f"skriver {name}"), movers=movers)
         progress.update(task, completed=progress.tasks[0].total)
     console.print(f"[bold]{escape(fu.method.method.titel)}[/] ({escape(fu.method.id)}), {year_span(fu.years)}", highlight=False)
     console.print(escape(fu.label), highlight=False)

@@ -19,6 +19,7 @@ FILES = {
     "kommuner": "kommuner_per_ar.csv",
     "sammanfattning": "sammanfattning.csv",
     "faktorer": "faktorer.csv",
+    "flyttningar": "flyttningar.csv",
     "xlsx": "uppfoljning.xlsx",
 }
 
@@ -35,6 +36,11 @@ HEADERS = {
     "andel_befolkning": "Andel av kommunens invånare", "in_omraden": "Nya områden", "ut_omraden": "Områden som lämnade",
     "faktor": "Faktor", "namn": "Namn", "status": "Status", "ar_med_data": "År med data", "ar_utan_data": "År utan data",
     "faktorer_med_data": "Faktorer med data",
+    "grupp": "Område eller grupp", "varde_fran": "Värde (från år)", "varde_till": "Värde (till år)",
+    "forandring": "Förändring", "kvarboende": "Del från kvarboende", "inflyttade": "Del från inflyttade",
+    "utflyttade": "Del från utflyttade", "antal_kvarboende": "Kvarboende (personer)",
+    "antal_inflyttade": "Inflyttade (personer)", "antal_utflyttade": "Utflyttade (personer)",
+    "uppdelning": "Uppdelning", "skyddad": "Skyddad (röjandekontroll)",
 }
 
 
@@ -56,9 +62,12 @@ def tables(fu: FollowUp) -> dict[str, pl.DataFrame]:
     return {"omraden": areas, "forandringar": changes, "kommuner": kommuner, "sammanfattning": summary, "faktorer": factors}
 
 
-def write_all(fu: FollowUp, out: str | os.PathLike[str], step: Callable[[str], None] | None = None) -> dict[str, Path]:
+def write_all(fu: FollowUp, out: str | os.PathLike[str], step: Callable[[str], None] | None = None,
+              movers: pl.DataFrame | None = None) -> dict[str, Path]:
     out = Path(out)
     frames = tables(fu)
+    if movers is not None:
+        frames["flyttningar"] = movers
     written = {}
     with atomic_dir(out) as stage:
         for key, df in frames.items():
@@ -105,7 +114,7 @@ def _excel(fu: FollowUp, frames: dict[str, pl.DataFrame], path: Path) -> None:
     sheets = [
         ("Sammanfattning", "sammanfattning"), ("Förändringar", "forandringar"), ("Kommuner per år", "kommuner"),
         ("Områden per år", "omraden"), ("Faktorer och år", "faktorer"),
-    ]
+    ] + ([("Flyttare och kvarboende", "flyttningar")] if "flyttningar" in frames else [])
     with xlsxwriter.Workbook(str(path)) as wb:
         for title, key in sheets:
             _swedish(fu, frames[key]).write_excel(wb, worksheet=title, autofit=True, freeze_panes=(1, 0))

@@ -153,8 +153,23 @@ class _Rates:
         den = np.bincount(cells[ok], minlength=n_areas * 6).astype(np.float64)
         nat = np.bincount(grp[ok], weights=s["suspected"][ok].astype(np.float64), minlength=6) / np.maximum(np.bincount(grp[ok], minlength=6), 1)
         self.suspect = ((num + np.tile(nat, n_areas) * 20) / (den + 20)).astype(np.float32)
+        # Labour-market status per (DeSO, age group 16-19 / 20-24 / 25-64): the model year's distribution.
+        work = (s["status"] != sy.STATUS_NONE)
+        cell = a.astype(np.int64) * 3 + self.work_group(s["alder"])
+        counts = np.zeros((n_areas * 3, 3))
+        np.add.at(counts, (cell[work], s["status"][work].astype(np.int64)), 1.0)
+        nat = counts.reshape(n_areas, 3, 3).sum(axis=0)
+        nat = nat / np.maximum(nat.sum(axis=1, keepdims=True), 1)
+        self.status = (counts + 5 * np.tile(nat, (n_areas, 1))) / (counts.sum(axis=1, keepdims=True) + 5)
+        # Benefit: the share of 18+ with benefit per DeSO.
+        adult = s["alder"] >= 18
+        self.bistand = _area_rates(a, s["months"] > 0, adult, n_areas, float((s["months"][adult] > 0).mean()))
         spells = s["days"][(s["days"] > 0) & (s["days"] < 365)]
         self.spells = spells if spells.shape[0] else np.array([30], dtype=np.int16)
+
+    @staticmethod
+    def work_group(age: np.ndarray) -> np.ndarray:
+        return np.where(age < 20, 0, np.where(age < 25, 1, 2)).astype(np.int64)
 
     @staticmethod
     def group(s: dict) -> np.ndarray:
@@ -220,12 +235,10 @@ def _step(s: dict, p: dict, rates: _Rates, year: int, direction: int, next_id: i
     # Labour-market status 16-64.
     old_status = s["status"].copy()
     work = (age >= 16) & (age <= 64)
-    trans = np.asarray(p["sysselsattning_overgang"], dtype=np.float64)
-    has = work & (old_status != sy.STATUS_NONE)
-    idx = np.flatnonzero(has)
-    s["status"][idx] = sy.draw_categories(trans, old_status[idx].astype(np.int64), rng)
-    fresh = np.flatnonzero(work & (old_status == sy.STATUS_NONE))
-    s["status"][fresh] = sy.draw_categories(np.asarray([p["sysselsattning_16_ar"]]), np.zeros(fresh.shape[0], np.int64), rng)
+    redraw = work & ((old_status == sy.STATUS_NONE) | (rng.random(n, dtype=np.float32) < p["sysselsattning_omdragning"]))
+    idx = np.flatnonzero(redraw)
+    cell = s["area"][idx].astype(np.int64) * 3 + _Rates.work_group(age[idx])
+    s["status"][idx] = sy.draw_categories(rates.status, cell, rng)
     s["status"][~work] = sy.STATUS_NONE
     # Low economic standard follows work.
     u = rng.random(n, dtype=np.float32)
@@ -242,8 +255,13 @@ def _step(s: dict, p: dict, rates: _Rates, year: int, direction: int, next_id: i
     # Ekonomiskt bistånd 18+.
     had = s["months"] > 0
     keep = had & (rng.random(n, dtype=np.float32) < p["bistand_kvar"])
-    new_rate = np.asarray(p["bistand_ny"], dtype=np.float32)[np.minimum(s["status"], 3)]
-    start = ~had & (age >= 18) & (rng.random(n, dtype=np.float32) < new_rate)
+    b = rates.bistand[s["area"]]
+    q = p["bistand_kvar"]
+    mult = np.asarray(p["bistand_ny_status"], dtype=np.float64)[np.minimum(s["status"], 3)]
+    could = ~had & (age >= 18)
+    mult = mult / max(float(mult[could].mean()), 1e-9) if could.any() else mult
+    new_rate = (1 - q) * b / np.maximum(1 - b, 1e-6) * mult
+    start = could & (rng.random(n, dtype=np.float32) < new_rate)
     months = np.where(keep, s["months"], 0).astype(np.int8)
     starts = np.flatnonzero(start)
     months[starts] = (1 + rng.binomial(10, 0.4, starts.shape[0])).astype(np.int8)
