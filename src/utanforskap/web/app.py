@@ -20,7 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from utanforskap import __version__
-from utanforskap.web import api, assets, maplayers
+from utanforskap.web import api, assets, maplayers, uppfoljning
 from utanforskap.web.caching import CachingMiddleware
 from utanforskap.web.downloads import Downloads
 from utanforskap.web.pages import Renderer
@@ -49,6 +49,7 @@ TAGS = [
     {"name": "metoder", "description": "Metoderna med parametrar och deras proveniens"},
     {"name": "sök", "description": "Sök kommun eller område"},
     {"name": "geodata", "description": "Gränser som GeoJSON för kartor"},
+    {"name": "uppföljning", "description": "Förändringar mellan år och varje områdes serie"},
 ]
 
 # Swedish wording of pydantic's validation error types.
@@ -114,6 +115,7 @@ def create_app(data: AppData, *, geometri: str | Path | None = None, static_dir:
     methods = api.methods_info(data)
     app.include_router(api.router(data, kommun_geojson, regso.geojson, methods))
     app.include_router(downloads.router())
+    app.include_router(uppfoljning.router(data, renderer))
     app.include_router(pages_router(renderer, data, kommun_legends, regso_legends, bounds, regso, downloads, methods))
     app.mount("/static", StaticFiles(directory=static_dir), name="static")
 

@@ -22,6 +22,7 @@ NAV = [
     ("/", "Karta"),
     ("/sok", "Sök"),
     ("/metoder", "Metoder"),
+    ("/uppfoljning", "Uppföljning"),
     ("/ladda-ner", "Ladda ner"),
     ("/api", "API"),
     ("/tillganglighet", "Tillgänglighet"),
