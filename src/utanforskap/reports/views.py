@@ -11,6 +11,7 @@ import polars as pl
 from utanforskap.reports import figures as fg
 from utanforskap.geography import polygons as geo
 from utanforskap.reports import maps
+from utanforskap.reports import uppfoljning as followup_section
 from utanforskap.reports.content import AREA_TYPES, GROUP_LABELS, POLICE, Prepared, area_row, kommun_row
 from utanforskap.formatting import format_number as tal
 from utanforskap.formatting import format_percent as procent
@@ -203,6 +204,7 @@ def riket(prep: Prepared) -> dict:
         "compare_note": prep.compare_note,
         "gaps": _gaps(prep, prep.areas),
         "listed_rows": _area_rows(prep, listed.sort(["lan_kod", "kommun_kod", "regso_kod"]), {}),
+        "uppfoljning": followup_section.riket(prep),
     }
 
 
@@ -352,6 +354,7 @@ def kommun(prep: Prepared, code: str) -> dict:
         "area_rows": _area_rows(prep, flagged_areas, labels),
         "n_unflagged": areas.height - flagged_areas.height,
         "gaps": _gaps(prep, areas),
+        "uppfoljning": followup_section.kommun(prep, kod),
     }
 
 
