@@ -25,6 +25,7 @@ from utanforskap.errors import InputError
 from utanforskap.methods import loader
 
 from utanforskap.results import karta
+from utanforskap.results.inputs import method_inputs
 from utanforskap.results.karta import Factor, MapResult
 
 CHANGES = ("in", "ut", "upp", "ned")
@@ -118,14 +119,15 @@ def _columns_behind(steps: dict, column: str) -> set[str]:
     return inputs
 
 
-def check_years(loaded: loader.LoadedMethod, source: DataSource, years: list[int]) -> dict[str, list[int]]:
+def check_years(loaded: loader.LoadedMethod, source: DataSource, years: list[int], have: dict[str, set[int]] | None = None) -> dict[str, list[int]]:
     """Which of `years` each factor has; an error naming the factor (or input), the missing
     years and the years that exist when something the map needs is absent."""
     method = loaded.method
     steps = {s.namn: s for s in method.steg}
     skip = {"kommun_kod", "kommun_namn", "lan_kod", "lan_namn", "regso_kod", "regso_namn"}
     specs = {n: s for n, s in method.indata.items() if not (s.typ == "text" and n in skip)}
-    have = _input_years(source.store, sorted({s.variabel or n for n, s in specs.items()} | {"befolkning"}))
+    if have is None:
+        have = _input_years(source.store, sorted({s.variabel or n for n, s in specs.items()} | {"befolkning"}))
 
     def ok_years(name: str) -> set[int]:
         spec = specs[name]
@@ -168,6 +170,45 @@ def check_years(loaded: loader.LoadedMethod, source: DataSource, years: list[int
 
 
 # ---- the follow-up --------------------------------------------------------------------------
+class _Prefetched:
+    """The RegSO observations a follow-up needs, read once; answers `read` as the store does
+    (results.inputs and karta.areas_with_population read through it)."""
+
+    def __init__(self, root, frame: pl.DataFrame):
+        self.root = root
+        self.frame = frame
+
+    @classmethod
+    def fetch(cls, store, loaded) -> _Prefetched:
+        """Every RegSO observation of the method's variables, all periods, in one query."""
+        variables = sorted({sp.variabel or n for n, sp in loaded.method.indata.items()} | {"befolkning", "befolkning_0_19"})
+        marks = ", ".join("?" for _ in variables)
+        df = store.sql(f"SELECT * FROM observationer WHERE niva = 'regso' AND variabel IN ({marks})", variables)
+        from utanforskap.observations import schema as obs_schema
+
+        return cls(store.root, df.select(pl.col(c).cast(t) for c, t in obs_schema.COLUMNS.items()))
+
+    def years(self) -> dict[str, set[int]]:
+        """Variable -> whole years with a value for some RegSO (as _input_years)."""
+        known = self.frame.filter(pl.coalesce("varde", "taljare", "namnare").is_not_null() & pl.col("period").str.contains(r"^\d{4}$"))
+        pairs = known.select("variabel", pl.col("period").cast(pl.Int64)).unique()
+        out: dict[str, set[int]] = {}
+        for v, p in pairs.iter_rows():
+            out.setdefault(v, set()).add(p)
+        return out
+
+    def read(self, *, niva=None, period=None, variabler=None) -> pl.DataFrame:
+        df = self.frame
+        if niva is not None:
+            df = df.filter(pl.col("niva") == niva)
+        if period is not None:
+            df = df.filter(pl.col("period").is_in([period] if isinstance(period, str) else list(period)))
+        if variabler is not None:
+            df = df.filter(pl.col("variabel").is_in(list(variabler)))
+        return df
+
+
+
 def follow_up(
     method: str | os.PathLike[str] | None,
     years: Iterable[int],
@@ -181,12 +222,18 @@ def follow_up(
     if method is None:
         method = karta.DEFAULT_SYNTHETIC_METHOD if source.synthetic else karta.DEFAULT_METHOD
     loaded = loader.load(method)
-    factor_years = check_years(loaded, source, years)
+    if loaded.method.nyckel != "regso_kod":
+        raise InputError(f"{loaded.source}: kartan körs på RegSO; metodens nyckel måste vara regso_kod (är {loaded.method.nyckel})")
+    # One read of the store for every year (a store read scans its files; once per year is 12 scans).
+    store = _Prefetched.fetch(source.store, loaded)
+    factor_years = check_years(loaded, source, years, have=store.years())
     maps: dict[int, MapResult] = {}
     for y in years:
         if progress:
             progress(f"beräknar {y}")
-        maps[y] = karta.compute(method, y, source)
+        inputs = method_inputs(loaded, store, y)
+        areas = karta.areas_with_population(store, y)
+        maps[y] = karta.classify(loaded, inputs, areas, source, y)
     if progress:
         progress("jämför åren")
     return assemble(loaded, source, maps, factor_years)
