@@ -93,28 +93,44 @@ def decompose(persons: pl.DataFrame, ratios: dict[str, tuple[str, str, float]], 
     if len(years) < 2:
         raise InputError("flyttare och kvarboende kräver minst två år")
     cols = sorted({c for num, den, _ in ratios.values() for c in (num, den)})
-    p = persons.join(groups, on="deso", how="left").select(LOPNR, "ar", "grupp", *cols)
-    out = []
-    for y0, y1 in zip(years[:-1], years[1:]):
-        a = p.filter(pl.col("ar") == y0).drop("ar")
-        b = p.filter(pl.col("ar") == y1).drop("ar")
-        j = a.join(b, on=LOPNR, how="full", suffix="_1", coalesce=True)
-        g0, g1 = pl.col("grupp"), pl.col("grupp_1")
-        same = g0.is_not_null() & g1.is_not_null() & (g0 == g1)
-        # Stayers by their group, out-movers by the earlier group, in-movers by the later.
-        stay = j.filter(same).group_by(pl.col("grupp")).agg(
-            *[pl.col(c).sum().alias(f"{c}__S0") for c in cols], *[pl.col(f"{c}_1").sum().alias(f"{c}__S1") for c in cols],
-        )
-        out_m = j.filter(g0.is_not_null() & ~same.fill_null(False)).group_by("grupp").agg(
-            *[pl.col(c).sum().alias(f"{c}__O") for c in cols]
-        )
-        in_m = j.filter(g1.is_not_null() & ~same.fill_null(False)).group_by(pl.col("grupp_1").alias("grupp")).agg(
-            *[pl.col(f"{c}_1").sum().alias(f"{c}__I") for c in cols]
-        )
-        keys = pl.concat([stay.select("grupp"), out_m.select("grupp"), in_m.select("grupp")]).unique()
-        w = keys.join(stay, on="grupp", how="left").join(out_m, on="grupp", how="left").join(in_m, on="grupp", how="left").fill_null(0.0)
-        for name, (num, den, scale) in ratios.items():
-            out.append(_parts(w, name, num, den, scale).with_columns(fran_ar=pl.lit(y0), till_ar=pl.lit(y1)))
+    p = persons.filter(pl.col("ar").is_in(years)).join(groups, on="deso", how="left").select(LOPNR, "ar", "grupp", *cols)
+    # One sort by person and year; each person's previous and next year (only consecutive
+    # years in `years` count) give stayers, in-movers and out-movers for every pair at once.
+    order = {y: i for i, y in enumerate(years)}
+    p = p.with_columns(_i=pl.col("ar").replace_strict(order, return_dtype=pl.Int32)).sort(LOPNR, "_i")
+    same_person_prev = (pl.col(LOPNR).shift(1) == pl.col(LOPNR)) & (pl.col("_i").shift(1) == pl.col("_i") - 1)
+    same_person_next = (pl.col(LOPNR).shift(-1) == pl.col(LOPNR)) & (pl.col("_i").shift(-1) == pl.col("_i") + 1)
+    p = p.with_columns(
+        _g_prev=pl.when(same_person_prev).then(pl.col("grupp").shift(1)),
+        _g_next=pl.when(same_person_next).then(pl.col("grupp").shift(-1)),
+        **{f"{c}__prev": pl.when(same_person_prev).then(pl.col(c).shift(1)) for c in cols},
+    )
+    stay_now = pl.col("grupp").is_not_null() & (pl.col("_g_prev") == pl.col("grupp")).fill_null(False)
+    leaves = pl.col("grupp").is_not_null() & ~(pl.col("_g_next") == pl.col("grupp")).fill_null(False)
+    first, last = 0, len(years) - 1
+    stay = p.filter(stay_now).group_by("grupp", "_i").agg(
+        *[pl.col(f"{c}__prev").sum().alias(f"{c}__S0") for c in cols], *[pl.col(c).sum().alias(f"{c}__S1") for c in cols]
+    )
+    in_m = p.filter(pl.col("grupp").is_not_null() & ~stay_now & (pl.col("_i") > first)).group_by("grupp", "_i").agg(
+        *[pl.col(c).sum().alias(f"{c}__I") for c in cols]
+    )
+    out_m = p.filter(leaves & (pl.col("_i") < last)).group_by("grupp", (pl.col("_i") + 1).alias("_i")).agg(
+        *[pl.col(c).sum().alias(f"{c}__O") for c in cols]
+    )
+    keys = pl.concat([stay.select("grupp", "_i"), in_m.select("grupp", "_i"), out_m.select("grupp", "_i")]).unique()
+    w = (
+        keys.join(stay, on=["grupp", "_i"], how="left").join(out_m, on=["grupp", "_i"], how="left")
+        .join(in_m, on=["grupp", "_i"], how="left").fill_null(0.0)
+    )
+    back = {i: y for y, i in order.items()}
+    w = w.with_columns(
+        fran_ar=(pl.col("_i") - 1).replace_strict(back, return_dtype=pl.Int64),
+        till_ar=pl.col("_i").replace_strict(back, return_dtype=pl.Int64),
+    ).drop("_i")
+    out = [
+        _parts(w, name, num, den, scale).with_columns(w.select("fran_ar", "till_ar"))
+        for name, (num, den, scale) in ratios.items()
+    ]
     df = pl.concat(out)
     return df.select("grupp", "fran_ar", "till_ar", "matt", "varde_fran", "varde_till", "forandring", *PARTS,
                      "antal_kvarboende", "antal_inflyttade", "antal_utflyttade", "uppdelning").sort("grupp", "matt", "fran_ar")
