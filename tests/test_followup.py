@@ -3,9 +3,9 @@
 import openpyxl
 import polars as pl
 import pytest
-
 from cli_helpers import cli
 from followup_helpers import multi_year_store
+
 from utanforskap.errors import InputError
 from utanforskap.followup.series import follow_up
 

@@ -5,8 +5,8 @@ import tomllib
 import numpy as np
 import polars as pl
 import pytest
-
 from cli_helpers import cli
+
 from utanforskap.errors import MethodError
 from utanforskap.methods import engine, loader
 from utanforskap.methods.freeze import freeze
@@ -95,7 +95,7 @@ def test_percentile_thresholds_freeze_to_the_boundary_value(seed):
     raw = freeze(loaded, frame, 2020, engine.resolve_parameters(loaded))
     frozen = loader.load_dict(raw, "fixerad")
     assert raw["parametrar"]["fx_fixerad_2020"]["fixerad"]["percentil"] == 0.9
-    assert [s for s in raw["steg"] if s["namn"] == "fy"][0]["operator"] == "<="
+    assert next(s for s in raw["steg"] if s["namn"] == "fy")["operator"] == "<="
     assert engine.run(frozen, data).equals(engine.run(loaded, data))
     # On other data the frozen flag compares the value itself.
     shifted = data.with_columns(pl.col("x") + 100)

@@ -2,8 +2,8 @@
 
 import polars as pl
 import pytest
-
 from cli_helpers import cli
+
 from utanforskap.followup import open_series as o
 from utanforskap.sources import bundle
 

@@ -2,7 +2,6 @@
 
 import httpx
 import pytest
-
 from web_helpers import live_server
 
 

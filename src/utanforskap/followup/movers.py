@@ -137,7 +137,7 @@ def decompose(persons: pl.DataFrame, ratios: dict[str, tuple[str, str, float]], 
 
 
 def _parts(w: pl.DataFrame, name: str, num: str, den: str, scale: float) -> pl.DataFrame:
-    c = lambda suffix, x: pl.col(f"{x}__{suffix}")  # noqa: E731
+    c = lambda suffix, x: pl.col(f"{x}__{suffix}")
     d0 = c("S0", den) + c("O", den)
     d1 = c("S1", den) + c("I", den)
     r0 = pl.when(d0 > 0).then((c("S0", num) + c("O", num)) / d0 * scale)

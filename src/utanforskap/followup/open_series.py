@@ -81,16 +81,16 @@ def crime_flags(store: ObservationStore, method: str = "se-oppna-data-2022", bas
 
 def crime_summary(flags: pl.DataFrame) -> pl.DataFrame:
     """Per year: the national rate, flagged RegSO (relative and fixed), entries and exits of the flag."""
-    prev = lambda c: pl.col(c).shift(1).over("regso_kod", order_by="ar")  # noqa: E731
+    prev = lambda c: pl.col(c).shift(1).over("regso_kod", order_by="ar")
     d = flags.with_columns(_p_rel=prev("flagga_relativ"), _p_fix=prev("flagga_fixerad"))
     return d.group_by("ar").agg(
         pl.col("riket_per_1000").first(),
         pl.col("befolkning_ar").first(),
         pl.col("flagga_relativ").sum().cast(pl.Int64).alias("flaggade_relativ"),
         pl.col("flagga_fixerad").sum().cast(pl.Int64).alias("flaggade_fixerad"),
-        (pl.col("flagga_relativ") & (pl.col("_p_rel") == False)).sum().cast(pl.Int64).alias("nya_relativ"),  # noqa: E712
+        (pl.col("flagga_relativ") & (pl.col("_p_rel") == False)).sum().cast(pl.Int64).alias("nya_relativ"),
         (~pl.col("flagga_relativ") & pl.col("_p_rel")).sum().cast(pl.Int64).alias("upphorda_relativ"),
-        (pl.col("flagga_fixerad") & (pl.col("_p_fix") == False)).sum().cast(pl.Int64).alias("nya_fixerad"),  # noqa: E712
+        (pl.col("flagga_fixerad") & (pl.col("_p_fix") == False)).sum().cast(pl.Int64).alias("nya_fixerad"),
         (~pl.col("flagga_fixerad") & pl.col("_p_fix")).sum().cast(pl.Int64).alias("upphorda_fixerad"),
     ).sort("ar")
 

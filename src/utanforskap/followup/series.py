@@ -23,7 +23,6 @@ import polars as pl
 from utanforskap.datasets import DataSource, open_source
 from utanforskap.errors import InputError
 from utanforskap.methods import loader
-
 from utanforskap.results import karta
 from utanforskap.results.inputs import method_inputs
 from utanforskap.results.karta import Factor, MapResult
@@ -270,8 +269,8 @@ def _changes(areas: pl.DataFrame, factors: list[Factor], rank: dict[str, int], t
     by = "regso_kod"
     r = pl.col("klass").replace_strict(rank, default=0, return_dtype=pl.Int64)
     df = areas.with_columns(_rank=r)
-    prev = lambda c: pl.col(c).shift(1).over(by, order_by="ar")  # noqa: E731
-    nxt = lambda c: pl.col(c).shift(-1).over(by, order_by="ar")  # noqa: E731
+    prev = lambda c: pl.col(c).shift(1).over(by, order_by="ar")
+    nxt = lambda c: pl.col(c).shift(-1).over(by, order_by="ar")
     wide_t = (
         thresholds.pivot(on="faktor", index="ar", values="grans").rename({f.id: f"_grans_{f.id}" for f in factors}, strict=False)
         if thresholds.height else pl.DataFrame({"ar": []}, schema={"ar": pl.Int64})
@@ -312,13 +311,13 @@ def _changes(areas: pl.DataFrame, factors: list[Factor], rank: dict[str, int], t
             if f.varde else pl.lit("")
         )
         return (
-            pl.when(before & (now == False)).then(pl.concat_str(pl.lit(f"{f.namn} under tröskeln"), tail))  # noqa: E712
+            pl.when(before & (now == False)).then(pl.concat_str(pl.lit(f"{f.namn} under tröskeln"), tail))
             .when(before & now.is_null()).then(pl.lit(f"{f.namn} bedöms inte (grind eller saknad uppgift)"))
         )
 
     df = df.with_columns(
-        andrade_flaggor=pl.concat_list([flag_change(f) for f in factors]).list.drop_nulls().list.join(", ") if factors else pl.lit(""),
         *[margin(f) for f in factors],
+        andrade_flaggor=pl.concat_list([flag_change(f) for f in factors]).list.drop_nulls().list.join(", ") if factors else pl.lit(""),
     )
     missing_now = pl.col("befolkning").is_null() | (pl.col("befolkning") == 0)
     reasons = pl.concat_list([lost(f) for f in factors]).list.drop_nulls().list.join("; ") if factors else pl.lit("")

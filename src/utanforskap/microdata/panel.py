@@ -196,21 +196,21 @@ def _step(s: dict, p: dict, rates: _Rates, year: int, direction: int, next_id: i
     # Arriving: births and immigrants forwards; backwards the dead and emigrated come back.
     if direction > 0:
         parents = np.flatnonzero((s["alder"] >= 25) & (s["alder"] <= 40))
-        born = _clone(s, parents[rng.integers(0, parents.shape[0], int(round(n * p["fodda"])))])
+        born = _clone(s, parents[rng.integers(0, parents.shape[0], round(n * p["fodda"]))])
         k = born["area"].shape[0]
         born.update(alder=np.full(k, -1, np.int16), man=rng.random(k) < 0.512, bg=np.where(born["bg"] > 0, 1, 0).astype(np.uint8),
                     status=np.full(k, sy.STATUS_NONE, np.uint8), months=np.zeros(k, np.int8), eligible=np.zeros(k, bool),
                     voted=np.zeros(k, bool), left=np.zeros(k, bool), behorig=np.full(k, 2, np.uint8), suspected=np.zeros(k, bool),
                     days=np.zeros(k, np.int16), edu=np.full(k, 4, np.uint8), ref=np.zeros(k, bool))
         foreign = np.flatnonzero((s["bg"] >= 2) & (s["alder"] < 65))
-        imm = _clone(s, foreign[rng.integers(0, foreign.shape[0], int(round(n * p["invandring"])))])
+        imm = _clone(s, foreign[rng.integers(0, foreign.shape[0], round(n * p["invandring"]))])
         imm.update(eligible=np.zeros(imm["area"].shape[0], bool), voted=np.zeros(imm["area"].shape[0], bool))
         new = _concat(born, imm)
     else:
         old = np.flatnonzero(s["alder"] >= 65)
         death = np.asarray(p["dodlighet"], dtype=np.float64)
-        back = _clone(s, old[rng.integers(0, old.shape[0], int(round(n * death[1] * 0.6)))])
-        emig = _clone(s, rng.integers(0, n, int(round(n * p["utvandring"] * 1.5))))
+        back = _clone(s, old[rng.integers(0, old.shape[0], round(n * death[1] * 0.6))])
+        emig = _clone(s, rng.integers(0, n, round(n * p["utvandring"] * 1.5)))
         new = _concat(back, emig)
     k = new["area"].shape[0]
     new["lopnr"] = np.arange(next_id, next_id + k, dtype=np.int64)
@@ -299,7 +299,7 @@ def _step(s: dict, p: dict, rates: _Rates, year: int, direction: int, next_id: i
     s["behorig"] = np.where(s["left"], (rng.random(n, dtype=np.float32) < rates.behorig[s["area"]]).astype(np.uint8), 2).astype(np.uint8)
 
     # Voting: eligibility and turnout change in election years only ("senaste riksdagsvalet").
-    if year in set(int(v) for v in p["valar"]):
+    if year in {int(v) for v in p["valar"]}:
         rl = sy.model()["lank"]["rostberattigad"]
         p_cit = np.array([1.0, 1.0, rl["andel_medborgare_europa"], rl["andel_medborgare_ovriga_varlden"]], dtype=np.float32)
         was = s["eligible"].copy()
@@ -322,7 +322,7 @@ def draw_panel(years: list[int], personer: int | None = None, seed: int = 2022) 
 
     The model year is drawn; the years after it are simulated forwards, the years before it
     backwards. Yields in ascending year order."""
-    years = sorted(set(int(y) for y in years))
+    years = sorted({int(y) for y in years})
     cfg = sy.model()
     p = panel_config()
     base_year = int(cfg["ar"])

@@ -60,7 +60,7 @@ def kommun(prep, code: str) -> dict | None:
     if listed.height == 0:
         return None
     areas = []
-    src = f"Källa: Polisen (anmälda brott, sex brottskoder) och SCB (befolkning). Tröskel: metodens multipel av rikets värde."
+    src = "Källa: Polisen (anmälda brott, sex brottskoder) och SCB (befolkning). Tröskel: metodens multipel av rikets värde."
     for row in listed.iter_rows(named=True):
         s = svc.area_series(row["regso_kod"])
         chart = None

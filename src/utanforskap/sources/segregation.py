@@ -13,6 +13,7 @@ Stored as a classification: variable ``omradestyp``, enhet ``kod``, aggregering 
 from __future__ import annotations
 
 import io
+import itertools
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -88,7 +89,7 @@ def read_area_types_years(pairs: Sequence[tuple[Path, Path]], geo: Geography) ->
         raise InputError(f"{pairs[-1][1].name}: två filer gäller samma år ({', '.join(periods)})")
     rapport = {p: r.rapport for p, r in zip(periods, results)}
     wide = obs.pivot(on="period", index="omrade", values="varde")
-    for a, b in zip(periods[:-1], periods[1:]):
+    for a, b in itertools.pairwise(periods):
         rapport[f"typ_1_{a}_{b}"] = {
             "in": int(((wide[a] != 1) & (wide[b] == 1)).sum()),
             "ut": int(((wide[a] == 1) & (wide[b] != 1)).sum()),
