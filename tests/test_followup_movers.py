@@ -88,5 +88,11 @@ def test_a_year_in_two_files_is_an_error(tmp_path):
     folder.mkdir()
     pq.write_table(tables[2022], folder / "a.parquet")
     pq.write_table(tables[2022].slice(0, 100), folder / "b.parquet")
+    # Without lopnr the same year may be split over files (not a panel).
+    plain = tmp_path / "delad"
+    plain.mkdir()
+    pq.write_table(tables[2022].drop_columns(["lopnr"]).slice(0, 1000), plain / "a.parquet")
+    pq.write_table(tables[2022].drop_columns(["lopnr"]).slice(1000), plain / "b.parquet")
+    assert ag.count(plain, "regso")[0].height > 0
     with pytest.raises(InputError, match=r"b.parquet: år 2022 finns också i .*a.parquet"):
         ag.aggregate(folder, "regso")

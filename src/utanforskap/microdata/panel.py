@@ -358,8 +358,9 @@ def draw_panel(years: list[int], personer: int | None = None, seed: int = 2022) 
 
 # ---- checks for panels of real or synthetic microdata -------------------------------------
 def check_panel(source: str | os.PathLike[str] | pa.Table, where: str | None = None) -> None:
-    """A person id (lopnr) that appears twice in one year, or a year found in two files of a
-    folder: an error naming the file(s), the year and the id. Without lopnr, only years."""
+    """In a panel (files with lopnr): a person id that appears twice in one year, or a year
+    found in two files of a folder, is an error naming the file(s), the year and the id.
+    Files without lopnr are not a panel (a year may be split over several files)."""
     import duckdb
 
     con = duckdb.connect()
@@ -372,6 +373,8 @@ def check_panel(source: str | os.PathLike[str] | pa.Table, where: str | None = N
         for name, f in files:
             rel = con.from_arrow(f) if isinstance(f, pa.Table) else con.read_parquet(str(f))
             cols = rel.columns
+            if LOPNR not in cols:
+                continue  # not a panel: one year may be split over several files
             years = [r[0] for r in rel.aggregate("ar", "ar").fetchall()]
             for y in years:
                 if y in seen and seen[y] != name:
