@@ -96,3 +96,22 @@ def test_a_year_in_two_files_is_an_error(tmp_path):
     assert ag.count(plain, "regso")[0].height > 0
     with pytest.raises(InputError, match=r"b.parquet: år 2022 finns också i .*a.parquet"):
         ag.aggregate(folder, "regso")
+
+
+@pytest.mark.slow
+def test_syntetisk_panel_cli_and_aggregera_every_year_in_one_pass(tmp_path):
+    from cli_helpers import cli
+
+    out = tmp_path / "panel"
+    res = cli("syntetisk", "--ar", "2021-2023", "--personer", 3000, "--seed", 4, "--ut", out)
+    assert res.returncode == 0, res.stderr
+    assert "SYNTETISKA DATA" in res.stdout
+    assert sorted(p.name for p in out.glob("*.parquet")) == ["personer_2021.parquet", "personer_2022.parquet", "personer_2023.parquet"]
+    obs = tmp_path / "obs.parquet"
+    res = cli("aggregera", "--mikrodata", out, "--ut", obs, "--niva", "regso", "--min-antal", 1)
+    assert res.returncode == 0, res.stderr
+    assert sorted(pl.read_parquet(obs)["period"].unique()) == ["2021", "2022", "2023"]
+    ids = [set(pl.read_parquet(out / f"personer_{y}.parquet")["lopnr"]) for y in (2021, 2022, 2023)]
+    assert len(ids[0] & ids[1]) > 0.9 * len(ids[1])  # mostly the same persons year after year
+    again = cli("syntetisk", "--ar", "2021-2023", "--personer", 3000, "--ut", out)
+    assert again.returncode == 2 and "redan" in again.stderr
