@@ -52,3 +52,13 @@ def test_unreadable_regso_file_is_named(tmp_path):
         segregation.read_area_types(empty, deso, GEO)
     with pytest.raises(InputError, match=rf"^{regso.name}: filen finns inte"):
         segregation.read_area_types(tmp_path / "saknas" / regso.name, deso, GEO)
+
+
+def test_two_years_give_entries_and_exits_of_type_1():
+    d = need_shared() / "segregation_index"
+    pairs = [(d / f"regso_socioekonomisk_index_{y}.csv", d / f"deso_with_index_{y}.csv") for y in (2022, 2023)]
+    res = segregation.read_area_types_years(pairs, GEO)
+    obs = res.observationer
+    assert sorted(obs["period"].unique()) == ["2022", "2023"] and obs.height == 2 * 3363
+    assert res.rapport["2023"]["per_typ"]["1"] == 162
+    assert res.rapport["typ_1_2022_2023"] == {"in": 13, "ut": 11, "kvar": 149}

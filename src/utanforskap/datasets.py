@@ -33,9 +33,14 @@ def open_source(data: str | os.PathLike[str] = "paket") -> DataSource:
 
         return DataSource(bundle.default_store(), "Öppna data som följer med programmet (SCB, Polisen m.fl.)", False)
     if str(data) == "syntetisk":
-        from utanforskap.microdata.synthetic import synthetic_store
+        from utanforskap.microdata.panel import panel_store, panel_years
 
-        return DataSource(synthetic_store(), f"{SYNTHETIC_LABEL}: syntetisk befolkning, inte verkliga personer", True)
+        years = panel_years()
+        return DataSource(
+            panel_store(years),
+            f"{SYNTHETIC_LABEL}: syntetisk befolkning {years[0]}–{years[-1]} (samma personer varje år), inte verkliga personer",
+            True,
+        )
     path = Path(data)
     if not (path / "manifest.json").is_file():
         raise InputError(f"{path}: inget observationslager här (manifest.json saknas); ange paket, syntetisk eller en lagerkatalog")

@@ -38,6 +38,7 @@ COMMAND_MODULES = [
     "utanforskap.cli.robusthet",
     "utanforskap.cli.effekt",
     "utanforskap.cli.anvandare", "utanforskap.cli.insatser",
+    "utanforskap.cli.uppfoljning",
 ]
 
 

@@ -20,8 +20,15 @@ from utanforskap.methods import data, engine, loader
 @app.command("metoder")
 def list_methods(
     visa: Annotated[str | None, typer.Option("--visa", help="Visa parametrar och steg för en metod (id eller fil)")] = None,
+    frys: Annotated[str | None, typer.Option("--frys", help="Fixera metodens relativa trösklar vid basårets nivåer (id eller fil)")] = None,
+    ar: Annotated[int | None, typer.Option("--ar", help="Basåret för --frys")] = None,
+    ut: Annotated[Path | None, typer.Option("--ut", help="Den fixerade metodfilen (.toml) för --frys")] = None,
+    data: Annotated[str, typer.Option("--data", help="Data för --frys: paket, syntetisk eller en lagerkatalog")] = "paket",
 ) -> None:
-    """Lista metoderna som följer med, med titel, version och proveniens."""
+    """Lista metoderna som följer med, med titel, version och proveniens; --frys fixerar trösklarna."""
+    if frys:
+        _freeze(frys, ar, ut, data)
+        return
     if visa:
         _show(loader.load(visa))
         return
@@ -118,3 +125,34 @@ def compute(
         return
     data.write_table(out, ut)
     console.print(f"Skrev {out.height} områden och {out.width - 1} kolumner till {escape(str(ut))}", highlight=False)
+
+
+@app.command("frys")
+def freeze_command(
+    metod: Annotated[str, typer.Argument(help="Id för en medföljande metod, eller sökväg till en TOML-fil")],
+    ar: Annotated[int, typer.Option("--ar", help="Basåret vars nivåer trösklarna fixeras vid")],
+    ut: Annotated[Path, typer.Option("--ut", help="Den nya metodfilen (.toml)")],
+    data: Annotated[str, typer.Option("--data", help="paket, syntetisk eller en lagerkatalog")] = "paket",
+) -> None:
+    """Samma som `metoder --frys METOD --ar ÅR --ut FIL`."""
+    _freeze(metod, ar, ut, data)
+
+
+def _freeze(metod: str, ar: int | None, ut: Path | None, data: str) -> None:
+    from rich.markup import escape
+
+    from utanforskap.atomic import write_text
+    from utanforskap.followup.frozen import frozen_method
+
+    if ar is None or ut is None:
+        raise InputError("--frys kräver --ar ÅR (basåret) och --ut FIL.toml (den nya metodfilen)")
+    if ut.suffix != ".toml":
+        raise InputError(f"{ut}: den fixerade metoden skrivs som TOML; ge filen ändelsen .toml")
+    raw, text = frozen_method(metod, ar, data)
+    write_text(ut, text)
+    fixed = [(n, p) for n, p in raw["parametrar"].items() if p["proveniens"] == "fixerad"]
+    console.print(f"Skrev {escape(str(ut))}: metoden {escape(raw['id'])} med {len(fixed)} fixerade trösklar (basår {ar})", highlight=False)
+    for name, p in fixed:
+        console.print(f"  {escape(name)} = {p['varde']:.6g}  [fixerad]", highlight=False)
+    if not fixed:
+        console.print("Metoden har inga relativa trösklar; den fixerade versionen räknar som originalet.")

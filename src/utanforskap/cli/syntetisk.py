@@ -19,13 +19,17 @@ from utanforskap.formatting import format_number, format_percent
 
 @app.command("syntetisk")
 def syntetisk(
-    ut: Annotated[Path, typer.Option("--ut", help="Parquet-fil att skriva personerna till")],
+    ut: Annotated[Path, typer.Option("--ut", help="Parquet-fil att skriva personerna till (med --ar över flera år: en mapp)")],
     personer: Annotated[int | None, typer.Option("--personer", help="Antal personer (standard: hela befolkningen, 10 521 556)")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Slumpfrö; samma frö ger samma personer")] = 2022,
+    ar: Annotated[str | None, typer.Option("--ar", help="År eller intervall, t.ex. 2019-2024: en panel med samma personer (lopnr) varje år")] = None,
 ) -> None:
     """Drar en syntetisk befolkning (SYNTETISKA DATA) kalibrerad mot SCB:s DeSO-tabeller 2022."""
     from utanforskap.microdata import synthetic
 
+    if ar is not None:
+        _panel(ut, personer, seed, ar)
+        return
     if ut.suffix.lower() != ".parquet":
         raise InputError(f"{ut}: den syntetiska befolkningen skrivs som Parquet (.parquet)")
     check_output(ut, folder=False)
@@ -64,3 +68,29 @@ def _levels(df: pl.DataFrame) -> Table:
         text = f"{value:.1f}".replace(".", ",") if "dagar" in name and value is not None else format_percent(value)
         table.add_row(name, "–" if value is None else text)
     return table
+
+
+def _panel(ut: Path, personer: int | None, seed: int, ar: str) -> None:
+    """A panel: one Parquet file per year in the folder `ut` (personer_<år>.parquet), written as one set."""
+    from utanforskap.atomic import atomic_dir
+    from utanforskap.microdata import panel, synthetic
+
+    years = panel.parse_years(ar)
+    if ut.suffix.lower() == ".parquet":
+        raise InputError(f"{ut}: en panel över flera år skrivs som en mapp med en fil per år; ange en mapp som --ut")
+    if ut.exists() and any(ut.glob("*.parquet")):
+        raise InputError(f"{ut}: mappen har redan .parquet-filer; en panel skrivs i en tom mapp (år får inte finnas i två filer)")
+    console.print("[bold yellow]SYNTETISKA DATA[/] – påhittade personer, får aldrig redovisas som verkliga.", highlight=False)
+    t0 = time.perf_counter()
+    rows = []
+    with atomic_dir(ut) as stage, console.status("Drar panelen ...") as status:
+        for year, table in panel.draw_panel(years, personer, seed):
+            status.update(f"Skriver {year} ...")
+            synthetic.write(table, stage / f"personer_{year}.parquet")
+            df = pl.from_arrow(table.select(["alder", "sysselsattning", "lopnr"]))
+            rows.append((year, table.num_rows, df.select(
+                (pl.col("sysselsattning") == "sysselsatt").filter(pl.col("alder").is_between(20, 64)).mean()).item()))
+    console.print(f"Panel {years[0]}–{years[-1]} dragen på {time.perf_counter() - t0:.1f} s".replace(".", ",") + f", skriven till {ut}/", highlight=False)
+    for year, n, emp in rows:
+        console.print(f"  {year}: {format_number(n)} personer, sysselsatta 20–64 år {format_percent(emp)}", highlight=False)
+    console.print(panel.panel_label(personer or synthetic.marginals().total, seed), highlight=False)

@@ -17,7 +17,7 @@ from pydantic import Field, model_validator
 
 from utanforskap.tomlmodel import Strict
 
-Provenance = Literal["officiell", "antagen", "kalibrerad", "syntetisk"]
+Provenance = Literal["officiell", "antagen", "kalibrerad", "syntetisk", "fixerad"]
 Direction = Literal["hogt_ar_daligt", "hogt_ar_bra", "neutral"]
 TieRule = Literal["min", "max", "medel", "tat", "ordning"]
 MissingRule = Literal["sprid", "hoppa"]
@@ -40,12 +40,23 @@ Number = Union[float, ParamRef]
 NumberOrColumn = Union[float, ParamRef, str]
 
 
+class FixedFrom(Strict):
+    """Where a frozen ("fixerad") threshold came from: a relative threshold computed in a base year."""
+
+    basar: int = Field(description="The base year the value was computed in")
+    steg: str = Field(description="The step whose relative value was frozen")
+    rikets_varde: float | None = Field(default=None, description="The national (reference) value in the base year")
+    multipel: float | None = Field(default=None, description="The multiple of the national value the flag uses")
+    percentil: float | None = Field(default=None, description="The percentile threshold the flag used")
+
+
 class Parameter(Strict):
     varde: ParameterValue
     proveniens: Provenance
     motivering: str = Field(default="", description="Why this value; required unless official")
     kalla: str = Field(default="", description="Where an official value is published")
     enhet: str = ""
+    fixerad: FixedFrom | None = Field(default=None, description="For provenance 'fixerad': base year and origin")
 
     @model_validator(mode="after")
     def _reasoned(self) -> Parameter:
@@ -53,6 +64,8 @@ class Parameter(Strict):
             raise ValueError("en parameter som inte är officiell måste ha en motivering")
         if self.proveniens == "officiell" and not (self.kalla.strip() or self.motivering.strip()):
             raise ValueError("en officiell parameter måste ange kalla (var värdet är publicerat)")
+        if (self.proveniens == "fixerad") != (self.fixerad is not None):
+            raise ValueError("en fixerad parameter (och bara en sådan) måste ha tabellen fixerad med basar och steg")
         return self
 
 

@@ -334,6 +334,7 @@ def count(
     if niva not in NIVAER:
         raise InputError(f"okänd nivå {niva!r}; välj {', '.join(NIVAER)}")
     persons = source if isinstance(source, Persons) else open_persons(source, where)
+    _check_panel(persons)
     geo = geo or default_geography()
     levels = schema.LEVELS[schema.LEVELS.index(niva) :]
     with connect(motor, spark_session) as con, tempfile.TemporaryDirectory(prefix="utanforskap-") as scratch:
@@ -532,3 +533,10 @@ def _observation_rows(cells: pl.DataFrame, kalla: str) -> pl.DataFrame:
     cols = list(schema.COLUMNS)
     out = pl.concat([plain.select(cols), *(r.select(cols) for r in ratio_rows)])
     return schema.conform(out, kalla)
+
+
+def _check_panel(persons: Persons) -> None:
+    """Several years in one input: a person id (lopnr) twice in a year, or a year in two files, is an error."""
+    from utanforskap.microdata.panel import check_panel
+
+    check_panel(persons.table if persons.table is not None else persons.path, persons.where)

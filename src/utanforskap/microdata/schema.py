@@ -75,6 +75,7 @@ COLUMNS: tuple[Column, ...] = (
 BY_NAME = {c.name: c for c in COLUMNS}
 OPTIONAL: tuple[Column, ...] = (
     Column(SYNTETISK, "sant/falskt", True, beskrivning="Sant för påhittade personer (SYNTETISKA DATA); kolumnen får saknas"),
+    Column("lopnr", "heltal", True, beskrivning="Stabilt löpnummer per person (som i SCB:s MONA): samma person har samma lopnr alla år, en rad per person och år; kolumnen får saknas"),
 )
 
 

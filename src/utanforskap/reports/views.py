@@ -12,6 +12,7 @@ from utanforskap.reports import figures as fg
 from utanforskap.geography import polygons as geo
 from utanforskap.reports import maps
 from utanforskap.reports import robusthet as rb
+from utanforskap.reports import uppfoljning as followup_section
 from utanforskap.reports.content import AREA_TYPES, GROUP_LABELS, POLICE, Prepared, area_row, kommun_row
 from utanforskap.formatting import format_number as tal
 from utanforskap.formatting import format_percent as procent
@@ -205,6 +206,7 @@ def riket(prep: Prepared) -> dict:
         "gaps": _gaps(prep, prep.areas),
         "listed_rows": _area_rows(prep, listed.sort(["lan_kod", "kommun_kod", "regso_kod"]), {}),
         "robusthet": rb.national(r),
+        "uppfoljning": followup_section.riket(prep),
     }
 
 
@@ -354,6 +356,7 @@ def kommun(prep: Prepared, code: str) -> dict:
         "area_rows": _area_rows(prep, flagged_areas, labels),
         "n_unflagged": areas.height - flagged_areas.height,
         "gaps": _gaps(prep, areas),
+        "uppfoljning": followup_section.kommun(prep, kod),
     }
 
 

@@ -71,7 +71,7 @@ ORIGINS: dict[str, Origin] = {
         "Slutbetyg årskurs 9 per skolenhet, läsåret 2024/25",
     ),
     "se/segregation_index": Origin(
-        "addegezon/deso_socioeconomic_index", "3baf363", _SCB, "Segregationsbarometerns områdestyp per RegSO, 2022"
+        "addegezon/deso_socioeconomic_index", "3baf363", _SCB, "Segregationsbarometerns områdestyp per RegSO, 2022 och 2023"
     ),
     "se/police_utsatta_omraden/uso_2023": Origin(
         "jkawalerowicz/2022-Sweden-riots",
@@ -90,6 +90,11 @@ KEY_FILE = "se/keys/koppling-deso2018-regso2020.csv"
 SCHOOL_FILE = "se/schools_skolverket/Grundskola_Slutbetyg_ak9_samtliga_elever_2024-25_Skolenhet.csv"
 SEG_REGSO = "se/segregation_index/regso_socioekonomisk_index_2022.csv"
 SEG_DESO = "se/segregation_index/deso_with_index_2022.csv"
+# Områdestyp per year: (RegSO file, DeSO file); 2023 is the latest year bundled.
+SEG_YEARS = {
+    year: (f"se/segregation_index/regso_socioekonomisk_index_{year}.csv", f"se/segregation_index/deso_with_index_{year}.csv")
+    for year in (2022, 2023)
+}
 USO_2025 = "se/police_utsatta_omraden/polisen_uso_2025_overlap_deso2025_regso2025_kommun.csv"
 USO_2023 = "se/police_utsatta_omraden/uso_2023.shp"
 
@@ -173,8 +178,8 @@ def build(fran: str | Path, till: str | Path | None = None) -> dict[str, Any]:
         "polisen_brott": (polisen.read_crimes(crime_files, geo), crime_files),
         "skolverket": (skolverket.read_grades(fran / SCHOOL_FILE, geo), [fran / SCHOOL_FILE]),
         "omradestyp": (
-            segregation.read_area_types(fran / SEG_REGSO, fran / SEG_DESO, geo),
-            [fran / SEG_REGSO, fran / SEG_DESO],
+            segregation.read_area_types_years([(fran / r, fran / d) for r, d in SEG_YEARS.values()], geo),
+            [fran / f for pair in SEG_YEARS.values() for f in pair],
         ),
         "polisen_uso_2025": (polisen.read_uso_2025(fran / USO_2025, geo), [fran / USO_2025]),
         "polisen_uso_2023": (

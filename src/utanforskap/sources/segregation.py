@@ -1,4 +1,4 @@
-"""Segregationsbarometern's områdestyp (1-5) per RegSO, 2022 (SCB/Delmos, now Boverket).
+"""Segregationsbarometern's områdestyp (1-5) per RegSO, 2022 and 2023 (SCB/Delmos, now Boverket).
 
 Two files: the RegSO table as SCB publishes it, labelled "Kommun (RegSO-namn)", and the
 same index joined to every DeSO with the RegSO code. RegSO names repeat across kommuner
@@ -13,6 +13,9 @@ Stored as a classification: variable ``omradestyp``, enhet ``kod``, aggregering 
 from __future__ import annotations
 
 import io
+import itertools
+import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import polars as pl
@@ -76,6 +79,25 @@ def read_area_types(regso_file: Path, deso_file: Path, geo: Geography) -> Source
     return SourceResult(schema.conform(obs, deso_file.name), rapport=rapport)
 
 
+def read_area_types_years(pairs: Sequence[tuple[Path, Path]], geo: Geography) -> SourceResult:
+    """Several years (one RegSO file and one DeSO file per year), as one result: the type per
+    RegSO and year, and in the report how many RegSO entered and left type 1 between years."""
+    results = [read_area_types(r, d, geo) for r, d in pairs]
+    obs = pl.concat([r.observationer for r in results]).sort("period", "omrade")
+    periods = sorted(obs["period"].unique().to_list())
+    if len(periods) != len(results):
+        raise InputError(f"{pairs[-1][1].name}: två filer gäller samma år ({', '.join(periods)})")
+    rapport = {p: r.rapport for p, r in zip(periods, results)}
+    wide = obs.pivot(on="period", index="omrade", values="varde")
+    for a, b in itertools.pairwise(periods):
+        rapport[f"typ_1_{a}_{b}"] = {
+            "in": int(((wide[a] != 1) & (wide[b] == 1)).sum()),
+            "ut": int(((wide[a] == 1) & (wide[b] != 1)).sum()),
+            "kvar": int(((wide[a] == 1) & (wide[b] == 1)).sum()),
+        }
+    return SourceResult(obs, rapport=rapport)
+
+
 def _from_deso_file(path: Path, geo: Geography) -> tuple[pl.DataFrame, str]:
     where = path.name
     df = parsing.read_csv(path, where, encoding="utf8")
@@ -108,7 +130,8 @@ def _from_deso_file(path: Path, geo: Geography) -> tuple[pl.DataFrame, str]:
     absent = all_regso.filter(~all_regso.is_in(per["regso_kod"].implode()))
     if absent.len():
         raise InputError(f"{where}: RegSO {absent[0]} saknas i filen ({absent.len()} RegSO saknas)")
-    return per.select("regso_kod", "typ").sort("regso_kod"), "2022"
+    year = re.search(r"(\d{4})", path.stem)
+    return per.select("regso_kod", "typ").sort("regso_kod"), year.group(1) if year else "2022"
 
 
 def _from_regso_file(path: Path) -> pl.DataFrame:

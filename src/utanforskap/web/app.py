@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from utanforskap import __version__
 from utanforskap.validation import swedish_message
-from utanforskap.web import api, apidocs, assets, maplayers, metodbank, robusthet, security
+from utanforskap.web import api, apidocs, assets, maplayers, metodbank, robusthet, security, uppfoljning
 from utanforskap.web.caching import CachingMiddleware
 from utanforskap.web.downloads import Downloads
 from utanforskap.web.pages import Renderer
@@ -51,6 +51,7 @@ TAGS = [
     {"name": "sök", "description": "Sök kommun eller område"},
     {"name": "geodata", "description": "Gränser som GeoJSON för kartor"},
     {"name": "metodbank", "description": "Insatser mot utanförskap: läs publicerade utan inloggning, skriv med API-token"},
+    {"name": "uppföljning", "description": "Förändringar mellan år och varje områdes serie"},
 ]
 
 _HINTS = {
@@ -108,6 +109,7 @@ def create_app(data: AppData, *, geometri: str | Path | None = None, static_dir:
     make_openapi = app.openapi
     app.openapi = lambda: api.tidy_openapi(make_openapi())  # type: ignore[method-assign]
     app.include_router(downloads.router())
+    app.include_router(uppfoljning.router(data, renderer))
     app.include_router(pages_router(renderer, data, kommun_legends, regso_legends, bounds, regso, downloads, methods))
     app.include_router(apidocs.router(renderer))
     app.include_router(metodbank.router(data, renderer, database))

@@ -24,6 +24,7 @@ NAV = [
     ("/metoder", "Metoder"),
     ("/robusthet", "Robusthet"),
     ("/metodbank", "Metodbank"),
+    ("/uppfoljning", "Uppföljning"),
     ("/ladda-ner", "Ladda ner"),
     ("/api", "API"),
     ("/tillganglighet", "Tillgänglighet"),

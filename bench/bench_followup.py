@@ -1,0 +1,123 @@
+"""Uppföljning speed: `utanforskap uppfoljning` over 6 years x 3 363 RegSO from a store (the
+whole process), the comparison of the years against a pandas baseline, aggregation of a
+multi-year synthetic panel against a single year (persons per second), and the movers and
+stayers split for all RegSO and all years against a pandas baseline.
+
+Environment: BENCH_PANEL_PERSONER (default 1 000 000 persons per year; the issue's target is
+the full population, 10,5 M, which needs the time and memory of an idle machine)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+import polars as pl
+import pyarrow as pa
+
+sys.path.insert(0, str(Path(__file__).parent))
+import itertools
+
+from common import report, timed
+
+from utanforskap.followup import movers, series
+from utanforskap.microdata import aggregate as ag
+from utanforskap.microdata import panel
+
+YEARS = list(range(2019, 2025))
+
+
+def changes_pandas(areas: pd.DataFrame, flags: list[str]) -> pd.DataFrame:
+    """Entries and exits between consecutive years written plainly in pandas (the baseline)."""
+    df = areas.sort_values(["regso_kod", "ar"]).copy()
+    df["listad"] = df["klass"].notna()
+    g = df.groupby("regso_kod")
+    df["listad_fore"] = g["listad"].shift(1)
+    df["listad_efter"] = g["listad"].shift(-1)
+    for f in flags:
+        df[f + "_fore"] = g[f].shift(1)
+    df = df[df["listad_fore"].notna()]
+    df["andring"] = None
+    df.loc[~df["listad_fore"].astype(bool) & df["listad"], "andring"] = "in"
+    df.loc[df["listad_fore"].astype(bool) & ~df["listad"], "andring"] = "ut"
+    out = df[df["andring"].notna()].copy()
+    out["andrade"] = out.apply(lambda r: ", ".join(f for f in flags if r[f] != r[f + "_fore"]), axis=1)
+    out["bekraftad"] = (out["andring"] == "ut") & (out["listad_efter"] == False)
+    return out
+
+
+def decompose_pandas(persons: pd.DataFrame, num: str, den: str, groups: pd.DataFrame) -> pd.DataFrame:
+    p = persons.merge(groups, on="deso", how="left")
+    out = []
+    for y0, y1 in itertools.pairwise(YEARS):
+        a, b = p[p.ar == y0], p[p.ar == y1]
+        j = a.merge(b, on="lopnr", how="outer", suffixes=("", "_1"))
+        same = j["grupp"].notna() & (j["grupp"] == j["grupp_1"])
+        s = j[same].groupby("grupp")[[num, den, num + "_1", den + "_1"]].sum()
+        o = j[j["grupp"].notna() & ~same].groupby("grupp")[[num, den]].sum()
+        i = j[j["grupp_1"].notna() & ~same].groupby("grupp_1")[[num + "_1", den + "_1"]].sum()
+        w = s.join(o, rsuffix="_O", how="outer").join(i, rsuffix="_I", how="outer").fillna(0)
+        r0 = (w[num] + w[num + "_O"]) / (w[den] + w[den + "_O"])
+        r1 = (w[num + "_1"] + w[num + "_1_I"]) / (w[den + "_1"] + w[den + "_1_I"])
+        rs0, rs1 = w[num] / w[den], w[num + "_1"] / w[den + "_1"]
+        out.append(pd.DataFrame({"kvar": rs1 - rs0, "in": r1 - rs1, "ut": rs0 - r0, "andring": r1 - r0}))
+    return pd.concat(out)
+
+
+def main() -> None:
+    # 1. The whole process from a store: the synthetic panel's store (built once, cached).
+    store = panel.panel_store(YEARS)
+    with tempfile.TemporaryDirectory() as tmp:
+        def run() -> None:
+            res = subprocess.run(
+                [sys.executable, "-m", "utanforskap", "uppfoljning", "--fran", "2019", "--till", "2024", "--data", str(store.root), "--ut", tmp],
+                capture_output=True, text=True, check=False,
+            )
+            if res.returncode != 0:
+                raise SystemExit(res.stderr)
+
+        whole = timed(run, repeat=3, warmup=1)
+    report("uppfoljning_6ar_3363_regso_hela_processen", whole, "s")
+
+    # 2. The comparison of the years alone (polars) against pandas.
+    fu = series.follow_up("se-utanforskap-2024", YEARS, str(store.root))
+    classes = series.karta.classes(fu.maps[YEARS[0]])
+    rank = {k: len(classes) - i for i, k in enumerate(classes)}
+    areas = fu.areas.drop("datakalla")
+    ours = timed(lambda: series._changes(areas, fu.factors, rank, fu.thresholds), repeat=7)
+    flags = [f.flagga for f in fu.factors]
+    pdf = areas.select("regso_kod", "ar", "klass", *flags).to_pandas()
+    base = timed(lambda: changes_pandas(pdf, flags), repeat=3)
+    report("uppfoljning_forandringar_6ar", ours, "s", baseline=base)
+
+    # 3. Aggregation of a multi-year panel against a single year (persons per second).
+    n = int(os.environ.get("BENCH_PANEL_PERSONER", "1000000"))
+    tables = dict(panel.draw_panel(YEARS, personer=n, seed=2022))
+    one = tables[2022]
+    allyears = pa.concat_tables([tables[y] for y in YEARS])
+    t1 = timed(lambda: ag.count(one, "deso"), repeat=3)
+    t6 = timed(lambda: ag.count(allyears, "deso"), repeat=3)
+    report("aggregera_ett_ar_personer_per_s", one.num_rows / t1, "personer/s")
+    report("aggregera_panel_6ar_personer_per_s", allyears.num_rows / t6, "personer/s", baseline=None)
+    print(f"# panel: {allyears.num_rows} personår; ett år {t1:.2f} s, sex år {t6:.2f} s (ratio genomströmning {allyears.num_rows / t6 / (one.num_rows / t1):.2f})")
+
+    # 4. Movers and stayers for all RegSO and all years (person values, then the split).
+    ratios = {"sysselsatta": ("sysselsatta_20_64", "befolkning_20_64", 1.0)}
+    t0 = time.perf_counter()
+    values = movers.person_values(allyears, ["sysselsatta_20_64", "befolkning_20_64"])
+    tv = time.perf_counter() - t0
+    groups = series.karta.geography.areas("deso").select(pl.col("deso_kod").alias("deso"), pl.col("regso_kod").alias("grupp"))
+    td = timed(lambda: movers.decompose(values, ratios, YEARS, groups=groups), repeat=3)
+    pv, pg = values.to_pandas(), groups.to_pandas()
+    tb = timed(lambda: decompose_pandas(pv, "sysselsatta_20_64", "befolkning_20_64", pg), repeat=1, warmup=0)
+    report("flyttare_kvarboende_alla_regso_6ar", td, "s", baseline=tb)
+    report("flyttare_kvarboende_med_personvarden", td + tv, "s")
+    print(f"# {allyears.num_rows} personår ({n} personer per år); personvärden {tv:.2f} s, uppdelning {td:.2f} s")
+
+
+if __name__ == "__main__":
+    main()

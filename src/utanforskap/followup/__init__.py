@@ -1,0 +1,2 @@
+"""Uppföljning: the map year by year, entries and exits with their reasons, frozen thresholds,
+and change split into movers and stayers (docs/uppfoljning.md)."""
