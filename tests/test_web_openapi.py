@@ -26,6 +26,8 @@ SAMPLES = {
     "/api/v1/omraden/{kod}/robusthet": "/api/v1/omraden/0180R036/robusthet",
     "/api/v1/insatser": "/api/v1/insatser?limit=5",
     "/api/v1/insatser/{insats_id}": "/api/v1/insatser/1",
+    "/api/v1/omraden/{kod}/tidsserie": "/api/v1/omraden/0180R036/tidsserie",
+    "/api/v1/forandringar": "/api/v1/forandringar?fran=2022&till=2023",
 }
 
 

@@ -273,3 +273,23 @@ class InsatsLista(BaseModel):
     limit: int
     offset: int
     insatser: list[Insats]
+
+
+class Tidsserie(Meta):
+    regso_kod: str
+    ar_karta: list[int] = Field(description="År som kartan finns för i datakällan")
+    karta: Any = Field(description="Per år: klass, antal flaggor och varje faktors värde, flagga och tröskel")
+    kriminalitet: Any = Field(description="Verklig serie ur paketet: brott per 1 000 invånare och flaggor per år")
+    omradestyp: Any = Field(description="Verklig serie ur paketet: SCB:s och Boverkets områdestyp per år")
+    anmarkning: Any = Field(default=None, description="Vad serierna inte täcker")
+
+
+class Forandringar(Meta):
+    fran: int
+    till: int
+    ar_karta: list[int]
+    ar_kriminalitet: list[int]
+    ar_omradestyp: list[int]
+    lista: Any = Field(description="Kartans förändringar: in, ut, upp, ned, med ändrade flaggor, marginal och orsak")
+    kriminalitet: Any = Field(description="RegSO vars brottsflagga tändes eller släcktes")
+    omradestyp: Any = Field(description="RegSO in i eller ut ur områdestyp 1")

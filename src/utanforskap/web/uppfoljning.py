@@ -12,7 +12,8 @@ from fastapi.responses import HTMLResponse, Response
 from utanforskap.errors import InputError
 from utanforskap.followup.series import year_span
 from utanforskap.followup.service import FollowUpService
-from utanforskap.web.api import json_response, unknown_area
+from utanforskap.web import schemas
+from utanforskap.web.api import ERRORS, json_response, unknown_area
 from utanforskap.web.state import AppData
 
 
@@ -42,6 +43,7 @@ def router(data: AppData, renderer) -> APIRouter:
     @r.get(
         "/api/v1/omraden/{kod}/tidsserie",
         response_model=None,
+        responses={**ERRORS, 200: {"model": schemas.Tidsserie}},
         summary="Ett områdes värden över åren",
         description=(
             "För varje år som kartan finns: klass, antal flaggor och varje faktors värde, flagga och tröskel. "
@@ -57,6 +59,7 @@ def router(data: AppData, renderer) -> APIRouter:
     @r.get(
         "/api/v1/forandringar",
         response_model=None,
+        responses={**ERRORS, 200: {"model": schemas.Forandringar}},
         summary="Områden som kom in på eller lämnade listan mellan två år",
         description=(
             "`lista`: kartans förändringar (in, ut, upp, ned) med ändrade flaggor, marginal till varje tröskel och orsak; "
@@ -79,7 +82,7 @@ def router(data: AppData, renderer) -> APIRouter:
             "lista": _records(ch["lista"]), "kriminalitet": _records(ch["kriminalitet"]), "omradestyp": _records(ch["omradestyp"]),
         })
 
-    @r.get("/uppfoljning", response_class=HTMLResponse)
+    @r.get("/uppfoljning", response_class=HTMLResponse, include_in_schema=False)
     def page(request: Request, fran: int | None = None, till: int | None = None) -> HTMLResponse:
         years = service.all_years()
         if len(years) < 2:
