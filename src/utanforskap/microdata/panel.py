@@ -37,7 +37,6 @@ def panel_config() -> dict:
     panel = cfg.get("panel")
     if not panel:
         raise InputError(f"{sy.MODEL_FILE}: tabellen [panel] saknas")
-    sy._reasoned(panel, "panel")
     return panel
 
 

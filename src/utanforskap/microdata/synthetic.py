@@ -89,6 +89,7 @@ class SyntheticModel(Strict):
     lag_ekonomisk_standard: _Reasoned
     hushall: _Reasoned
     lank: dict[str, _Link]
+    panel: _Reasoned | None = None  # the panel's yearly rates (microdata.panel)
 
 
 def model() -> dict:
