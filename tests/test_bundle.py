@@ -36,7 +36,7 @@ def test_bundle_is_small():
 
 def test_default_store_reads_every_level_offline():
     store = bundle.default_store()
-    assert set(store.datasets()) == {"scb", "polisen_brott", "skolverket", "omradestyp", "polisen_uso_2025"}
+    assert set(store.datasets()) == {"scb", "polisen_brott", "skolverket", "omradestyp", "polisen_uso_2025", "valmyndigheten"}
     levels = store.sql("SELECT DISTINCT niva FROM observationer")["niva"].to_list()
     assert sorted(levels) == ["deso", "kommun", "lan", "regso", "riket"]
     assert bundle.reference("skolenheter_ak9").height == 1714
