@@ -28,7 +28,7 @@ from utanforskap.errors import InputError, SourceError, UtanforskapError
 from utanforskap.observations.store import ENTRY_FIELDS, ObservationStore
 from utanforskap.settings import Settings
 from utanforskap.settings import load as load_settings
-from utanforskap.sources import jsonstat
+from utanforskap.sources import jsonstat, selection_check
 from utanforskap.sources.http_cache import short_list
 from utanforskap.sources.kolada import KoladaClient
 from utanforskap.sources.pxweb import PxWebClient, area_codelist
@@ -130,6 +130,10 @@ def run(
                 client.close()
 
     fetched = [o for o in outcomes if o.frame is not None and o.frame.height]
+    before = store.datasets()
+    for o in fetched:  # a table of another area vintage than the stored dataset: stop before writing
+        if "kodlista" in o.meta:
+            selection_check.check_vintage(o.variabel, o.meta["tabell"], o.meta["kodlista"], before.get(o.dataset, {}).get("kodlista"))
     if fetched:
         with store.transaction() as tx:
             stored = store.datasets()  # read under the transaction's lock
@@ -191,6 +195,7 @@ def _from_scb(client: PxWebClient, vid: str, var: catalogue.Variable, niva: str,
     if codelist is None:
         return Outcome(vid, kalla, note=f"ingen kodlista för nivån {niva} i katalogen")
     meta = client.metadata(src.tabell)
+    selection_check.check_scb(meta, variable=vid, contents=src.innehall, urval=src.urval, region=src.region_variabel, codelist=codelist)
     tid = meta.variable(src.tid_variabel)
     available = [y for y in years if y in tid.codes]
     absent = [y for y in years if y not in tid.codes]
@@ -221,6 +226,7 @@ def _from_scb(client: PxWebClient, vid: str, var: catalogue.Variable, niva: str,
     meta_out = {"niva": niva, "hamtat_fran": "SCB PxWebApi 2.0", "tabell": src.tabell, "innehall": src.innehall,
                 "kodlista": codelist, "ar": available}
     unmatched = res.rapport["ej_kopplade_koder"]
+    selection_check.check_matched(vid, src.tabell, codelist, res.observationer.height, unmatched)
     if unmatched:
         notes.append(
             f"{len(unmatched)} koder i {codelist} finns inte i DeSO 2018/RegSO 2020 och lämnades utanför: "
@@ -237,6 +243,7 @@ def _from_kolada(client: KoladaClient, vid: str, var: catalogue.Variable, niva: 
     kalla = f"Kolada {src.kpi}"
     if niva != "kommun":
         return Outcome(vid, kalla, note="Kolada har bara kommunnivå; hämta med --niva kommun")
+    selection_check.check_kolada(client.kpis(ids=[src.kpi]), src.kpi, vid)
     kommuner = [str(r["id"]) for r in client.municipalities(kind="K")]
     frame = client.observations(src.kpi, years, variabel=vid, kon=src.kon, enhet=var.enhet)
     notes = [] if src.verifierad else ["nyckeltalet ej verifierat"]
