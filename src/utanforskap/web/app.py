@@ -20,7 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from utanforskap import __version__
-from utanforskap.web import api, assets, maplayers, valdeltagande
+from utanforskap.web import api, arbetsmarknad, assets, maplayers, valdeltagande
 from utanforskap.web.caching import CachingMiddleware
 from utanforskap.web.downloads import Downloads
 from utanforskap.web.pages import Renderer
@@ -115,6 +115,7 @@ def create_app(data: AppData, *, geometri: str | Path | None = None, static_dir:
     app.include_router(api.router(data, kommun_geojson, regso.geojson, methods))
     app.include_router(downloads.router())
     app.include_router(valdeltagande.router(data))
+    app.include_router(arbetsmarknad.router(renderer, data))
     app.include_router(pages_router(renderer, data, kommun_legends, regso_legends, bounds, regso, downloads, methods))
     app.mount("/static", StaticFiles(directory=static_dir), name="static")
 

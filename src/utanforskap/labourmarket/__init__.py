@@ -1,0 +1,1 @@
+"""Labour-market follow-up by sex and birth region in the listed areas (see followup.py)."""
