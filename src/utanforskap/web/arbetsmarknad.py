@@ -75,11 +75,11 @@ def router(renderer, data: AppData) -> APIRouter:
         return renderer.page("arbetsmarknad.html.j2", request, titel=title, kod=kod, f=f, tabeller=_tables(f),
                              csv=f"/api/v1/arbetsmarknad?{'kommun=' + kod + '&' if kod else ''}format=csv")
 
-    @r.get("/arbetsmarknad", response_class=HTMLResponse)
+    @r.get("/arbetsmarknad", response_class=HTMLResponse, include_in_schema=False)
     def national(request: Request) -> HTMLResponse:
         return page(request, None, "Arbetsmarknaden i listade områden: riket")
 
-    @r.get("/kommun/{kod}/arbetsmarknad", response_class=HTMLResponse)
+    @r.get("/kommun/{kod}/arbetsmarknad", response_class=HTMLResponse, include_in_schema=False)
     def kommun_page(request: Request, kod: str) -> HTMLResponse:
         k = data.kommuner.get(kod)
         if k is None:
