@@ -36,7 +36,7 @@ def test_bundle_is_small():
 
 def test_default_store_reads_every_level_offline():
     store = bundle.default_store()
-    assert set(store.datasets()) == {"scb", "polisen_brott", "skolverket", "omradestyp", "polisen_uso_2025"}
+    assert set(store.datasets()) == {"scb", "polisen_brott", "skolverket", "omradestyp", "polisen_uso_2025", "valmyndigheten"}
     levels = store.sql("SELECT DISTINCT niva FROM observationer")["niva"].to_list()
     assert sorted(levels) == ["deso", "kommun", "lan", "regso", "riket"]
     assert bundle.reference("skolenheter_ak9").height == 1714
@@ -69,8 +69,12 @@ def test_indikatorer_md_matches_catalogue():
     )
     cat = catalogue.load()
     stored = set(bundle.default_store().sql("SELECT DISTINCT variabel FROM observationer")["variabel"].to_list())
-    # Variables counted only from person-level microdata (utanforskap aggregera) are not bundled.
-    bundled = {v for v, var in cat.variabel.items() if not var.kalla.startswith("Mikrodata")}
+    # Variables counted only from person-level microdata (utanforskap aggregera) are not bundled,
+    # nor those only fetched from SCB's integration tables or Kolada (utanforskap hamta).
+    bundled = {
+        v for v, var in cat.variabel.items()
+        if not var.kalla.startswith(("Mikrodata", "Kolada")) and not (var.scb and var.scb.tabell.startswith("IntGr"))
+    }
     assert stored == bundled, "varje variabel i lagret ska stå i katalogen och tvärtom"
     for factor in ("kriminalitet", "bidragsberoende", "trangboddhet", "valdeltagande", "skolresultat", "arbetsmarknadsetablering", "ohalsa"):
         assert any(i.faktor == factor for i in cat.indikator.values()), factor

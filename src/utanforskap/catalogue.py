@@ -51,12 +51,17 @@ class ScbSource(Strict):
     verifierad: bool = Field(
         default=False, description="True when table, contents code and filters were checked against SCB's metadata"
     )
+    ar: str = Field(default="", description="Years the table publishes, as text (e.g. '2018, 2022' or '2011–2023')")
+    ursprung: str = Field(
+        default="", description="Where table, codes and filters come from when not verified (third-party code)"
+    )
 
 
 class KoladaSource(Strict):
     kpi: str = Field(description="Kolada KPI id, e.g. N00945")
     kon: Literal["T", "K", "M"] = "T"
     verifierad: bool = False
+    ursprung: str = Field(default="", description="Where the KPI id comes from when not verified")
 
 
 class Variable(Strict):

@@ -67,6 +67,7 @@ def render(cat: Catalogue | None = None) -> str:
             if refs:
                 rows.append(("Hämtas via API", "; ".join(f"`{r}`: {_api_source(cat.variabel[r])}" for r in refs)))
             out.append(_table(rows))
+    out.append(_integration_tables(cat))
     out.append("## Variabler i observationslagret\n")
     out.append(
         "| Variabel | Namn | Enhet | Aggregering | Källa | API-källa | Härledning |\n|---|---|---|---|---|---|---|"
@@ -100,10 +101,48 @@ def _api_source(var: Variable) -> str:
         urval = ", ".join(f"{k}={v if isinstance(v, str) else ','.join(v)}" for k, v in s.urval.items())
         lists = ", ".join(f"{k}: {v}" for k, v in s.kodlistor.items())
         text = f"SCB {s.tabell}, {s.innehall}" + (f" ({urval})" if urval else "")
-        parts.append(f"{text}; {lists}; {_verified(s.verifierad)}")
+        years = f"; år {s.ar}" if s.ar else ""
+        origin = f" (uppgiften ur {s.ursprung})" if s.ursprung and not s.verifierad else ""
+        parts.append(f"{text}; {lists}{years}; {_verified(s.verifierad)}{origin}")
     if var.kolada is not None:
-        parts.append(f"Kolada {var.kolada.kpi} (kön {var.kolada.kon}); {_verified(var.kolada.verifierad)}")
+        k = var.kolada
+        origin = f" (uppgiften ur {k.ursprung})" if k.ursprung and not k.verifierad else ""
+        parts.append(f"Kolada {k.kpi} (kön {k.kon}); {_verified(k.verifierad)}{origin}")
     return " — ".join(parts) or "–"
+
+
+def _integration_tables(cat: Catalogue) -> str:
+    """One row per SCB integration table (Registerdata för integration, AA0003) in the catalogue."""
+    tables: dict[str, list[tuple[str, Variable]]] = {}
+    for vid, var in cat.variabel.items():
+        if var.scb is not None and var.scb.tabell.startswith("IntGr"):
+            tables.setdefault(var.scb.tabell, []).append((vid, var))
+    if not tables:
+        return ""
+    lines = [
+        "## SCB:s integrationstabeller per RegSO (Registerdata för integration)\n",
+        "Tabellerna i Statistikdatabasen AA0003 ger per RegSO de mått problemvariablerna troligen bygger på. "
+        "`utanforskap hamta --niva regso` hämtar dem; metoden `se-utanforskap-registerdata` använder dem när lagret "
+        "har dem. **Ingen är verifierad** mot SCB:s metadata: tabellnamn, innehållskoder och urval kommer ur publik "
+        "kod från tredje part, och PxWebApi 2.0:s tabell-id (TAB…) är inte fastställt.\n",
+        "| Tabell | Innehållskoder | Urval (kön, bakgrund) | Indelning | År | Status | Uppgiften kommer ur |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for table, rows in tables.items():
+        s0 = rows[0][1].scb
+        assert s0 is not None
+        codes = sorted({v.scb.innehall for _, v in rows if v.scb})
+        filters: dict[str, set[str]] = {}
+        for _, v in rows:
+            for key, value in (v.scb.urval if v.scb else {}).items():
+                filters.setdefault(key, set()).update([value] if isinstance(value, str) else value)
+        urval = "; ".join(f"{k}: {', '.join(sorted(vs))}" for k, vs in filters.items())
+        lists = ", ".join(sorted({c for _, v in rows if v.scb for c in v.scb.kodlistor.values()}))
+        status = "verifierad" if all(v.scb and v.scb.verifierad for _, v in rows) else "EJ VERIFIERAD"
+        lines.append(
+            f"| {table} | {', '.join(codes)} | {_cell(urval)} | {lists} | {_cell(s0.ar or '–')} | {status} | {_cell(s0.ursprung or '–')} |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 def _verified(flag: bool) -> str:

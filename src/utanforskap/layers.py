@@ -20,7 +20,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("sources", "microdata"),
     ("datasets",),
     ("results",),
-    ("followup", "robustness", "metodbank"),
+    ("followup", "robustness", "metodbank", "labourmarket"),
     ("effects",),
     ("reports",),
     ("web",),

@@ -33,6 +33,11 @@ class FakeKolada:
         ]
         self.kpis.append({"id": "N01951", "title": "Invånare totalt, antal", "description": "Syntetiskt",
                           "is_divided_by_gender": True, "municipality_type": "K", "operating_area": "Befolkning"})
+        # The catalogue's context KPIs (katalog.toml), with made-up values like the rest.
+        self.kpis += [{"id": i, "title": t, "description": "Syntetiskt", "is_divided_by_gender": False,
+                       "municipality_type": "K", "operating_area": "Test"}
+                      for i, t in (("N31816", "Vuxna med långvarigt ekonomiskt bistånd, andel (%)"),
+                                   ("N02797", "Unga 16-24 år som varken arbetar eller studerar, andel (%)"))]
         self.style = "v3"
         self.empty_years: set[str] = set()  # years for which the data endpoints answer nothing
         self.deleted: set[str] = set()  # municipalities whose values come back with isdeleted: true

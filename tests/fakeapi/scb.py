@@ -51,6 +51,9 @@ class FakeScb:
         cube, lists = _area_table(data_dir / "omraden_0114_0115.csv")
         self.cubes["TAB0001"] = cube
         self.codelists.update(lists)
+        from .integration import cubes as integration_cubes  # SCB's integration tables (AA0003), made-up values
+
+        self.cubes.update(integration_cubes(self.codelists))
         self._calls: deque[float] = deque()
         self._lock = threading.Lock()
         self.rate_limited = 0

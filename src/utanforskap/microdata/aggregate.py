@@ -138,6 +138,33 @@ VARIABLES: tuple[Variable, ...] = (
         bakom=lambda t, s: _c(t.alder.between(16, 64) & (t.ohalsodagar > 0)),
     ),
 )
+# The labour market by sex and by birth region (utanforskap.labourmarket): the same counts
+# within each group, so that employment and unemployment can be followed up per group.
+LABOUR_GROUPS: dict[str, Callable] = {
+    "kvinnor": lambda t: t.kon == "kvinna",
+    "man": lambda t: t.kon == "man",
+    "inrikes_fodda": lambda t: t.fodelseregion == "sverige",
+    "utrikes_fodda": lambda t: t.fodelseregion != "sverige",
+}
+
+
+def _in_group(group: str, base: Callable) -> Callable:
+    return lambda t, s: _c(LABOUR_GROUPS[group](t)) * base(t, s)
+
+
+VARIABLES = VARIABLES + tuple(
+    v
+    for g in LABOUR_GROUPS
+    for v in (
+        Variable(f"befolkning_20_64_{g}", _in_group(g, _age(20, 64))),
+        Variable(f"sysselsatta_20_64_{g}", _in_group(g, _is("sysselsattning", "sysselsatt", 20, 64))),
+        Variable(f"arbetslosa_16_64_{g}", _in_group(g, _is("sysselsattning", "arbetslos", 16, 64))),
+        Variable(
+            f"arbetskraften_16_64_{g}",
+            _in_group(g, lambda t, s: _c(t.sysselsattning.isin(["sysselsatt", "arbetslos"]) & t.alder.between(16, 64))),
+        ),
+    )
+)
 VARIABLE_NAMES = tuple(v.name for v in VARIABLES)
 # Shares published as numerator / denominator rows (aggregering = kvot in the catalogue).
 KVOTER = {"lag_ekonomisk_standard": "personer_ekonomisk_standard"}
@@ -184,6 +211,22 @@ PARTITIONS: tuple[Partition, ...] = (
     Partition("rostberattigade", ("rostande",), dold="ej_rostande"),
     Partition("elever_ak9", ("behoriga_gymnasiet",), dold="ej_behoriga_gymnasiet"),
     Partition("befolkning_15plus", ("misstankta_brott_15plus",), dold="ej_misstankta_15plus"),
+    *(
+        p
+        for total in ("befolkning_20_64", "sysselsatta_20_64", "arbetslosa_16_64", "arbetskraften_16_64")
+        for p in (
+            Partition(total, (f"{total}_kvinnor", f"{total}_man")),
+            Partition(total, (f"{total}_inrikes_fodda", f"{total}_utrikes_fodda")),
+        )
+    ),
+    *(
+        p
+        for g in ("kvinnor", "man", "inrikes_fodda", "utrikes_fodda")
+        for p in (
+            Partition(f"befolkning_20_64_{g}", (f"sysselsatta_20_64_{g}",), dold=f"ej_sysselsatta_20_64_{g}"),
+            Partition(f"arbetskraften_16_64_{g}", (f"arbetslosa_16_64_{g}",), dold=f"sysselsatta_16_64_{g}"),
+        )
+    ),
 )
 
 

@@ -10,7 +10,7 @@ import polars as pl
 
 from utanforskap.reports import figures as fg
 from utanforskap.geography import polygons as geo
-from utanforskap.reports import maps
+from utanforskap.reports import maps, uppfoljning_arbetsmarknad, valdeltagande
 from utanforskap.reports import robusthet as rb
 from utanforskap.reports import uppfoljning as followup_section
 from utanforskap.reports.content import AREA_TYPES, GROUP_LABELS, POLICE, Prepared, area_row, kommun_row
@@ -351,6 +351,8 @@ def kommun(prep: Prepared, code: str) -> dict:
         "factor_img": factor_img,
         "factor_alt": factor_alt,
         "labour": labour,
+        "valdeltagande": valdeltagande.section(kod, namn),
+        "uppfoljning": uppfoljning_arbetsmarknad.section(r, prep.events, kod, namn, src),
         "crime": crime,
         "unknown_crimes": int(unknown or 0),
         "area_rows": _area_rows(prep, flagged_areas, labels),

@@ -27,6 +27,12 @@ from utanforskap.results.inputs import method_inputs
 
 DEFAULT_METHOD = "se-oppna-data-2022"
 DEFAULT_SYNTHETIC_METHOD = "se-utanforskap-2024"
+# Chosen for a store that holds SCB's official measures per RegSO (fetched by `utanforskap hamta`).
+REGISTERDATA_METHOD = "se-utanforskap-registerdata"
+REGISTERDATA_VARIABLES = (
+    "andel_forvarvsarbetande", "andel_ekonomiskt_bistand", "andel_behoriga_gymnasiet",
+    "andel_valdeltagande_riksdag", "ohalsotal_dagar",
+)
 DEFAULT_YEAR = 2022
 
 # Columns every map row has before the method's own outputs.
@@ -263,13 +269,26 @@ def compute(
     """Run a method on every RegSO of the chosen data and year."""
     source = data if isinstance(data, DataSource) else open_source(data)
     if method is None:
-        method = DEFAULT_SYNTHETIC_METHOD if source.synthetic else DEFAULT_METHOD
+        method = default_method(source)
     loaded = loader.load(method)
     if loaded.method.nyckel != "regso_kod":
         raise InputError(f"{loaded.source}: kartan körs på RegSO; metodens nyckel måste vara regso_kod (är {loaded.method.nyckel})")
     inputs = method_inputs(loaded, source.store, year)
     areas = areas_with_population(source.store, year)
     return classify(loaded, inputs, areas, source, year, parameters)
+
+
+def default_method(source: DataSource) -> str:
+    """The method a map uses when none is named: synthetic data get se-utanforskap-2024, a store
+    holding SCB's official measures per RegSO (all of REGISTERDATA_VARIABLES) se-utanforskap-registerdata,
+    anything else the open-data method."""
+    if source.synthetic:
+        return DEFAULT_SYNTHETIC_METHOD
+    names = ", ".join(f"'{v}'" for v in REGISTERDATA_VARIABLES)
+    held = source.store.sql(f"SELECT DISTINCT variabel FROM observationer WHERE niva = 'regso' AND variabel IN ({names})")
+    if held.height == len(REGISTERDATA_VARIABLES):
+        return REGISTERDATA_METHOD
+    return DEFAULT_METHOD
 
 
 def classify(

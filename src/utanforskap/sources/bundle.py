@@ -32,7 +32,7 @@ from utanforskap.errors import InputError
 from utanforskap.geography.hierarchy import Geography
 from utanforskap.observations.aggregate import aggregate
 from utanforskap.observations.store import ObservationStore, bundled_store
-from utanforskap.sources import polisen, scb_export, segregation, skolverket
+from utanforskap.sources import polisen, scb_export, segregation, skolverket, valmyndigheten
 from utanforskap.sources.result import SourceResult
 
 MANIFEST = "manifest.json"
@@ -85,6 +85,12 @@ ORIGINS: dict[str, Origin] = {
         "Öppna data från Polismyndigheten. Källa: Polisen",
         "Polisens utsatta områden 2025 överlagda på DeSO 2025, RegSO 2025 och kommun (ytandelar)",
     ),
+"se/valmyndigheten_valdistrikt": Origin(
+        "sidebo/valresultat",
+        "f7f4e97",
+        "Öppna data från Valmyndigheten (tabellerna framställda av SCB). Källa: Valmyndigheten",
+        "Slutligt valresultat per valdistrikt, riksdagsvalen 2018 och 2022",
+    ),
 }
 KEY_FILE = "se/keys/koppling-deso2018-regso2020.csv"
 SCHOOL_FILE = "se/schools_skolverket/Grundskola_Slutbetyg_ak9_samtliga_elever_2024-25_Skolenhet.csv"
@@ -97,6 +103,7 @@ SEG_YEARS = {
 }
 USO_2025 = "se/police_utsatta_omraden/polisen_uso_2025_overlap_deso2025_regso2025_kommun.csv"
 USO_2023 = "se/police_utsatta_omraden/uso_2023.shp"
+ELECTIONS = "se/valmyndigheten_valdistrikt"
 
 
 def package_dir() -> Path:
@@ -126,7 +133,7 @@ def check_package() -> None:
 
 
 def reference(name: str, root: Path | None = None) -> pl.DataFrame:
-    """A bundled reference table, e.g. 'skolenheter_ak9', 'polisen_uso_2025', 'polisen_uso_2023'."""
+    """A bundled reference table, e.g. 'skolenheter_ak9', 'polisen_uso_2025', 'valdistrikt_riksdag'."""
     path = (root or package_dir()) / REF_DIR / f"{name}.parquet"
     if not path.exists():
         known = sorted(p.stem for p in path.parent.glob("*.parquet"))
@@ -185,6 +192,10 @@ def build(fran: str | Path, till: str | Path | None = None) -> dict[str, Any]:
         "polisen_uso_2023": (
             polisen.read_uso_2023(fran / USO_2023, geo),
             sorted((fran / USO_2023).parent.glob("uso_2023.*")),
+        ),
+        "valmyndigheten": (
+            valmyndigheten.read_turnout(fran / ELECTIONS, geo),
+            [fran / ELECTIONS / f for f in valmyndigheten.FILES.values()],
         ),
     }
 

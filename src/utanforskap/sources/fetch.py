@@ -34,7 +34,7 @@ from utanforskap.errors import InputError, SourceError, UtanforskapError
 from utanforskap.geography import hierarchy
 from utanforskap.observations.store import ENTRY_FIELDS, ObservationStore
 from utanforskap.settings import Settings
-from utanforskap.sources import jsonstat
+from utanforskap.sources import jsonstat, selection_check
 from utanforskap.sources.http import CacheStaging, short_list
 from utanforskap.sources.kolada import KoladaClient
 from utanforskap.sources.pxweb import PxWebClient, area_codelist
@@ -165,6 +165,10 @@ def commit(store: ObservationStore, fetched: Fetched) -> list[Outcome]:
     """Write every outcome with rows in one store transaction, then move the run's raw
     responses into the cache; returns the outcomes written."""
     written = [o for o in fetched.outcomes if o.frame is not None and o.frame.height]
+    before = store.datasets()
+    for o in written:  # a table of another area vintage than the stored dataset: stop before writing
+        if "kodlista" in o.meta:
+            selection_check.check_vintage(o.variabel, o.meta["tabell"], o.meta["kodlista"], before.get(o.dataset, {}).get("kodlista"))
     try:
         if written:
             with store.transaction() as tx:
@@ -272,6 +276,7 @@ def _from_scb(client: PxWebClient, vid: str, var: catalogue.Variable, niva: str,
     if codelist is None:
         return Outcome(vid, kalla, note=f"ingen kodlista för nivån {niva} i katalogen")
     meta = client.metadata(src.tabell)
+    selection_check.check_scb(meta, variable=vid, contents=src.innehall, urval=src.urval, region=src.region_variabel, codelist=codelist)
     tid = meta.variable(src.tid_variabel)
     available = [y for y in years if y in tid.codes]
     absent = [y for y in years if y not in tid.codes]
@@ -302,6 +307,7 @@ def _from_scb(client: PxWebClient, vid: str, var: catalogue.Variable, niva: str,
     meta_out = {"niva": niva, "hamtat_fran": "SCB PxWebApi 2.0", "tabell": src.tabell, "innehall": src.innehall,
                 "kodlista": codelist, "ar": available}
     unmatched = cast(list[str], res.rapport["ej_kopplade_koder"])
+    selection_check.check_matched(vid, src.tabell, codelist, res.observationer.height, unmatched)
     if unmatched:
         notes.append(
             f"{len(unmatched)} koder i {codelist} finns inte i DeSO 2018/RegSO 2020 och lämnades utanför: "
@@ -318,6 +324,7 @@ def _from_kolada(client: KoladaClient, vid: str, var: catalogue.Variable, niva: 
     kalla = f"Kolada {src.kpi}"
     if niva != "kommun":
         return Outcome(vid, kalla, note="Kolada har bara kommunnivå; hämta med --niva kommun")
+    selection_check.check_kolada(client.kpis(ids=[src.kpi]), src.kpi, vid)
     frame = client.observations(src.kpi, years, variabel=vid, kon=src.kon, enhet=var.enhet)
     notes = [] if src.verifierad else ["nyckeltalet ej verifierat"]
     meta_out = {"niva": niva, "hamtat_fran": "Kolada v3", "kpi": src.kpi, "kon": src.kon, "ar": list(years)}

@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from utanforskap import __version__
 from utanforskap.validation import swedish_message
-from utanforskap.web import api, apidocs, assets, maplayers, metodbank, robusthet, security, uppfoljning
+from utanforskap.web import api, apidocs, arbetsmarknad, assets, maplayers, metodbank, robusthet, security, uppfoljning, valdeltagande
 from utanforskap.web.caching import CachingMiddleware
 from utanforskap.web.downloads import Downloads
 from utanforskap.web.pages import Renderer
@@ -110,6 +110,8 @@ def create_app(data: AppData, *, geometri: str | Path | None = None, static_dir:
     app.openapi = lambda: api.tidy_openapi(make_openapi())  # type: ignore[method-assign]
     app.include_router(downloads.router())
     app.include_router(uppfoljning.router(data, renderer))
+    app.include_router(valdeltagande.router(data))
+    app.include_router(arbetsmarknad.router(renderer, data))
     app.include_router(pages_router(renderer, data, kommun_legends, regso_legends, bounds, regso, downloads, methods))
     app.include_router(apidocs.router(renderer))
     app.include_router(metodbank.router(data, renderer, database))

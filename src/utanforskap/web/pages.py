@@ -16,6 +16,7 @@ from utanforskap.web.downloads import Downloads
 from utanforskap.web.maplayers import Legend, KommunPolygons
 from utanforskap.results.karta import STATUS_TEXT, class_label, top_class
 from utanforskap.web.state import AppData, Column
+from utanforskap.web import valdeltagande
 
 SEARCH_PAGE_LIMIT = 100
 NAV = [
@@ -165,6 +166,7 @@ def router(
             karta=map_config(legends, chosen, **extra),
             geometri=(regso_available.note(kod) if has_regso else shapes.GEOMETRY_NOTE["kommun"]),
             downloads=download_links.kommun(kod),
+            valdeltagande=valdeltagande.section(kod, k["kommun_namn"]),
         )
 
     @pages.get("/omrade/{kod}", response_class=HTMLResponse)
