@@ -28,6 +28,8 @@ SAMPLES = {
     "/api/v1/insatser/{insats_id}": "/api/v1/insatser/1",
     "/api/v1/omraden/{kod}/tidsserie": "/api/v1/omraden/0180R036/tidsserie",
     "/api/v1/forandringar": "/api/v1/forandringar?fran=2022&till=2023",
+    "/api/v1/kommuner/{kod}/valdeltagande": "/api/v1/kommuner/0180/valdeltagande",
+    "/api/v1/arbetsmarknad": "/api/v1/arbetsmarknad?kommun=0180",
 }
 
 

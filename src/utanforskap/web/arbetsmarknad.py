@@ -18,6 +18,8 @@ from fastapi.responses import HTMLResponse, Response
 from utanforskap.formatting import format_percent
 from utanforskap.labourmarket import followup as fu
 from utanforskap.results.karta import memo
+from utanforskap.web import api as webapi
+from utanforskap.web import schemas
 from utanforskap.web.api import KOMMUN_KOD, json_response, unknown_kommun
 from utanforskap.web.state import AppData
 
@@ -52,7 +54,8 @@ def _tables(f: fu.Followup) -> list[dict]:
 def router(renderer, data: AppData) -> APIRouter:
     r = APIRouter()
 
-    @r.get("/api/v1/arbetsmarknad", tags=["arbetsmarknad"],
+    @r.get("/api/v1/arbetsmarknad", tags=["arbetsmarknad"], response_model=None,
+           responses={**webapi.ERRORS, 200: {"model": schemas.Arbetsmarknad}},
            summary="Uppföljning av arbetsmarknaden efter kön och födelseregion: listade områden mot resten av kommunen och riket")
     def api_followup(
         kommun: Annotated[str | None, Query(pattern=KOMMUN_KOD, description="Kommunkod; utan: hela riket")] = None,

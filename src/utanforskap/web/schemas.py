@@ -293,3 +293,19 @@ class Forandringar(Meta):
     lista: Any = Field(description="Kartans förändringar: in, ut, upp, ned, med ändrade flaggor, marginal och orsak")
     kriminalitet: Any = Field(description="RegSO vars brottsflagga tändes eller släcktes")
     omradestyp: Any = Field(description="RegSO in i eller ut ur områdestyp 1")
+
+
+class Valdeltagande(BaseModel):
+    kommun_kod: str
+    val: Any = Field(description="Per riksdagsval: röstberättigade, röstande och valdeltagande för kommunen, länet och riket, och valdistrikten med lägst valdeltagande")
+    kalla: str = Field(description="Källan: Valmyndighetens slutliga resultat per valdistrikt")
+    kalla_kort: str
+    anmarkning: str | None = Field(default=None, description="Vad uppgifterna inte är: valdistrikt, inte RegSO")
+
+
+class Arbetsmarknad(BaseModel):
+    kommun: str | None = Field(description="Kommunkoden, eller null för riket")
+    syntetisk: bool = Field(description="Sant när uppgifterna bygger på SYNTETISKA DATA")
+    ar: list[Any] = Field(description="År med uppgifter")
+    anmarkningar: list[str] = Field(description="Vad uppgifterna saknar eller inte kan visa")
+    rader: list[dict[str, Any]] = Field(description="Kvoter av summor per år, mått, grupp och indelning (kön, födelseregion)")

@@ -12,7 +12,8 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path
 
 from utanforskap.reports import valdeltagande
-from utanforskap.web.api import KOMMUN_KOD, json_response, unknown_kommun
+from utanforskap.web import schemas
+from utanforskap.web.api import ERRORS, KOMMUN_KOD, json_response, unknown_kommun
 from utanforskap.web.state import AppData
 
 
@@ -26,6 +27,8 @@ def router(data: AppData) -> APIRouter:
 
     @r.get(
         "/kommuner/{kod}/valdeltagande",
+        response_model=None,
+        responses={**ERRORS, 200: {"model": schemas.Valdeltagande}},
         summary="Valdeltagande i riksdagsvalen 2018 och 2022 för en kommun och dess valdistrikt med lägst valdeltagande",
     )
     def kommun_turnout(kod: Annotated[str, Path(pattern=KOMMUN_KOD)], antal: int = 5):
