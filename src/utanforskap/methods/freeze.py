@@ -29,6 +29,8 @@ import re
 
 import polars as pl
 
+from typing import Any, cast
+
 from utanforskap.errors import MethodError
 from utanforskap.methods import model as m
 from utanforskap.methods.loader import LoadedMethod
@@ -39,8 +41,8 @@ _RELATIVE_STEPS = (m.PercentileRank, m.Rank, m.QuantileBand, m.ZScore, m.MinMax,
 _MONOTONE_STEPS = (*_RELATIVE_STEPS, m.Reverse, m.Round, m.Log)
 
 
-def freeze(loaded: LoadedMethod, frame: pl.DataFrame, base_year: int, parameters: dict) -> dict:
-    """The method as a TOML-ready dict with every relative threshold frozen at `base_year`.
+def freeze(loaded: LoadedMethod, frame: pl.DataFrame, base_year: int, parameters: dict[str, Any]) -> dict[str, Any]:
+    """The method as a TOML-ready dict[str, Any] with every relative threshold frozen at `base_year`.
 
     `frame` is the engine's keep_all frame for the base year (every input and step column),
     `parameters` the values the frame was computed with."""
@@ -112,7 +114,7 @@ def freeze(loaded: LoadedMethod, frame: pl.DataFrame, base_year: int, parameters
                 )
             if not relative:
                 if bottom in steps and _depends_on_relative(steps, bottom):
-                    culprit = _depends_on_relative(steps, bottom)
+                    culprit = cast(str, _depends_on_relative(steps, bottom))
                     raise MethodError(
                         f"{loaded.source}: flaggan {step.namn} bygger på steget {culprit} ({steps[culprit].typ}) genom "
                         f"{bottom} ({steps[bottom].typ}); en sådan relativ tröskel kan inte frysas till ett tal"
@@ -160,12 +162,12 @@ def _fixed_parameter(value: float, year: int, step: str, national: float | None,
     )
 
 
-def _sv(x: float) -> str:
-    """A number as Swedish text: 0,777531."""
-    return f"{x:.6g}".replace(".", ",")
+def _sv(x: float | None) -> str:
+    """A number as Swedish text: 0,777531 (– when missing)."""
+    return "–" if x is None else f"{x:.6g}".replace(".", ",")
 
 
-def _number(value, parameters: dict) -> float | None:
+def _number(value: object, parameters: dict[str, Any]) -> float | None:
     if isinstance(value, (int, float)):
         return float(value)
     if isinstance(value, m.ParamRef):
@@ -174,7 +176,7 @@ def _number(value, parameters: dict) -> float | None:
     return None
 
 
-def _chain(steps: dict, column: str) -> tuple[list, str]:
+def _chain(steps: dict[str, Any], column: str) -> tuple[list[Any], str]:
     """The single-input order-keeping steps from `column` back to the value they start from."""
     chain = []
     while column in steps and isinstance(steps[column], _MONOTONE_STEPS):
@@ -183,7 +185,7 @@ def _chain(steps: dict, column: str) -> tuple[list, str]:
     return chain, column
 
 
-def _depends_on_relative(steps: dict, column: str, seen: set | None = None) -> str | None:
+def _depends_on_relative(steps: dict[str, Any], column: str, seen: set[str] | None = None) -> str | None:
     """The first rank-type step `column` is computed from (through any steps), or None."""
     seen = seen if seen is not None else set()
     if column in seen or column not in steps:
@@ -212,16 +214,17 @@ def _boundary(frame: pl.DataFrame, flag: str, value: str, source: str, year: int
     off = known.filter(~pl.col(flag))[value]
     if on.is_empty():
         raise MethodError(f"{source}: flaggan {flag} flaggar inget område år {year}; ingen gräns att frysa (välj ett annat basår)")
-    if off.is_empty() or off.max() < on.min():
-        return float(on.min()), ">="
-    if off.min() > on.max():
-        return float(on.max()), "<="
+    on_min, on_max = float(cast(float, on.min())), float(cast(float, on.max()))
+    if off.is_empty() or float(cast(float, off.max())) < on_min:
+        return on_min, ">="
+    if float(cast(float, off.min())) > on_max:
+        return on_max, "<="
     raise MethodError(
         f"{source}: flaggan {flag} följer inte värdet {value} i en riktning år {year}; tröskeln kan inte frysas till ett tal"
     )
 
 
-def to_toml(raw: dict) -> str:
+def to_toml(raw: dict[str, Any]) -> str:
     """The frozen method as TOML text (parameters first, steps as [[steg]])."""
     import tomli_w
 

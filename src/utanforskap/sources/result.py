@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from collections.abc import Mapping
+
 import polars as pl
 
 
@@ -17,4 +19,4 @@ class SourceResult:
 
     observationer: pl.DataFrame
     referens: dict[str, pl.DataFrame] = field(default_factory=dict)
-    rapport: dict[str, object] = field(default_factory=dict)
+    rapport: Mapping[str, object] = field(default_factory=dict)

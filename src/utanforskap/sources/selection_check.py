@@ -82,7 +82,7 @@ def check_matched(variable: str, table: str, codelist: str, matched: int, unmatc
         )
 
 
-def check_kolada(found: Sequence[Mapping], kpi: str, variable: str) -> None:
+def check_kolada(found: Sequence[Mapping[str, object]], kpi: str, variable: str) -> None:
     """Raise SourceError when Kolada's KPI list has no `kpi` (`found` is client.kpis(ids=[kpi]))."""
     ids = [str(k.get("id")) for k in found]
     if kpi not in ids:

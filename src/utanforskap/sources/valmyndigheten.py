@@ -20,6 +20,8 @@ district that has eligible voters. Valdistrikt are not DeSO or RegSO: no key lin
 
 from __future__ import annotations
 
+from typing import Any
+
 from pathlib import Path
 
 import polars as pl
@@ -84,7 +86,7 @@ def read_turnout(folder: Path, geo: Geography) -> SourceResult:
     return SourceResult(schema.conform(obs, folder.name), referens={REFERENCE: reference}, rapport=reports)
 
 
-def read_election(path: Path, year: str, geo: Geography) -> tuple[pl.DataFrame, dict]:
+def read_election(path: Path, year: str, geo: Geography) -> tuple[pl.DataFrame, dict[str, Any]]:
     """One file as rows: val, kommun_kod, valdistrikt_kod, valdistrikt_namn, rostberattigade, rostande, rad."""
     where = path.name
     code_col, name_col, eligible_col, voters_col = _COLUMNS[year]
