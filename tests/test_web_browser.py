@@ -237,13 +237,13 @@ def test_kommun_downloads_are_valid_files(tab, server, tmp_path):
     n_areas = server.data.kommuner[kod]["antal_omraden"]
     tab.goto(server.url + f"/kommun/{kod}")
     csv = _download(tab, "Kommunens områden (CSV)", tmp_path)
-    table = pl.read_csv(csv, schema_overrides={"regso_kod": pl.String, "kommun_kod": pl.String, "lan_kod": pl.String})
+    table = pl.read_csv(csv, separator=";", decimal_comma=True, schema_overrides={"regso_kod": pl.String, "kommun_kod": pl.String, "lan_kod": pl.String})
     assert table.height == n_areas and set(table["kommun_kod"]) == {kod}
     assert "datakalla" in table.columns and "klass" in table.columns
     xlsx = _download(tab, "Kommunens områden (Excel)", tmp_path)
     wb = openpyxl.load_workbook(xlsx, read_only=True)
     rows = list(wb.worksheets[0].iter_rows(values_only=True))
-    assert rows[0][0] == "regso_kod" and len(rows) == n_areas + 1
+    assert rows[0][0] == "RegSO-kod" and len(rows) == n_areas + 1
     pdf = _download(tab, "Rapport för kommunen (PDF)", tmp_path)
     assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 10_000
     gpkg = _download(tab, "Alla kommuner (GeoPackage)", tmp_path)
@@ -254,9 +254,9 @@ def test_kommun_downloads_are_valid_files(tab, server, tmp_path):
 def test_national_downloads_and_regso_geopackage_are_valid_files(tab, server, tmp_path):
     tab.goto(server.url + "/ladda-ner")
     csv = _download(tab, "Alla områden (CSV)", tmp_path)
-    assert pl.read_csv(csv, infer_schema_length=0).height == 3363
+    assert pl.read_csv(csv, separator=";", infer_schema_length=0).height == 3363
     listed = _download(tab, "Listade områden (CSV)", tmp_path)
-    assert pl.read_csv(listed, infer_schema_length=0).height == server.data.riket["listade_omraden"]
+    assert pl.read_csv(listed, separator=";", infer_schema_length=0).height == server.data.riket["listade_omraden"]
     xlsx = _download(tab, "Listade områden (Excel)", tmp_path)
     wb = openpyxl.load_workbook(xlsx, read_only=True)
     assert "Listade områden" in wb.sheetnames
