@@ -21,7 +21,7 @@ def syntetisk(
     personer: Annotated[int | None, typer.Option("--personer", help="Antal personer (standard: hela befolkningen, 10 521 556)")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Slumpfrö; samma frö ger samma personer")] = 2022,
 ) -> None:
-    """Drar en syntetisk befolkning (SYNTETISKA DATA) kalibrerad mot SCB:s DeSO-tabeller 2022."""
+    """Dra en syntetisk befolkning (SYNTETISKA DATA) kalibrerad mot SCB:s DeSO-tabeller 2022."""
     from utanforskap.microdata import synthetic
 
     if ut.suffix.lower() != ".parquet":
