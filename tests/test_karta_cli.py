@@ -47,7 +47,7 @@ def test_karta_writes_every_output(karta_run):
     assert gj["type"] == "FeatureCollection" and len(gj["features"]) == 290
     html = (out / "sammanfattning.html").read_text()
     assert html.startswith("<!DOCTYPE html>") and 'lang="sv"' in html
-    assert "data:image/png;base64," in html and "http://" not in html.replace("http://www.w3.org", "")
+    assert "data:image/svg+xml;base64," in html and "http://" not in html.replace("http://www.w3.org", "")
     assert f"{listed.height}</dd>" in html
 
 
