@@ -102,3 +102,46 @@ def test_area_page_on_a_phone_and_in_print_is_axe_clean_with_a_scroll_hint():
             Path("/tmp/omrade_print.pdf").write_bytes(pdf)
         finally:
             b.close()
+
+
+def test_kommun_page_area_table_has_values_with_units_and_sortable_headers(client):
+    html = client.get("/kommun/0180").text
+    table = html[html.index('<table class="sorterbar">'): html.index("</table>")]
+    assert table.count('data-sortera="tal"') >= 5 and 'data-sortera="text"' in table
+    assert re.search(r'data-varde="0\.\d+">\d+,\d\u00a0%', table)  # raw value to sort by, Swedish text to read
+    assert "◆" in table and '<span class="sr">(flaggad)</span>' in table
+    assert '<script src="/static/tabell.js" defer></script>' in html
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_kommun_area_table_sorts_by_a_value_and_stays_axe_clean():
+    import os
+
+    from utanforskap.web import assets
+
+    if os.environ.get("UTANFORSKAP_UTAN_WEBBLASARE") == "1":
+        pytest.skip("UTANFORSKAP_UTAN_WEBBLASARE=1")
+    from playwright.sync_api import sync_playwright
+
+    url = live_server("paket").url
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"])
+        try:
+            tab = b.new_context(viewport={"width": 1280, "height": 900}, locale="sv-SE").new_page()
+            errors = []
+            tab.on("pageerror", lambda e: errors.append(str(e)))
+            tab.goto(url + "/kommun/0127")
+            header = tab.locator("table.sorterbar thead th").nth(1)  # Invånare
+            header.locator("button").click()
+            assert header.get_attribute("aria-sort") == "ascending"
+            values = [int(v) for v in tab.eval_on_selector_all("table.sorterbar tbody tr td:nth-of-type(1)", "els => els.map(e => e.dataset.varde)")]
+            assert values == sorted(values) and len(values) > 5
+            header.locator("button").click()
+            assert header.get_attribute("aria-sort") == "descending"
+            tab.add_script_tag(path=str(assets.axe_script()))
+            result = tab.evaluate("() => axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a','wcag2aa','wcag21a','wcag21aa']}})")
+            assert result["violations"] == [], [(v["id"], v["nodes"][0]["html"][:120]) for v in result["violations"]]
+            assert not errors
+        finally:
+            b.close()

@@ -71,6 +71,11 @@ class Renderer:
             "klasser": data.klasser,
             "factor_cols": data.factor_value_columns(),
             "flag_cols": [c for c in data.columns if c.typ == "flagga" and c.faktor],
+            # (value column, its flag column) per measured factor: the kommun page's area table
+            "varde_flagga": [
+                (vc, next((fc.id for fc in data.columns if fc.typ == "flagga" and fc.faktor == vc.faktor), None))
+                for vc in data.factor_value_columns()
+            ],
             "faktorer": data.factors,
         }
 
