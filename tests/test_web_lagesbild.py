@@ -142,6 +142,21 @@ def test_kommun_area_table_sorts_by_a_value_and_stays_axe_clean():
             tab.add_script_tag(path=str(assets.axe_script()))
             result = tab.evaluate("() => axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a','wcag2aa','wcag21a','wcag21aa']}})")
             assert result["violations"] == [], [(v["id"], v["nodes"][0]["html"][:120]) for v in result["violations"]]
+            tab.goto(url + "/lan/01")  # the län page, linked from the breadcrumb
+            tab.add_script_tag(path=str(assets.axe_script()))
+            result = tab.evaluate("() => axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a','wcag2aa','wcag21a','wcag21aa']}})")
+            assert result["violations"] == [], [(v["id"], v["nodes"][0]["html"][:120]) for v in result["violations"]]
             assert not errors
         finally:
             b.close()
+
+
+def test_lan_page_and_breadcrumb_links(client):
+    page = client.get("/lan/01")
+    assert page.status_code == 200 and "<h1>Stockholms län" in page.text
+    assert '<a href="/kommun/0127">Botkyrka</a>' in page.text and 'class="sorterbar"' in page.text
+    assert client.get("/lan/1").status_code == 200  # the leading zero restored
+    missing = client.get("/lan/99")
+    assert missing.status_code == 404 and "Det finns inget län med koden 99" in missing.text
+    assert '<a href="/lan/01">Stockholms län</a>' in client.get("/kommun/0127").text
+    assert '<a href="/lan/01">Stockholms län</a>' in client.get("/omrade/0180R024").text

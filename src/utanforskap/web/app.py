@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from utanforskap import __version__
 from utanforskap.web import api, assets, maplayers, robusthet
+from utanforskap.web import lagesbild
 from utanforskap.web.caching import CachingMiddleware
 from utanforskap.web.downloads import Downloads
 from utanforskap.web.pages import Renderer
@@ -114,6 +115,7 @@ def create_app(data: AppData, *, geometri: str | Path | None = None, static_dir:
     methods = api.methods_info(data)
     app.include_router(api.router(data, kommun_geojson, regso.geojson, methods))
     app.include_router(robusthet.router(data, renderer))
+    app.include_router(lagesbild.lan_router(data, renderer))
     app.include_router(downloads.router())
     app.include_router(pages_router(renderer, data, kommun_legends, regso_legends, bounds, regso, downloads, methods))
     app.mount("/static", StaticFiles(directory=static_dir), name="static")

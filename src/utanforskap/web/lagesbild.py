@@ -7,7 +7,11 @@ reference codes); the page templates only show it.
 
 from __future__ import annotations
 
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse
+
 from utanforskap.formatting import format_number, format_percent, format_short
+from utanforskap.geography.codes import restore_zeros
 from utanforskap.results import compare, karta
 
 POLICE_LABELS = {0: "inte utpekat av Polisen", 1: "utsatt område", 2: "särskilt utsatt område"}
@@ -89,3 +93,19 @@ class AreaFacts:
             "polisen": f"{POLICE_LABELS.get(police, 'okänd kod')} (Polisens lista 2025)" if police is not None else "uppgift saknas",
             "omradestyp": f"{AREA_TYPE_LABELS.get(area_type, 'okänd kod')} (Segregationsbarometern 2022)" if area_type is not None else "uppgift saknas",
         }
+
+
+def lan_router(data, renderer):
+    """/lan/{kod}: the län's figures and its kommuner (the breadcrumb on kommun and area pages links here)."""
+    r = APIRouter(include_in_schema=False)
+
+    @r.get("/lan/{kod}", response_class=HTMLResponse)
+    async def lan(request: Request, kod: str) -> HTMLResponse:
+        kod = restore_zeros(kod, "lan")
+        rec = data.lan.get(kod)
+        if rec is None:
+            raise HTTPException(404, f"Det finns inget län med koden {kod}. En länskod är två siffror, t.ex. 01 för Stockholms län.")
+        kommuner = sorted((k for k in data.kommuner.values() if k["lan_kod"] == kod), key=lambda k: (-k["listade_omraden"], k["kommun_namn"]))
+        return renderer.page("lan.html.j2", request, lan=rec, kommuner=kommuner)
+
+    return r
