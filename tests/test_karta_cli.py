@@ -30,12 +30,12 @@ def test_karta_prints_the_figures_in_swedish(karta_run):
 
 def test_karta_writes_every_output(karta_run):
     _, out = karta_run
-    om = pl.read_csv(out / "omraden.csv", schema_overrides={"regso_kod": pl.String, "kommun_kod": pl.String, "lan_kod": pl.String})
+    om = pl.read_csv(out / "omraden_maskinlasbar.csv", schema_overrides={"regso_kod": pl.String, "kommun_kod": pl.String, "lan_kod": pl.String})
     assert om.height == 3363 and om["befolkning"].sum() == 10_521_556
     for col in ["regso_kod", "regso_namn", "kommun_kod", "kommun_namn", "lan_kod", "befolkning", "barn", "antal_flaggor", "klass", "datakalla"]:
         assert col in om.columns
     assert set(om["flagga_arbetsmarknadsetablering"].drop_nulls().unique().to_list()) <= {0, 1}
-    listed = pl.read_csv(out / "listade_omraden.csv", schema_overrides={"regso_kod": pl.String})
+    listed = pl.read_csv(out / "listade_omraden.csv", separator=";", decimal_comma=True, schema_overrides={"regso_kod": pl.String})
     assert listed.height == om.filter(pl.col("klass").is_not_null()).height > 0
     wb = openpyxl.load_workbook(out / "listade_omraden.xlsx", read_only=True)
     assert {"Listade områden", "Per län", "Faktorer", "Parametrar", "Om data"} <= set(wb.sheetnames)
@@ -47,7 +47,7 @@ def test_karta_writes_every_output(karta_run):
     assert gj["type"] == "FeatureCollection" and len(gj["features"]) == 290
     html = (out / "sammanfattning.html").read_text()
     assert html.startswith("<!DOCTYPE html>") and 'lang="sv"' in html
-    assert "data:image/png;base64," in html and "http://" not in html.replace("http://www.w3.org", "")
+    assert "data:image/svg+xml;base64," in html and "http://" not in html.replace("http://www.w3.org", "")
     assert f"{listed.height}</dd>" in html
 
 

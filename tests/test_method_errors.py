@@ -53,7 +53,7 @@ def setup(tmp_path, method=GOOD_METHOD, table=GOOD_DATA, name="data.csv"):
 def run_bad(tmp_path, method=GOOD_METHOD, table=GOOD_DATA):
     m, d = setup(tmp_path, method, table)
     out = tmp_path / "ut.csv"
-    res = cli("berakna", m, "--data", d, "--out", out)
+    res = cli("berakna", m, "--data", d, "--ut", out)
     assert res.returncode == 2, res.stdout + res.stderr
     assert not out.exists(), "nothing may be written on error"
     assert list(tmp_path.glob(".ut.csv*")) == [], "no temporary file left behind"
@@ -66,7 +66,7 @@ def run_bad(tmp_path, method=GOOD_METHOD, table=GOOD_DATA):
 def test_good_input_works(tmp_path):
     m, d = setup(tmp_path)
     out = tmp_path / "ut.csv"
-    res = cli("berakna", m, "--data", d, "--out", out)
+    res = cli("berakna", m, "--data", d, "--ut", out)
     assert res.returncode == 0, res.stderr
     assert out.read_text().splitlines() == ["id,p,f", "a,0.0,0", "b,1.0,1", "c,,"]
 
@@ -75,7 +75,7 @@ def test_bom_csv_and_parquet_inputs(tmp_path):
     import polars as pl
 
     m, d = setup(tmp_path, table="\ufeff" + GOOD_DATA)
-    res = cli("berakna", m, "--data", d, "--out", tmp_path / "ut.parquet")
+    res = cli("berakna", m, "--data", d, "--ut", tmp_path / "ut.parquet")
     assert res.returncode == 0, res.stderr
     got = pl.read_parquet(tmp_path / "ut.parquet")
     assert got["id"].to_list() == ["a", "b", "c"] and got["f"].to_list() == [0, 1, None]

@@ -80,7 +80,7 @@ def test_uppsala_kommun_report_map_names_the_bundled_geometry(result):
     assert geo.NOTE_BUNDLED in html
     assert "numrerade som i tabellen" in html
     other = reports.render("kommun", "0180", "html", result).decode("utf-8")
-    assert "RegSO-gränser saknas för kommunen" in other
+    assert "områdenas gränser finns inte i de data som används" in other and "WFS" not in other
 
 
 def test_user_geopackage_with_deso_polygons_is_dissolved(tmp_path):

@@ -246,7 +246,7 @@ def test_openapi_describes_the_api_in_swedish(client):
     assert not any(p.startswith(("/kommun/", "/ladda-ner")) for p in spec["paths"])  # pages are not API
 
 
-@pytest.mark.parametrize("path", ["/", "/sok?q=botkyrka", "/kommun/0127", "/omrade/0127R001", "/metoder", "/ladda-ner", "/api", "/tillganglighet", "/finns-inte"])
+@pytest.mark.parametrize("path", ["/", "/sok?q=botk", "/kommun/0127", "/omrade/0127R001", "/metoder", "/ladda-ner", "/api", "/tillganglighet", "/finns-inte"])
 def test_every_page_names_the_data_source_and_is_swedish(client, server, path):
     r = client.get(path)
     assert '<html lang="sv">' in r.text
@@ -270,9 +270,11 @@ def test_class_and_status_labels_are_the_library_ones(client, server):
 
 
 def test_no_js_search_form_and_results(client):
-    r = client.get("/sok", params={"q": "botkyrka"})
+    r = client.get("/sok", params={"q": "botky"})
     assert r.status_code == 200
     assert '<a href="/kommun/0127">Botkyrka</a>' in r.text
+    # The exact name goes straight to the kommun (issue 15).
+    assert client.get("/sok", params={"q": "botkyrka"}, follow_redirects=False).headers["location"] == "/kommun/0127"
     assert client.get("/sok").status_code == 200
 
 

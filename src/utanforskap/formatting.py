@@ -20,3 +20,14 @@ def format_percent(value, decimals: int = 1) -> str:
     if value is None or value != value:
         return "–"
     return f"{100 * value:.{decimals}f}".replace(".", ",").replace("-", "−") + "\u00a0%"
+
+
+def format_short(value, digits: int = 6) -> str:
+    """A Swedish number without trailing zeros: 0.7 -> 0,7; 3.0 -> 3; 12500 -> 12 500;
+    -0.5 -> −0,5 (the minus sign, not a hyphen). Missing as –."""
+    if value is None or value != value:
+        return "–"
+    text = f"{float(value):,.{digits}g}" if abs(float(value)) < 10**digits else f"{float(value):,.0f}"
+    if "e" in text:
+        text = f"{float(value):,.{digits}f}".rstrip("0").rstrip(".")
+    return text.replace(",", "\u202f").replace(".", ",").replace("-", "−")

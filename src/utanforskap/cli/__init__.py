@@ -10,7 +10,10 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from utanforskap.cli import svenska
 from utanforskap.errors import UtanforskapError
+
+svenska.install()
 
 app = typer.Typer(
     name="utanforskap",
@@ -42,6 +45,25 @@ COMMAND_MODULES = [
 ]
 
 
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            v = version("utanforskap")
+        except PackageNotFoundError:  # run from a checkout without installing
+            from utanforskap import __version__ as v
+        console.print(f"utanforskap {v}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", help="Visa programmets version och avsluta.", callback=_version, is_eager=True),
+) -> None:
+    """Kartlägger, följer och hjälper till att minska utanförskap i svenska områden."""
+
+
 def _register() -> None:
     for name in COMMAND_MODULES:
         importlib.import_module(name)
@@ -50,7 +72,7 @@ def _register() -> None:
 def main() -> None:
     _register()
     try:
-        app()
+        app(prog_name="utanforskap")
     except UtanforskapError as exc:
         fail(str(exc))
     except OSError as exc:

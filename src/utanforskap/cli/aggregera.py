@@ -41,7 +41,7 @@ def aggregera(
     utan_rojandekontroll: Annotated[bool, typer.Option("--utan-rojandekontroll", help="Skriv oskyddade antal (bara för internt bruk, aldrig för publicering)")] = False,
     visa_sql: Annotated[bool, typer.Option("--visa-sql", help="Visa SQL-frågan som körs per person och DeSO, och avsluta")] = False,
 ) -> None:
-    """Räknar alla indikatorers täljare och nämnare per område ur mikrodata (en rad per person och år)."""
+    """Räkna alla indikatorers täljare och nämnare per område ur mikrodata (en rad per person och år)."""
     from utanforskap.microdata import aggregate as ag
     from utanforskap.settings import load as load_settings
 

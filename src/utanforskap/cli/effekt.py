@@ -33,7 +33,7 @@ def effekt(
     demo_polisen: Annotated[bool, typer.Option("--demo-polisen", help="Demonstration: Polisens utpekanden och anmälda brott (paketerade data)")] = False,
     rapport: Annotated[bool, typer.Option("--rapport/--ingen-rapport", help="Skriv effekt.html och effekt.pdf")] = True,
 ) -> None:
-    """Skattar om en insats ändrade ett utfall i de områden där den startade (DiD, eventstudie, syntetisk kontroll)."""
+    """Skatta om en insats ändrade ett utfall i de områden där den startade (DiD, eventstudie, syntetisk kontroll)."""
     from utanforskap.datasets import open_source
     from utanforskap.effects import panel as panels
     from utanforskap.effects import polisen, power, run

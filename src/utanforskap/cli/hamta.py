@@ -30,7 +30,7 @@ def hamta(
     katalog: Path | None = typer.Option(None, "--katalog", help="Egen katalogfil (TOML) i stället för den inbyggda"),
     cache: Path | None = typer.Option(None, "--cache", help="Katalog för råa API-svar (standard: UTANFORSKAP_CACHE_DIR eller ./cache)"),
 ) -> None:
-    """Hämtar katalogens variabler från SCB (PxWebApi 2.0) och Kolada till observationslagret."""
+    """Hämta katalogens variabler från SCB (PxWebApi 2.0) och Kolada till observationslagret."""
     overrides: dict[str, object] = {}
     if cache is not None:
         overrides["cache_dir"] = cache

@@ -19,7 +19,7 @@ def importera(
         None, "--till", help="Paketmappen som skrivs (standard: utanforskap/data/paket i paketet)."
     ),
 ) -> None:
-    """Läser SCB:s, Polisens, Skolverkets och Segregationsbarometerns filer och skriver paketet som Parquet."""
+    """Läs SCB:s, Polisens, Skolverkets och Segregationsbarometerns filer och skriv paketet som Parquet."""
     from utanforskap.sources import bundle
 
     with console.status("Läser källfilerna och aggregerar ..."):

@@ -13,7 +13,7 @@ from rich.table import Table
 from utanforskap.atomic import check_output
 from utanforskap.cli import app, console
 from utanforskap.cli.metoder import parse_parameters
-from utanforskap.formatting import format_number, format_percent
+from utanforskap.formatting import format_number, format_percent, format_short
 from utanforskap.results.karta import DEFAULT_METHOD, DEFAULT_SYNTHETIC_METHOD, DEFAULT_YEAR, REGISTERDATA_METHOD
 
 MetodOpt = Annotated[str | None, typer.Option("--metod", help=f"Metod-id eller TOML-fil (standard: {DEFAULT_METHOD}; för syntetiska data {DEFAULT_SYNTHETIC_METHOD}; för ett lager med SCB:s registermått per RegSO {REGISTERDATA_METHOD})")]
@@ -117,12 +117,12 @@ def kalibrera(
         total *= len(v)
     with console.status(f"Prövar {total} kombinationer för {escape(s.metod)} ..."):
         cal = calibrate.calibrate(s)
-    console.print(f"[bold]{escape(s.metod)}[/], {s.ar}: {cal.kombinationer} kombinationer prövade, förlust {cal.forlust:.4f}")
+    console.print(f"[bold]{escape(s.metod)}[/], {s.ar}: {format_number(cal.kombinationer)} kombinationer prövade, förlust {format_short(cal.forlust, 4)}")
     pt = Table(title="Valda parametrar", title_justify="left")
     pt.add_column("parameter")
     pt.add_column("värde", justify="right")
     for name, value in cal.parametrar.items():
-        pt.add_row(escape(name), f"{value:g}")
+        pt.add_row(escape(name), format_short(value))
     console.print(pt)
     ft = Table(title="Passning", title_justify="left")
     for col in ("mål", "publicerat", "vår", "avvikelse"):
@@ -133,6 +133,16 @@ def kalibrera(
     if ut:
         write_text(ut, calibrate.parameter_snippet(cal, s))
         console.print(f"Skrev parametrarna till {escape(str(ut))}", highlight=False)
+
+
+# Column titles for the other lists in `jamfor` (the ids stay in the CSV).
+COLUMN_TITLES = {
+    "omradestyp_1": "Segregations-\nbarometern typ 1",
+    "omradestyp_1_2": "Segregations-\nbarometern typ 1–2",
+    "polisen_2025": "Polisen utsatta\noch särskilt utsatta",
+    "polisen_sarskilt_2025": "Polisen särskilt\nutsatta",
+    "alla_omraden": "Alla områden",
+}
 
 
 @app.command("jamfor")
@@ -153,7 +163,7 @@ def jamfor(
     for col, just in (("referens", "left"), ("båda", "right"), ("bara vår", "right"), ("bara deras", "right"), ("ingen", "right"), ("precision", "right"), ("täckning", "right")):
         table.add_column(col, justify=just)
     for row in lists.iter_rows(named=True):
-        table.add_row(escape(row["referens"]), str(row["bada"]), str(row["bara_vara"]), str(row["bara_deras"]), str(row["ingen"]),
+        table.add_row(escape(row["referens"]), *(format_number(row[c]) for c in ("bada", "bara_vara", "bara_deras", "ingen")),
                       format_percent(row["precision"]), format_percent(row["tackning"]))
     console.print(table)
     console.print("Precision: andel av våra områden som finns på deras lista. Täckning: andel av deras områden som finns på vår.")
@@ -162,7 +172,7 @@ def jamfor(
     ft.add_column("status")
     ref_cols = [c for c in factors.columns if c not in ("faktor", "namn", "status")]
     for c in ref_cols:
-        ft.add_column(c, justify="right")
+        ft.add_column(COLUMN_TITLES.get(c, c.replace("_", " ")), justify="right")
     for row in factors.iter_rows(named=True):
         ft.add_row(escape(row["namn"]), row["status"], *[format_percent(row[c], 0) for c in ref_cols])
     console.print(ft)

@@ -13,15 +13,32 @@ from utanforskap.errors import InputError
 from utanforskap.formatting import format_number
 from utanforskap.methods import conformance
 
-_DEFAULT = Path("tests") / "data" / "conformance"
+# The published files are 6 MB and not in the installed package; a source checkout has them
+# under tests/data/conformance, found from this file wherever the command is run.
+FILES = {"svi": "SVI_2022_US_county.csv", "imd": "imd2025_england_lsoa21.csv"}
+WHERE = {
+    "svi": "CDC/ATSDR:s SVI 2022 för USA:s countyn (https://www.atsdr.cdc.gov/place-health/php/svi/svi-data-documentation-download.html)",
+    "imd": "English Indices of Deprivation 2025, fil 7 per LSOA 2021 (https://www.gov.uk/government/statistics/english-indices-of-deprivation-2025)",
+}
+
+
+def _default(name: str) -> Path:
+    checkout = Path(__file__).resolve().parents[3] / "tests" / "data" / "conformance" / FILES[name]
+    if checkout.is_file():
+        return checkout
+    raise InputError(
+        f"{FILES[name]} följer inte med det installerade paketet; ladda ner {WHERE[name]} och ange filen med --{name}"
+    )
 
 
 @app.command("konformitet")
 def check(
-    svi: Annotated[Path, typer.Option(help="CDC:s publicerade SVI 2022-fil (countyn)")] = _DEFAULT / "SVI_2022_US_county.csv",
-    imd: Annotated[Path, typer.Option(help="IMD 2025-filen (LSOA)")] = _DEFAULT / "imd2025_england_lsoa21.csv",
+    svi: Annotated[Path | None, typer.Option(help="CDC:s publicerade SVI 2022-fil (countyn); standard: källkodens kopia")] = None,
+    imd: Annotated[Path | None, typer.Option(help="IMD 2025-filen (LSOA); standard: källkodens kopia")] = None,
 ) -> None:
     """Kör SVI- och IMD-metoderna på de publicerade filerna och jämför varje officiell cell."""
+    svi = svi or _default("svi")
+    imd = imd or _default("imd")
     table = Table(title="Överensstämmelse med publicerade utdata", title_justify="left")
     for col in ("metod", "kolumner", "celler lika", "celler", "första avvikelse"):
         table.add_column(col)

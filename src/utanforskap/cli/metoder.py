@@ -14,6 +14,7 @@ from rich.table import Table
 from utanforskap.atomic import check_output
 from utanforskap.cli import app, console
 from utanforskap.errors import InputError
+from utanforskap.formatting import format_short
 from utanforskap.methods import data, engine, loader
 
 
@@ -42,7 +43,13 @@ def list_methods(
     console.print(table)
 
 
+def _num(value) -> str:
+    return format_short(value) if isinstance(value, int | float) and not isinstance(value, bool) else str(value)
+
+
 def _show(loaded: loader.LoadedMethod) -> None:
+    from rich.markup import escape
+
     method = loaded.method
     console.print(f"[bold]{escape(method.titel)}[/] ({escape(method.id)}, version {escape(method.version)})", highlight=False)
     if method.kalla:
@@ -51,8 +58,10 @@ def _show(loaded: loader.LoadedMethod) -> None:
     if method.parametrar:
         console.print("\n[bold]Parametrar[/]")
         for row in engine.describe_parameters(loaded):
-            unit = f" {row['enhet']}" if row["enhet"] else ""
-            console.print(f"  [bold]{escape(row['parameter'])}[/] = {escape(str(row['varde']))}{escape(unit)}  {escape('[' + str(row['proveniens']) + ']')}", highlight=False)
+            unit = f" {escape(row['enhet'])}" if row["enhet"] else ""
+            value = row["varde"]
+            shown = ", ".join(_num(v) for v in value) if isinstance(value, list) else _num(value)
+            console.print(f"  [bold]{escape(row['parameter'])}[/] = {shown}{unit}  \\[{escape(str(row['proveniens']))}]", highlight=False)
             if row["motivering"]:
                 console.print(f"      {escape(row['motivering'])}", highlight=False)
     if method.osakerhet is not None:
@@ -73,11 +82,11 @@ def _show_uncertainty(spec) -> None:
     console.print("\n[bold]Osäkerhet[/] (utanforskap robusthet)" + (f": {escape(spec.beskrivning)}" if spec.beskrivning else ""), highlight=False)
     for name, p in spec.parametrar.items():
         if p.fordelning == "diskret":
-            what = "ett av " + ", ".join(f"{v:g}" for v in p.varden)
+            what = "ett av " + ", ".join(format_short(v) for v in p.varden)
         elif p.relativ is not None:
-            what = f"{p.fordelning}, ±{p.relativ * 100:g} %" if p.fordelning == "likformig" else f"normal, sd {p.relativ * 100:g} % av värdet"
+            what = f"{p.fordelning}, ±{format_short(p.relativ * 100)} %" if p.fordelning == "likformig" else f"normal, sd {format_short(p.relativ * 100)} % av värdet"
         else:
-            what = f"likformig {p.min:g}–{p.max:g}" if p.fordelning == "likformig" else f"normal, sd {p.sd:g}"
+            what = f"likformig {format_short(p.min)}–{format_short(p.max)}" if p.fordelning == "likformig" else f"normal, sd {format_short(p.sd)}"
         console.print(f"  [bold]{name}[/]: {what}  \\[{p.proveniens}]", highlight=False)
         console.print("      " + escape(p.motivering), highlight=False)
     for alt in spec.alternativ:
@@ -95,9 +104,9 @@ def parse_parameters(values: list[str] | None) -> dict[str, float]:
         try:
             if not sep:
                 raise ValueError
-            number = float(value)
+            number = float(value.strip().replace(",", ".").replace("\u2212", "-"))
         except ValueError:
-            raise InputError(f"--parameter {item!r}: skriv namn=värde, t.ex. flagggrans=0.8") from None
+            raise InputError(f"--parameter {item!r}: skriv namn=värde med decimalpunkt eller decimalkomma, t.ex. flagggrans=0,8") from None
         if not math.isfinite(number):
             raise InputError(f"--parameter {item!r}: {value.strip()!r} är inte ett ändligt tal; ange ett vanligt tal, t.ex. 0.8")
         out[name.strip()] = number
@@ -108,7 +117,7 @@ def parse_parameters(values: list[str] | None) -> dict[str, float]:
 def compute(
     metod: Annotated[str, typer.Argument(help="Id för en medföljande metod, eller sökväg till en TOML-fil")],
     data_fil: Annotated[Path, typer.Option("--data", help="Indata: CSV (med eller utan BOM) eller Parquet")],
-    ut: Annotated[Path | None, typer.Option("--out", "--ut", help="Utdata: .csv eller .parquet (annars CSV till skärmen)")] = None,
+    ut: Annotated[Path | None, typer.Option("--ut", help="Utdata: .csv eller .parquet (annars CSV till skärmen)")] = None,
     parameter: Annotated[list[str] | None, typer.Option("--parameter", "-p", help="Ändra en parameter: namn=värde")] = None,
     alla_kolumner: Annotated[bool, typer.Option("--alla-kolumner", help="Skriv även indata och mellanled")] = False,
 ) -> None:

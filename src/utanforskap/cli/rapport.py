@@ -14,13 +14,14 @@ from utanforskap.atomic import check_output
 from utanforskap.cli import app, console
 from utanforskap.cli.karta import ArOpt, DataOpt, MetodOpt
 from utanforskap.errors import InputError
+from utanforskap.geography.codes import restore_zeros
 from utanforskap.results.karta import DEFAULT_YEAR
 
 
 @app.command("rapport")
 def rapport(
     riket: Annotated[bool, typer.Option("--riket", help="Rapport för hela riket")] = False,
-    kommun: Annotated[str | None, typer.Option("--kommun", help="Kommunkod, t.ex. 0180")] = None,
+    kommun: Annotated[str | None, typer.Option("--kommun", help="Kommunkod, t.ex. 0180 (127 läses som 0127)")] = None,
     omrade: Annotated[str | None, typer.Option("--omrade", help="RegSO-kod, t.ex. 0180R001")] = None,
     alla_kommuner: Annotated[bool, typer.Option("--alla-kommuner", help="En rapport för var och en av de 290 kommunerna")] = False,
     format: Annotated[str, typer.Option("--format", help="html eller pdf")] = "html",
@@ -72,7 +73,7 @@ def rapport(
         console.print(escape(f"Skrev {len(written)} kommunrapporter ({fmt}) till {ut}/ på {elapsed:.0f} s ({per} s per rapport)."), highlight=False)
         return
 
-    kind, code = ("riket", None) if riket else ("kommun", kommun) if kommun else ("omrade", omrade)
+    kind, code = ("riket", None) if riket else ("kommun", restore_zeros(kommun, "kommun")) if kommun else ("omrade", restore_zeros(omrade, "regso"))
     with console.status(f"Skriver rapporten ({fmt}) ..."):
         data_bytes = r.render(kind, code, fmt, result, handelser=handelser, geometri=geometri)
         path = ut / r.file_name(kind, code, fmt, result)

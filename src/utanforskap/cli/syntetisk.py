@@ -24,7 +24,7 @@ def syntetisk(
     seed: Annotated[int, typer.Option("--seed", help="Slumpfrö; samma frö ger samma personer")] = 2022,
     ar: Annotated[str | None, typer.Option("--ar", help="År eller intervall, t.ex. 2019-2024: en panel med samma personer (lopnr) varje år")] = None,
 ) -> None:
-    """Drar en syntetisk befolkning (SYNTETISKA DATA) kalibrerad mot SCB:s DeSO-tabeller 2022."""
+    """Dra en syntetisk befolkning (SYNTETISKA DATA) kalibrerad mot SCB:s DeSO-tabeller 2022."""
     from utanforskap.microdata import synthetic
 
     if ar is not None:

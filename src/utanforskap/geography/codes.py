@@ -75,3 +75,19 @@ def parse_codes(codes: pl.Series) -> pl.DataFrame:
         argang=pl.when(pl.col("suffix_ar").is_not_null()).then(pl.col("suffix_ar")).otherwise(plain_vintage),
         kod=pl.when(pl.col("kod") == "00").then(pl.lit(RIKET)).otherwise(pl.col("kod")),
     ).select("original", "kod", "niva", "argang")
+
+
+# Digits before the level letter (or the whole code): what Excel's dropped leading zero leaves.
+_WIDTH = {"kommun": 4, "lan": 2}
+
+
+def restore_zeros(code: str, level: str) -> str:
+    """A code typed or copied without its leading zero, made whole again: kommun ``127`` ->
+    ``0127``, län ``1`` -> ``01``, RegSO ``127R001`` -> ``0127R001``, DeSO ``127C1010`` ->
+    ``0127C1010``. Anything else is returned stripped and unchanged (validated where used)."""
+    code = code.strip()
+    if level in _WIDTH and code.isdigit() and len(code) < _WIDTH[level]:
+        return code.zfill(_WIDTH[level])
+    if level in ("regso", "deso") and len(code) > 3 and code[:3].isdigit() and code[3:4].isalpha():
+        return "0" + code
+    return code

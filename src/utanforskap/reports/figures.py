@@ -1,4 +1,8 @@
-"""Static charts (matplotlib, PNG) for the reports, drawn without pyplot's global state.
+"""Static charts (matplotlib, SVG) for the reports, drawn without pyplot's global state.
+
+Charts are vector graphics (SVG, text kept as text) so they stay sharp in print, and every
+numeric axis is labelled in Swedish (`swedish_axes`: decimal comma, narrow no-break space
+between thousands, the minus sign) whatever the chart code set up.
 
 One shared style (`STYLE`, applied by `@styled` only while a chart or map is drawn, so
 importing this module leaves matplotlib's settings alone), figures made with `new_figure`
@@ -35,6 +39,9 @@ STYLE = {
     "ytick.color": "#1a1a1a",
     "legend.frameon": False,
     "legend.fontsize": 8,
+    "svg.fonttype": "none",  # text stays text: sharp, searchable, and checkable by tests
+    "svg.hashsalt": "utanforskap",  # the same chart gives the same bytes
+    "axes.formatter.use_locale": False,
 }
 
 
@@ -66,14 +73,50 @@ def new_figure(width_in: float, height_in: float) -> Figure:
     return fig
 
 
+def swedish_tick(value: float, _pos=None) -> str:
+    """One axis tick in Swedish: 0,5; 12 500; −2; at most four significant decimals."""
+    if value != value:
+        return ""
+    if abs(value) < 1e-12:
+        return "0"
+    text = f"{value:,.4f}".rstrip("0").rstrip(".") if abs(value) < 1e6 else f"{value:,.0f}"
+    return text.replace(",", "\u202f").replace(".", ",").replace("-", "\u2212")
+
+
+def swedish_axes(fig: Figure) -> None:
+    """Swedish number labels on every numeric axis (those not given their own tick labels)."""
+    from matplotlib.ticker import FuncFormatter, ScalarFormatter
+
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            if isinstance(axis.get_major_formatter(), ScalarFormatter):
+                axis.set_major_formatter(FuncFormatter(swedish_tick))
+
+
 def png(fig: Figure) -> bytes:
+    """The chart as SVG (the name is kept for callers; data_uri tells the formats apart)."""
+    return svg(fig)
+
+
+def svg(fig: Figure) -> bytes:
+    swedish_axes(fig)
+    buf = io.BytesIO()
+    with matplotlib.rc_context(STYLE):
+        fig.savefig(buf, format="svg", bbox_inches="tight", pad_inches=0.04, metadata={"Date": None})
+    return buf.getvalue()
+
+
+def raster(fig: Figure) -> bytes:
+    """PNG, for the few places that need a bitmap."""
+    swedish_axes(fig)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=DPI)
     return buf.getvalue()
 
 
-def data_uri(png_bytes: bytes) -> str:
-    return "data:image/png;base64," + base64.b64encode(png_bytes).decode("ascii")
+def data_uri(image: bytes) -> str:
+    kind = "image/png" if image[:8] == b"\x89PNG\r\n\x1a\n" else "image/svg+xml"
+    return f"data:{kind};base64," + base64.b64encode(image).decode("ascii")
 
 
 def sv(value: float, decimals: int = 1) -> str:
@@ -210,19 +253,18 @@ def time_chart(
     events: list,
     source: str,
     width_in: float = 6.4,
-    horizon: int = 4,
+    horizon: int = 0,
 ) -> bytes:
     """Yearly values (plotted mid-year) with dated events as numbered vertical lines.
 
-    `series`: (name, values, colour, line style, marker). Events within `horizon` years
-    after the last data year are drawn too, over a shaded "no data yet" span, so a reader
-    sees which events the series can and cannot yet show the effects of.
+    `series`: (name, values, colour, line style, marker). The axis ends with the data (the
+    end of the last data year); events after it are listed by the report, not drawn.
     """
     import numpy as np
 
     first, last = min(years), max(years)
     shown = shown_events(years, events, horizon)
-    end = max([last + 1] + [e.ar + 0.35 for e in shown])
+    end = last + 1
     # No-break spaces inside an item, so lines break only between events.
     items = [f"{i + 1} {e.kort}{' (osäkert)' if e.osaker else ''}".replace(" ", "\u00a0") for i, e in enumerate(shown)]
     legend = "Händelser: " + "   ".join(items) if shown else "Inga policyhändelser inom diagrammets period."
@@ -246,9 +288,6 @@ def time_chart(
     top = vmax * 1.3 if vmax > 0 else 1.0
     ax.set_ylim(0, top)
     ax.set_xlim(first, end)
-    if end > last + 1:
-        ax.axvspan(last + 1, end, color="#ececec", zorder=0)
-        ax.text(last + 1.08, top * 0.03, "inga data ännu", fontsize=7, color=NOTE, va="bottom")
     for i, e in enumerate(shown):
         ax.axvline(e.ar, color=EVENT, linestyle=(0, (2, 2)) if e.osaker else "-", linewidth=1.0)
         ax.text(
@@ -272,7 +311,7 @@ def wrap(text: str, width: int) -> str:
     return "\n".join(textwrap.wrap(text, width))
 
 
-def shown_events(years: list[int], events: list, horizon: int = 4) -> list:
-    """The events `time_chart` draws, numbered in the same order."""
+def shown_events(years: list[int], events: list, horizon: int = 0) -> list:
+    """The events `time_chart` draws (within the data years), numbered in the same order."""
     first, last = min(years), max(years)
-    return [e for e in events if first <= e.ar <= last + 1 + horizon]
+    return [e for e in events if first <= e.ar <= last + horizon]

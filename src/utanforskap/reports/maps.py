@@ -180,29 +180,37 @@ def kommun_map(
         ]
         fig.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.01, (foot_in + 0.04) / height_in), ncol=2, fontsize=7.4, frameon=False)
     else:
-        in_lan = kommuner[kommuner["kommun_kod"].str[:2] == lan_kod]
-        xmin, ymin, xmax, ymax = in_lan.total_bounds
+        own = kommuner[kommuner["kommun_kod"] == kommun_kod]
+        xmin, ymin, xmax, ymax = _padded(own.total_bounds, 0.12)
         body_w = width_in * 0.75
         body_h = min(max(body_w * (ymax - ymin) / (xmax - xmin), 3.0), 6.5)
         bottom_in = foot_in + 0.15
         height_in = top_in + body_h + bottom_in
         fig = new_figure(width_in, height_in)
         ax = fig.add_axes([0.05 / width_in, bottom_in / height_in, body_w / width_in, body_h / height_in])
-        in_lan.plot(ax=ax, color="#f0f0f0", edgecolor="#9a9a9a", linewidth=0.5)
+        near = kommuner.cx[xmin:xmax, ymin:ymax]
+        near[near["kommun_kod"] != kommun_kod].plot(ax=ax, color="#f0f0f0", edgecolor="#9a9a9a", linewidth=0.5)
         has_listed = areas["klass"].is_not_null().any()
-        in_lan[in_lan["kommun_kod"] == kommun_kod].plot(
-            ax=ax, color=LISTED if has_listed else "#5f6b73", edgecolor="#1a1a1a", linewidth=0.9, hatch="///" if has_listed else None
-        )
+        own.plot(ax=ax, color=LISTED if has_listed else "#5f6b73", edgecolor="#1a1a1a", linewidth=0.9, hatch="///" if has_listed else None)
+        ax.set_xlim(xmin, xmax)
+        ax.set_ylim(ymin, ymax)
         ax.set_aspect("equal", adjustable="box")
         fig.text(
             (body_w + 0.2) / width_in, 1 - (top_in + 0.2) / height_in,
-            wrap(f"{kommun_namn} markerad i sitt län. Områdenas (RegSO) gränser finns inte för kommunen i de data som används: se tabellen.", 24),
+            wrap(f"{kommun_namn} med grannkommunerna. Områdenas (RegSO) gränser finns inte för kommunen i de data som används: se tabellen.", 24),
             fontsize=7.5, va="top",
         )
     ax.set_axis_off()
     fig.text(0.015, 1 - 0.08 / height_in, title, fontsize=9.5, fontweight="bold", va="top")
     footnote(fig, f"{geometry_note}. {source_note}")
     return png(fig)
+
+
+def _padded(bounds, share: float):
+    """Square-ish frame around `bounds` with `share` of the larger side as margin."""
+    x0, y0, x1, y1 = bounds
+    pad = max(x1 - x0, y1 - y0) * share
+    return x0 - pad, y0 - pad, x1 + pad, y1 + pad
 
 
 @styled
@@ -233,10 +241,14 @@ def area_map(
         half = max(x1 - x0, y1 - y0) / 2 + pad
         ax.set_xlim(cx - half, cx + half)
         ax.set_ylim(cy - half, cy + half)
-    else:
-        in_lan = kommuner[kommuner["kommun_kod"].str[:2] == lan_kod]
-        in_lan.plot(ax=ax, color="#f0f0f0", edgecolor="#9a9a9a", linewidth=0.4)
-        in_lan[in_lan["kommun_kod"] == kommun_kod].plot(ax=ax, color=LISTED, edgecolor="#1a1a1a", linewidth=0.8, hatch="///")
+    else:  # no area boundaries: the kommun's own extent, its neighbours for context
+        own = kommuner[kommuner["kommun_kod"] == kommun_kod]
+        x0, y0, x1, y1 = _padded(own.total_bounds, 0.12)
+        near = kommuner.cx[x0:x1, y0:y1]
+        near[near["kommun_kod"] != kommun_kod].plot(ax=ax, color="#f0f0f0", edgecolor="#9a9a9a", linewidth=0.4)
+        own.plot(ax=ax, color="#d9d9d9", edgecolor="#1a1a1a", linewidth=0.9)
+        ax.set_xlim(x0, x1)
+        ax.set_ylim(y0, y1)
     ax.set_axis_off()
     ax.set_aspect("equal")
     fig.text(0.03, 0.985, title, fontsize=8.5, fontweight="bold", va="top")

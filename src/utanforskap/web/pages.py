@@ -8,11 +8,12 @@ from typing import Annotated
 
 import jinja2
 from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from utanforskap.geography import shapes
 from utanforskap.formatting import format_number, format_percent
 from utanforskap.web.downloads import Downloads
+from utanforskap.web.lagesbild import AreaFacts
 from utanforskap.web.maplayers import Legend, KommunPolygons
 from utanforskap.results.karta import STATUS_TEXT, class_label, top_class
 from utanforskap.web.state import AppData, Column
@@ -73,6 +74,11 @@ class Renderer:
             "klasser": data.klasser,
             "factor_cols": data.factor_value_columns(),
             "flag_cols": [c for c in data.columns if c.typ == "flagga" and c.faktor],
+            # (value column, its flag column) per measured factor: the kommun page's area table
+            "varde_flagga": [
+                (vc, next((fc.id for fc in data.columns if fc.typ == "flagga" and fc.faktor == vc.faktor), None))
+                for vc in data.factor_value_columns()
+            ],
             "faktorer": data.factors,
         }
 
@@ -97,8 +103,16 @@ def router(
     """Page routes over `data`; `methods` is web.api.methods_info(data), shared with the API."""
     pages = APIRouter(include_in_schema=False)
     render = renderer.page
+    facts = AreaFacts(data.result)
+
     def pick(legends: list[Legend], variabel: str | None) -> Legend:
         return next((lg for lg in legends if lg.variabel == variabel), legends[0])
+
+    def unknown_variable(legends: list[Legend], variabel: str | None) -> str | None:
+        """A visible note when ?variabel= names no layer (the default layer is shown instead)."""
+        if variabel is None or any(lg.variabel == variabel for lg in legends):
+            return None
+        return f"Det finns inget kartlager som heter {variabel!r}; kartan visar {legends[0].rubrik.lower()} i stället. Välj lager i listan nedan."
 
     def map_config(legends, chosen, **extra) -> dict:
         return {
@@ -120,6 +134,7 @@ def router(
             request,
             legends=kommun_legends,
             chosen=chosen,
+            meddelande=unknown_variable(kommun_legends, variabel),
             karta=map_config(kommun_legends, chosen, bounds=[10.9, 55.2, 24.2, 69.1], lagertyp="kommun"),
             geometri=shapes.GEOMETRY_NOTE["kommun"],
             kommuner=kommuner,
@@ -127,8 +142,11 @@ def router(
         )
 
     @pages.get("/sok", response_class=HTMLResponse)
-    async def sok(request: Request, q: Annotated[str, Query(max_length=100)] = "") -> HTMLResponse:
+    async def sok(request: Request, q: Annotated[str, Query(max_length=100)] = "") -> Response:
         hits = data.search(q, SEARCH_PAGE_LIMIT + 1) if q.strip() else []
+        exact = [h for h in hits if h.typ == "kommun" and h.namn.casefold() == q.strip().casefold()]
+        if len(exact) == 1:  # "Botkyrka" typed in full goes to Botkyrka
+            return RedirectResponse(f"/kommun/{exact[0].kod}", status_code=303)
         return render(
             "sok.html.j2",
             request,
@@ -161,6 +179,7 @@ def router(
             listed=[a for a in areas if a["listad"]],
             values=data.kommun_values.get(kod, {}),
             legends=legends,
+            meddelande=unknown_variable(legends, variabel),
             chosen=chosen,
             has_regso=has_regso,
             karta=map_config(legends, chosen, **extra),
@@ -190,6 +209,8 @@ def router(
             a=a,
             k=k,
             kv=data.kommun_values.get(a["kommun_kod"], {}),
+            faktorrader=facts.factor_rows(a),
+            referens=facts.reference(kod),
             rv=data.riket_values,
             karta=karta,
             legend=regso_legends[0] if has_regso else None,
