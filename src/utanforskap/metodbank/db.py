@@ -8,7 +8,6 @@ installation, migrated to the newest schema (Alembic) every time it is opened.
 
 from __future__ import annotations
 
-import os
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources

@@ -402,7 +402,7 @@ def kommun(prep: Prepared, code: str) -> dict:
         "factor_alt": factor_alt,
         "labour": labour,
         "valdeltagande": valdeltagande.section(kod, namn),
-        "uppfoljning": uppfoljning_arbetsmarknad.section(r, prep.events, kod, namn, src),
+        "arbetsmarknad": uppfoljning_arbetsmarknad.section(r, prep.events, kod, namn, src),
         "crime": crime,
         "unknown_crimes": int(unknown or 0),
         "area_rows": _area_rows(prep, flagged_areas, labels),

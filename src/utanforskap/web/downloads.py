@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import io
 import multiprocessing
 import os
 import pickle
