@@ -58,6 +58,14 @@ def main() -> None:
             subprocess.run([sys.executable, "-m", "utanforskap", "karta", "--ut", f"{tmp}/r{i}"], check=True, capture_output=True)
             times.append(time.perf_counter() - t0)
         report("karta_hela_processen", sorted(times)[1], "s")
+        svi = Path(__file__).resolve().parents[1] / "tests" / "data" / "conformance" / "SVI_2022_US_county.csv"
+        times = []
+        for i in range(3):
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "utanforskap", "berakna", "cdc-svi-2022", "--data", str(svi), "--ut", f"{tmp}/svi{i}.csv"],
+                           check=True, capture_output=True)
+            times.append(time.perf_counter() - t0)
+        report("berakna_svi_2022_hela_processen", sorted(times)[1], "s")
 
     source = datasets.open_source("paket")
     loaded = loader.load(karta.DEFAULT_METHOD)

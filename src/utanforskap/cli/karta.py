@@ -12,7 +12,7 @@ from rich.table import Table
 from utanforskap.cli import app, console
 from utanforskap.cli.metoder import parse_parameters
 from utanforskap.formatting import format_number, format_percent
-from utanforskap.results.karta import DEFAULT_METHOD, DEFAULT_SYNTHETIC_METHOD, DEFAULT_YEAR
+from utanforskap.results.defaults import DEFAULT_METHOD, DEFAULT_SYNTHETIC_METHOD, DEFAULT_YEAR
 
 MetodOpt = Annotated[str | None, typer.Option("--metod", help=f"Metod-id eller TOML-fil (standard: {DEFAULT_METHOD}; för syntetiska data {DEFAULT_SYNTHETIC_METHOD})")]
 ArOpt = Annotated[int, typer.Option("--ar", help="Årgång")]

@@ -11,7 +11,6 @@ from rich.table import Table
 from utanforskap.cli import app, console
 from utanforskap.errors import InputError
 from utanforskap.formatting import format_number
-from utanforskap.methods import conformance
 
 _DEFAULT = Path("tests") / "data" / "conformance"
 
@@ -22,6 +21,8 @@ def check(
     imd: Annotated[Path, typer.Option(help="IMD 2025-filen (LSOA)")] = _DEFAULT / "imd2025_england_lsoa21.csv",
 ) -> None:
     """Kör SVI- och IMD-metoderna på de publicerade filerna och jämför varje officiell cell."""
+    from utanforskap.methods import conformance
+
     table = Table(title="Överensstämmelse med publicerade utdata", title_justify="left")
     for col in ("metod", "kolumner", "celler lika", "celler", "första avvikelse"):
         table.add_column(col)

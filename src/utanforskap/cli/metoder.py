@@ -11,7 +11,6 @@ from rich.table import Table
 
 from utanforskap.cli import app, console
 from utanforskap.errors import InputError
-from utanforskap.methods import data, engine, loader
 
 
 @app.command("metoder")
@@ -19,6 +18,8 @@ def list_methods(
     visa: Annotated[str | None, typer.Option("--visa", help="Visa parametrar och steg för en metod (id eller fil)")] = None,
 ) -> None:
     """Lista metoderna som följer med, med titel, version och proveniens."""
+    from utanforskap.methods import engine, loader
+
     if visa:
         _show(loader.load(visa))
         return
@@ -32,7 +33,9 @@ def list_methods(
     console.print(table)
 
 
-def _show(loaded: loader.LoadedMethod) -> None:
+def _show(loaded) -> None:
+    from utanforskap.methods import engine, loader
+
     method = loaded.method
     console.print(f"[bold]{method.titel}[/] ({method.id}, version {method.version})")
     if method.kalla:
@@ -100,6 +103,8 @@ def compute(
     alla_kolumner: Annotated[bool, typer.Option("--alla-kolumner", help="Skriv även indata och mellanled")] = False,
 ) -> None:
     """Beräkna en metod på en tabell med ett område per rad."""
+    from utanforskap.methods import data, engine, loader
+
     loaded = loader.load(metod)
     overrides = parse_parameters(parameter)
     prepared = data.prepare(loaded, data.read_table(data_fil), str(data_fil))

@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from utanforskap.cli import app, console
 from utanforskap.cli.karta import ArOpt, DataOpt, MetodOpt
 from utanforskap.errors import InputError
-from utanforskap.results.karta import DEFAULT_YEAR
+from utanforskap.results.defaults import DEFAULT_YEAR
 
 
 @app.command("rapport")

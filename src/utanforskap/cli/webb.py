@@ -11,7 +11,7 @@ import typer
 
 from utanforskap.cli import app, console
 from utanforskap.cli.karta import ArOpt, DataOpt, MetodOpt
-from utanforskap.results.karta import DEFAULT_YEAR
+from utanforskap.results.defaults import DEFAULT_YEAR
 
 
 @app.command("webb")

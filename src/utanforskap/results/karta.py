@@ -25,9 +25,7 @@ from utanforskap.methods.loader import BOOLEAN, NUMERIC, LoadedMethod
 from utanforskap.observations.store import ObservationStore
 from utanforskap.results.inputs import method_inputs
 
-DEFAULT_METHOD = "se-oppna-data-2022"
-DEFAULT_SYNTHETIC_METHOD = "se-utanforskap-2024"
-DEFAULT_YEAR = 2022
+from utanforskap.results.defaults import DEFAULT_METHOD, DEFAULT_SYNTHETIC_METHOD, DEFAULT_YEAR  # noqa: E402  (re-exported)
 
 # Columns every map row has before the method's own outputs.
 AREA_COLUMNS = ["regso_kod", "regso_namn", "kommun_kod", "kommun_namn", "lan_kod", "lan_namn", "befolkning", "barn"]

@@ -1,0 +1,6 @@
+"""The map's defaults (method, year), in a module of their own so the command line can name
+them in its help without importing the map's machinery (polars, DuckDB, the method engine)."""
+
+DEFAULT_METHOD = "se-oppna-data-2022"
+DEFAULT_SYNTHETIC_METHOD = "se-utanforskap-2024"
+DEFAULT_YEAR = 2022
