@@ -320,3 +320,22 @@ def test_results_do_not_depend_on_the_layers_above():
     for path in results.glob("*.py"):
         text = path.read_text(encoding="utf-8")
         assert "utanforskap.reports" not in text and "utanforskap.web" not in text, path.name
+
+
+@pytest.mark.slow
+def test_render_all_kommuner_in_worker_processes_writes_the_same_files(tmp_path, result, monkeypatch):
+    """The batch split over processes (issue 16) writes byte for byte what one process writes."""
+    from utanforskap.reports import api
+
+    codes = ["0180", "1280", "0305"]
+    serial = reports.render_all_kommuner("html", tmp_path / "ett", result, kommuner=codes, workers=1)
+    monkeypatch.setattr(api, "POOL_MIN_REPORTS", 2)
+    calls = []
+    pooled = reports.render_all_kommuner(
+        "html", tmp_path / "tva", result, progress=lambda d, t, n: calls.append((d, t, n)), kommuner=codes, workers=2
+    )
+    assert [p.name for p in pooled] == [p.name for p in serial]
+    assert calls == [(1, 3, "Stockholm"), (2, 3, "Malmö"), (3, 3, "Håbo")]
+    for a, b in zip(serial, pooled):
+        assert a.read_bytes() == b.read_bytes(), a.name
+    assert not list((tmp_path / "tva").glob(".*"))
