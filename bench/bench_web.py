@@ -167,7 +167,8 @@ def main() -> None:
         for k in kommuner[::5]:  # every fifth kommun's areas: 58 kommuner, several hundred areas
             body = httpx.get(f"http://127.0.0.1:{port}/api/v1/omraden?kommun={k}&limit=100", timeout=30).json()
             area_codes += [a["regso_kod"] for a in body["omraden"]]
-        for name, page_paths in (("kommun", [f"/kommun/{k}" for k in kommuner]), ("omrade", [f"/omrade/{c}" for c in area_codes])):
+        page_sets = (("kommun", [f"/kommun/{k}" for k in kommuner]), ("omrade", [f"/omrade/{c}" for c in area_codes]))
+        for name, page_paths in page_sets:
             first = []
             with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
                 for path in page_paths:  # every page once: the first visit renders it

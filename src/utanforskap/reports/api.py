@@ -12,8 +12,10 @@ page when the data are synthetic).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import sys
 import unicodedata
 from collections.abc import Callable
 from functools import lru_cache
@@ -167,12 +169,10 @@ def render_all_kommuner(
         rows = [content.kommun_row(prep.kommuner, code) for code in kommuner]
     n = min(workers if workers is not None else batch_workers(), len(rows))
     codes = [k["kommun_kod"] for k in rows]
-    if n > 1 and len(rows) >= POOL_MIN_REPORTS:
-        done = _render_pooled(prep, codes, fmt, out, n)
-    else:
-        done = (_write_kommun(prep, code, fmt, out) for code in codes)
+    pooled = n > 1 and len(rows) >= POOL_MIN_REPORTS
+    done = _render_pooled(prep, codes, fmt, out, n) if pooled else (_write_kommun(prep, code, fmt, out) for code in codes)
     written = []
-    for i, (k, path) in enumerate(zip(rows, done), start=1):
+    for i, (k, path) in enumerate(zip(rows, done, strict=True), start=1):
         written.append(path)
         if progress is not None:
             progress(i, len(rows), k["kommun_namn"])
@@ -199,8 +199,30 @@ def _render_pooled(prep: content.Prepared, codes: list[str], fmt: Format, out: P
     payload = pickle.dumps(prep, protocol=pickle.HIGHEST_PROTOCOL)
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(payload,)) as pool:
-        # Small chunks keep both processes busy to the end (reports differ in size).
-        yield from pool.map(_worker_write, codes, [fmt] * len(codes), [out] * len(codes), chunksize=2)
+        # map() submits every chunk, and so starts the workers, before it returns.
+        with _caller_main_hidden():
+            # Small chunks keep both processes busy to the end (reports differ in size).
+            paths = pool.map(_worker_write, codes, [fmt] * len(codes), [out] * len(codes), chunksize=2)
+        yield from paths
+
+
+@contextlib.contextmanager
+def _caller_main_hidden():
+    """A spawned worker normally re-imports the caller's main script, which would run a
+    script without an `if __name__ == "__main__"` guard again in every worker. The workers
+    need only this module: hide the main module's origin while they start."""
+    main = sys.modules.get("__main__")
+    if main is None:  # pragma: no cover - embedded interpreters
+        yield
+        return
+    saved = {name: main.__dict__[name] for name in ("__spec__", "__file__") if name in main.__dict__}
+    main.__spec__ = None
+    main.__dict__.pop("__file__", None)
+    try:
+        yield
+    finally:
+        main.__dict__.pop("__spec__", None)
+        main.__dict__.update(saved)
 
 
 _worker_prep: content.Prepared | None = None
