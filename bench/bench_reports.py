@@ -1,5 +1,5 @@
 """Report speed: the national PDF (target under 20 s) and all 290 kommun reports: HTML under 30 s,
-PDF under 5 minutes, on 2 cores (issue 16). `--utan-pdf` skips the PDF batch.
+PDF under 5 minutes, on 2 cores (issue 16). `--utan-pdf` / `--utan-html` skip a batch.
 
 The map is computed once and reused, as `utanforskap rapport --alla-kommuner` does. The
 national PDF is timed end to end (map, preparation, drawing, WeasyPrint) in a fresh
@@ -63,7 +63,7 @@ tag = "_urval_estimate" if urval else ""
 workers = reports.api.batch_workers()
 print(f"# {workers} processer; belastning (1 min) {os.getloadavg()[0]:.1f} på {os.cpu_count()} kärnor", flush=True)
 for fmt, step in (("html", 10), ("pdf", 29)):
-    if fmt == "pdf" and "--utan-pdf" in sys.argv:
+    if f"--utan-{fmt}" in sys.argv:
         continue
     sample = all_codes[::step]
     t_one, _ = batch(fmt, sample, 1)
