@@ -169,8 +169,8 @@ def render_all_kommuner(
         rows = [content.kommun_row(prep.kommuner, code) for code in kommuner]
     n = min(workers if workers is not None else batch_workers(), len(rows))
     codes = [k["kommun_kod"] for k in rows]
-    pooled = n > 1 and len(rows) >= POOL_MIN_REPORTS
-    done = _render_pooled(prep, codes, fmt, out, n) if pooled else (_write_kommun(prep, code, fmt, out) for code in codes)
+    payload = _payload(prep) if n > 1 and len(rows) >= POOL_MIN_REPORTS else None
+    done = _render_pooled(payload, codes, fmt, out, n) if payload else (_write_kommun(prep, code, fmt, out) for code in codes)
     written = []
     for i, (k, path) in enumerate(zip(rows, done, strict=True), start=1):
         written.append(path)
@@ -190,13 +190,22 @@ def _write_kommun(prep: content.Prepared, code: str, fmt: Format, out: Path) -> 
     return path
 
 
-def _render_pooled(prep: content.Prepared, codes: list[str], fmt: Format, out: Path, workers: int):
+def _payload(prep: content.Prepared) -> bytes | None:
+    """The prepared map pickled for the workers; None (render in this process) when a
+    caller's map holds something that cannot be pickled."""
+    import pickle
+
+    try:
+        return pickle.dumps(prep, protocol=pickle.HIGHEST_PROTOCOL)
+    except (pickle.PicklingError, TypeError, AttributeError):
+        return None
+
+
+def _render_pooled(payload: bytes, codes: list[str], fmt: Format, out: Path, workers: int):
     """Paths of the written reports, in the order of `codes`, rendered by `workers` processes."""
     import multiprocessing
-    import pickle
     from concurrent.futures import ProcessPoolExecutor
 
-    payload = pickle.dumps(prep, protocol=pickle.HIGHEST_PROTOCOL)
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(payload,)) as pool:
         # map() submits every chunk, and so starts the workers, before it returns.
