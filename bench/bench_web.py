@@ -1,4 +1,7 @@
-"""Web API speed: /api/v1/omraden?kommun=... at a fixed 200 requests/s, p50 and p99 latency.
+"""Web speed: /api/v1/omraden?kommun=... at a fixed 200 requests/s, p50 and p99 latency;
+beside it the kommun and area pages (/kommun/<kod>, /omrade/<kod>) at 100 requests/s
+(target p99 under 20 ms, issue 16), after one visit to every page (the pages are rendered
+once per input and then served from memory; the first visits are printed too).
 
 The server (`utanforskap webb`) runs in its own process; this process is the load. The load
 is open-loop: request i is due at start + i/rate whatever earlier answers did, and its
@@ -136,6 +139,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rate", type=float, default=200.0)
     ap.add_argument("--seconds", type=float, default=20.0)
+    ap.add_argument("--page-rate", type=float, default=100.0)
     args = ap.parse_args()
 
     port = free_port()
@@ -159,6 +163,28 @@ def main() -> None:
             print("# wrk saknas (apt-get install -y wrk): ingen mätning av högsta takten", flush=True)
         ok = percentile(ms, 0.99) < 50 and errors == 0 and achieved >= 0.95 * args.rate
         print(f"# mål: p99 under 50 ms vid {args.rate:g} förfrågningar/s: {'uppfyllt' if ok else 'EJ UPPFYLLT'}", flush=True)
+        area_codes = []
+        for k in kommuner[::5]:  # every fifth kommun's areas: 58 kommuner, several hundred areas
+            body = httpx.get(f"http://127.0.0.1:{port}/api/v1/omraden?kommun={k}&limit=100", timeout=30).json()
+            area_codes += [a["regso_kod"] for a in body["omraden"]]
+        page_sets = (("kommun", [f"/kommun/{k}" for k in kommuner]), ("omrade", [f"/omrade/{c}" for c in area_codes]))
+        for name, page_paths in page_sets:
+            first = []
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+                for path in page_paths:  # every page once: the first visit renders it
+                    t0 = time.perf_counter()
+                    client.get(path).raise_for_status()
+                    first.append((time.perf_counter() - t0) * 1000)
+            report(f"web_{name}_sida_forsta_besok_p50", percentile(first, 0.50), "ms")
+            lat, errors, achieved = asyncio.run(paced_load(port, page_paths, args.page_rate, args.seconds))
+            pms = [x * 1000 for x in lat]
+            report(f"web_{name}_sida_p50", percentile(pms, 0.50), "ms")
+            report(f"web_{name}_sida_p99", percentile(pms, 0.99), "ms")
+            report(f"web_{name}_sida_rate", achieved, "req/s")
+            report(f"web_{name}_sida_errors", errors, "requests")
+            page_ok = percentile(pms, 0.99) < 20 and errors == 0 and achieved >= 0.95 * args.page_rate
+            print(f"# mål: /{name}/<kod> p99 under 20 ms vid {args.page_rate:g} förfrågningar/s ({len(page_paths)} sidor): "
+                  f"{'uppfyllt' if page_ok else 'EJ UPPFYLLT'}", flush=True)
         if not ok:
             sys.exit(1)
     finally:

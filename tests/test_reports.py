@@ -322,3 +322,44 @@ def test_results_do_not_depend_on_the_layers_above():
     for path in results.glob("*.py"):
         text = path.read_text(encoding="utf-8")
         assert "utanforskap.reports" not in text and "utanforskap.web" not in text, path.name
+
+
+@pytest.mark.slow
+def test_render_all_kommuner_in_worker_processes_writes_the_same_files(tmp_path, result, monkeypatch):
+    """The batch split over processes (issue 16) writes byte for byte what one process writes."""
+    from utanforskap.reports import api
+
+    codes = ["0180", "1280", "0305"]
+    serial = reports.render_all_kommuner("html", tmp_path / "ett", result, kommuner=codes, workers=1)
+    monkeypatch.setattr(api, "POOL_MIN_REPORTS", 2)
+    calls = []
+    pooled = reports.render_all_kommuner(
+        "html", tmp_path / "tva", result, progress=lambda d, t, n: calls.append((d, t, n)), kommuner=codes, workers=2
+    )
+    assert [p.name for p in pooled] == [p.name for p in serial]
+    assert calls == [(1, 3, "Stockholm"), (2, 3, "Malmö"), (3, 3, "Håbo")]
+    for a, b in zip(serial, pooled, strict=True):
+        assert a.read_bytes() == b.read_bytes(), a.name
+    assert not list((tmp_path / "tva").glob(".*"))
+
+
+@pytest.mark.slow
+def test_batch_workers_do_not_rerun_a_callers_script(tmp_path):
+    """A script without `if __name__ == "__main__"` runs once, not again in every worker."""
+    import os
+    from pathlib import Path
+
+    script = tmp_path / "skript.py"
+    script.write_text(
+        "import os\nos.environ['UTANFORSKAP_GEOMETRI_WFS'] = ''\nprint('SKRIPTET KÖRS', flush=True)\n"
+        "from utanforskap import reports\nfrom utanforskap.reports import api\napi.POOL_MIN_REPORTS = 2\n"
+        f"w = reports.render_all_kommuner('html', {str(tmp_path / 'ut')!r}, kommuner=['0180', '0305', '1280'], workers=2)\n"
+        "print(len(w), 'RAPPORTER')\n",
+        encoding="utf-8",
+    )
+    src = str(Path(reports.__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": src}
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=600, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.count("SKRIPTET KÖRS") == 1
+    assert "3 RAPPORTER" in out.stdout

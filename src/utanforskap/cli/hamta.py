@@ -16,9 +16,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from utanforskap.cli import app, console
-from utanforskap.observations.store import ObservationStore
-from utanforskap.settings import load as load_settings
-from utanforskap.sources import fetch
 
 
 @app.command("hamta")
@@ -31,6 +28,10 @@ def hamta(
     cache: Path | None = typer.Option(None, "--cache", help="Katalog för råa API-svar (standard: UTANFORSKAP_CACHE_DIR eller ./cache)"),
 ) -> None:
     """Hämta katalogens variabler från SCB (PxWebApi 2.0) och Kolada till observationslagret."""
+    from utanforskap.observations.store import ObservationStore
+    from utanforskap.settings import load as load_settings
+    from utanforskap.sources import fetch
+
     overrides: dict[str, object] = {}
     if cache is not None:
         overrides["cache_dir"] = cache
@@ -64,7 +65,9 @@ def hamta(
         out.print(f"Inget att skriva; {escape(str(settings.store_dir))} är oförändrat.")
 
 
-def _summary(out: Console, outcomes: Sequence[fetch.Outcome], niva: str, years: Sequence[str], failed: str = "") -> None:
+def _summary(out: Console, outcomes: Sequence, niva: str, years: Sequence[str], failed: str = "") -> None:
+    from utanforskap.sources import fetch
+
     table = Table(title=escape(fetch.summary_title(niva, years, failed)), title_justify="left")
     for name, justify in fetch.SUMMARY_COLUMNS:
         table.add_column(name, justify=justify)  # type: ignore[arg-type]

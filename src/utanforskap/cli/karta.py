@@ -14,7 +14,7 @@ from utanforskap.atomic import check_output
 from utanforskap.cli import app, console
 from utanforskap.cli.metoder import parse_parameters
 from utanforskap.formatting import format_number, format_percent, format_short
-from utanforskap.results.karta import DEFAULT_METHOD, DEFAULT_SYNTHETIC_METHOD, DEFAULT_YEAR, REGISTERDATA_METHOD
+from utanforskap.results.defaults import DEFAULT_METHOD, DEFAULT_SYNTHETIC_METHOD, DEFAULT_YEAR, REGISTERDATA_METHOD
 
 MetodOpt = Annotated[str | None, typer.Option("--metod", help=f"Metod-id eller TOML-fil (standard: {DEFAULT_METHOD}; för syntetiska data {DEFAULT_SYNTHETIC_METHOD}; för ett lager med SCB:s registermått per RegSO {REGISTERDATA_METHOD})")]
 ArOpt = Annotated[int, typer.Option("--ar", help="Årgång")]

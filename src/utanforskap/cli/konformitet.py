@@ -11,7 +11,6 @@ from rich.table import Table
 from utanforskap.cli import app, console
 from utanforskap.errors import InputError
 from utanforskap.formatting import format_number
-from utanforskap.methods import conformance
 
 # The published files are 6 MB and not in the installed package; a source checkout has them
 # under tests/data/conformance, found from this file wherever the command is run.
@@ -39,6 +38,8 @@ def check(
     """Kör SVI- och IMD-metoderna på de publicerade filerna och jämför varje officiell cell."""
     svi = svi or _default("svi")
     imd = imd or _default("imd")
+    from utanforskap.methods import conformance
+
     table = Table(title="Överensstämmelse med publicerade utdata", title_justify="left")
     for col in ("metod", "kolumner", "celler lika", "celler", "första avvikelse"):
         table.add_column(col)

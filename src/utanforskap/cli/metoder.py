@@ -15,7 +15,6 @@ from utanforskap.atomic import check_output
 from utanforskap.cli import app, console
 from utanforskap.errors import InputError
 from utanforskap.formatting import format_short
-from utanforskap.methods import data, engine, loader
 
 
 @app.command("metoder")
@@ -30,6 +29,8 @@ def list_methods(
     if frys:
         _freeze(frys, ar, ut, data)
         return
+    from utanforskap.methods import engine, loader
+
     if visa:
         _show(loader.load(visa))
         return
@@ -47,8 +48,10 @@ def _num(value) -> str:
     return format_short(value) if isinstance(value, int | float) and not isinstance(value, bool) else str(value)
 
 
-def _show(loaded: loader.LoadedMethod) -> None:
+def _show(loaded) -> None:  # a methods.loader.LoadedMethod
     from rich.markup import escape
+
+    from utanforskap.methods import engine, loader
 
     method = loaded.method
     console.print(f"[bold]{escape(method.titel)}[/] ({escape(method.id)}, version {escape(method.version)})", highlight=False)
@@ -124,6 +127,8 @@ def compute(
     """Beräkna en metod på en tabell med ett område per rad."""
     if ut is not None:
         check_output(ut, folder=False)
+    from utanforskap.methods import data, engine, loader
+
     loaded = loader.load(metod)
     overrides = parse_parameters(parameter)
     prepared = data.prepare(loaded, data.read_table(data_fil), str(data_fil))

@@ -15,7 +15,7 @@ from utanforskap.cli import app, console
 from utanforskap.cli.karta import ArOpt, DataOpt, MetodOpt
 from utanforskap.errors import InputError
 from utanforskap.geography.codes import restore_zeros
-from utanforskap.results.karta import DEFAULT_YEAR
+from utanforskap.results.defaults import DEFAULT_YEAR
 
 
 @app.command("rapport")

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from utanforskap.cli import app, console
 from utanforskap.formatting import format_number, format_percent
-from utanforskap.results.karta import DEFAULT_METHOD, DEFAULT_YEAR
+from utanforskap.results.defaults import DEFAULT_METHOD, DEFAULT_YEAR
 
 
 @app.command("robusthet")

@@ -12,7 +12,7 @@ from rich.markup import escape
 
 from utanforskap.cli import app, console
 from utanforskap.cli.karta import ArOpt, DataOpt, MetodOpt
-from utanforskap.results.karta import DEFAULT_YEAR
+from utanforskap.results.defaults import DEFAULT_YEAR
 
 
 @app.command("webb")

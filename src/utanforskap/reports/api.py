@@ -12,8 +12,10 @@ page when the data are synthetic).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import sys
 import unicodedata
 from collections.abc import Callable
 from functools import lru_cache
@@ -120,6 +122,24 @@ def file_name(kind: Kind, code: str | None, fmt: Format, result: MapResult | Non
     return f"omrade-{a['regso_kod']}-{slug(a['regso_namn'])}.{fmt}"
 
 
+# Below this many reports the batch renders in this process: starting workers costs more.
+POOL_MIN_REPORTS = 12
+
+
+def batch_workers() -> int:
+    """Processes for a batch: the cores this process may use (UTANFORSKAP_RAPPORT_PROCESSER overrides)."""
+    env = os.environ.get("UTANFORSKAP_RAPPORT_PROCESSER", "").strip()
+    if env:
+        try:
+            return max(1, int(env))
+        except ValueError:
+            raise InputError(f"UTANFORSKAP_RAPPORT_PROCESSER={env!r}: ange ett heltal, t.ex. 2") from None
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
 def render_all_kommuner(
     fmt: Format,
     out_dir: str | os.PathLike[str],
@@ -129,14 +149,16 @@ def render_all_kommuner(
     handelser: str | os.PathLike[str] | None = None,
     geometri: str | os.PathLike[str] | None = None,
     kommuner: list[str] | None = None,
+    workers: int | None = None,
 ) -> list[Path]:
     """Write every kommun's report into `out_dir` (each file atomically); return the paths.
 
     The map is prepared once and reused for all 290. `progress(done, total, kommun_namn)`
     is called after each report. `kommuner` restricts the batch to those codes.
+    `workers` processes share the batch (default: batch_workers(), one per core); each
+    gets the prepared map once, pickled, and writes its reports itself. Workers are
+    started fresh (spawn), not forked: Polars' thread pool does not survive a fork.
     """
-    from utanforskap.atomic import atomic_path
-
     if fmt not in FORMATS:
         raise InputError(f"okänt format {fmt!r}; välj html eller pdf")
     prep = prepared(result, handelser, geometri)
@@ -145,14 +167,83 @@ def render_all_kommuner(
     rows = prep.kommuner.sort("kommun_kod").to_dicts()
     if kommuner is not None:
         rows = [content.kommun_row(prep.kommuner, code) for code in kommuner]
+    n = min(workers if workers is not None else batch_workers(), len(rows))
+    codes = [k["kommun_kod"] for k in rows]
+    payload = _payload(prep) if n > 1 and len(rows) >= POOL_MIN_REPORTS else None
+    done = _render_pooled(payload, codes, fmt, out, n) if payload else (_write_kommun(prep, code, fmt, out) for code in codes)
     written = []
-    for i, k in enumerate(rows, start=1):
-        html = render_html(prep, "kommun", k["kommun_kod"])
-        data = html.encode("utf-8") if fmt == "html" else html_to_pdf(html)
-        path = out / file_name("kommun", k["kommun_kod"], fmt, prep.result)
-        with atomic_path(path) as tmp:
-            tmp.write_bytes(data)
+    for i, (k, path) in enumerate(zip(rows, done, strict=True), start=1):
         written.append(path)
         if progress is not None:
             progress(i, len(rows), k["kommun_namn"])
     return written
+
+
+def _write_kommun(prep: content.Prepared, code: str, fmt: Format, out: Path) -> Path:
+    from utanforskap.atomic import atomic_path
+
+    html = render_html(prep, "kommun", code)
+    data = html.encode("utf-8") if fmt == "html" else html_to_pdf(html)
+    path = out / file_name("kommun", code, fmt, prep.result)
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+    return path
+
+
+def _payload(prep: content.Prepared) -> bytes | None:
+    """The prepared map pickled for the workers; None (render in this process) when a
+    caller's map holds something that cannot be pickled."""
+    import pickle
+
+    try:
+        return pickle.dumps(prep, protocol=pickle.HIGHEST_PROTOCOL)
+    except (pickle.PicklingError, TypeError, AttributeError):
+        return None
+
+
+def _render_pooled(payload: bytes, codes: list[str], fmt: Format, out: Path, workers: int):
+    """Paths of the written reports, in the order of `codes`, rendered by `workers` processes."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(payload,)) as pool:
+        # map() submits every chunk, and so starts the workers, before it returns.
+        with _caller_main_hidden():
+            # Small chunks keep both processes busy to the end (reports differ in size).
+            paths = pool.map(_worker_write, codes, [fmt] * len(codes), [out] * len(codes), chunksize=2)
+        yield from paths
+
+
+@contextlib.contextmanager
+def _caller_main_hidden():
+    """A spawned worker normally re-imports the caller's main script, which would run a
+    script without an `if __name__ == "__main__"` guard again in every worker. The workers
+    need only this module: hide the main module's origin while they start."""
+    main = sys.modules.get("__main__")
+    if main is None:  # pragma: no cover - embedded interpreters
+        yield
+        return
+    saved = {name: main.__dict__[name] for name in ("__spec__", "__file__") if name in main.__dict__}
+    main.__spec__ = None
+    main.__dict__.pop("__file__", None)
+    try:
+        yield
+    finally:
+        main.__dict__.pop("__spec__", None)
+        main.__dict__.update(saved)
+
+
+_worker_prep: content.Prepared | None = None
+
+
+def _init_worker(payload: bytes) -> None:
+    import pickle
+
+    global _worker_prep
+    _worker_prep = pickle.loads(payload)
+
+
+def _worker_write(code: str, fmt: Format, out: Path) -> Path:
+    assert _worker_prep is not None, "_init_worker has not run"
+    return _write_kommun(_worker_prep, code, fmt, out)

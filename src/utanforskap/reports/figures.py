@@ -67,9 +67,16 @@ NOTE = "#333333"
 SOURCE_FONT = 6.8
 
 
+def _no_idle_draw(*args, **kwargs) -> None:
+    """Nothing: the image is drawn once, when `png` saves it."""
+
+
 def new_figure(width_in: float, height_in: float) -> Figure:
     fig = Figure(figsize=(width_in, height_in), dpi=DPI)
-    FigureCanvasAgg(fig)
+    canvas = FigureCanvasAgg(fig)
+    # geopandas' plot() asks the canvas for a redraw after every layer; on Agg that is a
+    # whole rendering of the figure, thrown away. Nothing is shown on screen, so skip it.
+    canvas.draw_idle = _no_idle_draw  # type: ignore[method-assign]
     return fig
 
 

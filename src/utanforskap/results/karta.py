@@ -25,15 +25,13 @@ from utanforskap.methods.loader import BOOLEAN, NUMERIC, LoadedMethod
 from utanforskap.observations.store import ObservationStore
 from utanforskap.results.inputs import method_inputs
 
-DEFAULT_METHOD = "se-oppna-data-2022"
-DEFAULT_SYNTHETIC_METHOD = "se-utanforskap-2024"
-# Chosen for a store that holds SCB's official measures per RegSO (fetched by `utanforskap hamta`).
-REGISTERDATA_METHOD = "se-utanforskap-registerdata"
-REGISTERDATA_VARIABLES = (
-    "andel_forvarvsarbetande", "andel_ekonomiskt_bistand", "andel_behoriga_gymnasiet",
-    "andel_valdeltagande_riksdag", "ohalsotal_dagar",
+from utanforskap.results.defaults import (  # noqa: E402  (re-exported)
+    DEFAULT_METHOD,
+    DEFAULT_SYNTHETIC_METHOD,
+    DEFAULT_YEAR,
+    REGISTERDATA_METHOD,
+    REGISTERDATA_VARIABLES,
 )
-DEFAULT_YEAR = 2022
 
 # Columns every map row has before the method's own outputs.
 AREA_COLUMNS = ["regso_kod", "regso_namn", "kommun_kod", "kommun_namn", "lan_kod", "lan_namn", "befolkning", "barn"]

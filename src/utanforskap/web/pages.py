@@ -3,11 +3,16 @@ search suggestions are added on top by static/karta.js and static/sok.js."""
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from importlib import resources
 from typing import Annotated
 
 import jinja2
 from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
+
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from utanforskap.geography import shapes
@@ -90,6 +95,58 @@ class Renderer:
         return self.page("fel.html.j2", request, status=status, status_code=status, message=message)
 
 
+class PageCache:
+    """Rendered pages by what they depend on (path and the chosen map layer).
+
+    The app serves one computed map that never changes while it runs, so a kommun or area
+    page is the same bytes every time it is asked for: render it once, then answer from
+    here. Least recently used pages go first when the pages held pass `max_bytes`.
+    """
+
+    def __init__(self, max_bytes: int = 256 * 1024 * 1024) -> None:
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self._pages: OrderedDict[tuple, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> bytes | None:
+        with self._lock:
+            body = self._pages.get(key)
+            if body is not None:
+                self._pages.move_to_end(key)
+            return body
+
+    def put(self, key: tuple, body: bytes) -> None:
+        with self._lock:
+            if key in self._pages:
+                return
+            self._pages[key] = body
+            self.bytes += len(body)
+            while self.bytes > self.max_bytes and len(self._pages) > 1:
+                _, old = self._pages.popitem(last=False)
+                self.bytes -= len(old)
+
+    def __len__(self) -> int:
+        return len(self._pages)
+
+
+def _html(body: bytes) -> HTMLResponse:
+    return HTMLResponse(body)
+
+
+async def _cached(cache: PageCache, key: tuple, build: Callable[[], HTMLResponse]) -> HTMLResponse:
+    """The page under `key`, built in the thread pool the first time (it may read polygon
+    files or ask SCB's WFS, which must not hold up other requests)."""
+    body = cache.get(key)
+    if body is None:
+        response = await run_in_threadpool(build)
+        if response.status_code != 200:  # pragma: no cover - build raises for errors
+            return response
+        body = bytes(response.body)
+        cache.put(key, body)
+    return _html(body)
+
+
 def router(
     renderer: Renderer,
     data: AppData,
@@ -105,6 +162,8 @@ def router(
     render = renderer.page
     facts = AreaFacts(data.result)
 
+    cache = PageCache()
+    pages.page_cache = cache  # type: ignore[attr-defined]  # for tests and the benchmark
     def pick(legends: list[Legend], variabel: str | None) -> Legend:
         return next((lg for lg in legends if lg.variabel == variabel), legends[0])
 
@@ -158,12 +217,17 @@ def router(
         )
 
     @pages.get("/kommun/{kod}", response_class=HTMLResponse)
-    def kommun(request: Request, kod: str, variabel: str | None = None) -> HTMLResponse:
-        # A plain def runs in the thread pool: the first look-up of a kommun's polygons may
-        # read files or ask SCB's WFS, which must not hold up other requests.
+    async def kommun(request: Request, kod: str, variabel: str | None = None) -> HTMLResponse:
         k = data.kommuner.get(kod)
         if k is None:
             raise HTTPException(404, f"Det finns ingen kommun med koden {kod}. En kommunkod är fyra siffror, t.ex. 0180 för Stockholm.")
+        # The page depends on the kommun and the layer shown; an unknown variabel shows the first.
+        # The layers depend on whether the kommun has RegSO polygons: known after the first look-up.
+        layers = [lg.variabel for lg in regso_legends] + [lg.variabel for lg in kommun_legends]
+        shown = variabel if variabel in layers else None
+        return await _cached(cache, ("kommun", request.url.path, shown), lambda: kommun_page(request, kod, k, variabel))
+
+    def kommun_page(request: Request, kod: str, k: dict, variabel: str | None) -> HTMLResponse:
         has_regso = regso_available(kod)
         legends = regso_legends if has_regso else kommun_legends
         chosen = pick(legends, variabel)
@@ -189,10 +253,13 @@ def router(
         )
 
     @pages.get("/omrade/{kod}", response_class=HTMLResponse)
-    def omrade(request: Request, kod: str) -> HTMLResponse:
+    async def omrade(request: Request, kod: str) -> HTMLResponse:
         a = data.areas.get(kod) or data.areas.get(kod.upper())
         if a is None:
             raise HTTPException(404, f"Det finns inget område med koden {kod}. En RegSO-kod ser ut som 0180R024; sök på områdets namn i stället.")
+        return await _cached(cache, ("omrade", request.url.path), lambda: omrade_page(request, a))
+
+    def omrade_page(request: Request, a: dict) -> HTMLResponse:
         kod = a["regso_kod"]
         k = data.kommuner[a["kommun_kod"]]
         has_regso = regso_available(a["kommun_kod"])
