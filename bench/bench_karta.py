@@ -15,8 +15,8 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).parent))
 from common import report, timed  # noqa: E402
 
-from utanforskap.methods import loader  # noqa: E402
 from utanforskap import datasets
+from utanforskap.methods import loader  # noqa: E402
 from utanforskap.results import karta  # noqa: E402
 from utanforskap.results.inputs import method_inputs  # noqa: E402
 

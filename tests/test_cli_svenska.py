@@ -4,8 +4,8 @@ as flags, --version, Swedish numbers, kommun codes without their leading zero.""
 import re
 
 import pytest
-
 from cli_helpers import cli
+
 from utanforskap.errors import InputError
 from utanforskap.geography.codes import restore_zeros
 

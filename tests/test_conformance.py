@@ -1,11 +1,9 @@
 """The shipped SVI and IMD methods reproduce every official output cell of the published files."""
 
 import polars as pl
-import pytest
+from conftest import TEST_DATA
 
 from utanforskap.methods import conformance, data, engine, loader
-
-from conftest import TEST_DATA
 
 SVI_FILE = TEST_DATA / "conformance" / "SVI_2022_US_county.csv"
 IMD_FILE = TEST_DATA / "conformance" / "imd2025_england_lsoa21.csv"

@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 import pytest
-
 from disclosure_audit import COVERAGE, FUNCTIONALS, REMAINDERS, microdata_problem, recoverable, remainder_functional
+
 from utanforskap.geography.hierarchy import default as default_geography
 from utanforskap.microdata import aggregate as ag
 from utanforskap.microdata import synthetic as sy
@@ -77,7 +77,7 @@ def test_the_checkers_base_cells_imply_exactly_the_declared_partitions():
     """No linear relation between the variables that PARTITIONS does not state (nor one it states wrongly)."""
     names = list(FUNCTIONALS) + list(REMAINDERS)
     assert set(names) == set(ag.VARIABLE_NAMES) | {p.dold for p in ag.PARTITIONS if p.dold}
-    assert COVERAGE == {p.dold for p in ag.PARTITIONS if p.dold and not p.protect_zero}
+    assert {p.dold for p in ag.PARTITIONS if p.dold and not p.protect_zero} == COVERAGE
     f = np.array([FUNCTIONALS[v] for v in FUNCTIONALS] + [remainder_functional(r) for r in REMAINDERS])
     equations = []
     for p in ag.PARTITIONS:

@@ -11,10 +11,10 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 import pytest
+from disclosure_audit import Problem, recoverable, recoverable_dense
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from disclosure_audit import Problem, recoverable, recoverable_dense
 from utanforskap.microdata.disclosure import Partition, protect
 
 LEVELS = ("deso", "regso", "kommun", "lan", "riket")

@@ -7,12 +7,12 @@ import sys
 
 import polars as pl
 import pytest
-
 from fakeapi import Fault
 from fakeapi.fixtures import DATA
-from utanforskap.sources.fetch import parse_years, run
+
 from utanforskap.errors import InputError, SourceError
 from utanforskap.observations.store import ObservationStore
+from utanforskap.sources.fetch import parse_years, run
 
 KATALOG = DATA / "katalog_api.toml"
 

@@ -6,8 +6,8 @@ import geopandas as gpd
 import openpyxl
 import polars as pl
 import pytest
-
 from cli_helpers import cli
+
 from utanforskap.observations.store import ObservationStore
 from utanforskap.sources import bundle
 

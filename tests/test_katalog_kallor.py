@@ -12,11 +12,11 @@ import re
 
 import numpy as np
 import pytest
-
 from fakeapi.scb import Cube
+
 from utanforskap import catalogue
-from utanforskap.sources.fetch import run
 from utanforskap.errors import InputError
+from utanforskap.sources.fetch import run
 
 CAT = catalogue.load()
 SCB = {vid: v.scb for vid, v in CAT.variabel.items() if v.scb is not None}

@@ -4,8 +4,8 @@ import time
 
 import polars as pl
 import pytest
-
 from fakeapi import Fault
+
 from utanforskap.errors import InputError, SourceError
 from utanforskap.sources.kolada import KoladaClient
 

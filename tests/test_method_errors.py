@@ -3,7 +3,6 @@
 import textwrap
 
 import pytest
-
 from cli_helpers import cli
 
 GOOD_METHOD = """

@@ -10,13 +10,13 @@ import uuid
 from pathlib import Path
 
 import pytest
+from metodbank_helpers import BACKENDS, new_database_url
 from sqlalchemy import func, inspect, select, text
 
-from metodbank_helpers import BACKENDS, new_database_url
 from utanforskap.errors import InputError
 from utanforskap.metodbank import accounts, gaps, registry, transfer
 from utanforskap.metodbank.db import open_database
-from utanforskap.metodbank.models import Historik, Insats
+from utanforskap.metodbank.models import Insats
 from utanforskap.metodbank.registry import Actor, Filters, Forbidden, NotFound
 from utanforskap.metodbank.rules import grade
 from utanforskap.metodbank.schema import FieldErrors, validate_insats, validate_utvardering
@@ -284,7 +284,7 @@ def test_template_roundtrip_xlsx(db, tmp_path):
                "andel i arbete efter ett år", "Stockholms stad 2025", "https://start.stockholm", ""])
     wb.save(path)
     assert transfer.import_file(db, STAFF, path) == 1
-    rec = registry.record(registry.search(db, STAFF, Filters(q=f"sommarjobb", limit=500)).rader[0])
+    rec = registry.record(registry.search(db, STAFF, Filters(q="sommarjobb", limit=500)).rader[0])
     assert rec["alder_fran"] == 16 and rec["samverkan"][0]["namn"] == "Arbetsförmedlingen" and rec["kallor"][0]["url"] == "https://start.stockholm"
 
 
@@ -329,9 +329,10 @@ def test_gap_export(db, tmp_path):
 
 
 def test_migrations_go_down_to_nothing_and_up_again(tmp_path):
+    from importlib import resources
+
     from alembic import command
     from alembic.config import Config
-    from importlib import resources
 
     database = open_database(f"sqlite:///{tmp_path / 'ned-upp.sqlite'}")
     cfg = Config()

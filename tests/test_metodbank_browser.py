@@ -9,8 +9,8 @@ import uuid
 from pathlib import Path
 
 import pytest
-
 from metodbank_helpers import live_server
+
 from utanforskap.metodbank import accounts
 from utanforskap.web import assets
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from cli_helpers import cli
 
 pytestmark = pytest.mark.slow  # a dozen subprocesses, each importing the program

@@ -10,9 +10,9 @@ import uuid
 import httpx
 import pytest
 from itsdangerous import URLSafeTimedSerializer
+from metodbank_helpers import BACKENDS, live_server
 from sqlalchemy import func, select
 
-from metodbank_helpers import BACKENDS, live_server
 from utanforskap.metodbank import accounts, registry
 from utanforskap.metodbank.models import Insats
 from utanforskap.metodbank.schema import validate_insats
@@ -224,7 +224,7 @@ def test_uploads_oversize_and_wrong_columns(server):
     swedish_error(c.post("/metodbank/importera", data={"csrf": token}, files={"fil": ("stor.csv", big, "text/csv")}), 413, "för stor")
     r = c.post("/metodbank/importera", data={"csrf": token}, files={"fil": ("fel.csv", "namn,färg\nx,blå\n".encode(), "text/csv")})
     assert r.status_code == 400 and "fel kolumner" in r.text and "fel.csv" in r.text
-    r = c.post("/metodbank/importera", data={"csrf": token}, files={"fil": ("ok.csv", "namn,sektorer\nImporterad via webben,skola\n".encode(), "text/csv")})
+    r = c.post("/metodbank/importera", data={"csrf": token}, files={"fil": ("ok.csv", b"namn,sektorer\nImporterad via webben,skola\n", "text/csv")})
     assert r.status_code == 200 and "1 insatser importerades" in r.text
     assert count(server) == before + 1
     _, api_token = accounts.create_token(server[1], user(server, "granskare"))

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from utanforskap.settings import load as load_settings
 import polars as pl
 import pytest
+from microdata_helpers import persons_frame
 
 from utanforskap.geography.hierarchy import default as default_geography
 from utanforskap.methods import loader
 from utanforskap.microdata import aggregate as ag
 from utanforskap.observations import schema
+from utanforskap.settings import load as load_settings
 
-from microdata_helpers import persons_frame
 
 @pytest.fixture(scope="module")
 def areas():

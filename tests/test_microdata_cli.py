@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 import pyarrow.parquet as pq
-
 from cli_helpers import cli
+
 from utanforskap.formatting import format_number
 
 

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from utanforskap.settings import load as load_settings
 import polars as pl
 import pytest
+from microdata_helpers import persons_frame
 
 from utanforskap.errors import InputError
 from utanforskap.microdata import aggregate as ag
 from utanforskap.microdata.schema import COLUMNS
-
-from microdata_helpers import persons_frame
+from utanforskap.settings import load as load_settings
 
 DESO = "0114A0010"
 

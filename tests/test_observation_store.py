@@ -76,10 +76,9 @@ def test_duplicate_key_rejected(tmp_path):
 def test_failure_inside_transaction_commits_nothing(tmp_path):
     store = ObservationStore(tmp_path)
     store.write({"a": sample()})
-    with pytest.raises(RuntimeError):
-        with store.transaction() as tx:
-            tx.put("b", sample())
-            raise RuntimeError("nätverket föll")
+    with pytest.raises(RuntimeError), store.transaction() as tx:
+        tx.put("b", sample())
+        raise RuntimeError("nätverket föll")
     assert list(store.datasets()) == ["a"]
     assert len(list((tmp_path / "data").glob("*.parquet"))) == 1
 

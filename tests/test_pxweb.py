@@ -4,8 +4,8 @@ import json
 
 import polars as pl
 import pytest
-
 from fakeapi.fixtures import DATA
+
 from utanforskap.errors import InputError
 from utanforskap.sources import jsonstat
 from utanforskap.sources.pxweb import AREA_CODELISTS, PxWebClient

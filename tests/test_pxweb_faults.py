@@ -4,10 +4,10 @@ import hashlib
 import time
 
 import pytest
-
 from fakeapi import Fault
 from fakeapi.fixtures import DATA
 from fakeapi.server import serve
+
 from utanforskap.errors import SourceError
 from utanforskap.sources.pxweb import PxWebClient
 

@@ -72,7 +72,7 @@ def test_backoff_doubles_up_to_the_cap():
 def test_retry_after_as_http_date_holds_every_caller():
     clock = Clock()
     limiter = SlidingWindow(clock=clock, sleep=clock.sleep)
-    when = email.utils.format_datetime(dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=30), usegmt=True)
+    when = email.utils.format_datetime(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=30), usegmt=True)
     transport, seen = scripted((429, {"Retry-After": when}), (200, {}))
     with HttpClient("http://x/api", service="t", transport=transport, limiter=limiter, sleep=clock.sleep) as http:
         http.get("a", what="t")

@@ -7,8 +7,8 @@ import time
 import numpy as np
 import polars as pl
 import pytest
-
 from fakeapi.fixtures import DATA
+
 from utanforskap.errors import InputError, SourceError
 from utanforskap.sources import jsonstat
 from utanforskap.sources.pxweb import AREA_CODELISTS, TableMetadata, area_codelist, expand, split

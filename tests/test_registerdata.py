@@ -7,18 +7,16 @@ The fake server answers the integration tables in JSON-stat2 with MADE-UP values
 
 from __future__ import annotations
 
-import json
 import shutil
 
 import polars as pl
 import pytest
 import tomli_w
-
 from cli_helpers import cli
 from fakeapi.fixtures import api, settings  # noqa: F401  (fixtures)
-from fakeapi.integration import TABLES
+
 from utanforskap import catalogue
-from utanforskap.cli.hamta import run
+from utanforskap.sources.fetch import run
 from utanforskap.errors import SourceError
 from utanforskap.observations.store import ObservationStore
 from utanforskap.sources import bundle

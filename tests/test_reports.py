@@ -4,18 +4,18 @@ import io
 import re
 import subprocess
 import sys
-from pathlib import Path
 from html.parser import HTMLParser
+from pathlib import Path
 
 import polars as pl
 import pytest
-from reports_helpers import no_wfs  # noqa: F401 (autouse fixture)
 from pypdf import PdfReader
+from reports_helpers import no_wfs  # noqa: F401 (autouse fixture)
 
 from utanforskap import reports
 from utanforskap.errors import InputError
-from utanforskap.reports import views
 from utanforskap.formatting import format_number
+from utanforskap.reports import views
 from utanforskap.results import karta
 
 

@@ -9,7 +9,6 @@ from utanforskap import reports
 from utanforskap.errors import InputError
 from utanforskap.reports import events, views
 
-
 EVENT = """
 [[handelse]]
 id = "test-2021"

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
-
 from reports_helpers import no_wfs  # noqa: F401 (autouse fixture)
+
 from utanforskap.reports import api as reports
 from utanforskap.robustness.overview import overview
-
 
 
 @pytest.mark.slow

@@ -38,7 +38,8 @@ def karta(
     parameter: Annotated[list[str] | None, typer.Option("--parameter", "-p", help="Ändra en parameter: namn=värde")] = None,
 ) -> None:
     """Beräkna kartan över alla RegSO och skriv listan, kartlager och en sammanfattning."""
-    from utanforskap.results import calibrate, export, karta as k
+    from utanforskap.results import calibrate, export
+    from utanforskap.results import karta as k
 
     check_output(ut, folder=True)
     with _progress() as progress:
@@ -153,7 +154,8 @@ def jamfor(
 ) -> None:
     """Jämför listan med Segregationsbarometerns områdestyper och Polisens utsatta områden."""
     from utanforskap.atomic import atomic_dir
-    from utanforskap.results import compare, karta as k
+    from utanforskap.results import compare
+    from utanforskap.results import karta as k
 
     check_output(ut, folder=True)
     source = k.open_source("paket")

@@ -126,7 +126,7 @@ def install() -> None:
     for cls in (exceptions.BadParameter, exceptions.MissingParameter, exceptions.NoSuchOption, exceptions.BadOptionUsage):
         own = vars(cls).get("format_message")
         if own is not None:
-            setattr(cls, "format_message", (lambda f: lambda self: translate_error(f(self)))(own))
+            cls.format_message = (lambda f: lambda self: translate_error(f(self)))(own)
 
 
 def _swedish_type(label):

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import csv
 import io
 import math
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 

@@ -26,10 +26,9 @@ This module sees only the method and a computed frame; results/ computes the fra
 from __future__ import annotations
 
 import re
+from typing import Any, cast
 
 import polars as pl
-
-from typing import Any, cast
 
 from utanforskap.errors import MethodError
 from utanforskap.methods import model as m

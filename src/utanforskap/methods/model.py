@@ -284,31 +284,7 @@ class EveryPeriod(_Step):
 
 
 Step = Annotated[
-    Union[
-        PercentileRank,
-        Rank,
-        QuantileBand,
-        Reverse,
-        Round,
-        Sum,
-        WeightedSum,
-        Ratio,
-        Reference,
-        Relative,
-        ZScore,
-        MinMax,
-        Log,
-        Winsorise,
-        ExponentialRank,
-        Flag,
-        FlagCount,
-        MissingCount,
-        KOfM,
-        Logic,
-        Classify,
-        PeriodMean,
-        EveryPeriod,
-    ],
+    PercentileRank | Rank | QuantileBand | Reverse | Round | Sum | WeightedSum | Ratio | Reference | Relative | ZScore | MinMax | Log | Winsorise | ExponentialRank | Flag | FlagCount | MissingCount | KOfM | Logic | Classify | PeriodMean | EveryPeriod,
     Field(discriminator="typ"),
 ]
 

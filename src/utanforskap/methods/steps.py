@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any, Literal, cast
 from dataclasses import dataclass, field
+from typing import Any, Literal, cast
 
 import numpy as np
 import polars as pl

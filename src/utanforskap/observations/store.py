@@ -257,7 +257,7 @@ class Transaction:
                     "rader": df.height,
                     "sha256": digest,
                     "kallor": sorted(df["kalla"].unique().to_list()),
-                    "skriven": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                    "skriven": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                     **meta,
                 }
             new = {"version": int(manifest.get("version", 0)) + 1, "dataset": dict(sorted(entries.items()))}

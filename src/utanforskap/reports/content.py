@@ -16,8 +16,8 @@ import polars as pl
 
 from utanforskap import geography
 from utanforskap.errors import InputError
-from utanforskap.results.levels import level_values
 from utanforskap.results.karta import Factor, MapResult, Summary, factor_details, full_frame, summarize, top_class
+from utanforskap.results.levels import level_values
 
 GROUP_LABELS = {"listade": "Listade områden", "ovriga": "Övriga områden", "kommun": "Hela kommunen", "riket": "Riket"}
 

@@ -12,8 +12,8 @@ from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.patches import Patch
 
 from utanforskap.geography import shapes
-from utanforskap.reports.figures import LISTED, NOTE, footnote, footnote_height, new_figure, png, styled, wrap
 from utanforskap.geography.polygons import RegsoGeometry
+from utanforskap.reports.figures import LISTED, NOTE, footnote, footnote_height, new_figure, png, styled, wrap
 
 # Sequential palette (ColorBrewer YlOrRd), with grey for "none"; readable in greyscale print.
 NONE_COLOUR = "#e6e6e6"

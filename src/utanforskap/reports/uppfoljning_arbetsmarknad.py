@@ -35,7 +35,7 @@ def section(result: MapResult, events: list, kod: str | None, namn: str, source_
         return out
     years = f.years
     for matt in f.measures:
-        part = f.rows.filter((pl.col("matt") == matt))
+        part = f.rows.filter(pl.col("matt") == matt)
         counted = part.filter(pl.col("typ") == "kvot av summor")
         shares = part.filter(pl.col("typ") != "kvot av summor")
         if counted.height:

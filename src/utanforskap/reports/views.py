@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import polars as pl
 
-from utanforskap.reports import figures as fg
+from utanforskap.formatting import format_number as tal
+from utanforskap.formatting import format_percent as procent
 from utanforskap.geography import polygons as geo
+from utanforskap.reports import figures as fg
 from utanforskap.reports import maps, uppfoljning_arbetsmarknad, valdeltagande
 from utanforskap.reports import robusthet as rb
 from utanforskap.reports import uppfoljning as followup_section
 from utanforskap.reports.content import AREA_TYPES, GROUP_LABELS, POLICE, Prepared, area_row, kommun_row
-from utanforskap.formatting import format_number as tal
-from utanforskap.formatting import format_percent as procent
 from utanforskap.results.karta import STATUS_TEXT, Factor, class_label, classes, listing_threshold
 
 
@@ -59,7 +59,8 @@ def _plain_source(path: str, bundled: str) -> str:
 
 def briefing(prep: Prepared) -> list[str]:
     """The national report's one-page summary: a few sentences computed from the map."""
-    from utanforskap.formatting import format_number as tal, format_percent as pct
+    from utanforskap.formatting import format_number as tal
+    from utanforskap.formatting import format_percent as pct
 
     r, s = prep.result, prep.summary
     top = s.per_kommun.filter(pl.col("omraden") > 0).sort(["omraden", "befolkning"], descending=True).head(3)

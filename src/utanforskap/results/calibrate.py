@@ -17,14 +17,14 @@ import numpy as np
 import polars as pl
 from pydantic import Field
 
+from utanforskap.datasets import open_source
 from utanforskap.errors import InputError, MethodError
-from utanforskap.tomlmodel import Strict, load_toml_model, read_toml_text
 from utanforskap.methods import model as m
 from utanforskap.methods.loader import LoadedMethod
-from utanforskap.results.inputs import method_inputs
 from utanforskap.methods.loader import load as load_method
-from utanforskap.datasets import open_source
+from utanforskap.results.inputs import method_inputs
 from utanforskap.results.karta import MapResult, areas_with_population, classify, full_frame, memo, top_class
+from utanforskap.tomlmodel import Strict, load_toml_model, read_toml_text
 
 MEASURES = ("omraden", "kommuner", "befolkning", "barn", "sarskilt")
 

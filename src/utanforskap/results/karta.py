@@ -23,8 +23,6 @@ from utanforskap.methods import engine, loader
 from utanforskap.methods import model as m
 from utanforskap.methods.loader import BOOLEAN, NUMERIC, LoadedMethod
 from utanforskap.observations.store import ObservationStore
-from utanforskap.results.inputs import method_inputs
-
 from utanforskap.results.defaults import (  # noqa: E402  (re-exported)
     DEFAULT_METHOD,
     DEFAULT_SYNTHETIC_METHOD,
@@ -32,6 +30,7 @@ from utanforskap.results.defaults import (  # noqa: E402  (re-exported)
     REGISTERDATA_METHOD,
     REGISTERDATA_VARIABLES,
 )
+from utanforskap.results.inputs import method_inputs
 
 # Columns every map row has before the method's own outputs.
 AREA_COLUMNS = ["regso_kod", "regso_namn", "kommun_kod", "kommun_namn", "lan_kod", "lan_namn", "befolkning", "barn"]

@@ -374,7 +374,7 @@ class HttpClient(_Closing):
             except ValueError:
                 try:
                     when = email.utils.parsedate_to_datetime(header)
-                    seconds = (when - dt.datetime.now(dt.timezone.utc)).total_seconds()
+                    seconds = (when - dt.datetime.now(dt.UTC)).total_seconds()
                 except (TypeError, ValueError):
                     seconds = None
         if seconds is None:
@@ -396,7 +396,7 @@ class HttpClient(_Closing):
             "url": response.url,
             "parametrar": params,
             "kropp": body,
-            "tid": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "tid": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "status": response.status,
             "innehallstyp": response.headers.get("content-type", ""),
             "byte": len(response.body),

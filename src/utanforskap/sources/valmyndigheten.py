@@ -20,9 +20,8 @@ district that has eligible voters. Valdistrikt are not DeSO or RegSO: no key lin
 
 from __future__ import annotations
 
-from typing import Any
-
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 

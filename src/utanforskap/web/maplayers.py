@@ -7,9 +7,8 @@ from the reports' geometry helper, which has them only where a geometry exists.
 
 from __future__ import annotations
 
-import logging
-
 import json
+import logging
 import math
 import threading
 from dataclasses import dataclass
@@ -17,8 +16,8 @@ from dataclasses import dataclass
 import polars as pl
 import shapely
 
-from utanforskap.geography import shapes
 from utanforskap.formatting import format_number, format_percent
+from utanforskap.geography import shapes
 from utanforskap.results.karta import class_label
 from utanforskap.web.state import AppData, Column
 

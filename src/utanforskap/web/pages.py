@@ -12,17 +12,16 @@ from typing import Annotated
 import jinja2
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
-
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from utanforskap.geography import shapes
 from utanforskap.formatting import format_number, format_percent
+from utanforskap.geography import shapes
+from utanforskap.results.karta import STATUS_TEXT, class_label, top_class
+from utanforskap.web import valdeltagande
 from utanforskap.web.downloads import Downloads
 from utanforskap.web.lagesbild import AreaFacts
-from utanforskap.web.maplayers import Legend, KommunPolygons
-from utanforskap.results.karta import STATUS_TEXT, class_label, top_class
+from utanforskap.web.maplayers import KommunPolygons, Legend
 from utanforskap.web.state import AppData, Column
-from utanforskap.web import valdeltagande
 
 SEARCH_PAGE_LIMIT = 100
 NAV = [

@@ -7,10 +7,9 @@ decides which areas are listed or how a value is computed: the library does.
 
 from __future__ import annotations
 
-import logging
-
 import hashlib
 import json
+import logging
 import shutil
 import tempfile
 import unicodedata
@@ -24,8 +23,8 @@ from utanforskap.errors import InputError, UtanforskapError
 from utanforskap.methods import model as m
 from utanforskap.methods.loader import BOOLEAN, NUMERIC
 from utanforskap.results import export
-from utanforskap.results.levels import level_values
 from utanforskap.results.karta import AREA_COLUMNS, Factor, MapResult, Summary, classes, summarize
+from utanforskap.results.levels import level_values
 
 log = logging.getLogger(__name__)
 
