@@ -87,7 +87,7 @@ def pg_cluster() -> PgCluster:
         opts = f"-c listen_addresses=127.0.0.1 -p {port} -k {base} -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         r = cluster._run(f"{bindir}/pg_ctl", "-D", datadir, "-o", opts, "-l", os.path.join(base, "logg"), "-w", "-t", "60", "start")
         if r.returncode != 0:
-            pytest.fail(f"PostgreSQL startade inte: {r.stderr} {open(os.path.join(base, 'logg')).read() if os.path.exists(os.path.join(base, 'logg')) else ''}")
+            pytest.fail(f"PostgreSQL startade inte: {r.stderr} {open(os.path.join(base, 'logg')).read() if os.path.exists(os.path.join(base, 'logg')) else ''}")  # noqa: SIM115
         atexit.register(cluster.stop)
         _cluster = cluster
         return cluster

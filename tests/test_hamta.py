@@ -55,7 +55,7 @@ def test_cli_fetches_catalogue_variables_into_the_store(api, tmp_path):
     with api_client(api, tmp_path) as c:
         ds = c.data("TAB0001", {"Region": "*", "ContentsCode": "000001AA", "Tid": ["2022", "2023"], "Kon": "1+2"},
                     {"Region": "vs_RegSO2020"})
-    direct = dict(zip(ds.frame["Region"] + "/" + ds.frame["Tid"], ds.frame["varde"]))
+    direct = dict(zip(ds.frame["Region"] + "/" + ds.frame["Tid"], ds.frame["varde"], strict=False))
     assert all(direct[f"{o}/{p}"] == v or (v is None and direct[f"{o}/{p}"] is None)
                for o, p, v in obs.select("omrade", "period", "varde").iter_rows())
 

@@ -40,7 +40,7 @@ def test_factor_values_are_ratios_of_sums_against_the_nation(result):
     # national employment rate from the same data: the flag is rate <= multiple * national
     store = full.source.store
     nat = store.read(niva="riket", period="2022", variabler=["sysselsatta_16_64", "befolkning_16_64"])
-    rate = dict(zip(nat["variabel"], nat["varde"]))
+    rate = dict(zip(nat["variabel"], nat["varde"], strict=False))
     national = rate["sysselsatta_16_64"] / rate["befolkning_16_64"]
     assert national == pytest.approx(0.7775, abs=1e-4)
     expected = om["andel_sysselsatta"] <= full.parameters["multipel_sysselsattning"] * national

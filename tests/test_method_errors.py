@@ -56,7 +56,7 @@ def run_bad(tmp_path, method=GOOD_METHOD, table=GOOD_DATA):
     assert res.returncode == 2, res.stdout + res.stderr
     assert not out.exists(), "nothing may be written on error"
     assert list(tmp_path.glob(".ut.csv*")) == [], "no temporary file left behind"
-    lines = [l for l in res.stderr.strip().splitlines() if l.strip()]
+    lines = [line for line in res.stderr.strip().splitlines() if line.strip()]
     message = " ".join(lines)
     assert "Traceback" not in res.stderr
     return message, m, d

@@ -66,7 +66,7 @@ rows3 = st.lists(st.tuples(*(st.one_of(st.none(), st.floats(-1e3, 1e3, allow_nan
 @settings(max_examples=150, deadline=None)
 @given(rows3)
 def test_missing_values_propagate_as_declared(rows):
-    a, b, c = (list(col) for col in zip(*rows))
+    a, b, c = (list(col) for col in zip(*rows, strict=False))
     steps = [
         {"namn": "sprid", "typ": "summa", "indata": ["a", "b", "c"], "saknade": "sprid"},
         {"namn": "hoppa", "typ": "summa", "indata": ["a", "b", "c"], "saknade": "hoppa"},
@@ -75,7 +75,7 @@ def test_missing_values_propagate_as_declared(rows):
     ]
     m = method(["a", "b", "c"], steps, ["sprid", "hoppa", "medel", "viktad"])
     out = engine.run(m, frame(a=a, b=b, c=c)).to_dicts()
-    for (x, y, z), r in zip(rows, out):
+    for (x, y, z), r in zip(rows, out, strict=False):
         present = [v for v in (x, y, z) if v is not None]
         if len(present) < 3:
             assert r["sprid"] is None and r["viktad"] is None
@@ -109,7 +109,7 @@ def test_k_of_m_equals_definition(rows, k):
     ]
     m = method(names, steps, ["kleene", "hoppa", "sprid", "antal", "saknade"])
     out = engine.run(m, frame(**cols)).to_dicts()
-    for r, got in zip(rows, out):
+    for r, got in zip(rows, out, strict=False):
         true = sum(1 for v in r if v is True)
         unknown = sum(1 for v in r if v is None)
         # Kleene: decided only when every completion of the unknowns agrees
@@ -124,7 +124,7 @@ def test_k_of_m_equals_definition(rows, k):
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from("ABC"), st.floats(-100, 100, allow_nan=False)), min_size=2, max_size=50))
 def test_group_percentile_equals_percentile_within_each_group(rows):
-    groups, xs = (list(c) for c in zip(*rows))
+    groups, xs = (list(c) for c in zip(*rows, strict=False))
     raw = {
         "id": "g", "titel": "t", "version": "1", "proveniens": "syntetisk", "nyckel": "id",
         "indata": {"x": {}, "lan": {"typ": "text"}},
@@ -187,7 +187,7 @@ def test_period_rules_match_definition(series, n):
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from("AB"), st.one_of(st.none(), st.integers(0, 50)), st.integers(50, 100)), min_size=1, max_size=40))
 def test_reference_is_ratio_of_sums_never_mean_of_rates(rows):
-    groups, num, den = (list(c) for c in zip(*rows))
+    groups, num, den = (list(c) for c in zip(*rows, strict=False))
     raw = {
         "id": "r", "titel": "t", "version": "1", "proveniens": "syntetisk", "nyckel": "id",
         "indata": {"t": {}, "n": {}, "lan": {"typ": "text"}},
@@ -203,16 +203,16 @@ def test_reference_is_ratio_of_sums_never_mean_of_rates(rows):
     df = pl.DataFrame({"id": [f"o{i}" for i in range(len(rows))], "t": num, "n": den, "lan": groups},
                       schema_overrides={"t": pl.Float64, "n": pl.Float64})
     out = engine.run(m, df)
-    pairs = [(t, n) for t, n in zip(num, den) if t is not None]
+    pairs = [(t, n) for t, n in zip(num, den, strict=False) if t is not None]
     expected = sum(t for t, _ in pairs) / sum(n for _, n in pairs) if pairs else None
-    for g, got, rel, t, n in zip(groups, out.to_dicts(), out["mot_riket"], num, den):
+    for g, got, rel, t, n in zip(groups, out.to_dicts(), out["mot_riket"], num, den, strict=False):
         if expected is None:
             assert got["riket"] is None
         else:
             assert math.isclose(got["riket"], expected)
             if t is not None and expected:
                 assert math.isclose(rel, (t / n) / expected)
-        in_group = [(t2, n2) for g2, t2, n2 in zip(groups, num, den) if g2 == g and t2 is not None]
+        in_group = [(t2, n2) for g2, t2, n2 in zip(groups, num, den, strict=False) if g2 == g and t2 is not None]
         if in_group:
             assert math.isclose(got["lanet"], sum(a for a, _ in in_group) / sum(b for _, b in in_group))
 

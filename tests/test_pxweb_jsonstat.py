@@ -147,7 +147,7 @@ def test_150000_cells_parse_well_under_a_second():
         values[int(i)] = None
     doc = {"id": ["Region", "Kon", "ContentsCode", "Tid"], "size": sizes,
            "dimension": {d: {"category": {"index": {f"{d}{i}": i for i in range(s)}}}
-                         for d, s in zip(["Region", "Kon", "ContentsCode", "Tid"], sizes)},
+                         for d, s in zip(["Region", "Kon", "ContentsCode", "Tid"], sizes, strict=False)},
            "value": values, "status": status}
     body = json.dumps(doc).encode()
     start = time.perf_counter()

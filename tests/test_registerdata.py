@@ -16,10 +16,10 @@ from cli_helpers import cli
 from fakeapi.fixtures import api, settings  # noqa: F401  (fixtures)
 
 from utanforskap import catalogue
-from utanforskap.sources.fetch import run
 from utanforskap.errors import SourceError
 from utanforskap.observations.store import ObservationStore
 from utanforskap.sources import bundle
+from utanforskap.sources.fetch import run
 
 CAT = catalogue.load()
 INTEGRATION = {vid: v for vid, v in CAT.variabel.items() if v.scb is not None and v.scb.tabell.startswith("IntGr")}

@@ -73,7 +73,7 @@ def assert_accessible(html: str) -> None:
     s = structure(html)
     assert s.lang == "sv"
     assert s.headings[0] == 1 and s.headings.count(1) == 1
-    for prev, cur in zip(s.headings, s.headings[1:]):
+    for prev, cur in zip(s.headings, s.headings[1:], strict=False):
         assert cur <= prev + 1, f"rubriknivå hoppar från h{prev} till h{cur}"
     assert s.images, "rapporten ska ha bilder"
     for img in s.images:
@@ -165,7 +165,7 @@ def test_kommun_pdf_has_name_and_figures(result):
 def test_kommun_values_are_ratios_of_sums_not_averages(result, prep):
     store = result.source.store
     obs = store.read(niva="kommun", period="2022", variabler=["sysselsatta_16_64", "befolkning_16_64"]).filter(pl.col("omrade") == "0180")
-    v = dict(zip(obs["variabel"], obs["varde"]))
+    v = dict(zip(obs["variabel"], obs["varde"], strict=False))
     whole = prep.ratios.filter((pl.col("omrade") == "0180") & (pl.col("grupp") == "kommun"))
     assert whole["arbetsmarknadsetablering"][0] == pytest.approx(v["sysselsatta_16_64"] / v["befolkning_16_64"], rel=1e-12)
     areas = result.areas.filter(pl.col("kommun_kod") == "0180")

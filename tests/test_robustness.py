@@ -248,7 +248,7 @@ def test_a_map_with_changed_parameters_keeps_them():
 
     result = karta.compute(parameters={"multipel_brott": 2.5, "flaggor_stor": 4})
     setup = mc.prepare(result=result)
-    assert dict(zip([d.name for d in setup.dims], [d.base for d in setup.dims]))["multipel_brott"] == 2.5
+    assert dict(zip([d.name for d in setup.dims], [d.base for d in setup.dims], strict=False))["multipel_brott"] == 2.5
     run = mc.simulate(setup, draws=200, seed=1)
     assert run.areas["listad"].sum() == result.listed.height
     assert run.per_draw["multipel_brott"].min() >= 2.5 * 0.95 - 1e-12

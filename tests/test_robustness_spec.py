@@ -37,7 +37,7 @@ def test_every_builtin_method_still_loads():
          "osakerhet.parametrar.multipel_finns_inte: metoden se-oppna-data-2022 har ingen parameter 'multipel_finns_inte'"),
         (lambda o: o.update({"alternativ": [{"steg": "inget_steg", "falt": "indata", "val": ["a", "b"], "proveniens": "antagen", "motivering": "x"}]}),
          "osakerhet.alternativ[1].steg: metoden se-oppna-data-2022 har inget steg 'inget_steg'"),
-        (lambda o: o.update({"alternativ": [{"steg": "flagga_skolresultat", "falt": "indata", "val": ["andel_forgymnasial", "brott_mot_riket"], "proveniens": "antagen", "motivering": "x"}]}),
+        (lambda o: o.update({"alternativ": [{"steg": "flagga_skolresultat", "falt": "indata", "val": ["andel_forgymnasial", "brott_mot_riket"], "proveniens": "antagen", "motivering": "x"}]}),  # noqa: E501 (Swedish text for users)
          "metodens eget val 'forgymnasial_mot_riket' måste vara ett av alternativen"),
         (lambda o: o.update({"indata": {"brott_4ar": {"brus": "poisson", "proveniens": "antagen", "motivering": "x"}}}),
          "osakerhet.indata.brott_4ar: metoden se-oppna-data-2022 har inget indata 'brott_4ar'"),

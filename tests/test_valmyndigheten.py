@@ -16,10 +16,10 @@ from utanforskap.sources import bundle, valmyndigheten
 def test_national_riksdag_turnout_in_the_bundle_matches_the_published_figures():
     obs = bundled_store().read(niva="riket", variabler=[valmyndigheten.ELIGIBLE, valmyndigheten.VOTERS])
     wide = obs.pivot(on="variabel", index="period", values="varde").sort("period")
-    turnout = dict(zip(wide["period"], wide[valmyndigheten.VOTERS] / wide[valmyndigheten.ELIGIBLE]))
+    turnout = dict(zip(wide["period"], wide[valmyndigheten.VOTERS] / wide[valmyndigheten.ELIGIBLE], strict=False))
     assert round(100 * turnout["2022"], 1) == 84.2
     assert round(100 * turnout["2018"], 1) == 87.2
-    assert dict(zip(wide["period"], wide[valmyndigheten.ELIGIBLE])) == {"2018": 7_495_936, "2022": 7_775_390}
+    assert dict(zip(wide["period"], wide[valmyndigheten.ELIGIBLE], strict=False)) == {"2018": 7_495_936, "2022": 7_775_390}
 
 
 def test_every_kommun_has_both_elections_and_they_sum_to_the_nation():

@@ -4,6 +4,7 @@ busy port is one Swedish line."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -90,10 +91,8 @@ def test_slow_clients_are_cut_off_after_the_header_timeout(server):
             if id(s) in closed:
                 continue
             if s in trickling:
-                try:
+                with contextlib.suppress(OSError):
                     s.send(b"X-Langsam: ja\r\n")  # one more header line, never the blank line
-                except OSError:
-                    pass
             try:
                 chunk = s.recv(4096)
             except BlockingIOError:

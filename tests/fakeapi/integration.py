@@ -95,7 +95,7 @@ def _cube(table, bg_var, bg_codes, has_kon, contents, years, codelist, codelists
                        "extension": {"elimination": True, "eliminationValueCode": "1+2", "show": "value", "codelists": []}}
     shape = [len(codes[d]) for d in ids]
     grids = np.meshgrid(*[np.arange(n) for n in shape], indexing="ij")
-    pos = dict(zip(ids, grids))
+    pos = dict(zip(ids, grids, strict=False))
     area = pos["Region"] % max(1, len(regions) // 2)  # the i-th area of its kommun (two kommuner)
     base = np.array([contents[c][2] for c in codes["ContentsCode"]])[pos["ContentsCode"]]
     step = np.array([contents[c][3] for c in codes["ContentsCode"]])[pos["ContentsCode"]]

@@ -55,7 +55,7 @@ class FakeKolada:
         elif parts[:1] == ["municipality"]:
             rows = self._filter(self.municipalities, parts[1:], q.get("title"))
         elif parts[:1] == ["data"]:
-            dims = dict(zip(parts[1::2], parts[2::2]))
+            dims = dict(zip(parts[1::2], parts[2::2], strict=False))
             if len(dims) < 2 or not set(dims) <= {"kpi", "municipality", "year"}:
                 return problem(404, "Not found")
             rows = self._data(dims)

@@ -192,7 +192,7 @@ class FakeScb:
             shape = doc["size"]
             keep = np.zeros(shape, dtype=bool)
             keep[(slice(None),) * i + (0,)] = True
-            doc["value"] = [v for v, k in zip(doc["value"], keep.ravel()) if k]
+            doc["value"] = [v for v, k in zip(doc["value"], keep.ravel(), strict=False) if k]
             doc.pop("status", None)
             del doc["id"][i], doc["size"][i]
             del doc["dimension"][fault.name]

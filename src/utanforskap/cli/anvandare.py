@@ -27,7 +27,7 @@ def skapa(
     namn: Annotated[str, typer.Argument(help="Användarnamn (inloggning)")],
     roll: Annotated[str, typer.Option("--roll", help="redaktor, granskare eller administrator")],
     kommun: Annotated[str | None, typer.Option("--kommun", help="Kommunkod (krävs för en redaktör), t.ex. 0180")] = None,
-    losenord: Annotated[str, typer.Option("--losenord", prompt="Lösenord (minst 12 tecken)", hide_input=True, confirmation_prompt="Upprepa lösenordet", help="Lösenordet (frågas efter om det inte anges)")] = "",
+    losenord: Annotated[str, typer.Option("--losenord", prompt="Lösenord (minst 12 tecken)", hide_input=True, confirmation_prompt="Upprepa lösenordet", help="Lösenordet (frågas efter om det inte anges)")] = "",  # noqa: E501 (Swedish text for users)
     databas: DatabasOpt = None,
 ) -> None:
     """Skapa ett konto i metodbanken."""

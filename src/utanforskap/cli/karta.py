@@ -16,7 +16,7 @@ from utanforskap.cli.metoder import parse_parameters
 from utanforskap.formatting import format_number, format_percent, format_short
 from utanforskap.results.defaults import DEFAULT_METHOD, DEFAULT_SYNTHETIC_METHOD, DEFAULT_YEAR, REGISTERDATA_METHOD
 
-MetodOpt = Annotated[str | None, typer.Option("--metod", help=f"Metod-id eller TOML-fil (standard: {DEFAULT_METHOD}; för syntetiska data {DEFAULT_SYNTHETIC_METHOD}; för ett lager med SCB:s registermått per RegSO {REGISTERDATA_METHOD})")]
+MetodOpt = Annotated[str | None, typer.Option("--metod", help=f"Metod-id eller TOML-fil (standard: {DEFAULT_METHOD}; för syntetiska data {DEFAULT_SYNTHETIC_METHOD}; för ett lager med SCB:s registermått per RegSO {REGISTERDATA_METHOD})")]  # noqa: E501 (Swedish text for users)
 ArOpt = Annotated[int, typer.Option("--ar", help="Årgång")]
 UtOpt = Annotated[Path, typer.Option("--ut", help="Katalog för resultaten")]
 DataOpt = Annotated[str, typer.Option("--data", help="paket (öppna data som följer med), syntetisk, eller en lagerkatalog")]

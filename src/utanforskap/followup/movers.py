@@ -220,7 +220,7 @@ def follow_up_movers(follow_up, microdata: str | os.PathLike[str], min_antal: in
     ]).unique()
     per_area = per_area.join(pair_listed.rename({"regso_kod": "grupp"}), on=["grupp", "fran_ar", "till_ar"], how="semi")
     national = [decompose(values, ratios, follow_up.years, groups=deso.select("deso", pl.lit("riket").alias("grupp")))]
-    for y0, y1 in zip(follow_up.years[:-1], follow_up.years[1:]):
+    for y0, y1 in zip(follow_up.years[:-1], follow_up.years[1:], strict=False):
         in_list = listed.filter(pl.col("ar") == y1)["regso_kod"]
         groups = deso.filter(pl.col("regso_kod").is_in(in_list.implode())).select("deso", pl.lit("listade områden").alias("grupp"))
         if groups.height:

@@ -160,7 +160,7 @@ def _kommun_regso(kommun_kod: str) -> list[str]:
 @lru_cache(maxsize=1)
 def _regso_by_kommun() -> dict[str, list[str]]:
     areas = geography.areas("regso").group_by("kommun_kod").agg(pl.col("regso_kod").sort())
-    return dict(zip(areas["kommun_kod"].to_list(), areas["regso_kod"].to_list()))
+    return dict(zip(areas["kommun_kod"].to_list(), areas["regso_kod"].to_list(), strict=False))
 
 
 def _cover(g: gpd.GeoDataFrame | None, wanted: list[str]) -> gpd.GeoDataFrame | None:
@@ -216,7 +216,7 @@ def _code_column(g: gpd.GeoDataFrame, where: str) -> tuple[str, str]:
             if col == g.geometry.name or not (g[col].dtype == object or pd.api.types.is_string_dtype(g[col])):
                 continue
             values = g[col].dropna().astype(str).str.split("_").str[0]
-            if len(values) and values.map(lambda v: bool(pattern.match(v))).mean() > 0.95:
+            if len(values) and values.map(lambda v, p=pattern: bool(p.match(v))).mean() > 0.95:
                 return level, col
     raise InputError(
         f"{where}: hittar ingen kolumn med RegSO-koder (t.ex. 0180R001) eller DeSO-koder (t.ex. 0180C1010); "

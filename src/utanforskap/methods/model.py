@@ -11,7 +11,7 @@ declared parameter, `{ parameter = "namn" }`, which carries its own provenance.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
@@ -35,9 +35,9 @@ class ParamRef(Strict):
 # A number written in the method, or a parameter reference.
 # A parameter's value: a number, or a list of numbers (e.g. weights).
 ParameterValue = float | list[float]
-Number = Union[float, ParamRef]
+Number = float | ParamRef
 # A number, a parameter reference, or (as a string) the name of a column.
-NumberOrColumn = Union[float, ParamRef, str]
+NumberOrColumn = float | ParamRef | str
 
 
 class FixedFrom(Strict):
@@ -284,7 +284,7 @@ class EveryPeriod(_Step):
 
 
 Step = Annotated[
-    PercentileRank | Rank | QuantileBand | Reverse | Round | Sum | WeightedSum | Ratio | Reference | Relative | ZScore | MinMax | Log | Winsorise | ExponentialRank | Flag | FlagCount | MissingCount | KOfM | Logic | Classify | PeriodMean | EveryPeriod,
+    PercentileRank | Rank | QuantileBand | Reverse | Round | Sum | WeightedSum | Ratio | Reference | Relative | ZScore | MinMax | Log | Winsorise | ExponentialRank | Flag | FlagCount | MissingCount | KOfM | Logic | Classify | PeriodMean | EveryPeriod,  # noqa: E501
     Field(discriminator="typ"),
 ]
 

@@ -217,9 +217,9 @@ def _sum(step: m.Sum, ctx: Context, col: _Col, grouped: _Grouped) -> pl.Expr:
 def _weighted_sum(step: m.WeightedSum, ctx: Context, col: _Col, grouped: _Grouped) -> pl.Expr:
     cols = [col(c) for c in step.indata]
     weights = [ctx.number(w) for w in step.vikter]
-    value = pl.sum_horizontal([c * w for c, w in zip(cols, weights)])
+    value = pl.sum_horizontal([c * w for c, w in zip(cols, weights, strict=False)])
     if step.normera:
-        used = pl.sum_horizontal([pl.when(c.is_not_null()).then(pl.lit(w)) for c, w in zip(cols, weights)])
+        used = pl.sum_horizontal([pl.when(c.is_not_null()).then(pl.lit(w)) for c, w in zip(cols, weights, strict=False)])
         value = value / used
     missing = _any_null(cols) if step.saknade == "sprid" else _all_null(cols)
     return pl.when(~missing).then(value)
@@ -380,14 +380,14 @@ def _window(step: m.PeriodMean | m.EveryPeriod, ctx: Context, col: _Col) -> tupl
 
 def _period_mean(step: m.PeriodMean, ctx: Context, col: _Col, grouped: _Grouped) -> pl.Expr:
     values, present = _window(step, ctx, col)
-    complete = pl.all_horizontal([p & v.is_not_null() for v, p in zip(values, present)])
+    complete = pl.all_horizontal([p & v.is_not_null() for v, p in zip(values, present, strict=False)])
     return pl.when(complete).then(pl.mean_horizontal(values))
 
 
 def _every_period(step: m.EveryPeriod, ctx: Context, col: _Col, grouped: _Grouped) -> pl.Expr:
     values, present = _window(step, ctx, col)
     # A false flag in the window decides; otherwise every period must be present and true.
-    known = [pl.when(p).then(v) for v, p in zip(values, present)]
+    known = [pl.when(p).then(v) for v, p in zip(values, present, strict=False)]
     return pl.all_horizontal(known)
 
 

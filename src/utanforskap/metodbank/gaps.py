@@ -134,7 +134,7 @@ def summarize(gaps: pl.DataFrame, by: str | None) -> pl.DataFrame:
 
 
 def gaps_by_factor(gaps: pl.DataFrame) -> pl.DataFrame:
-    return gaps.group_by("faktor").agg(pl.len().alias("flaggade_omraden"), pl.col("lucka").sum().alias("luckor"), pl.col("antal_nationellt").first().alias("nationella_insatser")).sort("faktor")
+    return gaps.group_by("faktor").agg(pl.len().alias("flaggade_omraden"), pl.col("lucka").sum().alias("luckor"), pl.col("antal_nationellt").first().alias("nationella_insatser")).sort("faktor")  # noqa: E501 (Swedish text for users)
 
 
 def similar_measures(db: Database, result: MapResult, regso: str, limit: int = 10, tables: dict | None = None) -> pl.DataFrame:

@@ -75,7 +75,7 @@ COLUMNS: tuple[Column, ...] = (
 BY_NAME = {c.name: c for c in COLUMNS}
 OPTIONAL: tuple[Column, ...] = (
     Column(SYNTETISK, "sant/falskt", True, beskrivning="Sant för påhittade personer (SYNTETISKA DATA); kolumnen får saknas"),
-    Column("lopnr", "heltal", True, beskrivning="Stabilt löpnummer per person (som i SCB:s MONA): samma person har samma lopnr alla år, en rad per person och år; kolumnen får saknas"),
+    Column("lopnr", "heltal", True, beskrivning="Stabilt löpnummer per person (som i SCB:s MONA): samma person har samma lopnr alla år, en rad per person och år; kolumnen får saknas"),  # noqa: E501 (Swedish text for users)
 )
 
 
@@ -132,10 +132,7 @@ def marked_synthetic(files: list[Path] | None = None, table: pa.Table | None = N
     """Does any row say syntetisk = true (column SYNTETISK, in a table or in Parquet files)?"""
     if table is not None:
         return SYNTETISK in table.column_names and bool(pc.any(table[SYNTETISK]).as_py())
-    for f in files or []:
-        if SYNTETISK in pq.read_schema(f).names and pc.any(pq.read_table(f, columns=[SYNTETISK])[SYNTETISK]).as_py():
-            return True
-    return False
+    return any(SYNTETISK in pq.read_schema(f).names and pc.any(pq.read_table(f, columns=[SYNTETISK])[SYNTETISK]).as_py() for f in files or [])
 
 
 def parquet_files(path: Path) -> list[Path]:

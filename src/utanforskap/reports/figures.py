@@ -230,7 +230,7 @@ def horizontal_bars(
         vals = np.array([np.nan if v is None else v * scale for v in values], dtype=float)
         pos = y - 0.4 + bar_h * (j + 0.5)
         handles.append(ax.barh(pos, np.nan_to_num(vals), height=bar_h * 0.9, color=colour, hatch=hatch, edgecolor="#ffffff", linewidth=0.3, label=name))
-        for p_, v in zip(pos, vals):
+        for p_, v in zip(pos, vals, strict=False):
             text = "saknas" if np.isnan(v) else sv(v, decimals) + (" %" if percent else "")
             ax.text(0 if np.isnan(v) else v, p_, " " + text, va="center", ha="left", fontsize=7.2, color="#1a1a1a")
         if np.isfinite(vals).any():

@@ -47,7 +47,7 @@ def kommun_choropleth(
     shapes.lan_polygons().boundary.plot(ax=ax, color="#555555", linewidth=0.4)
     ax.set_axis_off()
     fig.text(0.03, 0.975, title, fontsize=10, fontweight="bold", va="top")
-    handles = [Patch(facecolor=c, edgecolor="#999999", label=lab) for c, lab in zip(colours, labels)]
+    handles = [Patch(facecolor=c, edgecolor="#999999", label=lab) for c, lab in zip(colours, labels, strict=False)]
     ax.legend(handles=handles, loc="lower right", fontsize=8, frameon=False)
     footnote(fig, f"{source_note} {shapes.GEOMETRY_NOTE['kommun']}.")
     return png(fig)

@@ -45,7 +45,7 @@ def section(result: MapResult, events: list, kod: str | None, namn: str, source_
                 g = everyone.filter(pl.col("grupp") == grupp)
                 if g.is_empty():
                     continue
-                by_year = dict(zip(g["ar"].to_list(), g["varde"].to_list()))
+                by_year = dict(zip(g["ar"].to_list(), g["varde"].to_list(), strict=False))
                 series.append((GROUP_LABELS[grupp], [_pct(by_year.get(y)) for y in years], *_STYLE[grupp]))
             out["charts"].append(_chart(f"{fu.MEASURE_LABELS[matt]}: {fu.COUNT_MEASURES[matt][0].lower()}, {namn}", years, series, events, source_note))
             out["tables"].append(_table(counted, fu.COUNT_MEASURES[matt][0], [g for g in GROUP_LABELS if g in set(counted["grupp"])],
@@ -56,7 +56,7 @@ def section(result: MapResult, events: list, kod: str | None, namn: str, source_
             series = []
             for i, code in enumerate(areas[: len(_AREA_STYLES)]):
                 g = everyone.filter(pl.col("omrade") == code)
-                by_year = dict(zip(g["ar"].to_list(), g["varde"].to_list()))
+                by_year = dict(zip(g["ar"].to_list(), g["varde"].to_list(), strict=False))
                 series.append((code, [_pct(by_year.get(y)) for y in years], *_AREA_STYLES[i]))
             label = fu.SHARE_MEASURES[matt][0]
             out["charts"].append(_chart(f"{label}, listade områden i {namn}", years, series, events,
@@ -73,7 +73,7 @@ def _chart(title: str, years: list[int], series: list, events: list, source: str
     png = fg.time_chart(years, series, title, "procent", events, source)
     parts = []
     for name, vals, *_ in series:
-        known = [(y, v) for y, v in zip(years, vals) if v is not None]
+        known = [(y, v) for y, v in zip(years, vals, strict=False) if v is not None]
         if known:
             parts.append(f"{name}: {fg.sv(known[0][1])} % år {known[0][0]}" + (
                 f" och {fg.sv(known[-1][1])} % år {known[-1][0]}" if len(known) > 1 else ""))
@@ -91,6 +91,6 @@ def _table(rows: pl.DataFrame, label: str, columns: list[str], names: dict[str, 
         r = last.filter(pl.col("indelning") == indelning)
         if r.is_empty():
             continue
-        values = dict(zip(r["grupp"].to_list(), r["varde"].to_list()))
+        values = dict(zip(r["grupp"].to_list(), r["varde"].to_list(), strict=False))
         body.append({"indelning": indelning, "values": [procent(values.get(c)) for c in columns]})
     return {"caption": f"{label} efter kön och födelseregion, {latest}", "columns": [names[c] for c in columns], "rows": body}

@@ -71,7 +71,7 @@ def briefing(prep: Prepared) -> list[str]:
         f"där bor {tal(s.riket['befolkning'])} människor ({pct(s.riket['andel_befolkning'])} av befolkningen), varav {tal(s.riket['barn'])} barn och unga 0–19 år.",
     ]
     if top.height:
-        lines.append("Flest listade områden har " + ", ".join(f"{k} ({tal(n)})" for k, n in zip(top["kommun_namn"], top["omraden"])) + ".")
+        lines.append("Flest listade områden har " + ", ".join(f"{k} ({tal(n)})" for k, n in zip(top["kommun_namn"], top["omraden"], strict=False)) + ".")
     listed = r.areas.filter(pl.col("klass").is_not_null())
     flagged = [(f.namn, int(listed[f.flagga].fill_null(0).cast(pl.Int64).sum())) for f in r.factors if f.flagga and f.flagga in listed.columns]
     if flagged and listed.height:
@@ -128,12 +128,12 @@ def _crime_block(prep: Prepared, omrade: str, place: str, has_listed: bool) -> d
 
     def values(o: str, g: str) -> list[float | None]:
         part = c.filter((pl.col("omrade") == o) & (pl.col("grupp") == g)).sort("ar")
-        by_year = dict(zip(part["ar"].to_list(), part["per_1000"].to_list()))
+        by_year = dict(zip(part["ar"].to_list(), part["per_1000"].to_list(), strict=False))
         return [by_year.get(y) for y in years]
 
     def counts(o: str, g: str) -> list[float | None]:
         part = c.filter((pl.col("omrade") == o) & (pl.col("grupp") == g)).sort("ar")
-        by_year = dict(zip(part["ar"].to_list(), part["brott"].to_list()))
+        by_year = dict(zip(part["ar"].to_list(), part["brott"].to_list(), strict=False))
         return [by_year.get(y) for y in years]
 
     if omrade == "SE":
@@ -155,7 +155,7 @@ def _crime_block(prep: Prepared, omrade: str, place: str, has_listed: bool) -> d
     )
     parts = []
     for name, vals, *_ in data:
-        known = [(y, v) for y, v in zip(years, vals) if v is not None]
+        known = [(y, v) for y, v in zip(years, vals, strict=False) if v is not None]
         if known:
             parts.append(f"{name}: {fg.sv(known[0][1], 2)} år {known[0][0]} och {fg.sv(known[-1][1], 2)} år {known[-1][0]}")
     alt = (
@@ -327,7 +327,7 @@ def kommun(prep: Prepared, code: str) -> dict:
         map_alt = (
             f"Karta över {namn}s {areas.height} områden (RegSO). "
             + (f"De {listed.height} listade områdena är orange eller mörkröda och numrerade som i tabellen: "
-               + ", ".join(f"{labels[c]} {n}" for c, n in zip(listed['regso_kod'], listed['regso_namn'])) + ". "
+               + ", ".join(f"{labels[c]} {n}" for c, n in zip(listed['regso_kod'], listed['regso_namn'], strict=False)) + ". "
                if has_listed else "Inget område är listat. ")
             + f"{n_flag} områden har någon flagga utan att vara listade (ljust orange). Geometri: {geometry_note}."
         )

@@ -32,7 +32,7 @@ FILES = {
     "sammanfattning": "sammanfattning.html",
 }
 # What write_all reports to its progress callback, in order (the last only with a summary page).
-WRITE_STEPS = ("omraden.csv och omraden_maskinlasbar.csv", "listade_omraden.csv och listade_omraden_maskinlasbar.csv", "listade_omraden.xlsx", "kommuner.gpkg och kommuner.geojson", "sammanfattning.html")
+WRITE_STEPS = ("omraden.csv och omraden_maskinlasbar.csv", "listade_omraden.csv och listade_omraden_maskinlasbar.csv", "listade_omraden.xlsx", "kommuner.gpkg och kommuner.geojson", "sammanfattning.html")  # noqa: E501 (Swedish text for users)
 
 
 def data_label(result: MapResult) -> str:
@@ -214,7 +214,7 @@ def _excel(result: MapResult, summary: Summary, fit_table, listed: pl.DataFrame,
                 df.rename({c: c[:1].upper() + c[1:] for c in df.columns}).write_excel(
                     wb, worksheet=name, autofit=True, autofilter=True, freeze_panes=(1, 0), header_format={"bold": True}
                 )
-        write_columns_sheet(wb, result, sorted(set(listed.columns) | set(summary.per_kommun.columns) | set(summary.per_lan.columns), key=(listed.columns + summary.per_kommun.columns + summary.per_lan.columns).index))
+        write_columns_sheet(wb, result, sorted(set(listed.columns) | set(summary.per_kommun.columns) | set(summary.per_lan.columns), key=(listed.columns + summary.per_kommun.columns + summary.per_lan.columns).index))  # noqa: E501
 
 
 def _kommun_layer(result: MapResult, summary: Summary, stage: Path) -> None:

@@ -86,7 +86,7 @@ def parse(doc: bytes | str | Mapping[str, Any], where: str) -> Dataset:
     codes: dict[str, tuple[str, ...]] = {}
     labels: dict[str, dict[str, str]] = {}
     units: dict[str, str] = {}
-    for dim, size in zip(ids, sizes):
+    for dim, size in zip(ids, sizes, strict=False):
         if not isinstance(dims, Mapping) or dim not in dims:
             raise SourceError(f"{where}: dimensionen {dim!r} saknas i JSON-stat-svaret")
         category = (dims[dim] or {}).get("category") or {}
@@ -122,7 +122,7 @@ def parse_csv(body: bytes, ids: Sequence[str], where: str) -> Dataset:
         raise SourceError(
             f"{where}: CSV-svaret har {raw.width} kolumner men {len(ids)} variabler och en värdekolumn väntades"
         )
-    raw = raw.rename(dict(zip(raw.columns, [*ids, "_cell"])))
+    raw = raw.rename(dict(zip(raw.columns, [*ids, "_cell"], strict=False)))
     if raw.select(pl.any_horizontal(pl.all().is_null())).to_series().any():
         raise SourceError(f"{where}: CSV-svaret har tomma fält (avkortat eller trasigt)")
     cell = pl.col("_cell").str.strip_chars()
@@ -272,7 +272,7 @@ def _grid(ids: Sequence[str], codes: Mapping[str, Sequence[str]]) -> pl.DataFram
     cell = np.arange(n, dtype=np.int64)
     columns = []
     stride = n
-    for dim, size in zip(ids, sizes):
+    for dim, size in zip(ids, sizes, strict=False):
         stride //= size
         position = pl.Series((cell // stride) % size)
         columns.append(pl.Series(dim, list(codes[dim]), dtype=pl.String).gather(position))

@@ -87,7 +87,7 @@ def read_area_types_years(pairs: Sequence[tuple[Path, Path]], geo: Geography) ->
     periods = sorted(obs["period"].unique().to_list())
     if len(periods) != len(results):
         raise InputError(f"{pairs[-1][1].name}: två filer gäller samma år ({', '.join(periods)})")
-    rapport = {p: r.rapport for p, r in zip(periods, results)}
+    rapport = {p: r.rapport for p, r in zip(periods, results, strict=False)}
     wide = obs.pivot(on="period", index="omrade", values="varde")
     for a, b in itertools.pairwise(periods):
         rapport[f"typ_1_{a}_{b}"] = {

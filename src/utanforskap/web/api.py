@@ -265,7 +265,7 @@ def router(data: AppData, kommun_geojson: bytes, regso_geojson, methods: list[di
     async def lan_list() -> Response:
         return json_response({**meta, "totalt": len(data.lan), "lan": list(data.lan.values())})
 
-    @api.get("/riket", response_model=None, responses={200: {"model": schemas.RiketSvar}}, summary="Rikets siffror", description="Listade områden, invånare och barn i dem, och faktorernas värden för riket.", tags=["översikt"])
+    @api.get("/riket", response_model=None, responses={200: {"model": schemas.RiketSvar}}, summary="Rikets siffror", description="Listade områden, invånare och barn i dem, och faktorernas värden för riket.", tags=["översikt"])  # noqa: E501 (Swedish text for users)
     async def riket() -> Response:
         return json_response({**meta, "riket": data.riket})
 

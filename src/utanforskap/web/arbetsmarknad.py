@@ -44,7 +44,7 @@ def _tables(f: fu.Followup) -> list[dict]:
             key = "omrade" if typ != "kvot av summor" else "grupp"
             body = []
             for (ar, indelning), g in rows.group_by(["ar", "indelning"], maintain_order=True):
-                values = dict(zip(g[key].to_list(), g["varde"].to_list()))
+                values = dict(zip(g[key].to_list(), g["varde"].to_list(), strict=False))
                 body.append({"ar": ar, "indelning": indelning, "values": [format_percent(values.get(c)) for c in cols]})
             body.sort(key=lambda r: (r["ar"], list(fu.GROUPS.values()).index(r["indelning"])))
             out.append({"caption": f"{fu.MEASURE_LABELS[matt]} ({typ})", "columns": [GROUP_LABELS.get(c, c) for c in cols], "rows": body})

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import multiprocessing
 import os
 import pickle
@@ -45,9 +46,9 @@ MEDIA = {
     "pdf": "application/pdf",
 }
 NATIONAL = {
-    "omraden.csv": ("omraden", "Alla områden (CSV)", "Alla 3 363 RegSO med värden, flaggor och klass. Öppnas som kolumner i Excel med svenska inställningar (semikolon, decimalkomma)."),
+    "omraden.csv": ("omraden", "Alla områden (CSV)", "Alla 3 363 RegSO med värden, flaggor och klass. Öppnas som kolumner i Excel med svenska inställningar (semikolon, decimalkomma)."),  # noqa: E501 (Swedish text for users)
     "listade_omraden.csv": ("listade_csv", "Listade områden (CSV)", "Bara de listade områdena, ordnade efter län och kommun."),
-    "listade_omraden.xlsx": ("listade_xlsx", "Listade områden (Excel)", "Listade områden, per län, per kommun, faktorer, parametrar, om data och en beskrivning av varje kolumn, i var sitt blad."),
+    "listade_omraden.xlsx": ("listade_xlsx", "Listade områden (Excel)", "Listade områden, per län, per kommun, faktorer, parametrar, om data och en beskrivning av varje kolumn, i var sitt blad."),  # noqa: E501 (Swedish text for users)
     "omraden_maskinlasbar.csv": ("omraden_maskin", "Alla områden (maskinläsbar CSV)", "Samma tabell för program: komma mellan fälten, decimalpunkt, utan BOM."),
     "listade_omraden_maskinlasbar.csv": ("listade_maskin", "Listade områden (maskinläsbar CSV)", "Samma tabell för program: komma mellan fälten, decimalpunkt, utan BOM."),
     "kommuner.gpkg": ("kommuner_gpkg", "Kommuner (GeoPackage)", "Kommungränser med antal listade områden och invånare i dem, för GIS (lager kommuner, SWEREF 99 TM)."),
@@ -97,10 +98,8 @@ _worker: dict = {}
 
 def _init_worker(result_file: str, geometri: str | None) -> None:
     """In the worker process: the map (pickled to a file, ~1 MB) and a lower CPU priority."""
-    try:
+    with contextlib.suppress(OSError):  # not allowed on some systems; the priority is only a courtesy
         os.nice(PDF_NICE)
-    except OSError:  # pragma: no cover - not allowed on this system
-        pass
     _worker["result"] = pickle.loads(Path(result_file).read_bytes())
     _worker["geometri"] = geometri
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), name="pdf-vakt", daemon=True).start()
@@ -203,15 +202,15 @@ class Downloads:
             size = path.stat().st_size if path and path.exists() else None
             links.append(self._link(f"/ladda-ner/{name}", title, desc, name.rsplit(".", 1)[1], size))
         # No size: the layer is made on first request.
-        links.append(self._link("/ladda-ner/regso.gpkg", "RegSO-områden (GeoPackage)", "Områdesgränser med värden och klass för de kommuner som en egen geometrifil eller geometrin som följer med programmet (Uppsala län) täcker, för GIS.", "gpkg"))
+        links.append(self._link("/ladda-ner/regso.gpkg", "RegSO-områden (GeoPackage)", "Områdesgränser med värden och klass för de kommuner som en egen geometrifil eller geometrin som följer med programmet (Uppsala län) täcker, för GIS.", "gpkg"))  # noqa: E501 (Swedish text for users)
         links.append(self._link("/ladda-ner/rapport/riket.pdf", "Rapport för riket (PDF)", "Lägesbilden för hela landet.", "pdf"))
         return links
 
     def kommun(self, kod: str) -> list[dict]:
         links = [
-            self._link(f"/ladda-ner/kommun/{kod}/omraden.csv", "Kommunens områden (CSV)", "Alla RegSO i kommunen med värden, flaggor och klass; semikolon och decimalkomma för Excel med svenska inställningar.", "csv"),
+            self._link(f"/ladda-ner/kommun/{kod}/omraden.csv", "Kommunens områden (CSV)", "Alla RegSO i kommunen med värden, flaggor och klass; semikolon och decimalkomma för Excel med svenska inställningar.", "csv"),  # noqa: E501 (Swedish text for users)
             self._link(f"/ladda-ner/kommun/{kod}/omraden.xlsx", "Kommunens områden (Excel)", "Samma tabell som Excel-fil, med ett blad som beskriver varje kolumn.", "xlsx"),
-            self._link(f"/ladda-ner/kommun/{kod}/omraden_maskinlasbar.csv", "Kommunens områden (maskinläsbar CSV)", "Samma tabell för program: komma mellan fälten, decimalpunkt.", "csv"),
+            self._link(f"/ladda-ner/kommun/{kod}/omraden_maskinlasbar.csv", "Kommunens områden (maskinläsbar CSV)", "Samma tabell för program: komma mellan fälten, decimalpunkt.", "csv"),  # noqa: E501 (Swedish text for users)
             self._link(f"/ladda-ner/rapport/kommun/{kod}.pdf", "Rapport för kommunen (PDF)", "Lägesbilden för kommunen.", "pdf"),
             self._link("/ladda-ner/kommuner.gpkg", "Alla kommuner (GeoPackage)", "Kommunlagret för hela landet.", "gpkg"),
         ]

@@ -109,7 +109,7 @@ def _numeric_legend(col: Column, values: list[float], rubrik: str) -> Legend:
     breaks = nice_breaks(values, col.typ)
     fmt = (lambda v: format_percent(v, 0 if _whole_percent(breaks) else 1)) if col.typ == "andel" else format_number
     labels = [f"under {fmt(breaks[0])}"]
-    labels += [f"{fmt(a)}–{fmt(b)}" for a, b in zip(breaks, breaks[1:])]
+    labels += [f"{fmt(a)}–{fmt(b)}" for a, b in zip(breaks, breaks[1:], strict=False)]
     labels += [f"{fmt(breaks[-1])} eller mer"]
     colours = PALETTE[: len(breaks) + 1]
     if col.low_is_bad:
@@ -152,10 +152,10 @@ def _stepped(
     variable: str, rubrik: str, beskrivning: str, breaks: list[float], labels: list[str], colours: list[str], typ: str = "tal"
 ) -> Legend:
     step: list = ["step", ["to-number", ["get", variable]], colours[0]]
-    for b, c in zip(breaks, colours[1:]):
+    for b, c in zip(breaks, colours[1:], strict=False):
         step += [b, c]
     expr = ["case", ["==", ["typeof", ["get", variable]], "number"], step, MISSING_COLOUR]
-    classes = [LegendClass(c, lab) for c, lab in zip(colours, labels)] + [LegendClass(MISSING_COLOUR, "uppgift saknas")]
+    classes = [LegendClass(c, lab) for c, lab in zip(colours, labels, strict=False)] + [LegendClass(MISSING_COLOUR, "uppgift saknas")]
     return Legend(variable, rubrik, beskrivning, classes, expr, typ)
 
 
@@ -167,7 +167,7 @@ def kommun_geojson(data: AppData) -> bytes:
     g = g.to_crs(shapes.WGS84)
     g["geometry"] = shapely.set_precision(g.geometry.values, COORD_GRID)
     features = []
-    for kod, namn, geom in zip(g["kommun_kod"], g["kommun_namn"], g.geometry):
+    for kod, namn, geom in zip(g["kommun_kod"], g["kommun_namn"], g.geometry, strict=False):
         k = data.kommuner.get(kod, {})
         props = {
             "kommun_kod": kod,
@@ -183,7 +183,7 @@ def kommun_geojson(data: AppData) -> bytes:
 def kommun_bounds(data: AppData) -> dict[str, list[float]]:
     """Each kommun's bounding box [west, south, east, north] in WGS 84 (to fit a kommun map)."""
     g = shapes.kommun_polygons(shapes.WGS84)
-    return {kod: [round(float(v), 4) for v in geom.bounds] for kod, geom in zip(g["kommun_kod"], g.geometry)}
+    return {kod: [round(float(v), 4) for v in geom.bounds] for kod, geom in zip(g["kommun_kod"], g.geometry, strict=False)}
 
 
 def _feature_collection(features: list[dict], note: str) -> bytes:
@@ -206,10 +206,10 @@ def class_legend(data: AppData) -> Legend:
     n = len(data.klasser)
     colours = [PALETTE[-1 - 2 * i] if 2 * i < len(PALETTE) else PALETTE[1] for i in range(n)]
     expr: list = ["match", ["coalesce", ["get", "klass"], ""]]
-    for k, c in zip(data.klasser, colours):
+    for k, c in zip(data.klasser, colours, strict=False):
         expr += [k, c]
     expr.append(NONE_COLOUR)
-    classes = [LegendClass(c, class_label(k)) for k, c in zip(data.klasser, colours)]
+    classes = [LegendClass(c, class_label(k)) for k, c in zip(data.klasser, colours, strict=False)]
     classes.append(LegendClass(NONE_COLOUR, class_label(None)))
     return Legend("klass", "Klass", "Områdets klass enligt metoden", classes, expr, "text")
 
@@ -222,7 +222,7 @@ def regso_geojson(data: AppData, frame, note: str) -> bytes:
     g = g.to_crs(shapes.WGS84)
     g["geometry"] = shapely.set_precision(g.geometry.values, COORD_GRID / 2)
     features = []
-    for kod, geom in zip(g["regso_kod"], g.geometry):
+    for kod, geom in zip(g["regso_kod"], g.geometry, strict=False):
         a = data.areas.get(kod)
         if a is None or geom is None or geom.is_empty:
             continue

@@ -329,7 +329,7 @@ def router(data: AppData, renderer: Renderer, database: Database | str | None = 
 
         def build() -> Response:
             result = registry.search(ctx.db, session.actor, f)
-            params = {k: v for k, v in dict(q=q, kommun=kommun, omrade=omrade, problem=problem, sektor=sektor, malgrupp=malgrupp, evidens=evidens, fran=fran, till=till, status=status).items() if v}
+            params = {k: v for k, v in dict(q=q, kommun=kommun, omrade=omrade, problem=problem, sektor=sektor, malgrupp=malgrupp, evidens=evidens, fran=fran, till=till, status=status).items() if v}  # noqa: E501
             return page(request, session, "metodbank_lista.html.j2", sida_=result, f=params, sida=sida, sidor=max(1, -(-result.totalt // PAGE_SIZE)))
 
         return cached(request, session.actor.roll == "allmanhet", build, session)

@@ -214,7 +214,7 @@ def bind(host: str, port: int) -> socket.socket:
         import errno
 
         if exc.errno == errno.EADDRINUSE:
-            raise InputError(f"Porten {port} på {host} används redan av ett annat program; välj en annan med --port (t.ex. --port {port + 1 if port < 65535 else 8000}) eller avsluta det andra programmet") from None
+            raise InputError(f"Porten {port} på {host} används redan av ett annat program; välj en annan med --port (t.ex. --port {port + 1 if port < 65535 else 8000}) eller avsluta det andra programmet") from None  # noqa: E501 (Swedish text for users)
         if exc.errno == errno.EACCES:
             raise InputError(f"Porten {port} på {host} får inte användas av denna användare (portar under 1024 kräver särskild behörighet); välj en annan med --port") from None
         raise InputError(f"--host {host} --port {port}: går inte att lyssna på ({exc.strerror}); ange en adress som hör till denna dator, t.ex. 127.0.0.1 eller 0.0.0.0") from None

@@ -86,7 +86,7 @@ def router(data: AppData, renderer) -> APIRouter:
     def page(request: Request, fran: int | None = None, till: int | None = None) -> HTMLResponse:
         years = service.all_years()
         if len(years) < 2:
-            return renderer.page("uppfoljning.html.j2", request, ar=years, fran=None, till=None, ch=None, fel=service.note or "Data finns bara för ett år.", service=service, span=year_span)
+            return renderer.page("uppfoljning.html.j2", request, ar=years, fran=None, till=None, ch=None, fel=service.note or "Data finns bara för ett år.", service=service, span=year_span)  # noqa: E501 (Swedish text for users)
         fran = years[0] if fran is None else fran
         till = years[-1] if till is None else till
         try:
