@@ -12,7 +12,7 @@ import polars as pl
 from utanforskap.errors import InputError, MethodError
 from utanforskap.methods import model as m
 from utanforskap.methods.loader import BOOLEAN, LoadedMethod
-from utanforskap.methods.steps import Context, build
+from utanforskap.methods.steps import Check, Context, build
 
 
 def resolve_parameters(loaded: LoadedMethod, overrides: dict[str, float] | None = None) -> dict[str, m.ParameterValue]:
@@ -37,16 +37,16 @@ class Plan:
     any number of tables (the robustness and calibration work runs the engine many times)."""
 
     layers: tuple[tuple[pl.Expr, ...], ...]  # one with_columns per dependency layer
-    checks: tuple  # steps.Check: data conditions to verify after the run
+    checks: tuple[Check, ...]  # data conditions to verify after the run
 
 
 # Plans per loaded method (by identity; dropped with the method) and parameter values,
 # the most recently used PLANS_PER_METHOD kept: random draws of parameters do not pile up.
 PLANS_PER_METHOD = 64
-_plans: dict[int, OrderedDict] = {}
+_plans: dict[int, OrderedDict[tuple[object, ...], Plan]] = {}
 
 
-def _freeze(values: dict[str, m.ParameterValue]) -> tuple:
+def _freeze(values: dict[str, m.ParameterValue]) -> tuple[object, ...]:
     return tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in values.items()))
 
 
@@ -101,7 +101,7 @@ def run(
     return result.select(ids + [c for c in method.utdata.kolumner if c not in ids])
 
 
-def _raise_first_violation(source: str, result: pl.DataFrame, checks: tuple) -> None:
+def _raise_first_violation(source: str, result: pl.DataFrame, checks: tuple[Check, ...]) -> None:
     """The first broken data condition (e.g. a numerator above its denominator), as an error."""
     for check in checks:
         rows = result.filter(check.violation)

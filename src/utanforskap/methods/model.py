@@ -291,7 +291,7 @@ Step = Annotated[
 STEP_TYPES = sorted(
     {
         t
-        for cls in Step.__args__[0].__args__  # type: ignore[attr-defined]
+        for cls in Step.__args__[0].__args__
         for t in cls.model_fields["typ"].annotation.__args__
     }
 )
