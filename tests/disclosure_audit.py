@@ -299,6 +299,17 @@ REMAINDERS: dict[str, tuple[str, tuple[str, ...]]] = {
 # ... except these, protected only from 1: their zero says only that a register covers everyone.
 COVERAGE = {"status_saknas_16_64", "utan_ekonomisk_standard", "utan_kand_bostad"}
 
+# The labour-market breakdowns by sex and birth region (…_kvinnor, …_man, …_inrikes_fodda,
+# …_utrikes_fodda) are outside this checker's base cells: it audits every other variable.
+# Their cells are protected by the same partitions (aggregate.PARTITIONS), but this
+# independent check does not cover them yet (docs/mikrodata.md says so).
+GROUP_SUFFIXES = ("_kvinnor", "_man", "_inrikes_fodda", "_utrikes_fodda")
+
+
+def modelled(name: str) -> bool:
+    """Whether the checker's base cells describe the variable `name`."""
+    return not name.endswith(GROUP_SUFFIXES)
+
 
 def remainder_functional(name: str) -> np.ndarray:
     total, parts = REMAINDERS[name]
@@ -323,7 +334,7 @@ def microdata_problem(obs: pl.DataFrame, counts: pl.DataFrame, n: int, geo) -> P
                 if (c, child, period) in aid and (p, up, period) in aid:
                     parent[aid[(c, child, period)]] = aid[(p, up, period)]
     published: list[list[np.ndarray]] = [[] for _ in aid]
-    ok = obs.filter(pl.col("status").is_null())
+    ok = obs.filter(pl.col("status").is_null() & pl.col("variabel").map_elements(modelled, return_dtype=pl.Boolean))
     for r in ok.iter_rows(named=True):
         a = aid[(r["omrade"], r["niva"], r["period"])]
         if r["enhet"] == "andel":  # a share row publishes its numerator and denominator
