@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from web_helpers import add_axe
 
 from tests.test_web_browser import WCAG_TAGS, chromium_browser, server, tab  # noqa: F401  (fixtures)
 from utanforskap.web import assets
@@ -23,9 +24,8 @@ def test_choosing_years_shows_the_changes(tab, server):  # noqa: F811
 
 @pytest.mark.parametrize("path", ["/uppfoljning", "/uppfoljning?fran=2020&till=2023", "/uppfoljning?fran=2023&till=2020", "/omrade/1480R050"])
 def test_axe_finds_no_violations_on_followup_pages(tab, server, path):  # noqa: F811
-    axe = assets.axe_script()
     tab.goto(server.url + path)
-    tab.add_script_tag(path=str(axe))
+    add_axe(tab)
     result = tab.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_TAGS)
     violations = [f"{v['id']} ({v['impact']}): {v['help']} – {[n['target'] for n in v['nodes']][:5]}" for v in result["violations"]]
     assert violations == [], "\n".join(violations)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from metodbank_helpers import live_server
+from web_helpers import add_axe
 
 from utanforskap.metodbank import accounts
 from utanforskap.web import assets
@@ -44,7 +45,7 @@ def server():
 def axe_clean(page) -> None:
     axe = assets.axe_script()
     assert axe.is_file(), f"{axe} saknas: kör npm ci i {assets.FRONTEND_DIR}"
-    page.add_script_tag(path=str(axe))
+    add_axe(page)
     result = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_TAGS)
     violations = [f"{v['id']} ({v['impact']}): {v['help']} – {[n['target'] for n in v['nodes']][:5]}" for v in result["violations"]]
     assert violations == [], f"{page.url}\n" + "\n".join(violations)

@@ -9,6 +9,7 @@ import re
 
 import httpx
 import pytest
+from web_helpers import add_axe
 
 from tests.web_helpers import live_server
 
@@ -76,7 +77,6 @@ def test_area_page_on_a_phone_and_in_print_is_axe_clean_with_a_scroll_hint():
     import os
     from pathlib import Path
 
-    from utanforskap.web import assets
 
     if os.environ.get("UTANFORSKAP_UTAN_WEBBLASARE") == "1":
         pytest.skip("UTANFORSKAP_UTAN_WEBBLASARE=1")
@@ -92,7 +92,7 @@ def test_area_page_on_a_phone_and_in_print_is_axe_clean_with_a_scroll_hint():
             assert tab.is_visible(".rullhint")
             frame = tab.locator(".tabellram").first
             assert frame.evaluate("e => e.scrollWidth > e.clientWidth && getComputedStyle(e).overflowX == 'auto'")
-            tab.add_script_tag(path=str(assets.axe_script()))
+            add_axe(tab)
             result = tab.evaluate("() => axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a','wcag2aa','wcag21a','wcag21aa']}})")
             assert result["violations"] == [], [v["id"] for v in result["violations"]]
             tab.emulate_media(media="print")
@@ -118,7 +118,6 @@ def test_kommun_page_area_table_has_values_with_units_and_sortable_headers(clien
 def test_kommun_area_table_sorts_by_a_value_and_stays_axe_clean():
     import os
 
-    from utanforskap.web import assets
 
     if os.environ.get("UTANFORSKAP_UTAN_WEBBLASARE") == "1":
         pytest.skip("UTANFORSKAP_UTAN_WEBBLASARE=1")
@@ -139,11 +138,11 @@ def test_kommun_area_table_sorts_by_a_value_and_stays_axe_clean():
             assert values == sorted(values) and len(values) > 5
             header.locator("button").click()
             assert header.get_attribute("aria-sort") == "descending"
-            tab.add_script_tag(path=str(assets.axe_script()))
+            add_axe(tab)
             result = tab.evaluate("() => axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a','wcag2aa','wcag21a','wcag21aa']}})")
             assert result["violations"] == [], [(v["id"], v["nodes"][0]["html"][:120]) for v in result["violations"]]
             tab.goto(url + "/lan/01")  # the län page, linked from the breadcrumb
-            tab.add_script_tag(path=str(assets.axe_script()))
+            add_axe(tab)
             result = tab.evaluate("() => axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a','wcag2aa','wcag21a','wcag21aa']}})")
             assert result["violations"] == [], [(v["id"], v["nodes"][0]["html"][:120]) for v in result["violations"]]
             assert not errors

@@ -93,3 +93,17 @@ def serve(app, name: str, **limits) -> LiveServer:
     live = LiveServer(url, None, server, thread, app)
     atexit.register(live.stop)
     return live
+
+
+def add_axe(page) -> None:
+    """axe-core into `page` as a script from the page's own origin (the test answers the
+    request): the Content-Security-Policy forbids the inline script add_script_tag(path=...) writes."""
+    from urllib.parse import urlsplit
+
+    from utanforskap.web import assets
+
+    origin = "{0.scheme}://{0.netloc}".format(urlsplit(page.url))
+    url = origin + "/__testets_axe.js"
+    body = assets.axe_script().read_bytes()
+    page.route(url, lambda route: route.fulfill(body=body, content_type="text/javascript"))
+    page.add_script_tag(url=url)
