@@ -355,7 +355,9 @@ class System:
             fail = sens & ((lo > np.maximum(0.0, v - d) + _EPS) | (hi < v + d - _EPS))
             fresh = fail & (reason == "")
             reason[fresh] = "det härledda intervallet når inte skyddsnivån"
-            viol |= fail
+            days_pub = published & self.magnitude & ((behind < n) | (storst > r.dominans_k * v))
+            reason[days_pub] = "publicerad summa domineras av en person eller bygger på färre än N personer"
+            viol |= fail | days_pub
         return viol, reason
 
     def _behind(self) -> np.ndarray:
