@@ -61,7 +61,7 @@ def aggregera(
     t0 = time.perf_counter()
     with console.status(f"Räknar med {motor} ..."):
         counts, _ = ag.count(persons, niva, motor=motor, settings=settings)
-        obs = ag.to_observations(counts, persons.kalla, min_antal=n, skydda=not utan_rojandekontroll)
+        obs, account = ag.protected_observations(counts, persons.kalla, min_antal=n, skydda=not utan_rojandekontroll)
     seconds = time.perf_counter() - t0
     if ut is not None:
         from utanforskap.methods.data import write_table
@@ -74,10 +74,10 @@ def aggregera(
             {dataset: obs},
             meta={dataset: {"kalla": persons.kalla, "syntetisk": persons.syntetisk, "min_antal": None if utan_rojandekontroll else n}},
         )
-    _report(obs, counts, persons, n, utan_rojandekontroll, seconds, ut, lager)
+    _report(obs, counts, persons, n, utan_rojandekontroll, seconds, ut, lager, account)
 
 
-def _report(obs, counts, persons, n, unprotected, seconds, ut, lager) -> None:
+def _report(obs, counts, persons, n, unprotected, seconds, ut, lager, account=None) -> None:
     personer = int(counts.filter(pl.col("niva") == "riket")["befolkning"].sum())
     console.print(
         f"{format_number(personer)} personer, {format_number(obs.height)} observationer på {obs['niva'].n_unique()} nivåer "
@@ -90,11 +90,17 @@ def _report(obs, counts, persons, n, unprotected, seconds, ut, lager) -> None:
         table = Table(title=f"Röjandekontroll (N = {n})", title_justify="left")
         for col in ("nivå", "publicerade", "skyddade (primärt)", "skyddade (sekundärt)"):
             table.add_column(col, justify="right" if col != "nivå" else "left")
-        by = obs.group_by("niva", "status").len()
+        # The reasons come from the local account (never from the published rows: one status there).
+        by = account.cells.group_by("niva", "skal").len()
         for niva in obs["niva"].unique(maintain_order=True):
             row = {s: int(c) for _, s, c in by.filter(pl.col("niva") == niva).iter_rows()}
-            table.add_row(niva, *(format_number(row.get(s, 0)) for s in (None, "skyddad", "skyddad_sekundar")))
+            table.add_row(niva, *(format_number(row.get(s, 0)) for s in (None, "primar", "sekundar")))
         console.print(table)
+        console.print(
+            f"Granskningen (LP, HiGHS): godkänd efter {account.rounds} varv, {format_number(account.n_lp)} LP, "
+            + f"{account.seconds_audit:.1f} s.".replace(".", ",", 1),
+            highlight=False,
+        )
     # National values from the published (protected) rows only.
     riket = obs.filter((pl.col("niva") == "riket") & pl.col("status").is_null())
     values = {(r["period"], r["variabel"]): r["varde"] for r in riket.iter_rows(named=True)}
