@@ -456,6 +456,7 @@ def aggregate(
     geo: Geography | None = None,
     spark_session=None,
     where: str | None = None,
+    granska: bool = True,
 ) -> pl.DataFrame:
     """Every variable for every area at `niva` and every larger level, in the observation schema.
 
@@ -465,7 +466,7 @@ def aggregate(
     counts, persons = count(
         source, niva, motor=motor, settings=settings, geo=geo, spark_session=spark_session, where=where
     )
-    return to_observations(counts, persons.kalla, geo=geo, min_antal=min_antal, skydda=skydda)
+    return to_observations(counts, persons.kalla, geo=geo, min_antal=min_antal, skydda=skydda, granska=granska)
 
 
 def to_observations(
@@ -475,9 +476,11 @@ def to_observations(
     geo: Geography | None = None,
     min_antal: int | None = None,
     skydda: bool = True,
+    granska: bool = True,
 ) -> pl.DataFrame:
-    """Counts from `count` -> observation rows, with disclosure control unless `skydda` is False."""
-    return protected_observations(counts, kalla, geo=geo, min_antal=min_antal, skydda=skydda)[0]
+    """Counts from `count` -> observation rows, with disclosure control unless `skydda` is False
+    (`granska`: see `protected_observations`)."""
+    return protected_observations(counts, kalla, geo=geo, min_antal=min_antal, skydda=skydda, granska=granska)[0]
 
 
 def protected_observations(
@@ -488,11 +491,16 @@ def protected_observations(
     min_antal: int | None = None,
     skydda: bool = True,
     rules: au.Rules | None = None,
+    granska: bool = True,
 ) -> tuple[pl.DataFrame, au.Protection | None]:
     """`to_observations`, and the protection's account (None without protection).
 
-    The protected table has passed the intruder's audit (microdata.audit); the reason a
-    cell is suppressed (primary or secondary) stays in the account, never in the rows.
+    With `granska` (default; what `aggregera` does) the protected table has passed the
+    intruder's audit (microdata.audit). With `granska=False` only the linear protection
+    runs (microdata.disclosure: nothing computable exactly by equations; intervals are not
+    audited): for internal tables that are never published (the synthetic store). The
+    reason a cell is suppressed (primary or secondary) stays in the account, never in the
+    rows: every suppressed cell has the one status `skyddad`.
     """
     index = ["niva", "omrade", "ar"]
     long = counts.unpivot(index=index, on=list(VARIABLE_NAMES), variable_name="variabel", value_name="varde")
@@ -514,7 +522,7 @@ def protected_observations(
         levels = [lv for lv in schema.LEVELS if lv in set(counts["niva"].unique().to_list())]
         edges = _edges(geo or default_geography(), levels)
         account = au.protect(cells, edges=edges, partitions=PARTITIONS, min_antal=min_antal, rules=rules,
-                             magnitudes=MAGNITUDES)
+                             magnitudes=MAGNITUDES, granska=granska)
         cells = account.cells.drop("skal")
     else:
         cells = cells.with_columns(status=pl.lit(None, dtype=pl.String))

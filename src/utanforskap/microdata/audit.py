@@ -42,6 +42,8 @@ integer programming (an LP interval rounded inwards can be wider than the intege
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from dataclasses import dataclass
 from importlib import resources
@@ -60,6 +62,30 @@ from utanforskap.tomlmodel import Strict, load_toml_model
 _AREA = ["omrade", "niva", "period"]
 _BIG = 1e10  # an upper bound for cells nothing else bounds (the LP stays bounded)
 _EPS = 1e-6
+_BANNER_SHOWN = False
+
+
+def _highs() -> highspy.Highs:
+    """A silent HiGHS instance. HiGHS prints its licence banner to stdout (fd 1, from C++) the first
+    time one is made in a process, before any option can be set: that first one is made with fd 1
+    pointed at /dev/null, so the CLI's output stays clean."""
+    global _BANNER_SHOWN
+    if _BANNER_SHOWN:
+        h = highspy.Highs()
+    else:
+        sys.stdout.flush()
+        saved, devnull = os.dup(1), os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 1)
+            h = highspy.Highs()
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+            os.close(devnull)
+        _BANNER_SHOWN = True
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("log_to_console", False)
+    return h
 
 
 # ---- rules -----------------------------------------------------------------------------------
@@ -431,8 +457,7 @@ class System:
             lp.a_matrix_.start_ = csc.indptr
             lp.a_matrix_.index_ = csc.indices
             lp.a_matrix_.value_ = csc.data
-            h = highspy.Highs()
-            h.setOptionValue("output_flag", False)
+            h = _highs()
             h.setOptionValue("presolve", "off")  # warm starts: only the costs change between solves
             h.passModel(lp)
             state["model"] = (h, active_cols, act_rows)
@@ -564,10 +589,14 @@ def audit(cells: pl.DataFrame, *, edges: pl.DataFrame, partitions, min_antal: in
 # ---- protection that passes the audit -----------------------------------------------------------
 @dataclass
 class Protection:
-    """The protected cells and how they were reached (for aggregera's summary; never published)."""
+    """The protected cells and how they were reached (for aggregera's summary; never published).
+
+    `audit` is None when the intruder's audit was not run (`protect(..., granska=False)`):
+    then only the linear protection of microdata.disclosure holds.
+    """
 
     cells: pl.DataFrame  # the input with varde null where suppressed, status (skyddad or null), skal (local only)
-    audit: Audit
+    audit: Audit | None
     rounds: int
     n_lp: int
     seconds_linear: float
@@ -575,7 +604,7 @@ class Protection:
 
 
 def protect(cells: pl.DataFrame, *, edges: pl.DataFrame, partitions, min_antal: int, rules: Rules | None = None,
-            magnitudes: tuple[Magnitude, ...] = (), max_rounds: int = 100) -> Protection:
+            magnitudes: tuple[Magnitude, ...] = (), max_rounds: int = 100, granska: bool = True) -> Protection:
     """Suppress until the intruder's audit passes.
 
     1. disclosure.protect (primary suppression, including dominated sums of days, and the
@@ -587,6 +616,11 @@ def protect(cells: pl.DataFrame, *, edges: pl.DataFrame, partitions, min_antal: 
 
     Every suppressed cell gets the one status `skyddad`; column `skal` (primar/sekundar)
     is for a local log only.
+
+    With `granska=False` only step 1 runs (seconds even for small populations, where the
+    audit can take many minutes): no protected figure is computable exactly by linear
+    equations, but intervals (non-negativity, status-free bounds) are not checked. For
+    internal use only (the synthetic store); `aggregera` always audits.
     """
     rules = rules or load_rules()
     t0 = time.perf_counter()
@@ -600,6 +634,15 @@ def protect(cells: pl.DataFrame, *, edges: pl.DataFrame, partitions, min_antal: 
     out = disclosure.protect(first.drop("storst"), edges=edges, partitions=linear, min_antal=min_antal)
     primary = out["status"] == disclosure.SKYDDAD
     seconds_linear = time.perf_counter() - t0
+    if not granska:
+        hidden = out["status"].is_not_null()
+        done = cells.with_columns(
+            varde=pl.when(hidden).then(None).otherwise(pl.col("varde")),
+            status=pl.when(hidden).then(pl.lit(SKYDDAD)).otherwise(pl.lit(None, dtype=pl.String)),
+            skal=pl.when(primary).then(pl.lit("primar")).when(hidden).then(pl.lit("sekundar"))
+            .otherwise(pl.lit(None, dtype=pl.String)),
+        )
+        return Protection(done, None, 0, 0, seconds_linear, 0.0)
     t1 = time.perf_counter()
     system = System(cells.rename({"varde": "sant"}).with_columns(varde=out["varde"]), edges=edges,
                     partitions=partitions, min_antal=min_antal, rules=rules, magnitudes=magnitudes)
