@@ -119,3 +119,13 @@ def test_the_protection_interval_is_required(margin):
     out = au.audit(cells, edges=EDGES, partitions=(), min_antal=N, rules=rules).violations
     # D2 + D3 = 2: each in [0, 2], which reaches 1 + p only for p = 1.
     assert out.height == (0 if margin == 1 else 2)
+
+
+def test_highs_prints_no_banner():
+    """HiGHS prints a licence banner to stdout from C++ on its first instance; the auditor's is silent."""
+    import subprocess
+    import sys
+
+    code = "from utanforskap.microdata import audit as au; h = au._highs(); h.run(); print('klar')"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout == "klar\n", out.stdout
