@@ -155,7 +155,7 @@ def test_hamta_then_karta_runs_the_registerdata_method(api, tmp_path):  # noqa: 
     got = cli("karta", "--data", lager, "--ar", "2022", "--ut", out, env=env)
     assert got.returncode == 0, got.stdout + got.stderr
     assert "se-utanforskap-registerdata" in got.stdout
-    areas = pl.read_csv(out / "omraden.csv", infer_schema_length=0)
+    areas = pl.read_csv(out / "omraden_maskinlasbar.csv", infer_schema_length=0)  # the machine CSV: "," and "."
     ours = areas.filter(pl.col("kommun_kod").is_in(["0114", "0115"]))
     emp = ours.select("regso_kod", pl.col("andel_forvarvsarbetande").cast(pl.Float64),
                       pl.col("flagga_arbetsmarknadsetablering"))
