@@ -6,7 +6,6 @@ import pytest
 from web_helpers import add_axe
 
 from tests.test_web_browser import WCAG_TAGS, chromium_browser, server, tab  # noqa: F401  (fixtures)
-from utanforskap.web import assets
 
 pytestmark = pytest.mark.browser
 
