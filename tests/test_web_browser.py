@@ -174,7 +174,7 @@ def test_search_then_kommun_page_then_area_page(tab, server):
     tab.wait_for_url("**/omrade/0127R*")
     assert tab.inner_text("h1").startswith(name)
     assert "Botkyrka" in tab.inner_text("nav.smulor")
-    assert tab.locator("table tbody tr").count() == len(server.data.result.factors)
+    assert tab.locator("[aria-labelledby=jamforelse-rubrik] table tbody tr").count() == len(server.data.result.factors)
 
 
 def test_search_suggestions_while_typing_lead_to_the_area(tab, server):

@@ -28,7 +28,8 @@ def test_a_page_asked_again_is_the_same_page(client):
 def test_the_chosen_layer_is_part_of_the_page(client):
     plain = client.get("/kommun/0380").text
     unknown = client.get("/kommun/0380?variabel=finns-inte").text
-    assert unknown == plain  # an unknown layer shows the first, as before
+    # An unknown layer shows the first, with a visible message (issue 15), and is never cached as the plain page.
+    assert "Det finns inget kartlager" in unknown and "Det finns inget kartlager" not in client.get("/kommun/0380").text
     import re
 
     layer = next(v for v in re.findall(r'<option value="([^"]+)">', plain) if v != "klass")  # not the default

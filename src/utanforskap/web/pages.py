@@ -223,8 +223,9 @@ def router(
         # The page depends on the kommun and the layer shown; an unknown variabel shows the first.
         # The layers depend on whether the kommun has RegSO polygons: known after the first look-up.
         layers = [lg.variabel for lg in regso_legends] + [lg.variabel for lg in kommun_legends]
-        shown = variabel if variabel in layers else None
-        return await _cached(cache, ("kommun", request.url.path, shown), lambda: kommun_page(request, kod, k, variabel))
+        if variabel is not None and variabel not in layers:  # the page says the layer is unknown: not cached
+            return await run_in_threadpool(kommun_page, request, kod, k, variabel)
+        return await _cached(cache, ("kommun", request.url.path, variabel), lambda: kommun_page(request, kod, k, variabel))
 
     def kommun_page(request: Request, kod: str, k: dict, variabel: str | None) -> HTMLResponse:
         has_regso = regso_available(kod)
