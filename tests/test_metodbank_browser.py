@@ -4,11 +4,10 @@ WCAG 2.1 A/AA violations on the pages, the form with its error messages included
 
 from __future__ import annotations
 
-import os
 import uuid
-from pathlib import Path
 
 import pytest
+import test_web_browser as wb
 from metodbank_helpers import live_server
 from web_helpers import add_axe
 
@@ -17,24 +16,8 @@ from utanforskap.web import assets
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run", "--disable-component-update", "--disable-sync"]
-WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 PASSWORD = "ett-langt-losenord"
-
-
-@pytest.fixture(scope="module")
-def chromium_browser():
-    if os.environ.get("UTANFORSKAP_UTAN_WEBBLASARE") == "1":
-        pytest.skip("UTANFORSKAP_UTAN_WEBBLASARE=1: webbläsartesterna hoppas över")
-    if not CHROMIUM.is_file():
-        pytest.fail(f"{CHROMIUM} saknas: installera Debians chromium, eller sätt UTANFORSKAP_UTAN_WEBBLASARE=1")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
-        yield b
-        b.close()
+chromium_browser, WCAG_TAGS = wb.chromium_browser, wb.WCAG_TAGS  # the browser tests' own Chromium fixture
 
 
 @pytest.fixture(scope="module")
