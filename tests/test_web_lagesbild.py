@@ -159,3 +159,9 @@ def test_lan_page_and_breadcrumb_links(client):
     assert missing.status_code == 404 and "Det finns inget län med koden 99" in missing.text
     assert '<a href="/lan/01">Stockholms län</a>' in client.get("/kommun/0127").text
     assert '<a href="/lan/01">Stockholms län</a>' in client.get("/omrade/0180R024").text
+
+
+def test_pages_name_the_maps_year(client):
+    """The area and kommun pages say which year the list is for (the map's `year`)."""
+    assert re.search(r"området är listat 2022\.", client.get("/omrade/0180R036").text)
+    assert re.search(r"med stor sammanvägd problematik 2022", client.get("/kommun/0180").text)
