@@ -108,27 +108,16 @@ def router(data: AppData, kommun_geojson: bytes, regso_geojson, methods: list[di
     `methods` is methods_info(data), made once for the API and the pages."""
     api = APIRouter(prefix="/api/v1", responses=ERRORS)
     meta = data.meta()
-    methods_json = dumps({"totalt": len(methods), "metoder": methods})
-    method_json = {m["id"]: dumps(m) for m in methods}
-    area_lists: dict[tuple, list[str]] = {}
+    _overview_routes(api, meta)
+    _area_routes(api, data, meta)
+    _level_routes(api, data, meta)
+    _method_routes(api, methods)
+    _search_routes(api, data)
+    _geo_routes(api, data, kommun_geojson, regso_geojson)
+    return api
 
-    def area_codes(kommun: str | None, lan: str | None, listade: bool | None) -> list[str]:
-        key = (kommun, lan, listade)
-        codes = area_lists.get(key)
-        if codes is None:
-            if kommun is not None:
-                codes = data.kommun_areas.get(kommun, [])
-                if lan is not None and data.kommuner[kommun]["lan_kod"] != lan:
-                    codes = []
-            elif lan is not None:
-                codes = data.lan_areas.get(lan, [])
-            else:
-                codes = data.all_areas
-            if listade is not None:
-                codes = [c for c in codes if data.areas[c]["listad"] is listade]
-            area_lists[key] = codes
-        return codes
 
+def _overview_routes(api: APIRouter, meta: dict) -> None:
     @api.get(
         "",
         response_model=None,
@@ -156,6 +145,27 @@ def router(data: AppData, kommun_geojson: bytes, regso_geojson, methods: list[di
                 },
             }
         )
+
+
+def _area_routes(api: APIRouter, data: AppData, meta: dict) -> None:
+    area_lists: dict[tuple, list[str]] = {}
+
+    def area_codes(kommun: str | None, lan: str | None, listade: bool | None) -> list[str]:
+        key = (kommun, lan, listade)
+        codes = area_lists.get(key)
+        if codes is None:
+            if kommun is not None:
+                codes = data.kommun_areas.get(kommun, [])
+                if lan is not None and data.kommuner[kommun]["lan_kod"] != lan:
+                    codes = []
+            elif lan is not None:
+                codes = data.lan_areas.get(lan, [])
+            else:
+                codes = data.all_areas
+            if listade is not None:
+                codes = [c for c in codes if data.areas[c]["listad"] is listade]
+            area_lists[key] = codes
+        return codes
 
     @api.get(
         "/omraden",
@@ -226,6 +236,8 @@ def router(data: AppData, kommun_geojson: bytes, regso_geojson, methods: list[di
         }
         return json_response({**meta, "omrade": rec, "jamforelse": comparison})
 
+
+def _level_routes(api: APIRouter, data: AppData, meta: dict) -> None:
     @api.get(
         "/kommuner",
         response_model=None,
@@ -269,6 +281,11 @@ def router(data: AppData, kommun_geojson: bytes, regso_geojson, methods: list[di
     async def riket() -> Response:
         return json_response({**meta, "riket": data.riket})
 
+
+def _method_routes(api: APIRouter, methods: list[dict]) -> None:
+    methods_json = dumps({"totalt": len(methods), "metoder": methods})
+    method_json = {m["id"]: dumps(m) for m in methods}
+
     @api.get(
         "/metoder",
         response_model=None,
@@ -293,6 +310,8 @@ def router(data: AppData, kommun_geojson: bytes, regso_geojson, methods: list[di
             raise not_found(f"Okänd metod {metod_id!r}. Metoderna som finns: {', '.join(method_json)}.")
         return Response(body, media_type=JSON)
 
+
+def _search_routes(api: APIRouter, data: AppData) -> None:
     @api.get(
         "/sok",
         response_model=None,
@@ -308,6 +327,8 @@ def router(data: AppData, kommun_geojson: bytes, regso_geojson, methods: list[di
         hits = data.search(q, limit)
         return json_response({"q": q, "antal": len(hits), "traffar": [h.__dict__ for h in hits]})
 
+
+def _geo_routes(api: APIRouter, data: AppData, kommun_geojson: bytes, regso_geojson) -> None:
     @api.get(
         "/geo/kommuner.geojson",
         summary="Kommungränser med kartans siffror (GeoJSON)",
@@ -334,5 +355,3 @@ def router(data: AppData, kommun_geojson: bytes, regso_geojson, methods: list[di
         if body is None:
             raise not_found(f"RegSO-gränser saknas för {data.kommuner[kommun]['kommun_namn']} ({kommun}); kommungränsen finns under /api/v1/geo/kommuner.geojson.")
         return Response(body, media_type=GEOJSON)
-
-    return api
