@@ -110,14 +110,6 @@ def simple_att(cells: Cells, start: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return att, psi + wif[..., 0] / units
 
 
-def simple_weights(cells: Cells, post: bool = True) -> np.ndarray:
-    """CS 'simple' aggregation: post cells weighted by cohort size."""
-    mask = (cells.e >= 0) if post else (cells.e < -1)
-    w = np.where(mask[None, :] & ~np.isnan(cells.att), cells.n, 0.0).astype(float)
-    s = w.sum(1, keepdims=True)
-    return np.divide(w, s, out=np.zeros_like(w), where=s > 0)
-
-
 def event_weights(cells: Cells) -> tuple[np.ndarray, np.ndarray]:
     """Weights (R, E, K) giving the event-study estimate for each relative year e (E,)."""
     es = np.unique(cells.e)

@@ -30,10 +30,3 @@ def frozen_method(method: str | os.PathLike[str], year: int, data="paket") -> tu
         diff = next(c for c in check if not before[c].equals(after[c]))
         raise MethodError(f"{result.method.source}: den fixerade metoden ger inte samma {diff} som den relativa år {year} (internt fel)")
     return raw, to_toml(raw)
-
-
-def relative_thresholds(method: str | os.PathLike[str]) -> list[str]:
-    """Names of the method's parameters that are frozen values (empty for a relative method)."""
-    loaded = loader.load(method)
-    return [n for n, p in loaded.method.parametrar.items() if p.proveniens == "fixerad"]
-

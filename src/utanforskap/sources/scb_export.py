@@ -156,7 +156,7 @@ def read_export(path: str | Path, geo: Geography, mapping: TableMap | None = Non
         filled = data.select(pl.col(c).forward_fill())[c]
         if filled.drop_nulls().str.contains(_YEAR).all() and filled.is_not_null().all():
             row_year = filled
-    assigned = _assign(columns, mapping, where_hdr, data.height)
+    assigned = _assign(columns, mapping, where_hdr)
 
     long = []
     for colmap, col, years in assigned:
@@ -269,7 +269,7 @@ def _column_labels(header: pl.DataFrame, value_cols: list[str]) -> dict[str, tup
 
 
 def _assign(
-    columns: dict[str, tuple[list[str], list[str]]], mapping: TableMap, where: str, n_rows: int
+    columns: dict[str, tuple[list[str], list[str]]], mapping: TableMap, where: str
 ) -> list[tuple[ColumnMap, str, list[str]]]:
     """For each mapped column: (its mapping, the sheet column, the years among its labels)."""
     assigned: list[tuple[ColumnMap, str, list[str]]] = []

@@ -71,7 +71,6 @@ class Context:
         value = read_version(self.db)
         self._version = (value, local, now_)
         return value
-        self._gap_cache: tuple[Any, Any] | None = None
 
     @property
     def db(self) -> Database:
