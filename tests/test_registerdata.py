@@ -18,6 +18,7 @@ from fakeapi.fixtures import api, settings  # noqa: F401  (fixtures)
 from utanforskap import catalogue
 from utanforskap.errors import SourceError
 from utanforskap.observations.store import ObservationStore
+from utanforskap.results import calibrate, karta
 from utanforskap.sources import bundle
 from utanforskap.sources.fetch import run
 
@@ -140,10 +141,9 @@ def test_a_kolada_kpi_that_does_not_exist_is_named(api, settings, tmp_path):  # 
     assert not (s.store_dir / "manifest.json").exists()
 
 
-@pytest.mark.slow
-def test_hamta_then_karta_runs_the_registerdata_method(api, tmp_path):  # noqa: F811
-    """The CLI as a user runs it: the bundled open data copied into a store, the integration tables
-    fetched on top (hamta, from the fake server), then `karta --data STORE` picks the method."""
+def _fetched_store(api, tmp_path):  # noqa: F811
+    """The bundled open data copied into a store with the integration tables fetched on top
+    (hamta, from the fake server), as a user would; (store, the CLI's environment)."""
     lager = tmp_path / "lager"
     shutil.copytree(bundle.package_dir() / bundle.STORE_DIR, lager)
     kat = tmp_path / "katalog.toml"
@@ -151,6 +151,14 @@ def test_hamta_then_karta_runs_the_registerdata_method(api, tmp_path):  # noqa: 
     env = {"UTANFORSKAP_SCB_URL": api.scb_url, "UTANFORSKAP_KOLADA_URL": api.kolada_url, "UTANFORSKAP_GEOMETRI_WFS": ""}
     got = cli("hamta", "--ar", "2022", "--niva", "regso", "--lager", lager, "--katalog", kat, "--cache", tmp_path / "cache", env=env)
     assert got.returncode == 0, got.stdout + got.stderr
+    return lager, env
+
+
+@pytest.mark.slow
+def test_hamta_then_karta_runs_the_registerdata_method(api, tmp_path):  # noqa: F811
+    """The CLI as a user runs it: the bundled open data copied into a store, the integration tables
+    fetched on top (hamta, from the fake server), then `karta --data STORE` picks the method."""
+    lager, env = _fetched_store(api, tmp_path)
     out = tmp_path / "ut"
     got = cli("karta", "--data", lager, "--ar", "2022", "--ut", out, env=env)
     assert got.returncode == 0, got.stdout + got.stderr
@@ -168,3 +176,24 @@ def test_hamta_then_karta_runs_the_registerdata_method(api, tmp_path):  # noqa: 
     assert rest["andel_forvarvsarbetande"].null_count() == rest.height
     assert rest["klass"].null_count() == rest.height
     assert ours["klass"].is_not_null().any()
+
+
+@pytest.mark.slow
+def test_kalibrera_calibrates_the_registerdata_method_on_a_fetched_store(api, tmp_path):  # noqa: F811
+    """`kalibrera --metod se-utanforskap-registerdata --data STORE` searches the bundled grid against
+    the published totals; the grid holds the method's own thresholds, so the chosen ones fit at
+    least as well, and the engine's recomputed map agrees with the vectorised search."""
+    lager, env = _fetched_store(api, tmp_path)
+    out = tmp_path / "param.toml"
+    got = cli("kalibrera", "--metod", "se-utanforskap-registerdata", "--data", lager, "--ut", out, env=env)
+    assert got.returncode == 0, got.stdout + got.stderr
+    assert "se-utanforskap-registerdata" in got.stdout and f"Observationslager {lager}" in got.stdout
+    spec = calibrate.spec_for_method("se-utanforskap-registerdata")
+    assert spec.mal == calibrate.load_spec().mal  # no targets of its own: the published ones
+    cal = calibrate.calibrate(spec, str(lager))
+    assert cal.forlust == pytest.approx(cal.forlust_rutnat)
+    assert all(cal.parametrar[p] in grid for p, grid in spec.rutnat.items())
+    default = karta.compute("se-utanforskap-registerdata", spec.ar, str(lager))
+    assert all(default.parameters[p] in grid for p, grid in spec.rutnat.items())  # the defaults are in the grid
+    assert cal.forlust <= calibrate.loss(calibrate.fit(default, spec.mal), spec.mal)
+    assert out.read_text("utf-8").count("[parametrar.") == len(spec.rutnat)

@@ -13,6 +13,7 @@ from rich.table import Table
 from utanforskap.atomic import check_output
 from utanforskap.cli import app, console
 from utanforskap.cli.metoder import parse_parameters
+from utanforskap.errors import InputError
 from utanforskap.formatting import format_number, format_percent, format_short
 from utanforskap.results.defaults import DEFAULT_METHOD, DEFAULT_SYNTHETIC_METHOD, DEFAULT_YEAR, REGISTERDATA_METHOD
 
@@ -103,22 +104,31 @@ def _print_summary(result, summary, fit) -> None:
 
 @app.command("kalibrera")
 def kalibrera(
-    spec: Annotated[Path | None, typer.Option("--spec", help="Kalibreringsfil (standard: den som följer med)")] = None,
+    spec: Annotated[Path | None, typer.Option("--spec", help="Kalibreringsfil (standard: den som följer med för metoden)")] = None,
+    metod: Annotated[str | None, typer.Option("--metod", help="Metod vars medföljande kalibreringsfil används (standard: se-oppna-data-2022)")] = None,
+    data: Annotated[str, typer.Option("--data", help="paket, syntetisk eller en katalog med ett observationslager")] = "paket",
     ut: Annotated[Path | None, typer.Option("--ut", help="Skriv de valda parametrarna som TOML hit")] = None,
 ) -> None:
     """Välj metodens trösklar så att listans totaler hamnar nära de publicerade."""
     from utanforskap.atomic import write_text
+    from utanforskap.datasets import open_source
     from utanforskap.results import calibrate
 
     if ut is not None:
         check_output(ut, folder=False)
-    s = calibrate.load_spec(spec)
+    if spec is not None and metod is not None:
+        raise InputError("kalibrera: ange antingen --spec eller --metod, inte båda")
+    s = calibrate.spec_for_method(metod) if metod else calibrate.load_spec(spec)
+    source = open_source(data)
     total = 1
     for v in s.rutnat.values():
         total *= len(v)
     with console.status(f"Prövar {total} kombinationer för {escape(s.metod)} ..."):
-        cal = calibrate.calibrate(s)
+        cal = calibrate.calibrate(s, source)
     console.print(f"[bold]{escape(s.metod)}[/], {s.ar}: {format_number(cal.kombinationer)} kombinationer prövade, förlust {format_short(cal.forlust, 4)}")
+    console.print(f"Data: {escape(source.description)}", highlight=False)
+    if source.synthetic:
+        console.print("[bold]SYNTETISKA DATA[/]: trösklarna passar en påhittad befolkning, inte Sveriges områden.")
     pt = Table(title="Valda parametrar", title_justify="left")
     pt.add_column("parameter")
     pt.add_column("värde", justify="right")

@@ -17,7 +17,7 @@ import numpy as np
 import polars as pl
 from pydantic import Field
 
-from utanforskap.datasets import open_source
+from utanforskap.datasets import DataSource, open_source
 from utanforskap.errors import InputError, MethodError
 from utanforskap.methods import model as m
 from utanforskap.methods.loader import LoadedMethod
@@ -43,15 +43,40 @@ class Spec(Strict):
     ar: int
     kalla: str
     rutnat: dict[str, list[float]]
-    mal: dict[str, Target]
+    # Empty: the published totals of the bundled kalibrering.toml (the same 2024 map for every method).
+    mal: dict[str, Target] = Field(default_factory=dict)
+
+
+# The bundled calibration files, one per method that has one (data/kalibrering*.toml).
+BUNDLED_SPECS = ("kalibrering.toml", "kalibrering_registerdata.toml")
 
 
 def load_spec(path: str | Path | None = None) -> Spec:
     if path is None:
-        text, where = resources.files("utanforskap.data").joinpath("kalibrering.toml").read_text("utf-8"), "utanforskap/data/kalibrering.toml"
-    else:
-        text, where = read_toml_text(path), str(path)
-    spec = load_toml_model(text, where, Spec)
+        return _bundled_spec(BUNDLED_SPECS[0])
+    return _checked(load_toml_model(read_toml_text(path), str(path), Spec), str(path))
+
+
+def spec_for_method(method_id: str) -> Spec:
+    """The bundled calibration file for `method_id`; a clear error naming those that exist."""
+    specs = [_bundled_spec(name) for name in BUNDLED_SPECS]
+    for spec in specs:
+        if spec.metod == method_id:
+            return spec
+    have = ", ".join(s.metod for s in specs)
+    raise InputError(f"kalibrera --metod {method_id}: ingen kalibreringsfil följer med för metoden; det gör det för {have}. Ange en egen med --spec FIL.")
+
+
+def _bundled_spec(name: str) -> Spec:
+    text = resources.files("utanforskap.data").joinpath(name).read_text("utf-8")
+    return _checked(load_toml_model(text, f"utanforskap/data/{name}", Spec), f"utanforskap/data/{name}")
+
+
+def _checked(spec: Spec, where: str) -> Spec:
+    if not spec.mal:
+        if where.endswith(BUNDLED_SPECS[0]):
+            raise InputError(f"{where}: mal saknas")
+        spec = spec.model_copy(update={"mal": load_spec().mal})
     for tid, t in spec.mal.items():
         if t.matt not in MEASURES:
             raise InputError(f"{where}: mal.{tid}.matt: okänt mått {t.matt!r}; tillåtna: {', '.join(MEASURES)}")
@@ -133,10 +158,11 @@ class _AreaArrays:
         return np.ones(self.pop.shape[0], bool) if t.lan is None else np.isin(self.lan, t.lan)
 
 
-def calibrate(spec: Spec | None = None, data: str = "paket") -> Calibration:
-    """Exhaustive grid search; see the module docstring."""
+def calibrate(spec: Spec | None = None, data: str | DataSource = "paket") -> Calibration:
+    """Exhaustive grid search over `data` (a name open_source knows, or an opened source);
+    see the module docstring."""
     spec = spec or load_spec()
-    source = open_source(data)
+    source = data if isinstance(data, DataSource) else open_source(data)
     loaded = load_method(spec.metod)
     shape = _shape(loaded, spec)
     # Read the inputs once; every map below is classified from them.
