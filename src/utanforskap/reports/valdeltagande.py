@@ -16,6 +16,7 @@ from functools import lru_cache
 
 import polars as pl
 
+from utanforskap.errors import InputError
 from utanforskap.formatting import format_number as tal
 from utanforskap.formatting import format_percent as procent
 from utanforskap.observations.store import bundled_store
@@ -54,7 +55,7 @@ def _totals() -> pl.DataFrame:
 def _districts() -> pl.DataFrame:
     try:
         return bundle.reference(REFERENCE)
-    except Exception:  # an older package without the table: the section says so
+    except InputError:  # an older package without the table: the section says so
         return pl.DataFrame()
 
 

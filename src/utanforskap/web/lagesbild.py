@@ -7,12 +7,18 @@ reference codes); the page templates only show it.
 
 from __future__ import annotations
 
+import logging
+
+import polars as pl
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
+from utanforskap.errors import UtanforskapError
 from utanforskap.formatting import format_number, format_percent, format_short
 from utanforskap.geography.codes import restore_zeros
 from utanforskap.results import compare, karta
+
+log = logging.getLogger(__name__)
 
 POLICE_LABELS = {0: "inte utpekat av Polisen", 1: "utsatt område", 2: "särskilt utsatt område"}
 AREA_TYPE_LABELS = {
@@ -48,7 +54,8 @@ class AreaFacts:
         try:
             codes = compare.reference_codes(result.source.store)
             self.references = {row["regso_kod"]: row for row in codes.iter_rows(named=True)}
-        except Exception:  # a store without the reference variables (e.g. synthetic) shows none
+        except (UtanforskapError, pl.exceptions.PolarsError) as exc:  # e.g. a synthetic store: shows none, says why in the log
+            log.info("områdestyp och Polisens kategori visas inte: %s", exc)
             self.references = {}
 
     def factor_rows(self, area: dict) -> list[dict]:
