@@ -58,8 +58,8 @@ class Compiled:
         if not isinstance(klass, m.Classify):
             raise MethodError(f"{loaded.source}: robusthet kräver ett steg {CLASS_STEP!r} av typen klass (listningen)")
         self.classes = [r.klass for r in klass.regler]
-        self.base_params = engine.resolve_parameters(loaded, parameters)  # the values the map used
-        self.base_params = {k: float(v) for k, v in self.base_params.items() if not isinstance(v, list)}
+        resolved = engine.resolve_parameters(loaded, parameters)  # the values the map used
+        self.base_params: dict[str, float] = {k: float(v) for k, v in resolved.items() if not isinstance(v, list)}
         self.full = engine.run(loaded, inputs, parameters=parameters, keep_all=True, source=loaded.source)
         self.keys = self.full[method.nyckel].to_list()
         self.n_areas = self.full.height
