@@ -191,7 +191,7 @@ def simulate(setup: Setup, draws: int = DEFAULT_DRAWS, seed: int = DEFAULT_SEED,
         rows["antal_kommuner"].append(((sub.astype(np.float32) @ onehot[some]) > 0).sum(axis=1))
         rows["invanare"].append(sub.astype(np.float64) @ pop[some])
         rows["barn"].append(sub.astype(np.float64) @ kids[some])
-    per_draw = _per_draw(setup, all_draws, {k: np.concatenate(v) for k, v in rows.items()})
+    per_draw = _per_draw(all_draws, {k: np.concatenate(v) for k, v in rows.items()})
     areas = _per_area(setup, t, count_col)
     return Run(setup, all_draws, seed, areas, per_draw)
 
@@ -232,7 +232,7 @@ def _count_column(setup: Setup) -> str | None:
     return step.indata
 
 
-def _per_draw(setup: Setup, draws: dr.Draws, cols: dict) -> pl.DataFrame:
+def _per_draw(draws: dr.Draws, cols: dict) -> pl.DataFrame:
     frame = pl.DataFrame(
         {
             "dragning": np.arange(1, draws.n + 1),
