@@ -61,12 +61,12 @@ def _show(loaded) -> None:  # a methods.loader.LoadedMethod
     if method.parametrar:
         console.print("\n[bold]Parametrar[/]")
         for row in engine.describe_parameters(loaded):
-            unit = f" {escape(row['enhet'])}" if row["enhet"] else ""
+            unit = f" {escape(str(row['enhet']))}" if row["enhet"] else ""
             value = row["varde"]
             shown = ", ".join(_num(v) for v in value) if isinstance(value, list) else _num(value)
-            console.print(f"  [bold]{escape(row['parameter'])}[/] = {shown}{unit}  \\[{escape(str(row['proveniens']))}]", highlight=False)
+            console.print(f"  [bold]{escape(str(row['parameter']))}[/] = {shown}{unit}  \\[{escape(str(row['proveniens']))}]", highlight=False)
             if row["motivering"]:
-                console.print(f"      {escape(row['motivering'])}", highlight=False)
+                console.print(f"      {escape(str(row['motivering']))}", highlight=False)
     if method.osakerhet is not None:
         _show_uncertainty(method.osakerhet)
     steps = Table(title=f"Steg ({len(method.steg)}, i {len(loaded.layers)} nivåer)", title_justify="left")

@@ -73,7 +73,7 @@ def install() -> None:
 
     if getattr(rich_utils, "_utanforskap_svenska", False):
         return
-    rich_utils._utanforskap_svenska = True
+    rich_utils._utanforskap_svenska = True  # type: ignore[attr-defined]  # our own marker on typer's module
 
     rich_utils.ARGUMENTS_PANEL_TITLE = "Argument"
     rich_utils.OPTIONS_PANEL_TITLE = "Flaggor"
@@ -93,7 +93,7 @@ def install() -> None:
     def swedish_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
         write_usage(self, prog, args.replace("[OPTIONS]", "[FLAGGOR]").replace("COMMAND [ARGS]...", "KOMMANDO [ARGUMENT]..."), USAGE if prefix is None else prefix)
 
-    formatting.HelpFormatter.write_usage = swedish_usage
+    formatting.HelpFormatter.write_usage = swedish_usage  # type: ignore[method-assign]  # patching typer's English texts
 
     get_help_option = click_core.Command.get_help_option
 
@@ -103,7 +103,7 @@ def install() -> None:
             opt.help = HELP_TEXT
         return opt
 
-    click_core.Command.get_help_option = swedish_help_option
+    click_core.Command.get_help_option = swedish_help_option  # type: ignore[method-assign]  # patching typer's English texts
 
     display_type = core.TyperOption.display_type_rich
 
@@ -113,20 +113,20 @@ def install() -> None:
         label = display_type(self, ctx)
         return _swedish_type(label)
 
-    core.TyperOption.display_type_rich = swedish_type
+    core.TyperOption.display_type_rich = swedish_type  # type: ignore[method-assign]  # patching typer's English texts
 
     arg_type = core.TyperArgument.display_type_rich
-    core.TyperArgument.display_type_rich = lambda self, ctx: _swedish_type(arg_type(self, ctx))
+    core.TyperArgument.display_type_rich = lambda self, ctx: _swedish_type(arg_type(self, ctx))  # type: ignore[method-assign]  # patching typer's English texts
 
     format_message = exceptions.ClickException.format_message
-    exceptions.ClickException.format_message = lambda self: translate_error(format_message(self))
+    exceptions.ClickException.format_message = lambda self: translate_error(format_message(self))  # type: ignore[method-assign]  # patching typer's English texts
     usage_format = exceptions.UsageError.format_message if "format_message" in vars(exceptions.UsageError) else None
     if usage_format is not None:
-        exceptions.UsageError.format_message = lambda self: translate_error(usage_format(self))
+        exceptions.UsageError.format_message = lambda self: translate_error(usage_format(self))  # type: ignore[method-assign]  # patching typer's English texts
     for cls in (exceptions.BadParameter, exceptions.MissingParameter, exceptions.NoSuchOption, exceptions.BadOptionUsage):
         own = vars(cls).get("format_message")
         if own is not None:
-            cls.format_message = (lambda f: lambda self: translate_error(f(self)))(own)
+            cls.format_message = (lambda f: lambda self: translate_error(f(self)))(own)  # type: ignore[method-assign]  # patching typer's English texts
 
 
 def _swedish_type(label):

@@ -40,8 +40,8 @@ MEASURE_LABELS = {
     "arbetsloshet": "Arbetslöshet",
     "langtidsarbetsloshet": "Långtidsarbetslöshet",
 }
-COLUMNS = {"ar": pl.Int64, "matt": pl.String, "indelning": pl.String, "grupp": pl.String, "omrade": pl.String,
-           "taljare": pl.Float64, "namnare": pl.Float64, "varde": pl.Float64, "kalla": pl.String, "typ": pl.String}
+COLUMNS = pl.Schema({"ar": pl.Int64, "matt": pl.String, "indelning": pl.String, "grupp": pl.String, "omrade": pl.String,
+                     "taljare": pl.Float64, "namnare": pl.Float64, "varde": pl.Float64, "kalla": pl.String, "typ": pl.String})
 
 
 @dataclass

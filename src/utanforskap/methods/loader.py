@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
@@ -40,7 +41,7 @@ def builtin_ids() -> list[str]:
     return sorted(p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml"))
 
 
-def load(id_or_path: str | Path) -> LoadedMethod:
+def load(id_or_path: str | os.PathLike[str]) -> LoadedMethod:
     """Load a shipped method by id, or a method file by path."""
     text, source = _read(id_or_path)
     return load_dict(parse_toml(text, source, MethodError), source)
@@ -57,7 +58,7 @@ def load_dict(raw: dict[str, Any], source: str) -> LoadedMethod:
     return LoadedMethod(method=method, source=source, layers=layers, kinds=kinds)
 
 
-def _read(id_or_path: str | Path) -> tuple[str, str]:
+def _read(id_or_path: str | os.PathLike[str]) -> tuple[str, str]:
     path = Path(id_or_path)
     if path.suffix == ".toml" or path.exists():
         if path.is_dir():

@@ -72,7 +72,8 @@ def load(path: str | os.PathLike[str] | None = None) -> list[Event]:
     rows = doc.get("handelse", [])
     if not isinstance(rows, list):
         raise InputError(f"{where}: handelse ska vara en lista av tabeller ([[handelse]])")
-    events, seen = [], {}
+    events: list[Event] = []
+    seen: dict[str, int] = {}
     for i, row in enumerate(rows, start=1):
         event = _event(row, f"{where}: handelse[{i}]")
         if event.id in seen:

@@ -18,9 +18,9 @@ def size_chart(sizes: np.ndarray, today: int, source: str) -> bytes:
     foot_in = fg.footnote_height(source, width_in)
     height_in = 2.1 + foot_in
     fig = fg.new_figure(width_in, height_in)
-    ax = fig.add_axes([0.5 / width_in, (foot_in + 0.42) / height_in, 1 - 0.62 / width_in, 1.4 / height_in])
+    ax = fig.add_axes((0.5 / width_in, (foot_in + 0.42) / height_in, 1 - 0.62 / width_in, 1.4 / height_in))
     lo, hi = int(sizes.min()), int(sizes.max())
-    ax.hist(sizes, bins=np.arange(lo, hi + 2) - 0.5, color="#b9c0c5", edgecolor="#ffffff", linewidth=0.3, label="dragningar")
+    ax.hist(sizes, bins=(np.arange(lo, hi + 2) - 0.5).tolist(), color="#b9c0c5", edgecolor="#ffffff", linewidth=0.3, label="dragningar")
     ax.axvline(today, color=fg.THRESHOLD, linestyle="--", linewidth=1.4)
     ax.annotate(f"i dag {today}", xy=(today, 1), xycoords=("data", "axes fraction"), xytext=(3, -2), textcoords="offset points", fontsize=7.5, va="top")
     ax.set_title("Listans storlek över dragningarna")

@@ -6,6 +6,8 @@ measure by group for the latest year; template ``_uppfoljning_arbetsmarknad.html
 
 from __future__ import annotations
 
+from typing import cast
+
 import polars as pl
 
 from utanforskap.formatting import format_percent as procent
@@ -30,7 +32,9 @@ def listed_codes(result: MapResult) -> list[str]:
 def section(result: MapResult, events: list, kod: str | None, namn: str, source_note: str) -> dict:
     """Template variables: charts, tables and notes (always a dict; `rows` empty when the store has nothing)."""
     f = fu.followup(loaded(result), kod, listed_codes(result), result.source.synthetic)
-    out = {"namn": namn, "notes": f.notes, "charts": [], "tables": [], "syntetisk": f.synthetic, "years": f.years}
+    charts: list[dict] = []
+    tables: list[dict] = []
+    out = {"namn": namn, "notes": f.notes, "charts": charts, "tables": tables, "syntetisk": f.synthetic, "years": f.years}
     if f.rows.is_empty():
         return out
     years = f.years
@@ -47,9 +51,9 @@ def section(result: MapResult, events: list, kod: str | None, namn: str, source_
                     continue
                 by_year = dict(zip(g["ar"].to_list(), g["varde"].to_list(), strict=False))
                 series.append((GROUP_LABELS[grupp], [_pct(by_year.get(y)) for y in years], *_STYLE[grupp]))
-            out["charts"].append(_chart(f"{fu.MEASURE_LABELS[matt]}: {fu.COUNT_MEASURES[matt][0].lower()}, {namn}", years, series, events, source_note))
-            out["tables"].append(_table(counted, fu.COUNT_MEASURES[matt][0], [g for g in GROUP_LABELS if g in set(counted["grupp"])],
-                                        GROUP_LABELS))
+            charts.append(_chart(f"{fu.MEASURE_LABELS[matt]}: {fu.COUNT_MEASURES[matt][0].lower()}, {namn}", years, series, events, source_note))
+            tables.append(_table(counted, fu.COUNT_MEASURES[matt][0], [g for g in GROUP_LABELS if g in set(counted["grupp"])],
+                                 GROUP_LABELS))
         if shares.height:
             everyone = shares.filter(pl.col("indelning") == "Alla")
             areas = sorted(everyone["omrade"].unique().to_list())
@@ -59,9 +63,9 @@ def section(result: MapResult, events: list, kod: str | None, namn: str, source_
                 by_year = dict(zip(g["ar"].to_list(), g["varde"].to_list(), strict=False))
                 series.append((code, [_pct(by_year.get(y)) for y in years], *_AREA_STYLES[i]))
             label = fu.SHARE_MEASURES[matt][0]
-            out["charts"].append(_chart(f"{label}, listade områden i {namn}", years, series, events,
-                                        source_note + " SCB IntGr1RegSOBASN (EJ VERIFIERAD)."))
-            out["tables"].append(_table(shares.with_columns(grupp=pl.col("omrade")), label, areas, {a: a for a in areas}))
+            charts.append(_chart(f"{label}, listade områden i {namn}", years, series, events,
+                                 source_note + " SCB IntGr1RegSOBASN (EJ VERIFIERAD)."))
+            tables.append(_table(shares.with_columns(grupp=pl.col("omrade")), label, areas, {a: a for a in areas}))
     return out
 
 
@@ -84,7 +88,7 @@ def _chart(title: str, years: list[int], series: list, events: list, source: str
 
 
 def _table(rows: pl.DataFrame, label: str, columns: list[str], names: dict[str, str]) -> dict:
-    latest = int(rows["ar"].max())
+    latest = int(cast(int, rows["ar"].max()))
     last = rows.filter(pl.col("ar") == latest)
     body = []
     for indelning in fu.GROUPS.values():

@@ -23,7 +23,7 @@ from utanforskap.methods import model as m
 from utanforskap.methods.loader import LoadedMethod
 from utanforskap.methods.loader import load as load_method
 from utanforskap.results.inputs import method_inputs
-from utanforskap.results.karta import MapResult, areas_with_population, classify, full_frame, memo, top_class
+from utanforskap.results.karta import MapResult, areas_with_population, classify, full_frame, memo, scalar_parameters, top_class
 from utanforskap.tomlmodel import Strict, load_toml_model, read_toml_text
 
 MEASURES = ("omraden", "kommuner", "befolkning", "barn", "sarskilt")
@@ -171,7 +171,7 @@ def calibrate(spec: Spec | None = None, data: str | DataSource = "paket") -> Cal
     base = classify(loaded, inputs, areas, source, spec.ar)
     counts, n_factor_grid = _flag_counts(shape, spec, base)
     grid_loss, combo, lv, tv = _best_combination(counts, shape, spec, base, _AreaArrays.of(base.areas.sort("regso_kod")))
-    chosen = dict(base.parameters)
+    chosen = scalar_parameters(base)  # the grid's parameters are numbers: the loader refuses a list where a step wants one
     factor_combo = np.unravel_index(combo, n_factor_grid) if n_factor_grid else ()
     for (_, _, param), idx in zip(shape.factors, factor_combo, strict=True):
         if param in spec.rutnat:
@@ -229,8 +229,9 @@ def _listed_totals(listed: np.ndarray, spec: Spec, a: _AreaArrays) -> dict[str, 
 def _best_combination(counts: np.ndarray, shape: _Shape, spec: Spec, base: MapResult, a: _AreaArrays) -> tuple[float, int, float, float]:
     """(loss, factor combination, listing threshold, top-class threshold) of least loss;
     ties go to the first in grid order."""
-    listed_values = spec.rutnat.get(shape.listed_param, [base.parameters[shape.listed_param]])
-    top_values = spec.rutnat.get(shape.top_param, [base.parameters[shape.top_param]]) if shape.top_param else [np.inf]
+    scalars = scalar_parameters(base)  # class limits are numbers (the loader refuses a list)
+    listed_values = spec.rutnat.get(shape.listed_param, [scalars[shape.listed_param]])
+    top_values = spec.rutnat.get(shape.top_param, [scalars[shape.top_param]]) if shape.top_param else [np.inf]
     best: tuple[float, int, float, float] | None = None
     for lv in listed_values:
         per_target = _listed_totals(counts >= lv, spec, a)

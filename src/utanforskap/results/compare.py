@@ -8,6 +8,7 @@ References (all in the bundled store): Segregationsbarometern's områdestyp 2022
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import polars as pl
 
@@ -100,10 +101,10 @@ def compare(result: MapResult, store: ObservationStore) -> tuple[pl.DataFrame, p
     for f in result.factors:
         if not f.flagga:
             continue
-        row = {"faktor": f.id, "namn": f.namn, "status": f.status}
+        row: dict[str, object] = {"faktor": f.id, "namn": f.namn, "status": f.status}
         for ref in REFERENCES:
             theirs = om.filter(pl.col(ref.id))
-            row[ref.id] = float(theirs[f.flagga].fill_null(False).mean()) if theirs.height else None
-        row["alla_omraden"] = float(om[f.flagga].fill_null(False).mean())
+            row[ref.id] = float(cast(float, theirs[f.flagga].fill_null(False).mean())) if theirs.height else None
+        row["alla_omraden"] = float(cast(float, om[f.flagga].fill_null(False).mean()))
         factor_rows.append(row)
     return lists, pl.DataFrame(factor_rows)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -101,7 +102,7 @@ def percent_columns(result: MapResult, columns: list[str]) -> list[str]:
 def write_sheet(wb, table: pl.DataFrame, name: str, result: MapResult, freeze_cols: int = 0) -> None:
     """One sheet for people: Swedish headers, percent formats, frozen header row, autofilter."""
     cat = column_catalogue(result, table.columns)
-    headers = {}
+    headers: dict[str, str] = {}
     for c in table.columns:  # headers must be unique in an Excel table
         h = cat[c][0]
         while h in headers.values():
@@ -110,9 +111,10 @@ def write_sheet(wb, table: pl.DataFrame, name: str, result: MapResult, freeze_co
     pct = {headers[c]: "0.0%" for c in percent_columns(result, table.columns)}
     ints = {headers[c]: "# ##0" for c, t in table.schema.items() if t.is_integer() and not c.startswith("flagga_")}
     floats = {headers[c]: "0.00" for c, t in table.schema.items() if t.is_float() and headers[c] not in pct}
+    formats: dict[Any, str] = {**ints, **floats, **pct}  # polars' column key is a union of str, selector and tuple
     table.rename(headers).write_excel(
         wb, worksheet=name, autofit=True, autofilter=True, freeze_panes=(1, freeze_cols),
-        column_formats={**ints, **floats, **pct}, header_format={"bold": True, "text_wrap": True},
+        column_formats=formats, header_format={"bold": True, "text_wrap": True},
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import polars as pl
 
 from utanforskap import geography
@@ -63,9 +65,10 @@ def _refuse_not_finite(table: pl.DataFrame, name: str, variable: str, store: Obs
         return
     odd = table[name].is_nan() | table[name].is_infinite()
     if odd.any():
-        area = table["omrade"][int(odd.arg_max())]
+        at = int(cast(int, odd.arg_max()))  # odd.any(), so not None
+        area = table["omrade"][at]
         raise InputError(
-            f"{store.root}: variabeln {variable} har värdet {table[name][int(odd.arg_max())]} för {area} "
+            f"{store.root}: variabeln {variable} har värdet {table[name][at]} för {area} "
             f"(indata {name}); bara ändliga tal eller tomt godtas"
         )
 

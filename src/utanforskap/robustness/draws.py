@@ -7,6 +7,7 @@ Monte Carlo (uniform random points) and Sobol analysis (SALib's points) share on
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 from scipy.stats import norm
@@ -31,7 +32,7 @@ class Dimension:
     def support(self) -> tuple[float, float]:
         """The range of values (a choice: of indices)."""
         s = self.spec
-        if self.kind == "alternativ":
+        if isinstance(s, m.StepAlternative):  # kind "alternativ"
             return 0.0, float(len(s.val) - 1)
         if s.fordelning == "likformig":
             return _uniform_bounds(s, self.base)
@@ -43,7 +44,7 @@ class Dimension:
     def from_unit(self, u: np.ndarray) -> np.ndarray:
         """Values for points u in [0, 1) (inverse CDF)."""
         s = self.spec
-        if self.kind == "alternativ":
+        if isinstance(s, m.StepAlternative):  # kind "alternativ"
             return _discrete(u, np.arange(len(s.val), dtype=float), s.sannolikheter)
         if s.fordelning == "likformig":
             lo, hi = _uniform_bounds(s, self.base)
@@ -56,7 +57,7 @@ class Dimension:
     def grid(self, points: int) -> np.ndarray:
         """Values for a one-at-a-time sweep: every discrete value, else `points` evenly spaced."""
         s = self.spec
-        if self.kind == "alternativ":
+        if isinstance(s, m.StepAlternative):  # kind "alternativ"
             return np.arange(len(s.val), dtype=float)
         if s.fordelning == "diskret":
             return np.unique(np.asarray(s.varden, dtype=float))
@@ -68,12 +69,16 @@ def _uniform_bounds(s: m.ParameterUncertainty, base: float) -> tuple[float, floa
     if s.relativ is not None:
         half = abs(base) * s.relativ
         return base - half, base + half
+    assert s.min is not None and s.max is not None  # the model requires min and max without relativ
     return float(s.min), float(s.max)
 
 
 def _normal(s: m.ParameterUncertainty, base: float) -> tuple[float, float]:
     mean = base if s.medel is None else s.medel
-    sd = s.sd if s.sd is not None else abs(base) * s.relativ
+    if s.sd is not None:
+        return mean, s.sd
+    assert s.relativ is not None  # the model requires sd or relativ
+    sd = abs(base) * s.relativ
     return mean, sd
 
 
@@ -88,7 +93,8 @@ def dimensions(loaded: LoadedMethod, spec: m.Uncertainty, values: dict[str, floa
     `values`: the parameters the map was computed with (the method's own by default)."""
     method = loaded.method
     own = {n: p.varde for n, p in method.parametrar.items()} | dict(values or {})
-    dims = [Dimension(name, "parameter", p, float(own[name])) for name, p in spec.parametrar.items()]
+    # cast: the loader refuses uncertainty on a list-valued parameter
+    dims = [Dimension(name, "parameter", p, float(cast(float, own[name]))) for name, p in spec.parametrar.items()]
     steps = {s.namn: s for s in method.steg}
     for alt in spec.alternativ:
         own = getattr(steps[alt.steg], alt.falt)

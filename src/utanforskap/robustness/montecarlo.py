@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 import polars as pl
@@ -60,8 +61,8 @@ def prepare(
         loaded = loader.load(method)
         if loaded.method.nyckel != "regso_kod":
             raise InputError(f"{loaded.source}: robusthet körs på RegSO; metodens nyckel måste vara regso_kod")
-        inputs = method_inputs(loaded, source.store, year)
-        result = karta.classify(loaded, inputs, karta.areas_with_population(source.store, year), source, year)
+        table = method_inputs(loaded, source.store, year)
+        result = karta.classify(loaded, table, karta.areas_with_population(source.store, year), source, year)
     loaded = result.method
     inputs = result._memo.get("inputs")
     if inputs is None:
@@ -79,10 +80,10 @@ def prepare(
 class _Totals:
     """Sums over draws, per area, filled block by block."""
 
+    listed: np.ndarray
+    top: np.ndarray
+    hist: np.ndarray  # (flag count + 1, areas)
     n: int = 0
-    listed: np.ndarray | None = None
-    top: np.ndarray | None = None
-    hist: np.ndarray | None = None  # (flag count + 1, areas)
     flagged: dict = field(default_factory=dict)
     d_sum: dict = field(default_factory=dict)
     d_sq: dict = field(default_factory=dict)
@@ -122,6 +123,7 @@ def flag_margin(comp: Compiled, env: dict, k: int, step: m.Flag) -> np.ndarray:
     """Signed distance to the flag's threshold (k x areas): positive on the flagged side."""
     a = comp.column(env, step.indata, k)
     g = step.grans
+    b: np.ndarray | float
     if isinstance(g, str):
         b = comp.column(env, g, k)
     elif isinstance(g, m.ParamRef) and g.parameter in comp.param_index:
@@ -161,7 +163,7 @@ def simulate(setup: Setup, draws: int = DEFAULT_DRAWS, seed: int = DEFAULT_SEED,
     onehot = np.zeros((kidx.size, uniq.size), dtype=np.float32)
     onehot[np.arange(kidx.size), kidx] = 1.0
     t = _Totals(listed=np.zeros(comp.n_areas), top=np.zeros(comp.n_areas), hist=np.zeros((n_flags + 2, comp.n_areas)))
-    rows = {"antal_omraden": [], "antal_hogsta_klass": [], "antal_kommuner": [], "invanare": [], "barn": []}
+    rows: dict[str, list[np.ndarray]] = {"antal_omraden": [], "antal_hogsta_klass": [], "antal_kommuner": [], "invanare": [], "barn": []}
     for start in range(0, draws, block):  # over blocks of draws, each evaluated at once
         part = all_draws.slice(start, min(start + block, draws))
         k = part.n
@@ -189,7 +191,7 @@ def simulate(setup: Setup, draws: int = DEFAULT_DRAWS, seed: int = DEFAULT_SEED,
         rows["antal_kommuner"].append(((sub.astype(np.float32) @ onehot[some]) > 0).sum(axis=1))
         rows["invanare"].append(sub.astype(np.float64) @ pop[some])
         rows["barn"].append(sub.astype(np.float64) @ kids[some])
-    per_draw = _per_draw(setup, all_draws, {k: np.concatenate(v) for k, v in rows.items()})
+    per_draw = _per_draw(all_draws, {k: np.concatenate(v) for k, v in rows.items()})
     areas = _per_area(setup, t, count_col)
     return Run(setup, all_draws, seed, areas, per_draw)
 
@@ -226,10 +228,11 @@ def _margin_sums(comp: Compiled, env: dict, k: int, step: m.Flag):
 
 def _count_column(setup: Setup) -> str | None:
     step = next(s for s in setup.result.method.method.steg if s.namn == CLASS_STEP)
+    assert isinstance(step, m.Classify)  # Compiled refuses a method whose klass step is not one
     return step.indata
 
 
-def _per_draw(setup: Setup, draws: dr.Draws, cols: dict) -> pl.DataFrame:
+def _per_draw(draws: dr.Draws, cols: dict) -> pl.DataFrame:
     frame = pl.DataFrame(
         {
             "dragning": np.arange(1, draws.n + 1),
@@ -243,11 +246,11 @@ def _per_draw(setup: Setup, draws: dr.Draws, cols: dict) -> pl.DataFrame:
     extra = []
     for j, d in enumerate(draws.dims):
         v = draws.values[:, j]
-        if d.kind == "parameter":
-            extra.append(pl.Series(d.name, v))
-        else:
+        if isinstance(d.spec, m.StepAlternative):  # kind "alternativ"
             names = np.asarray(d.spec.val, dtype=object)
             extra.append(pl.Series(f"alternativ_{d.name.replace('.', '_')}", names[v.astype(int)].tolist(), dtype=pl.String))
+        else:
+            extra.append(pl.Series(d.name, v))
     return frame.with_columns(extra) if extra else frame
 
 
@@ -298,7 +301,7 @@ def _per_area(setup: Setup, t: _Totals, count_col: str | None) -> pl.DataFrame:
         mat = np.abs(np.column_stack([margins[i] for i in ids]))
         has = ~np.isnan(mat).all(axis=1)
         best = np.argmin(np.where(np.isnan(mat), np.inf, mat), axis=1)
-        nearest = np.where(has, np.asarray(ids, dtype=object)[best], None)
+        nearest = cast(np.ndarray, np.where(has, np.asarray(ids, dtype=object)[best], None))  # numpy's stub takes y=None for where(condition)
         frame = frame.with_columns(pl.Series("narmaste_troskel", nearest.tolist(), dtype=pl.String))
     return frame
 
@@ -307,13 +310,13 @@ def _per_area(setup: Setup, t: _Totals, count_col: str | None) -> pl.DataFrame:
 def variant(setup: Setup, row: np.ndarray) -> loader.LoadedMethod:
     """The method with one draw's rule choices written into its steps (a new LoadedMethod)."""
     loaded = setup.result.method
-    alts = [(j, d) for j, d in enumerate(setup.dims) if d.kind == "alternativ"]
+    alts = [(j, d.spec) for j, d in enumerate(setup.dims) if isinstance(d.spec, m.StepAlternative)]
     if not alts:
         return loaded
     raw = loaded.method.model_dump(exclude_none=True)
-    for j, d in alts:  # over the declared choices (a handful)
-        step = next(s for s in raw["steg"] if s["namn"] == d.spec.steg)
-        step[d.spec.falt] = d.spec.val[int(row[j])]
+    for j, alt in alts:  # over the declared choices (a handful)
+        step = next(s for s in raw["steg"] if s["namn"] == alt.steg)
+        step[alt.falt] = alt.val[int(row[j])]
     return loader.load_dict(raw, loaded.source)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import polars as pl
@@ -53,7 +54,7 @@ def sobol_indices(Y: np.ndarray, d: int) -> tuple[np.ndarray, np.ndarray]:
     outputs at once (one column per output; a constant output gets zeros)."""
     # Listed status (bool) in float32, normalised in place: a quarter of the memory of float64.
     Y = np.asarray(Y)
-    Y = Y.astype(np.float32 if Y.dtype == bool else np.float64).reshape(Y.shape[0], -1)
+    Y = (Y.astype(np.float32) if Y.dtype == bool else Y.astype(np.float64)).reshape(Y.shape[0], -1)
     const = Y.max(axis=0) - Y.min(axis=0) <= np.finfo(float).eps
     Y -= Y.mean(axis=0)
     Y /= np.where(const, 1.0, Y.std(axis=0)).astype(Y.dtype)
@@ -90,10 +91,11 @@ def analyse(setup: Setup, base_samples: int = DEFAULT_BASE_SAMPLES, seed: int = 
     _, st_area = sobol_indices(listed, d)
     varies = st_area.max(axis=0) > 0
     names = np.asarray([x.name for x in dims], dtype=object)
+    binding_names = cast(np.ndarray, np.where(varies, names[st_area.argmax(axis=0)], None))  # numpy's stub takes y=None for where(condition)
     binding = pl.DataFrame(
         {
             "regso_kod": setup.areas["regso_kod"],
-            "bindande_parameter": pl.Series(np.where(varies, names[st_area.argmax(axis=0)], None).tolist(), dtype=pl.String),
+            "bindande_parameter": pl.Series(binding_names.tolist(), dtype=pl.String),
             "bindande_st": pl.Series(np.where(varies, st_area.max(axis=0), np.nan)).fill_nan(None),
         }
     )

@@ -3,6 +3,7 @@ checked against the method (a name it lacks is an error), and the label cut-offs
 
 from __future__ import annotations
 
+import os
 import tomllib
 from functools import lru_cache
 from importlib import resources
@@ -49,7 +50,7 @@ def label(probability, cut: Cutoffs | None = None):
     return np.where(p >= cut.sakert_listad, "säkert listad", np.where(p <= cut.sakert_ej_listad, "säkert ej listad", "osäker"))
 
 
-def load_spec(loaded: LoadedMethod, path: str | Path | None = None) -> m.Uncertainty:
+def load_spec(loaded: LoadedMethod, path: str | os.PathLike[str] | None = None) -> m.Uncertainty:
     """The uncertainty to simulate: a file's `[osakerhet]` table if given, else the method's
     own, else nothing uncertain. Every name must exist in the method."""
     if path is None:

@@ -12,7 +12,9 @@ code, 0 for none and i + 1 for the i-th rule of the `klass` step.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -56,20 +58,20 @@ class Compiled:
         if not isinstance(klass, m.Classify):
             raise MethodError(f"{loaded.source}: robusthet kräver ett steg {CLASS_STEP!r} av typen klass (listningen)")
         self.classes = [r.klass for r in klass.regler]
-        self.base_params = engine.resolve_parameters(loaded, parameters)  # the values the map used
-        self.base_params = {k: float(v) for k, v in self.base_params.items() if not isinstance(v, list)}
+        resolved = engine.resolve_parameters(loaded, parameters)  # the values the map used
+        self.base_params: dict[str, float] = {k: float(v) for k, v in resolved.items() if not isinstance(v, list)}
         self.full = engine.run(loaded, inputs, parameters=parameters, keep_all=True, source=loaded.source)
         self.keys = self.full[method.nyckel].to_list()
         self.n_areas = self.full.height
         self.param_index = {d.name: j for j, d in enumerate(dims) if d.kind == "parameter"}
         self.alternatives = {
-            d.spec.steg: (d.spec.falt, j, list(d.spec.val)) for j, d in enumerate(dims) if d.kind == "alternativ"
+            d.spec.steg: (d.spec.falt, j, list(d.spec.val)) for j, d in enumerate(dims) if isinstance(d.spec, m.StepAlternative)
         }
         self.noised = dict(spec.indata)
         self.factor_flags = [
-            FactorFlag(f.id, f.flagga, steps[f.flagga])
+            FactorFlag(f.id, f.flagga, step)
             for f in factors
-            if f.flagga and isinstance(steps.get(f.flagga), m.Flag)
+            if f.flagga and isinstance(step := steps.get(f.flagga), m.Flag)
         ]
         self.order, self.varying = self._varying(method, {CLASS_STEP} | {f.flag for f in self.factor_flags})
         self._fixed: dict[str, np.ndarray] = {}
@@ -145,6 +147,7 @@ class Compiled:
         for name, nm in order:  # over the noised inputs
             den = den_draw = None
             if nm.brus == "binomial":
+                assert nm.namnare is not None  # the model requires namnare for binomial
                 den, den_draw = self.fixed(nm.namnare), out.get(nm.namnare)
             out[name] = noisy_counts(nm, self.fixed(name), k, rng, den, den_draw)
         return out
@@ -158,7 +161,7 @@ class Compiled:
             for step in self.order:
                 value = _OPS[type(step)](step, ctx)
                 if step.grind:
-                    value = np.where(ctx.gate(step), value, np.nan if step.namn != CLASS_STEP else 0.0)
+                    value = np.where(ctx.gate(step.grind), value, np.nan if step.namn != CLASS_STEP else 0.0)
                 env[step.namn] = value
         return env
 
@@ -187,6 +190,7 @@ def noisy_counts(
     if nm.brus == "poisson":
         y = rng.poisson(np.broadcast_to(x0, shape)).astype(np.float64)
     elif nm.brus == "binomial":
+        assert den is not None  # Compiled.noise passes the denominator for binomial noise
         n = den if den_draw is None else den_draw
         n0 = np.where(np.isnan(n), 0.0, np.maximum(np.rint(n), 0.0))
         ok = (den > 0) & ~np.isnan(den)
@@ -204,8 +208,9 @@ class _Ctx:
     def __init__(self, comp: Compiled, env, params, base_params, draws: Draws):
         self.comp, self.env, self.params, self.base_params, self.draws = comp, env, params, base_params, draws
 
-    def gate(self, step: m.Step) -> np.ndarray:
-        return self.get(step.grind) == 1.0
+    def gate(self, grind: str) -> np.ndarray:
+        """Where the step's gate column `grind` is true."""
+        return self.get(grind) == 1.0
 
     def get(self, name: str) -> np.ndarray:
         return self.env[name] if name in self.env else self.comp.fixed(name)
@@ -223,7 +228,7 @@ class _Ctx:
         else:
             x = self.get(name)
         if step.grind:
-            x = np.where(self.gate(step), x, np.nan)
+            x = np.where(self.gate(step.grind), x, np.nan)
         return x
 
     def number(self, value) -> np.ndarray | float:
@@ -290,7 +295,7 @@ def _weighted(s: m.WeightedSum, c: _Ctx):
     x = _stack([c.col(s, "indata", n) for n in s.indata])
     w = [c.number(v) for v in s.vikter]
     miss = _nan(x)
-    value = sum(np.where(miss[i], 0.0, x[i] * w[i]) for i in range(len(w)))  # over the terms
+    value: np.ndarray | float = sum(np.where(miss[i], 0.0, x[i] * w[i]) for i in range(len(w)))  # over the terms
     if s.normera:
         value = value / sum(np.where(miss[i], 0.0, w[i]) for i in range(len(w)))
     gone = miss.any(axis=0) if s.saknade == "sprid" else miss.all(axis=0)
@@ -310,7 +315,7 @@ def _flag(s: m.Flag, c: _Ctx):
     return res
 
 
-def _flags(s: m.Step, c: _Ctx):
+def _flags(s: m.FlagCount | m.MissingCount | m.KOfM | m.Logic, c: _Ctx) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Each input flag with its missing mask, without stacking k x areas copies."""
     for n in s.indata:  # over the flags (a handful)
         x = c.col(s, "indata", n)
@@ -325,12 +330,14 @@ def _combine_missing(masks: list[np.ndarray], rule: str) -> np.ndarray:
 
 
 def _flag_count(s: m.FlagCount, c: _Ctx):
-    count, masks = None, []
+    count: np.ndarray | None = None
+    masks: list[np.ndarray] = []
     for x, miss in _flags(s, c):
         eq = (x == 1.0)
         count = eq.astype(FLAG) if count is None else count + eq
         masks.append(miss)
     gone = _combine_missing(masks, s.saknade)
+    assert count is not None  # a flag per mask, and _combine_missing needs one
     if gone.any():
         count = np.where(gone, np.nan, count).astype(FLAG)
     return count
@@ -345,10 +352,12 @@ def _missing_count(s: m.MissingCount, c: _Ctx):
 
 def _k_of_m(s: m.KOfM, c: _Ctx):
     k = c.number(s.k)
-    true = unknown = None
+    true: np.ndarray | None = None
+    unknown: np.ndarray | None = None
     for x, miss in _flags(s, c):
         true = (x == 1.0).astype(FLAG) if true is None else true + (x == 1.0)
         unknown = miss.astype(FLAG) if unknown is None else unknown + miss
+    assert true is not None and unknown is not None  # at least one input: the engine, run first, fails on none
     if s.saknade == "hoppa":
         return (true >= k).astype(FLAG)
     if s.saknade == "sprid":
@@ -362,11 +371,13 @@ def _logic(s: m.Logic, c: _Ctx):
         x, miss = pairs[0]
         return np.where(miss, np.nan, 1.0 - x).astype(FLAG)
     decided = 0.0 if s.typ == "och" else 1.0
-    hit = unknown = None
+    hit: np.ndarray | None = None
+    unknown: np.ndarray | None = None
     for x, miss in pairs:
         h = x == decided
         hit = h if hit is None else (hit | h)
         unknown = miss if unknown is None else (unknown | miss)
+    assert hit is not None and unknown is not None  # at least one input: the engine, run first, fails on none
     return np.where(hit, decided, np.where(unknown, np.nan, 1.0 - decided)).astype(FLAG)
 
 
@@ -414,7 +425,7 @@ def _minmax(s: m.MinMax, c: _Ctx):
     return np.where(hi - lo != 0, (x - lo) / (hi - lo), np.nan)
 
 
-_OPS = {
+_OPS: dict[type, Callable[[Any, _Ctx], Any]] = {
     m.Ratio: _ratio,
     m.Relative: _relative,
     m.Reference: _reference,

@@ -35,7 +35,7 @@ class GeoJSONResponse(Response):
 
 # Every /api/v1 route documents the errors it really answers with (schemas.Fel), not
 # FastAPI's default 422 schema.
-ERRORS = {
+ERRORS: dict[int | str, dict[str, object]] = {
     404: {"model": schemas.Fel, "description": "Okänd kod eller adress (svar på svenska)"},
     422: {"model": schemas.Fel, "description": "Ogiltig parameter: `detaljer` anger fält, plats och orsak"},
 }
