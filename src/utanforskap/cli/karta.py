@@ -142,7 +142,7 @@ def kalibrera(
         ft.add_row(escape(row["beskrivning"]), format_number(row["publicerat"]), format_number(row["vart"]), format_number(row["avvikelse"]))
     console.print(ft)
     if ut:
-        write_text(ut, calibrate.parameter_snippet(cal, s))
+        write_text(ut, calibrate.parameter_snippet(cal))
         console.print(f"Skrev parametrarna till {escape(str(ut))}", highlight=False)
 
 

@@ -296,7 +296,7 @@ def _shape(loaded: LoadedMethod, spec: Spec) -> _Shape:
     return _Shape(factors, listed_param, top_param)
 
 
-def parameter_snippet(cal: Calibration, spec: Spec) -> str:
+def parameter_snippet(cal: Calibration) -> str:
     """The chosen values as TOML lines to paste into the method's [parametrar]."""
     lines = [f"# utanforskap kalibrera: {cal.kombinationer} kombinationer, förlust {cal.forlust:.4f}"]
     for name, value in cal.parametrar.items():
