@@ -165,3 +165,16 @@ def test_declared_breaks_are_shown_where_a_series_crosses_them():
     assert ids(2022, 2026, {"rostande"}) == ["deso-regso-2025", "valdistrikt-2026"]
     one = breaks.crossed(bs, {"befolkning"}, 2019, 2024, vintages=dict.fromkeys(range(2019, 2025), "RegSO 2020"))
     assert not one[0].applies and "alla år i samma indelning (RegSO 2020)" in one[0].note
+
+
+def test_area_pages_get_the_breaks_their_years_cross(tmp_path):
+    from utanforskap.datasets import open_source
+    from utanforskap.followup.service import FollowUpService
+
+    store = multi_year_store(tmp_path / "lager")  # 2019-2024: the map 2021-2024 (3-year crime sums)
+    svc = FollowUpService("se-oppna-data-2022", open_source(str(store.root)))
+    s = svc.area_series("0180R024")
+    assert [b["id"] for b in s["seriebrott"]] == ["deso-regso-2025"]
+    b = s["seriebrott"][0]
+    assert b["mellan"] == "2023–2024" and not b["galler"] and "RegSO 2020" in b["anmarkning"]
+    assert {r["jamforbarhet"] for r in s["karta"]} == {"jämförbar"}
