@@ -42,6 +42,7 @@ def test_change_codes_from_links():
     assert why["F1"] == "DeSO 2018 → DeSO 2025: ingen efterföljare i DeSO 2025"
 
 
+@pytest.mark.slow
 def test_hamta_reads_the_key_from_scbs_aggregation_codelists(api, tmp_path):  # noqa: F811
     env = {**os.environ, "UTANFORSKAP_SCB_URL": api.scb_url, "UTANFORSKAP_CACHE_DIR": str(tmp_path / "cache"), "COLUMNS": "200"}
     r = subprocess.run(
@@ -113,12 +114,14 @@ def _two_vintage_store(root, changed: dict[str, str] | None):
     return store
 
 
+@pytest.mark.slow
 def test_without_a_key_the_two_vintages_are_an_error_naming_the_command(tmp_path):
     store = _two_vintage_store(tmp_path, None)
     with pytest.raises(InputError, match=r"åren 2024 är i RegSO 2025.*utanforskap hamta --omradesnycklar"):
         series.follow_up("se-oppna-data-2022", [2022, 2023, 2024], str(store.root))
 
 
+@pytest.mark.slow
 def test_areas_of_two_vintages_in_one_year_are_an_error(tmp_path):
     obs = multi_year_store(tmp_path / "bas", years=range(2020, 2025)).read()
     crime = pl.col("variabel") == "brott_urval"
@@ -131,6 +134,7 @@ def test_areas_of_two_vintages_in_one_year_are_an_error(tmp_path):
         series.follow_up("se-oppna-data-2022", [2022, 2023, 2024], str(tmp_path / "lager"))
 
 
+@pytest.mark.slow
 def test_a_series_across_the_break_continues_only_for_unchanged_areas(tmp_path):
     listed = series.follow_up("se-oppna-data-2022", [2022, 2023], str(multi_year_store(tmp_path / "x", years=range(2020, 2025)).root))
     on_list = listed.areas.filter((pl.col("ar") == 2023) & pl.col("klass").is_not_null())["regso_kod"].to_list()
@@ -167,6 +171,7 @@ def test_declared_breaks_are_shown_where_a_series_crosses_them():
     assert not one[0].applies and "alla år i samma indelning (RegSO 2020)" in one[0].note
 
 
+@pytest.mark.slow
 def test_area_pages_get_the_breaks_their_years_cross(tmp_path):
     from utanforskap.datasets import open_source
     from utanforskap.followup.service import FollowUpService

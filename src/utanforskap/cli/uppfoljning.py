@@ -66,7 +66,8 @@ def uppfoljning(
         )
     for row in fu.factor_table().iter_rows(named=True):
         console.print(f"  faktorn {escape(row['namn'])}: data {row['ar_med_data']}", highlight=False)
-    for row in export.open_series.bundled(tuple(fu.years)).factor_rows.iter_rows(named=True) if written.get("brott_per_ar") else []:
+    real = export.open_series.bundled(tuple(fu.years))
+    for row in real.factor_rows.iter_rows(named=True) if real is not None else []:
         lacks = "" if row["ar_utan_data"] == "–" else f"; saknas {row['ar_utan_data']}"
         console.print(f"  {escape(row['namn'])}: data {row['ar_med_data']}{escape(lacks)}", highlight=False)
     for c in fu.breaks:

@@ -90,7 +90,7 @@ def _sheet_xml(df: pl.DataFrame) -> str:
     sample = df.head(1000)
     for name in df.columns:
         longest = sample[name].cast(pl.String).str.len_chars().max() if sample.height else 0
-        widths.append(min(60, max(len(name), int(longest or 0)) + 2))
+        widths.append(min(60, max(len(name), longest if isinstance(longest, int) else 0) + 2))
     cols = "".join(f'<col min="{i + 1}" max="{i + 1}" width="{w}" customWidth="1"/>' for i, w in enumerate(widths))
     if df.height and df.width:
         rows = df.with_row_index("__r", offset=2).select(
