@@ -144,7 +144,7 @@ def bundled(years: tuple[int, ...]) -> RealSeries | None:
     label = "VERKLIGA ÖPPNA DATA (paketet), inte uppföljningens datakälla"
     type_years = sorted(set(types["fran_ar"].to_list()) | set(types["till_ar"].to_list()))
     missing_crime = [y for y in years if y not in have]
-    why = {y: notes.get(y, "saknas i underlaget") for y in missing_crime}
+    why = {y: notes.get(y, "saknas i underlaget").removeprefix("saknas: ") for y in missing_crime}
     rows = [
         {"faktor": "kriminalitet_verklig", "namn": "Kriminalitet: Polisens sex brottskoder per RegSO (verkliga data)", "status": label,
          "ar_med_data": year_span(y for y in have if y in years) or "inga", "ar_utan_data": "; ".join(f"{y}: {t}" for y, t in why.items()) or "–"},
