@@ -157,6 +157,13 @@ def test_a_series_across_the_break_continues_only_for_unchanged_areas(tmp_path):
     written = pl.read_csv(out["omraden"], infer_schema_length=0)
     assert written.filter((pl.col("regso_kod") == a) & (pl.col("ar") == "2024"))["jamforbarhet"][0].startswith("ej jämförbar")
     assert pl.read_csv(out["seriebrott"])["id"].to_list() == ["deso-regso-2025"]
+    # Beside it, the bundle's real series with the years each has, said plainly.
+    real = pl.read_csv(out["faktorer"]).filter(pl.col("faktor").str.ends_with("_verklig"))
+    rows = {r["faktor"]: r for r in real.iter_rows(named=True)}
+    assert rows["kriminalitet_verklig"]["ar_med_data"] == "2022–2023"
+    assert rows["kriminalitet_verklig"]["ar_utan_data"] == "2024: bara första kvartalet 2024 finns i underlaget"
+    assert rows["omradestyp_verklig"]["ar_med_data"] == "2022–2023" and rows["kriminalitet_verklig"]["status"].startswith("VERKLIGA ÖPPNA DATA")
+    assert pl.read_csv(out["brott_per_ar"])["ar"].unique().sort().to_list() == [2022, 2023]
 
 
 def test_declared_breaks_are_shown_where_a_series_crosses_them():
