@@ -3,12 +3,14 @@ whole process), the comparison of the years against a pandas baseline, aggregati
 multi-year synthetic panel against a single year (persons per second), and the movers and
 stayers split for all RegSO and all years against a pandas baseline.
 
-Environment: BENCH_PANEL_PERSONER (default 1 000 000 persons per year; the issue's target is
+Environment: BENCH_UPPFOLJNING_LAGER (a store to run on instead of the synthetic panel's,
+with BENCH_UPPFOLJNING_METOD), BENCH_PANEL_PERSONER (default 1 000 000 persons per year; the issue's target is
 the full population, 10,5 M, which needs the time and memory of an idle machine)."""
 
 from __future__ import annotations
 
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -24,9 +26,10 @@ import itertools
 
 from common import report, timed
 
-from utanforskap.followup import movers, series
+from utanforskap.followup import export, movers, series
 from utanforskap.microdata import aggregate as ag
 from utanforskap.microdata import panel
+from utanforskap.observations.store import ObservationStore
 
 YEARS = list(range(2019, 2025))
 
@@ -68,23 +71,50 @@ def decompose_pandas(persons: pd.DataFrame, num: str, den: str, groups: pd.DataF
     return pd.concat(out)
 
 
+def excel_cell_by_cell(fu, frames: dict, path: Path) -> None:
+    """The baseline for the workbook: polars' write_excel (xlsxwriter, cell by cell, autofit),
+    as the follow-up wrote it before the column-wise writer."""
+    import xlsxwriter
+
+    with xlsxwriter.Workbook(str(path)) as wb:
+        for title, key in (("Sammanfattning", "sammanfattning"), ("Förändringar", "forandringar"), ("Kommuner per år", "kommuner"),
+                           ("Områden per år", "omraden"), ("Faktorer och år", "faktorer"), ("Brott i serierna", "seriebrott")):
+            export._swedish(fu, frames[key]).write_excel(wb, worksheet=title, autofit=True, freeze_panes=(1, 0))
+
+
 def main() -> None:
-    # 1. The whole process from a store: the synthetic panel's store (built once, cached).
-    store = panel.panel_store(YEARS)
+    # 1. The whole process from a store: the synthetic panel's store (built once, cached), or
+    #    BENCH_UPPFOLJNING_LAGER (a store with 6 years x 3 363 RegSO).
+    lager = os.environ.get("BENCH_UPPFOLJNING_LAGER")
+    store = ObservationStore(Path(lager)) if lager else panel.panel_store(YEARS)
+    metod = os.environ.get("BENCH_UPPFOLJNING_METOD", "se-utanforskap-2024")
     with tempfile.TemporaryDirectory() as tmp:
         def run() -> None:
             res = subprocess.run(
-                [sys.executable, "-m", "utanforskap", "uppfoljning", "--fran", "2019", "--till", "2024", "--data", str(store.root), "--ut", tmp],
+                [sys.executable, "-m", "utanforskap", "uppfoljning", "--fran", "2019", "--till", "2024", "--data", str(store.root),
+                 "--metod", metod, "--ut", tmp],
                 capture_output=True, text=True, check=False,
             )
             if res.returncode != 0:
                 raise SystemExit(res.stderr)
 
         whole = timed(run, repeat=3, warmup=1)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        run()
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
     report("uppfoljning_6ar_3363_regso_hela_processen", whole, "s")
+    # Processor time of one run (user + system, all threads): the wall time on an idle machine is
+    # at most this; on a shared machine the wall time above is much longer.
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    report("uppfoljning_6ar_3363_regso_processortid", cpu, "s")
 
     # 2. The comparison of the years alone (polars) against pandas.
-    fu = series.follow_up("se-utanforskap-2024", YEARS, str(store.root))
+    fu = series.follow_up(metod, YEARS, str(store.root))
+    frames = export.tables(fu)
+    with tempfile.TemporaryDirectory() as tmp:
+        ours_x = timed(lambda: export._excel(fu, frames, Path(tmp) / "a.xlsx"), repeat=3)
+        base_x = timed(lambda: excel_cell_by_cell(fu, frames, Path(tmp) / "b.xlsx"), repeat=1, warmup=0)
+    report("uppfoljning_arbetsbok_xlsx", ours_x, "s", baseline=base_x)
     classes = series.karta.classes(fu.maps[YEARS[0]])
     rank = {k: len(classes) - i for i, k in enumerate(classes)}
     areas = fu.areas.drop("datakalla")

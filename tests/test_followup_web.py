@@ -18,6 +18,7 @@ def test_area_series_api(server):
     assert [row["ar"] for row in body["kriminalitet"]] == [2020, 2021, 2022, 2023]
     assert body["omradestyp"] == [{"ar": 2022, "typ": 2}, {"ar": 2023, "typ": 1}]
     assert body["karta"] == [] and "2022" in body["anmarkning"]  # the bundle's map has one year
+    assert body["seriebrott"] == []  # 2020-2023 crosses no declared break
     assert "etag" in {k.lower() for k in r.headers}
     missing = httpx.get(f"{server.url}/api/v1/omraden/9999R999/tidsserie", timeout=30)
     assert missing.status_code == 404 and "Okänt område" in missing.json()["fel"]

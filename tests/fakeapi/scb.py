@@ -51,6 +51,7 @@ class FakeScb:
         cube, lists = _area_table(data_dir / "omraden_0114_0115.csv")
         self.cubes["TAB0001"] = cube
         self.codelists.update(lists)
+        self.codelists.update(_vintage_aggregations(data_dir / "omraden_0114_0115.csv", agg))
         from .integration import cubes as integration_cubes  # SCB's integration tables (AA0003), made-up values
 
         self.cubes.update(integration_cubes(self.codelists))
@@ -210,6 +211,49 @@ def _from_jsonstat(path: Path) -> Cube:
     symbols = {int(k): v for k, v in (doc.get("status") or {}).items()}
     header = {k: v for k, v in doc.items() if k not in ("id", "size", "dimension", "value", "status")}
     return Cube(header, list(doc["id"]), codes, copy.deepcopy(doc["dimension"]), values, symbols)
+
+
+# The 2025 vintage of the test areas (MADE UP for the tests, not SCB's): 0114C1010 divided into
+# 0114C1011 and 0114C1012 inside RegSO 0114R001; 0115A0010 and 0115A0020 merged into a new
+# 0115A0050 in 0115R004; 0115C1080 moved from 0115R006 to 0115R007.
+VINTAGE_2025 = {"split": ("0114C1010", ("0114C1011", "0114C1012")), "merge": (("0115A0010", "0115A0020"), "0115A0050"),
+                "move": ("0115C1080", "0115R007")}
+
+
+def _vintage_aggregations(path: Path, like: dict) -> dict[str, dict]:
+    """agg_RegSO2020 and agg_RegSO2025 in the format of SCB's aggregation codelists (the
+    recorded agg_Ålder10årJ response): each RegSO with its DeSO in valueMap."""
+    with path.open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    old: dict[str, list[str]] = {}
+    names = {}
+    for r in rows:
+        old.setdefault(r["RegSOkod_2020"], []).append(r["DeSO_2018"])
+        names[r["RegSOkod_2020"]] = r["RegSO_2020"]
+    new = {k: list(v) for k, v in old.items()}
+    split_from, parts = VINTAGE_2025["split"]
+    merged, into = VINTAGE_2025["merge"]
+    moved, to = VINTAGE_2025["move"]
+    for k, v in new.items():
+        if split_from in v:
+            v[v.index(split_from):v.index(split_from) + 1] = list(parts)
+        if merged[0] in v:
+            new[k] = [d for d in v if d not in merged] + [into]
+        if moved in v:
+            v.remove(moved)
+    new[to].append(moved)
+
+    def doc(cid: str, label: str, groups: dict[str, list[str]], suffix: str) -> dict:
+        base = {k: v for k, v in like.items() if k not in ("id", "label", "values", "links")}
+        return {
+            "id": cid, "label": label, **base,
+            "values": [{"code": f"{r}{'_RegSO2025' if suffix else ''}", "label": names[r], "valueMap": [f"{d}{suffix}" for d in ds]}
+                       for r, ds in groups.items()],
+            "links": [{"rel": "self", "hreflang": "sv", "href": f"https://statistikdatabasen.scb.se/api/v2/codeLists/{cid}?lang=sv"}],
+        }
+
+    return {"agg_RegSO2020": doc("agg_RegSO2020", "RegSO 2020", old, ""),
+            "agg_RegSO2025": doc("agg_RegSO2025", "RegSO 2025", new, "_DeSO2025")}
 
 
 def _area_table(path: Path) -> tuple[Cube, dict[str, dict]]:

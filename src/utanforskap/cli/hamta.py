@@ -26,6 +26,8 @@ def hamta(
     offline: bool = typer.Option(False, "--offline", help="Hämta inget från nätet; spela upp svar ur cachen"),
     katalog: Path | None = typer.Option(None, "--katalog", help="Egen katalogfil (TOML) i stället för den inbyggda"),
     cache: Path | None = typer.Option(None, "--cache", help="Katalog för råa API-svar (standard: UTANFORSKAP_CACHE_DIR eller ./cache)"),
+    omradesnycklar: bool = typer.Option(False, "--omradesnycklar", help="Hämta bara nyckeln DeSO 2018 → 2025 och RegSO 2020 → 2025 ur SCB:s aggregeringskodlistor"),
+    nyckelfil: Path | None = typer.Option(None, "--nyckelfil", help="Läs nyckeln mellan indelningarna ur SCB:s nyckelfil (xlsx eller CSV) i stället"),
 ) -> None:
     """Hämta katalogens variabler från SCB (PxWebApi 2.0) och Kolada till observationslagret."""
     from utanforskap.observations.store import ObservationStore
@@ -38,6 +40,9 @@ def hamta(
     if lager is not None:
         overrides["store_dir"] = lager
     settings = load_settings(**overrides)
+    if omradesnycklar or nyckelfil is not None:
+        _keys(settings, nyckelfil, offline)
+        return
     years = fetch.parse_years(ar)
     out = console
     try:
@@ -76,3 +81,26 @@ def _summary(out: Console, outcomes: Sequence, niva: str, years: Sequence[str], 
     if failed:
         table.add_row(escape(failed), "", "", "", "", "", "[bold red]fel – se nedan[/]")
     out.print(table)
+
+
+def _keys(settings, nyckelfil: Path | None, offline: bool) -> None:
+    """The key between area vintages into the store directory, with a count per change code."""
+    from utanforskap.geography import vintages
+    from utanforskap.sources import vintage_keys
+    from utanforskap.sources.pxweb import PxWebClient
+
+    if nyckelfil is not None:
+        key = vintage_keys.from_key_file(nyckelfil)
+        origin = str(nyckelfil)
+    else:
+        with PxWebClient(settings=settings, offline=offline) as client:
+            key = vintage_keys.from_codelists(client)
+        ids = vintage_keys.codelist_ids()
+        origin = f"SCB-kodlistorna {ids['regso_fran']} och {ids['regso_till']}"
+    path = vintage_keys.write(key, settings.store_dir)
+    console.print(f"Nyckel mellan indelningarna ur {escape(origin)}:", highlight=False)
+    for niva in vintages.VINTAGES:
+        counts = vintages.area_changes(key, niva).group_by("andring").len().sort("andring")
+        parts = ", ".join(f"{r['andring']} {r['len']}" for r in counts.iter_rows(named=True))
+        console.print(f"  {niva}: {parts}", highlight=False)
+    console.print(f"Skrev {escape(str(path))}", highlight=False)

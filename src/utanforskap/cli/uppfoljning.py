@@ -66,6 +66,13 @@ def uppfoljning(
         )
     for row in fu.factor_table().iter_rows(named=True):
         console.print(f"  faktorn {escape(row['namn'])}: data {row['ar_med_data']}", highlight=False)
+    real = export.open_series.bundled(tuple(fu.years))
+    for row in real.factor_rows.iter_rows(named=True) if real is not None else []:
+        lacks = "" if row["ar_utan_data"] == "–" else f"; saknas {row['ar_utan_data']}"
+        console.print(f"  {escape(row['namn'])}: data {row['ar_med_data']}{escape(lacks)}", highlight=False)
+    for c in fu.breaks:
+        state = "" if c.applies else f" ({c.note})"
+        console.print(f"  brott i serien {c.brott.ar - 1}–{c.brott.ar}: {escape(c.brott.id)}{escape(state)}", highlight=False)
     console.print(f"Skrev till {escape(str(ut))}/: " + ", ".join(p.name for p in written.values()), highlight=False)
 
 

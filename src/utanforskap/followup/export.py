@@ -11,6 +11,7 @@ from pathlib import Path
 import polars as pl
 
 from utanforskap.atomic import atomic_dir
+from utanforskap.followup import open_series, workbook
 from utanforskap.followup.series import FollowUp, year_span
 
 FILES = {
@@ -20,6 +21,10 @@ FILES = {
     "sammanfattning": "sammanfattning.csv",
     "faktorer": "faktorer.csv",
     "flyttningar": "flyttningar.csv",
+    "seriebrott": "seriebrott.csv",
+    "brott_per_ar": "brott_per_ar.csv",
+    "brott_sammanfattning": "brott_sammanfattning.csv",
+    "omradestyp": "omradestyp_forandringar.csv",
     "xlsx": "uppfoljning.xlsx",
 }
 
@@ -41,6 +46,9 @@ HEADERS = {
     "utflyttade": "Del från utflyttade", "antal_kvarboende": "Kvarboende (personer)",
     "antal_inflyttade": "Inflyttade (personer)", "antal_utflyttade": "Utflyttade (personer)",
     "uppdelning": "Uppdelning", "skyddad": "Skyddad (röjandekontroll)",
+    "seriebrott": "Brott i serien", "jamforbarhet": "Jämförbarhet", "indelning": "Områdesindelning",
+    "id": "Id", "typ": "Typ", "mellan": "Mellan år", "variabler": "Variabler", "faktorer_berorda": "Berörda faktorer",
+    "galler": "Gäller dessa data", "beskrivning": "Beskrivning", "kalla": "Källa", "proveniens": "Proveniens",
 }
 
 
@@ -59,7 +67,13 @@ def tables(fu: FollowUp) -> dict[str, pl.DataFrame]:
     summary = fu.summary.with_columns(faktorer_med_data=_factor_note(fu), datakalla=pl.lit(fu.label))
     kommuner = fu.kommuner.with_columns(faktorer_med_data=_factor_note(fu), datakalla=pl.lit(fu.label))
     factors = fu.factor_table().with_columns(datakalla=pl.lit(fu.label))
-    return {"omraden": areas, "forandringar": changes, "kommuner": kommuner, "sammanfattning": summary, "faktorer": factors}
+    out = {"omraden": areas, "forandringar": changes, "kommuner": kommuner, "sammanfattning": summary, "faktorer": factors,
+           "seriebrott": fu.break_table().rename({"faktorer": "faktorer_berorda"})}
+    real = open_series.bundled(tuple(fu.years))
+    if real is not None:
+        out["faktorer"] = pl.concat([factors, real.factor_rows], how="diagonal_relaxed")
+        out.update(brott_per_ar=real.crime, brott_sammanfattning=real.crime_summary, omradestyp=real.types)
+    return out
 
 
 def write_all(fu: FollowUp, out: str | os.PathLike[str], step: Callable[[str], None] | None = None,
@@ -100,8 +114,6 @@ def _swedish(fu: FollowUp, df: pl.DataFrame) -> pl.DataFrame:
 
 
 def _excel(fu: FollowUp, frames: dict[str, pl.DataFrame], path: Path) -> None:
-    import xlsxwriter
-
     about = pl.DataFrame({
         "Uppgift": ["Metod", "År", "Data", "Tröskeltyp"],
         "Värde": [
@@ -113,9 +125,9 @@ def _excel(fu: FollowUp, frames: dict[str, pl.DataFrame], path: Path) -> None:
     })
     sheets = [
         ("Sammanfattning", "sammanfattning"), ("Förändringar", "forandringar"), ("Kommuner per år", "kommuner"),
-        ("Områden per år", "omraden"), ("Faktorer och år", "faktorer"),
-    ] + ([("Flyttare och kvarboende", "flyttningar")] if "flyttningar" in frames else [])
-    with xlsxwriter.Workbook(str(path)) as wb:
-        for title, key in sheets:
-            _swedish(fu, frames[key]).write_excel(wb, worksheet=title, autofit=True, freeze_panes=(1, 0))
-        about.write_excel(wb, worksheet="Om uppföljningen", autofit=True)
+        ("Områden per år", "omraden"), ("Faktorer och år", "faktorer"), ("Brott i serierna", "seriebrott"),
+    ] + ([("Flyttare och kvarboende", "flyttningar")] if "flyttningar" in frames else []) + [
+        (title, key) for title, key in (("Kriminalitet per år (verkliga)", "brott_sammanfattning"), ("Områdestyp (verkliga)", "omradestyp"))
+        if key in frames
+    ]
+    workbook.write(path, [(title, _swedish(fu, frames[key])) for title, key in sheets] + [("Om uppföljningen", about)])

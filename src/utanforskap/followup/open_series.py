@@ -12,10 +12,14 @@
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
+
 import polars as pl
 
 from utanforskap import geography
 from utanforskap.errors import InputError
+from utanforskap.followup.series import year_span
 from utanforskap.methods import loader
 from utanforskap.observations.store import ObservationStore
 
@@ -113,3 +117,41 @@ def area_type_changes(store: ObservationStore) -> pl.DataFrame:
         "regso_kod", "regso_namn", "kommun_kod", "kommun_namn", pl.col("fran_ar").cast(pl.Int64), pl.col("ar").alias("till_ar"),
         pl.col("typ_fore").alias("typ_fran"), pl.col("typ").alias("typ_till"), "andring",
     ).with_columns(datakalla=pl.lit("SCB/Boverket: Segregationsbarometerns områdestyp (verkliga öppna data)")).sort("till_ar", "regso_kod")
+
+
+@dataclass(frozen=True)
+class RealSeries:
+    crime: pl.DataFrame
+    crime_summary: pl.DataFrame
+    types: pl.DataFrame
+    factor_rows: pl.DataFrame  # faktorer.csv rows: which years each real factor has, and why not the others
+
+
+@functools.lru_cache(maxsize=4)
+def bundled(years: tuple[int, ...]) -> RealSeries | None:
+    """The real series in the bundle beside any follow-up (also a synthetic one), and for each
+    of them the years it has within `years` and the reason for each year it lacks. None when
+    the bundle lacks them (said by the caller's files having no such rows)."""
+    from utanforskap.sources import bundle
+
+    store = bundle.default_store()
+    try:
+        have, notes = crime_years(store)
+        crime = crime_flags(store)
+        types = area_type_changes(store)
+    except InputError:
+        return None
+    label = "VERKLIGA ÖPPNA DATA (paketet), inte uppföljningens datakälla"
+    type_years = sorted(set(types["fran_ar"].to_list()) | set(types["till_ar"].to_list()))
+    missing_crime = [y for y in years if y not in have]
+    why = {y: notes.get(y, "saknas i underlaget").removeprefix("saknas: ") for y in missing_crime}
+    rows = [
+        {"faktor": "kriminalitet_verklig", "namn": "Kriminalitet: Polisens sex brottskoder per RegSO (verkliga data)", "status": label,
+         "ar_med_data": year_span(y for y in have if y in years) or "inga", "ar_utan_data": "; ".join(f"{y}: {t}" for y, t in why.items()) or "–"},
+        {"faktor": "omradestyp_verklig", "namn": "Områdestyp (SCB/Boverket, verkliga data)", "status": label,
+         "ar_med_data": year_span(y for y in type_years if y in years) or "inga",
+         "ar_utan_data": (year_span(y for y in years if y not in type_years) + ": finns inte i paketet (SCB:s serie TAB6586)") if set(years) - set(type_years) else "–"},
+    ]
+    factor_rows = pl.DataFrame(rows).with_columns(datakalla=pl.lit(label))
+    crime = crime.filter(pl.col("ar").is_in(years))
+    return RealSeries(crime, crime_summary(crime) if crime.height else crime_summary(crime_flags(store)).head(0), types, factor_rows)

@@ -27,7 +27,7 @@ from utanforskap.results import karta
 from utanforskap.results.inputs import method_inputs
 from utanforskap.results.karta import Factor, MapResult
 
-CHANGES = ("in", "ut", "upp", "ned")
+CHANGES = ("in", "ut", "upp", "ned", "ej jämförbar")
 
 
 @dataclass(frozen=True, eq=False)
@@ -43,6 +43,8 @@ class FollowUp:
     kommuner: pl.DataFrame
     summary: pl.DataFrame
     thresholds: pl.DataFrame  # ar, faktor, grans
+    breaks: list = field(default_factory=list)  # followup.breaks.Crossed: the breaks the range crosses
+    vintages: dict[int, str] = field(default_factory=dict)  # year -> area vintage of the data
     _memo: dict = field(default_factory=dict, init=False, repr=False)
 
     @property
@@ -60,6 +62,30 @@ class FollowUp:
                 "ar_utan_data": year_span([y for y in self.years if y not in have]) or "–",
             })
         return pl.DataFrame(rows, schema={k: pl.String for k in ("faktor", "namn", "status", "ar_med_data", "ar_utan_data")})
+
+    def break_table(self) -> pl.DataFrame:
+        """seriebrott.csv: every declared break the range crosses, the factors it touches and
+        whether it applies to these data."""
+        names = {f.id: f for f in self.factors}
+        rows = []
+        for c in self.breaks:
+            touched = [fid for fid, vs in self._factor_variables().items() if "*" in c.brott.variabler or set(vs) & set(c.variables)]
+            rows.append({
+                "id": c.brott.id, "ar": c.brott.ar, "typ": c.brott.typ, "mellan": f"{c.brott.ar - 1}–{c.brott.ar}",
+                "variabler": ", ".join(c.variables), "faktorer": ", ".join(names[t].namn for t in touched if t in names) or "–",
+                "galler": "ja" if c.applies else f"nej: {c.note}", "beskrivning": c.brott.beskrivning,
+                "kalla": c.brott.kalla, "proveniens": c.brott.proveniens,
+            })
+        cols = ("id", "ar", "typ", "mellan", "variabler", "faktorer", "galler", "beskrivning", "kalla", "proveniens")
+        return pl.DataFrame(rows, schema={k: (pl.Int64 if k == "ar" else pl.String) for k in cols})
+
+    def _factor_variables(self) -> dict[str, list[str]]:
+        steps = {st.namn: st for st in self.method.method.steg}
+        indata = self.method.method.indata
+        return {
+            f.id: sorted({indata[c].variabel or c for c in _columns_behind(steps, f.flagga or f.varde) if c in indata})
+            for f in self.factors
+        }
 
 
 def year_span(years: Iterable[int]) -> str:
@@ -238,6 +264,29 @@ def follow_up(
     return assemble(loaded, source, maps, factor_years)
 
 
+def _comparability(source: DataSource, years: list[int]) -> tuple[dict[int, str], list, pl.DataFrame | None]:
+    """The vintage of each year's data, the breaks the range crosses, and (when the years span
+    two area vintages) each RegSO's change code from the stored key."""
+    from utanforskap.followup import breaks
+    from utanforskap.sources import vintage_keys
+
+    vint = breaks.vintage_years(source.store, years)
+    changes = None
+    if len(set(vint.values())) > 1:
+        key = vintage_keys.read(source.store.root)
+        if key is None:
+            new = year_span(y for y, v in vint.items() if v == breaks.NEW_VINTAGE)
+            raise InputError(
+                f"{source.store.root}: åren {new} är i {breaks.NEW_VINTAGE}, övriga i {breaks.OLD_VINTAGE}, och lagret har ingen "
+                f"nyckel mellan indelningarna ({vintage_keys.KEY_FILE}); hämta den med utanforskap hamta --omradesnycklar "
+                "(eller --nyckelfil FIL), eller välj år i en indelning"
+            )
+        from utanforskap.geography import vintages
+
+        changes = vintages.area_changes(key, "regso").rename({"kod": "regso_kod"})
+    return vint, [], changes
+
+
 def assemble(loaded, source: DataSource, maps: dict[int, MapResult], factor_years: dict[str, list[int]]) -> FollowUp:
     years = sorted(maps)
     first = maps[years[0]]
@@ -253,12 +302,59 @@ def assemble(loaded, source: DataSource, maps: dict[int, MapResult], factor_year
         [{"ar": y, "faktor": f.id, "grans": f.grans} for y in years for f in karta.factor_details(maps[y]) if f.measured and f.flagga],
         schema={"ar": pl.Int64, "faktor": pl.String, "grans": pl.Float64},
     )
+    from utanforskap.followup import breaks as br
+
+    vint, _, area_key = _comparability(source, years)
+    variables = {sp.variabel or n for n, sp in loaded.method.indata.items() if sp.typ != "text"} | {"befolkning"}
+    crossed = br.crossed(br.load(), variables, years[0], years[-1], vintages=vint)
+    first_new = min((y for y, v in vint.items() if v == br.NEW_VINTAGE), default=None)
+    areas = _mark_comparability(areas, vint, area_key, first_new)
     changes = _changes(areas, factors, rank, thresholds)
+    changes = _with_breaks(changes, crossed, first_new)
     summary = _summary(areas, changes, classes)
     kommuner = _kommuner(areas, changes)
+    per_year = {y: "; ".join(c.brott.id for c in crossed if c.applies and c.brott.ar == y) for y in years}
     label = source.description
-    areas = areas.with_columns(pl.lit(label).alias("datakalla"))
-    return FollowUp(loaded, years, source, maps, factors, factor_years, areas, changes, kommuner, summary, thresholds)
+    areas = areas.with_columns(
+        pl.col("ar").replace_strict(per_year, return_dtype=pl.String, default="").alias("seriebrott"),
+        pl.lit(label).alias("datakalla"),
+    )
+    return FollowUp(loaded, years, source, maps, factors, factor_years, areas, changes, kommuner, summary, thresholds, crossed, vint)
+
+
+def _mark_comparability(areas: pl.DataFrame, vint: dict[int, str], area_key: pl.DataFrame | None, first_new: int | None) -> pl.DataFrame:
+    """indelning (the year's area vintage) and jamforbarhet: "jämförbar", or from the first
+    year of the new vintage "ej jämförbar: <reason>" for every RegSO not unchanged by the key."""
+    areas = areas.with_columns(indelning=pl.col("ar").replace_strict(vint, return_dtype=pl.String, default=None))
+    if area_key is None or first_new is None:
+        return areas.with_columns(jamforbarhet=pl.lit("jämförbar"))
+    areas = areas.join(area_key.select("regso_kod", pl.col("andring").alias("_omr_andring"), pl.col("orsak").alias("_omr_orsak")), on="regso_kod", how="left")
+    broken = (pl.col("ar") >= first_new) & (pl.col("_omr_andring").fill_null("ändrad") != "oförändrad")
+    why = pl.coalesce(pl.col("_omr_orsak"), pl.lit("koden saknas i nyckeln mellan indelningarna"))
+    return areas.with_columns(
+        jamforbarhet=pl.when(broken).then(pl.format("ej jämförbar: {} ({})", pl.col("_omr_andring").fill_null("ändrad"), why)).otherwise(pl.lit("jämförbar"))
+    ).drop("_omr_andring", "_omr_orsak")
+
+
+def _with_breaks(changes: pl.DataFrame, crossed: list, first_new: int | None) -> pl.DataFrame:
+    """seriebrott per change (the applying breaks between fran_ar and till_ar); a change across
+    the area-vintage break of an area that is not unchanged is "ej jämförbar" with the reason,
+    never a confirmed exit."""
+    applying = [c for c in crossed if c.applies]
+    if applying:
+        expr = pl.concat_list([
+            pl.when((pl.col("fran_ar") < c.brott.ar) & (pl.col("till_ar") >= c.brott.ar)).then(pl.lit(c.brott.id)) for c in applying
+        ]).list.drop_nulls().list.join("; ")
+    else:
+        expr = pl.lit("")
+    changes = changes.with_columns(seriebrott=expr)
+    if first_new is None:
+        return changes
+    across = (pl.col("fran_ar") < first_new) & (pl.col("till_ar") >= first_new) & pl.col("jamforbarhet").str.starts_with("ej")
+    return changes.with_columns(
+        orsak=pl.when(across).then(pl.col("jamforbarhet")).otherwise(pl.col("orsak")),
+        bekraftad=pl.when(across & (pl.col("andring") == "ut")).then(pl.lit("nej: ej jämförbar")).otherwise(pl.col("bekraftad")),
+    )
 
 
 def _changes(areas: pl.DataFrame, factors: list[Factor], rank: dict[str, int], thresholds: pl.DataFrame) -> pl.DataFrame:
@@ -281,6 +377,7 @@ def _changes(areas: pl.DataFrame, factors: list[Factor], rank: dict[str, int], t
         **{f"_prev_{f.flagga}": prev(f.flagga) for f in factors},
         _saknade_prev=prev("antal_saknade") if "antal_saknade" in areas.columns else pl.lit(None),
         _bef_prev=prev("befolkning"),
+        _jf_prev=prev("jamforbarhet") if "jamforbarhet" in areas.columns else pl.lit(None, pl.String),
     ).filter(pl.col("fran_ar").is_not_null())
     listed_before, listed_now = pl.col("_rank_prev") > 0, pl.col("_rank") > 0
     andring = (
@@ -289,6 +386,10 @@ def _changes(areas: pl.DataFrame, factors: list[Factor], rank: dict[str, int], t
         .when(listed_before & (pl.col("_rank") > pl.col("_rank_prev"))).then(pl.lit("upp"))
         .when(listed_before & (pl.col("_rank") < pl.col("_rank_prev"))).then(pl.lit("ned"))
     )
+    if "jamforbarhet" in df.columns:
+        # Across the area-vintage break a listed area that is not unchanged is its own row.
+        crossing = pl.col("jamforbarhet").str.starts_with("ej") & ~pl.col("_jf_prev").str.starts_with("ej")
+        andring = pl.when(andring.is_null() & crossing & (listed_before | listed_now)).then(pl.lit("ej jämförbar")).otherwise(andring)
     df = df.with_columns(andring=andring).filter(pl.col("andring").is_not_null())
 
     def flag_change(f: Factor) -> pl.Expr:
@@ -338,6 +439,7 @@ def _changes(areas: pl.DataFrame, factors: list[Factor], rank: dict[str, int], t
         "regso_kod", "regso_namn", "kommun_kod", "kommun_namn", "fran_ar", pl.col("ar").alias("till_ar"), "andring",
         pl.col("klass").alias("klass_till"), "antal_flaggor", "andrade_flaggor", "orsak", "bekraftad", "vaxlar",
         *[f"marginal_{f.id}" for f in factors],
+        *[c for c in ("jamforbarhet",) if c in df.columns],
     ]
     return df.select(cols).with_columns(pl.col("fran_ar").cast(pl.Int64)).sort("till_ar", "kommun_kod", "regso_kod")
 

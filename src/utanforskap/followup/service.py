@@ -91,6 +91,23 @@ class FollowUpService:
     def all_years(self) -> list[int]:
         return sorted(set(self.years()) | set(self.crime_years()) | set(self.type_years()))
 
+    def breaks(self) -> list[dict]:
+        """The declared breaks in the series (data/seriebrott.toml) that the years shown cross:
+        id, ar, mellan, beskrivning, galler (False: not for these data, with `anmarkning`)."""
+        from utanforskap.followup import breaks as br
+
+        fu = self.follow_up
+        if fu is not None:
+            crossed = fu.breaks
+        else:
+            years = self.all_years()
+            if len(years) < 2:
+                return []
+            vint = br.vintage_years(self.source.store, years)
+            crossed = br.crossed(br.load(), {open_series.CRIME_VARIABLE, "befolkning", "omradestyp"}, years[0], years[-1], vintages=vint)
+        return [{"id": c.brott.id, "ar": c.brott.ar, "mellan": f"{c.brott.ar - 1}–{c.brott.ar}", "beskrivning": c.brott.beskrivning,
+                 "galler": c.applies, "anmarkning": c.note} for c in crossed]
+
     def changes(self, fran: int, till: int) -> dict:
         """Between two years: the list's changes (when the map exists both years), the crime
         flag's changes and områdestyp type-1 changes (when the real series have both years)."""
@@ -128,7 +145,7 @@ class FollowUpService:
         """One area: per year its class, flags and factor values (with each threshold), and the
         real series (crime per 1 000 and its flag; områdestyp)."""
         self._ensure()
-        out: dict = {"karta": [], "kriminalitet": [], "omradestyp": []}
+        out: dict = {"karta": [], "kriminalitet": [], "omradestyp": [], "seriebrott": self.breaks()}
         fu = self._fu
         if fu is not None:
             rows = fu.areas.filter(pl.col("regso_kod") == code).sort("ar")
@@ -136,6 +153,7 @@ class FollowUpService:
             for r in rows.iter_rows(named=True):
                 out["karta"].append({
                     "ar": r["ar"], "klass": r["klass"], "antal_flaggor": r.get("antal_flaggor"),
+                    "jamforbarhet": r.get("jamforbarhet", "jämförbar"), "seriebrott": r.get("seriebrott") or "",
                     "faktorer": {
                         f.id: {"varde": r.get(f.varde) if f.varde else None, "flagga": None if r.get(f.flagga) is None else bool(r[f.flagga]),
                                "grans": th.get((r["ar"], f.id))}

@@ -32,7 +32,8 @@ def riket(prep) -> dict:
 def _riket(prep) -> dict:
     svc = service(prep)
     fu = svc.follow_up
-    out: dict = {"note": svc.note, "summary": None, "by_kommun": None, "crime": None, "types": None, "span": None}
+    out: dict = {"note": svc.note, "summary": None, "by_kommun": None, "crime": None, "types": None, "span": None,
+                 "breaks": svc.breaks()}
     if fu is not None:
         out["span"] = year_span(fu.years)
         out["summary"] = fu.summary.to_dicts()

@@ -6,5 +6,5 @@ helpers (`parsing`), and `result.SourceResult`."""
 
 __all__ = [
     "bundle", "fetch", "http", "jsonstat", "kolada", "parsing", "polisen", "pxweb", "result",
-    "scb_export", "segregation", "skolverket",
+    "scb_export", "segregation", "skolverket", "vintage_keys",
 ]

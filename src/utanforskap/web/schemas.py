@@ -281,6 +281,7 @@ class Tidsserie(Meta):
     karta: Any = Field(description="Per år: klass, antal flaggor och varje faktors värde, flagga och tröskel")
     kriminalitet: Any = Field(description="Verklig serie ur paketet: brott per 1 000 invånare och flaggor per år")
     omradestyp: Any = Field(description="Verklig serie ur paketet: SCB:s och Boverkets områdestyp per år")
+    seriebrott: Any = Field(default=None, description="Brott i serierna som åren korsar (områdesindelning, brus, valdistrikt, definition), och om de gäller dessa data")
     anmarkning: Any = Field(default=None, description="Vad serierna inte täcker")
 
 
