@@ -46,9 +46,23 @@ def measure(**kw) -> dict:
 # ---- schema and real data -------------------------------------------------------------
 def test_migrations_create_every_table_at_head(db):
     names = set(inspect(db.engine).get_table_names())
-    assert {"insats", "insats_kommun", "insats_omrade", "insats_sektor", "insats_problem", "utvardering", "historik", "anvandare", "token", "alembic_version"} <= names
+    assert {"insats", "insats_kommun", "insats_omrade", "insats_sektor", "insats_problem", "utvardering", "historik", "anvandare", "token",
+            "omgang", "omgang_svar", "omgang_handelse", "inloggningsforsok", "alembic_version"} <= names
     with db.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+
+
+def test_the_migrations_build_exactly_the_models_schema(db):
+    """Alembic's comparison of the migrated database with the models finds nothing to change
+    (a model edited without a migration fails here)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from utanforskap.metodbank.models import Base
+
+    with db.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
 
 
 def test_reopening_migrates_nothing_and_seeds_once(db):
@@ -219,14 +233,21 @@ def test_accounts_tokens_and_blocking(db):
         accounts.login(db, name, "ett-langt-losenord")
 
 
-def test_login_limiter():
-    limiter = accounts.LoginLimiter(attempts=3, window=60, address_attempts=4)
-    for _ in range(3):
-        assert not limiter.blocked("namn:a")
-        limiter.failed("namn:a", "ip:1")
-    assert limiter.blocked("namn:a") and not limiter.blocked("namn:b", "ip:1")
-    limiter.failed("namn:b", "ip:1")
-    assert limiter.blocked("ip:1") and not limiter.blocked("namn:b")
+def test_login_limiter_is_shared_by_every_process(db):
+    """Two limiters over one database stand for two worker processes: failures counted by one
+    block the other."""
+    one, two = (accounts.LoginLimiter(db, attempts=3, window=60, address_attempts=4) for _ in range(2))
+    a, b, ip = (f"{k}:{uuid.uuid4().hex[:8]}" for k in ("namn", "namn", "ip"))
+    for n in range(3):
+        assert not two.blocked(a)
+        (one if n % 2 else two).failed(a, ip)
+    assert one.blocked(a) and two.blocked(a) and not two.blocked(b, ip)
+    one.failed(b, ip)
+    assert two.blocked(ip) and not two.blocked(b)
+    one.succeeded(a)
+    assert not two.blocked(a)
+    old = accounts.LoginLimiter(db, attempts=1, window=0.0)  # a window that has passed counts nothing
+    assert not old.blocked(b)
 
 
 # ---- import and export -----------------------------------------------------------------

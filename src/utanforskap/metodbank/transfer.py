@@ -16,6 +16,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from utanforskap.atomic import atomic_path, write_text
 from utanforskap.errors import InputError
@@ -212,22 +213,27 @@ def validate_file(path: str | Path) -> list[InsatsIn]:
 
 def import_file(db: Database, actor: Actor, path: str | Path, *, status: str = "utkast") -> int:
     """Validate every row, then write all of them in one transaction (or nothing)."""
+    with db.session() as s:
+        return len(import_in_session(s, actor, path, status=status))
+
+
+def import_in_session(s: Session, actor: Actor, path: str | Path, *, status: str = "utkast") -> list[int]:
+    """import_file in the caller's transaction (a reporting round links the new ids to its
+    answer in the same transaction); returns the new measures' ids."""
     measures = validate_file(path)
     name = Path(path).name
-    with db.session() as s:
-        ids = [m.extern_id for m in measures if m.extern_id]
-        taken = set()
-        for chunk in range(0, len(ids), 500):
-            taken |= set(s.scalars(select(Insats.extern_id).where(Insats.extern_id.in_(ids[chunk : chunk + 500]))))
-        if taken:
-            raise InputError(f"{name}: id {', '.join(sorted(taken)[:10])} finns redan i metodbanken; inget är importerat")
-        for n, data in enumerate(measures, start=2):  # role and kommun, row by row, before writing
-            try:
-                _prepare(actor, data, status)
-            except (Forbidden, InputError) as exc:
-                raise InputError(f"{name}, rad {n}: {exc}; inget är importerat") from exc
-        create_many(s, actor, measures, status=status)
-    return len(measures)
+    ids = [m.extern_id for m in measures if m.extern_id]
+    taken = set()
+    for chunk in range(0, len(ids), 500):
+        taken |= set(s.scalars(select(Insats.extern_id).where(Insats.extern_id.in_(ids[chunk : chunk + 500]))))
+    if taken:
+        raise InputError(f"{name}: id {', '.join(sorted(taken)[:10])} finns redan i metodbanken; inget är importerat")
+    for n, data in enumerate(measures, start=2):  # role and kommun, row by row, before writing
+        try:
+            _prepare(actor, data, status)
+        except (Forbidden, InputError) as exc:
+            raise InputError(f"{name}, rad {n}: {exc}; inget är importerat") from exc
+    return create_many(s, actor, measures, status=status)
 
 
 # ---- export --------------------------------------------------------------------------

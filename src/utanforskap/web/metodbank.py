@@ -54,7 +54,6 @@ class Context:
         self._url = database if isinstance(database, str) else None
         self._lock = threading.RLock()
         self._signer: URLSafeTimedSerializer | None = None
-        self.limiter = accounts.LoginLimiter()
         self.cache = ResponseCache()
         self._version: tuple[str, int, float] | None = None  # (counter, local changes, when read)
 
@@ -71,7 +70,6 @@ class Context:
         value = read_version(self.db)
         self._version = (value, local, now_)
         return value
-        self._gap_cache: tuple[Any, Any] | None = None
 
     @property
     def db(self) -> Database:
@@ -80,6 +78,10 @@ class Context:
                 if self._db is None:
                     self._db = open_database(self._url)
         return self._db
+
+    @property
+    def limiter(self) -> accounts.LoginLimiter:
+        return accounts.LoginLimiter(self.db)
 
     @property
     def signer(self) -> URLSafeTimedSerializer:
@@ -606,6 +608,10 @@ def router(data: AppData, renderer: Renderer, database: Database | str | None = 
             export(ctx.db, path)
             body = path.read_bytes()
         return Response(body, media_type=types[fmt], headers={"content-disposition": f'attachment; filename="insatser.{fmt}"', "cache-control": "no-cache"})
+
+    from utanforskap.web import metodbank_omgangar
+
+    metodbank_omgangar.register(r, ctx, lambda request: Session(ctx, request), page, posted, _error, MAX_UPLOAD)
 
     # ---- API --------------------------------------------------------------------------
     def api_actor(request: Request, required: bool) -> Actor:
