@@ -366,3 +366,22 @@ def test_migrations_go_down_to_nothing_and_up_again(tmp_path):
     again = open_database(f"sqlite:///{tmp_path / 'ned-upp.sqlite'}")  # migrated and seeded anew
     assert registry.search(again, PUBLIC, Filters()).totalt == 17
     again.dispose()
+
+
+def test_records_read_without_objects_equal_the_objects_records(db):
+    """search_records and get_record (the list, the API and the measure page) give exactly what
+    record() gives for the same measures, for every reader and filter."""
+    data = measure(sektorer=["skola", "fritid"], problem=["skolresultat", "kriminalitet"], kommuner=["0180", "0114"], niva="regional", omraden=["0180R024"],
+                   samverkan=[{"namn": "Polisen"}])
+    mid = registry.create(db, STAFF, validate_insats(data))
+    evaluation = {"design": "rct", "utvarderare": "IFAU", "oberoende": "oberoende", "resultat": "gynnsam", "effekt": 0.2, "ki_lag": 0.1, "ki_hog": 0.3}
+    registry.add_evaluation(db, STAFF, mid, validate_utvardering(evaluation))
+    for actor in (PUBLIC, STAFF, editor("0180")):
+        for f in (Filters(), Filters(kommun="0180"), Filters(problem="skolresultat", sektor="skola"), Filters(q="läxhjälp"), Filters(offset=3, limit=5)):
+            page = registry.search(db, actor, f)
+            total, records = registry.search_records(db, actor, f)
+            assert total == page.totalt and records == [registry.record(i) for i in page.rader]
+    rec, hist = registry.get_record(db, STAFF, mid)
+    assert rec == registry.record(registry.get(db, STAFF, mid)) and rec["utvarderingar"][0]["utvarderare"] == "IFAU" and hist
+    with pytest.raises(NotFound):
+        registry.get_record(db, PUBLIC, mid)  # a draft is not the public's

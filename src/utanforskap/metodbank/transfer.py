@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import date, datetime
 from pathlib import Path
 
 from sqlalchemy import select
@@ -98,16 +97,27 @@ def write_template(target: str | Path) -> Path:
     return target
 
 
-def _cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.date().isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
+def _xlsx_rows(path: Path) -> list[list[str]]:
+    """Every cell of the sheet `insatser` (else the first) as text, read by fastexcel (calamine,
+    several times faster than openpyxl for a 10 000-row file): a date as ÅÅÅÅ-MM-DD, a whole
+    number without decimals, surrounding spaces removed."""
+    import fastexcel
+    import polars as pl
+
+    reader = fastexcel.read_excel(str(path))
+    names = reader.sheet_names
+    if not names:
+        return []
+    sheet = reader.load_sheet_by_name("insatser" if "insatser" in names else names[0], header_row=None, dtypes="string")
+    frame = sheet.to_polars()
+    if frame.width == 0:
+        return []
+    frame = frame.select(
+        pl.all().fill_null("").str.strip_chars()
+        .str.replace(r"^(\d{4}-\d{2}-\d{2})[ T]\d{2}:\d{2}:\d{2}(?:\.\d+)?$", "${1}")
+        .str.replace(r"^(-?\d+)\.0+$", "${1}")
+    )
+    return [list(r) for r in frame.rows()]
 
 
 def read_rows(path: str | Path) -> tuple[list[str], list[list[str]]]:
@@ -118,12 +128,7 @@ def read_rows(path: str | Path) -> tuple[list[str], list[list[str]]]:
     suffix = path.suffix.lower()
     try:
         if suffix == ".xlsx":
-            import openpyxl
-
-            wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-            ws = wb["insatser"] if "insatser" in wb.sheetnames else wb.worksheets[0]
-            rows = [[_cell(c) for c in row] for row in ws.iter_rows(values_only=True)]
-            wb.close()
+            rows = _xlsx_rows(path)
         elif suffix == ".csv":
             text = path.read_bytes().decode("utf-8-sig")
             dialect = ";" if text.split("\n", 1)[0].count(";") > text.split("\n", 1)[0].count(",") else ","

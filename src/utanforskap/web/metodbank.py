@@ -330,7 +330,7 @@ def router(data: AppData, renderer: Renderer, database: Database | str | None = 
         f = filters_from(q, kommun, omrade, problem, sektor, malgrupp, evidens, fran, till, sida, status)
 
         def build() -> Response:
-            result = registry.search(ctx.db, session.actor, f)
+            result = registry.Page(*registry.search_records(ctx.db, session.actor, f))
             params = {k: v for k, v in dict(q=q, kommun=kommun, omrade=omrade, problem=problem, sektor=sektor, malgrupp=malgrupp, evidens=evidens, fran=fran, till=till, status=status).items() if v}  # noqa: E501
             return page(request, session, "metodbank_lista.html.j2", sida_=result, f=params, sida=sida, sidor=max(1, -(-result.totalt // PAGE_SIZE)))
 
@@ -343,10 +343,10 @@ def router(data: AppData, renderer: Renderer, database: Database | str | None = 
 
     def _insats_page(request: Request, session: Session, insats_id: int) -> Response:
         try:
-            i, hist = registry.get_with_history(ctx.db, session.actor, insats_id)
+            rec, hist = registry.get_record(ctx.db, session.actor, insats_id)
         except NotFound as exc:
             raise _error(exc) from None
-        rec = registry.record(i)
+        i = registry.permissions_of(rec)
         moves = [to for (frm, to), (roles, _) in registry.TRANSITIONS.items() if frm == i.status and session.actor.roll in roles]
         if session.actor.roll == "redaktor" and not registry.can_edit(session.actor, i):
             moves = []
@@ -670,8 +670,8 @@ def router(data: AppData, renderer: Renderer, database: Database | str | None = 
         f.limit, f.offset = limit, offset
 
         def build() -> Response:
-            result = registry.search(ctx.db, actor, f)
-            return api_json({"totalt": result.totalt, "limit": limit, "offset": offset, "insatser": [registry.record(i) for i in result.rader]})
+            total, records = registry.search_records(ctx.db, actor, f)
+            return api_json({"totalt": total, "limit": limit, "offset": offset, "insatser": records})
 
         return cached(request, actor.roll == "allmanhet", build)
 
@@ -681,7 +681,7 @@ def router(data: AppData, renderer: Renderer, database: Database | str | None = 
 
         def build() -> Response:
             try:
-                return api_json(registry.record(registry.get(ctx.db, actor, insats_id)))
+                return api_json(registry.get_record(ctx.db, actor, insats_id)[0])
             except NotFound as exc:
                 raise _error(exc) from None
 
