@@ -385,3 +385,17 @@ def test_records_read_without_objects_equal_the_objects_records(db):
     assert rec == registry.record(registry.get(db, STAFF, mid)) and rec["utvarderingar"][0]["utvarderare"] == "IFAU" and hist
     with pytest.raises(NotFound):
         registry.get_record(db, PUBLIC, mid)  # a draft is not the public's
+
+
+def test_analyze_gives_the_planner_statistics(db):
+    """What a large import runs afterwards (db.analyze): the planner's statistics exist for
+    the measures' tables, on either database."""
+    from utanforskap.metodbank.db import analyze
+
+    analyze(db)
+    with db.engine.connect() as conn:
+        if db.is_sqlite:
+            tables = {r[0] for r in conn.execute(text("SELECT tbl FROM sqlite_stat1"))}
+        else:
+            tables = {r[0] for r in conn.execute(text("SELECT tablename FROM pg_stats WHERE schemaname = 'public'"))}
+    assert {"insats", "insats_kommun", "insats_problem"} <= tables

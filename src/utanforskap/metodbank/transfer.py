@@ -27,6 +27,7 @@ from utanforskap.metodbank.schema import FieldErrors, InsatsIn, validate_insats
 
 MAX_ROWS = 20_000
 MAX_ERRORS = 50
+ANALYZE_AFTER = 500  # rows: an import this large refreshes the planners' statistics (db.analyze)
 SEP = ";"
 LIST_COLUMNS = ("kommuner", "omraden", "sektorer", "problem", "resultatmatt", "samverkan")
 # Template columns: name -> what to write (shown on the instructions sheet).
@@ -219,7 +220,12 @@ def validate_file(path: str | Path) -> list[InsatsIn]:
 def import_file(db: Database, actor: Actor, path: str | Path, *, status: str = "utkast") -> int:
     """Validate every row, then write all of them in one transaction (or nothing)."""
     with db.session() as s:
-        return len(import_in_session(s, actor, path, status=status))
+        n = len(import_in_session(s, actor, path, status=status))
+    if n >= ANALYZE_AFTER:
+        from utanforskap.metodbank.db import analyze
+
+        analyze(db)
+    return n
 
 
 def import_in_session(s: Session, actor: Actor, path: str | Path, *, status: str = "utkast") -> list[int]:
