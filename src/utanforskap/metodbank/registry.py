@@ -160,8 +160,9 @@ def search_records(db: Database, actor: Actor, f: Filters) -> tuple[int, list[di
         return total, _records(s, rows)
 
 
-def get_record(db: Database, actor: Actor, insats_id: int) -> tuple[dict, list[Historik]]:
-    """One measure as its record, and its history (the measure page), read as search_records."""
+def get_record(db: Database, actor: Actor, insats_id: int, *, with_history: bool = True) -> tuple[dict, list[Historik]]:
+    """One measure as its record, and its history (the measure page; not read without
+    `with_history`), read as search_records."""
     if not 0 < insats_id < 2**31:
         raise NotFound(f"Insatsen {insats_id} finns inte (eller är inte publicerad).")
     with db.session() as s:
@@ -169,6 +170,8 @@ def get_record(db: Database, actor: Actor, insats_id: int) -> tuple[dict, list[H
         if row is None or not can_read(actor, _Row(row)):
             raise NotFound(f"Insatsen {insats_id} finns inte (eller är inte publicerad).")
         rec = _records(s, [row])[0]
+        if not with_history:
+            return rec, []
         return rec, list(s.scalars(select(Historik).where(Historik.insats_id == insats_id).order_by(Historik.tid, Historik.id)))
 
 

@@ -343,14 +343,15 @@ def router(data: AppData, renderer: Renderer, database: Database | str | None = 
 
     def _insats_page(request: Request, session: Session, insats_id: int) -> Response:
         try:
-            rec, hist = registry.get_record(ctx.db, session.actor, insats_id)
+            public = session.actor.roll == "allmanhet"  # the public is not shown the history
+            rec, hist = registry.get_record(ctx.db, session.actor, insats_id, with_history=not public)
         except NotFound as exc:
             raise _error(exc) from None
         i = registry.permissions_of(rec)
         moves = [to for (frm, to), (roles, _) in registry.TRANSITIONS.items() if frm == i.status and session.actor.roll in roles]
         if session.actor.roll == "redaktor" and not registry.can_edit(session.actor, i):
             moves = []
-        return page(request, session, "metodbank_insats.html.j2", i=rec, historik=hist if session.actor.roll != "allmanhet" else [],
+        return page(request, session, "metodbank_insats.html.j2", i=rec, historik=hist,
                     kan_andra=registry.can_edit(session.actor, i), flyttar=moves)
 
     @r.get("/metodbank/insats/{insats_id}/goda-exempel.pdf", include_in_schema=False)
@@ -681,7 +682,7 @@ def router(data: AppData, renderer: Renderer, database: Database | str | None = 
 
         def build() -> Response:
             try:
-                return api_json(registry.get_record(ctx.db, actor, insats_id)[0])
+                return api_json(registry.get_record(ctx.db, actor, insats_id, with_history=False)[0])
             except NotFound as exc:
                 raise _error(exc) from None
 
