@@ -12,14 +12,15 @@ HOME = Path.home()
 
 @pytest.fixture(scope="session", autouse=True)
 def hermetic_cache(tmp_path_factory):
-    """Tests never write to the user's home: caches (XDG_CACHE_HOME, the HTTP cache and the
-    default store folder) point into this session's temporary folder, for this process and
-    every command it starts."""
+    """Tests never write to the user's home: caches (XDG_CACHE_HOME, the HTTP cache, the
+    default store folder) and the metodbank's default database (XDG_DATA_HOME) point into
+    this session's temporary folder, for this process and every command it starts."""
     cache = tmp_path_factory.mktemp("xdg-cache")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("XDG_CACHE_HOME", str(cache))
         mp.setenv("UTANFORSKAP_CACHE_DIR", str(cache / "http"))
         mp.setenv("UTANFORSKAP_STORE_DIR", str(cache / "lager"))
+        mp.setenv("XDG_DATA_HOME", str(cache / "data"))  # the metodbank's default SQLite file
         yield cache
 
 

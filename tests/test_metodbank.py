@@ -46,9 +46,23 @@ def measure(**kw) -> dict:
 # ---- schema and real data -------------------------------------------------------------
 def test_migrations_create_every_table_at_head(db):
     names = set(inspect(db.engine).get_table_names())
-    assert {"insats", "insats_kommun", "insats_omrade", "insats_sektor", "insats_problem", "utvardering", "historik", "anvandare", "token", "alembic_version"} <= names
+    assert {"insats", "insats_kommun", "insats_omrade", "insats_sektor", "insats_problem", "utvardering", "historik", "anvandare", "token",
+            "omgang", "omgang_svar", "omgang_handelse", "inloggningsforsok", "alembic_version"} <= names
     with db.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+
+
+def test_the_migrations_build_exactly_the_models_schema(db):
+    """Alembic's comparison of the migrated database with the models finds nothing to change
+    (a model edited without a migration fails here)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from utanforskap.metodbank.models import Base
+
+    with db.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
 
 
 def test_reopening_migrates_nothing_and_seeds_once(db):
@@ -219,14 +233,21 @@ def test_accounts_tokens_and_blocking(db):
         accounts.login(db, name, "ett-langt-losenord")
 
 
-def test_login_limiter():
-    limiter = accounts.LoginLimiter(attempts=3, window=60, address_attempts=4)
-    for _ in range(3):
-        assert not limiter.blocked("namn:a")
-        limiter.failed("namn:a", "ip:1")
-    assert limiter.blocked("namn:a") and not limiter.blocked("namn:b", "ip:1")
-    limiter.failed("namn:b", "ip:1")
-    assert limiter.blocked("ip:1") and not limiter.blocked("namn:b")
+def test_login_limiter_is_shared_by_every_process(db):
+    """Two limiters over one database stand for two worker processes: failures counted by one
+    block the other."""
+    one, two = (accounts.LoginLimiter(db, attempts=3, window=60, address_attempts=4) for _ in range(2))
+    a, b, ip = (f"{k}:{uuid.uuid4().hex[:8]}" for k in ("namn", "namn", "ip"))
+    for n in range(3):
+        assert not two.blocked(a)
+        (one if n % 2 else two).failed(a, ip)
+    assert one.blocked(a) and two.blocked(a) and not two.blocked(b, ip)
+    one.failed(b, ip)
+    assert two.blocked(ip) and not two.blocked(b)
+    one.succeeded(a)
+    assert not two.blocked(a)
+    old = accounts.LoginLimiter(db, attempts=1, window=0.0)  # a window that has passed counts nothing
+    assert not old.blocked(b)
 
 
 # ---- import and export -----------------------------------------------------------------
@@ -345,3 +366,36 @@ def test_migrations_go_down_to_nothing_and_up_again(tmp_path):
     again = open_database(f"sqlite:///{tmp_path / 'ned-upp.sqlite'}")  # migrated and seeded anew
     assert registry.search(again, PUBLIC, Filters()).totalt == 17
     again.dispose()
+
+
+def test_records_read_without_objects_equal_the_objects_records(db):
+    """search_records and get_record (the list, the API and the measure page) give exactly what
+    record() gives for the same measures, for every reader and filter."""
+    data = measure(sektorer=["skola", "fritid"], problem=["skolresultat", "kriminalitet"], kommuner=["0180", "0114"], niva="regional", omraden=["0180R024"],
+                   samverkan=[{"namn": "Polisen"}])
+    mid = registry.create(db, STAFF, validate_insats(data))
+    evaluation = {"design": "rct", "utvarderare": "IFAU", "oberoende": "oberoende", "resultat": "gynnsam", "effekt": 0.2, "ki_lag": 0.1, "ki_hog": 0.3}
+    registry.add_evaluation(db, STAFF, mid, validate_utvardering(evaluation))
+    for actor in (PUBLIC, STAFF, editor("0180")):
+        for f in (Filters(), Filters(kommun="0180"), Filters(problem="skolresultat", sektor="skola"), Filters(q="läxhjälp"), Filters(offset=3, limit=5)):
+            page = registry.search(db, actor, f)
+            total, records = registry.search_records(db, actor, f)
+            assert total == page.totalt and records == [registry.record(i) for i in page.rader]
+    rec, hist = registry.get_record(db, STAFF, mid)
+    assert rec == registry.record(registry.get(db, STAFF, mid)) and rec["utvarderingar"][0]["utvarderare"] == "IFAU" and hist
+    with pytest.raises(NotFound):
+        registry.get_record(db, PUBLIC, mid)  # a draft is not the public's
+
+
+def test_analyze_gives_the_planner_statistics(db):
+    """What a large import runs afterwards (db.analyze): the planner's statistics exist for
+    the measures' tables, on either database."""
+    from utanforskap.metodbank.db import analyze
+
+    analyze(db)
+    with db.engine.connect() as conn:
+        if db.is_sqlite:
+            tables = {r[0] for r in conn.execute(text("SELECT tbl FROM sqlite_stat1"))}
+        else:
+            tables = {r[0] for r in conn.execute(text("SELECT tablename FROM pg_stats WHERE schemaname = 'public'"))}
+    assert {"insats", "insats_kommun", "insats_problem"} <= tables

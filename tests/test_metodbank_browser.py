@@ -73,3 +73,49 @@ def test_reviewer_registers_a_measure_and_pages_are_accessible(chromium_browser,
     axe_clean(page)
     context.close()
     assert not errors
+
+
+@pytest.mark.slow
+def test_reporting_round_pages_are_accessible(chromium_browser, server):
+    """A reviewer opens a round through its form; an editor answers through theirs (first
+    submitting too early, then saving); axe finds nothing on any of the pages."""
+    url, db = server
+    reviewer, editor = f"gr{uuid.uuid4().hex[:8]}", f"red{uuid.uuid4().hex[:8]}"
+    accounts.create_user(db, reviewer, "granskare", None, PASSWORD)
+    accounts.create_user(db, editor, "redaktor", "0180", PASSWORD)
+    context = chromium_browser.new_context(viewport={"width": 1280, "height": 900}, locale="sv-SE")
+    page = context.new_page()
+
+    def login(name: str) -> None:
+        page.context.clear_cookies()
+        page.goto(url + "/metodbank/logga-in")
+        page.fill("#l-namn", name)
+        page.fill("#l-losenord", PASSWORD)
+        page.click("button:has-text('Logga in')")
+        page.wait_for_url(url + "/metodbank")
+
+    login(reviewer)
+    page.goto(url + "/metodbank/omgangar")
+    axe_clean(page)
+    page.fill("#o-namn", f"Lägesbild {uuid.uuid4().hex[:6]}")
+    page.fill("#o-fran", "2026-01-01")
+    page.fill("#o-till", "2026-12-31")
+    page.fill("#o-kommuner", "0180 1480")
+    page.click("button:has-text('Öppna omgången')")
+    page.wait_for_url(url + "/metodbank/omgangar/*")
+    assert "2 kommuner har inte skickat in" in page.text_content("main")
+    axe_clean(page)
+    round_url = page.url
+    login(editor)
+    page.goto(round_url)
+    page.wait_for_url(round_url + "/kommun/0180")
+    axe_clean(page)
+    page.select_option("#f-strategi", "ja")
+    page.click("button:has-text('Skicka in')")
+    assert "svar krävs" in page.text_content("[role=alert]")
+    axe_clean(page)  # the form with its error message
+    page.fill("#f-samordnare", "Kommunledningskontoret")
+    page.click("button:has-text('Spara')")
+    page.wait_for_url(round_url + "/kommun/0180")
+    assert "Påbörjad" in page.text_content("main")
+    context.close()

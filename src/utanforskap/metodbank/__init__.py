@@ -10,4 +10,4 @@ database (SQLite embedded, PostgreSQL shared; migrations by Alembic), with users
 Layer 6 (analysis package): imports core modules, geography and results, nothing above.
 """
 
-__all__ = ["accounts", "db", "gaps", "models", "registry", "rules", "schema", "seed", "transfer"]
+__all__ = ["accounts", "db", "gaps", "models", "registry", "rounds", "rules", "schema", "seed", "transfer"]

@@ -13,18 +13,16 @@ import contextlib
 import hashlib
 import re
 import secrets
-import threading
-import time
-from collections import deque
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 
 from utanforskap.errors import InputError
 from utanforskap.metodbank.db import Database
-from utanforskap.metodbank.models import Anvandare, Token
+from utanforskap.metodbank.models import Anvandare, Inloggningsforsok, Token
 from utanforskap.metodbank.registry import ROLES, Actor, now
 from utanforskap.metodbank.schema import known_codes
 
@@ -183,35 +181,32 @@ def token_actor(db: Database, token: str) -> Actor | None:
 class LoginLimiter:
     """At most `attempts` failed logins per name (keys "namn:...") and `address_attempts` per
     address (keys "ip:...", many users may share one) within `window` seconds; then refused
-    until the window has passed. In memory, per process."""
+    until the window has passed. Kept in the database (table inloggningsforsok), so the limit
+    holds across every worker process and server of an installation."""
 
-    def __init__(self, attempts: int = 5, window: float = 900.0, address_attempts: int = 30) -> None:
+    def __init__(self, db: Database, attempts: int = 5, window: float = 900.0, address_attempts: int = 30) -> None:
+        self.db = db
         self.attempts = attempts
         self.address_attempts = address_attempts
         self.window = window
-        self._failures: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
 
-    def _recent(self, key: str, t: float) -> deque[float]:
-        q = self._failures.setdefault(key, deque())
-        while q and q[0] < t - self.window:
-            q.popleft()
-        return q
+    def _since(self) -> datetime:
+        return datetime.now(UTC).replace(tzinfo=None) - timedelta(seconds=self.window)
 
     def blocked(self, *keys: str) -> bool:
-        t = time.monotonic()
-        with self._lock:
-            return any(len(self._recent(k, t)) >= (self.address_attempts if k.startswith("ip:") else self.attempts) for k in keys)
+        with self.db.session() as s:
+            found = s.execute(
+                select(Inloggningsforsok.nyckel, func.count()).where(Inloggningsforsok.nyckel.in_(keys), Inloggningsforsok.tid >= self._since())
+                .group_by(Inloggningsforsok.nyckel)
+            ).all()
+        return any(n >= (self.address_attempts if k.startswith("ip:") else self.attempts) for k, n in found)
 
     def failed(self, *keys: str) -> None:
-        t = time.monotonic()
-        with self._lock:
-            for k in keys:
-                self._recent(k, t).append(t)
-            if len(self._failures) > 100_000:  # bound memory under a flood of names
-                self._failures.clear()
+        t = datetime.now(UTC).replace(tzinfo=None)
+        with self.db.session() as s:
+            s.execute(delete(Inloggningsforsok).where(Inloggningsforsok.tid < self._since()))  # what no longer counts
+            s.add_all(Inloggningsforsok(nyckel=k[:120], tid=t) for k in keys)
 
     def succeeded(self, *keys: str) -> None:
-        with self._lock:
-            for k in keys:
-                self._failures.pop(k, None)
+        with self.db.session() as s:
+            s.execute(delete(Inloggningsforsok).where(Inloggningsforsok.nyckel.in_(keys)))

@@ -141,6 +141,22 @@ def _ensure_meta(db: Database) -> None:
             pass
 
 
+ANALYZED_TABLES = ("insats", "insats_kommun", "insats_omrade", "insats_sektor", "insats_problem", "utvardering", "historik")
+
+
+def analyze(db: Database) -> None:
+    """Refresh the query planner's statistics of the measures' tables. After a bulk import the
+    planners otherwise plan for the tables as they were (PostgreSQL, before autovacuum gets
+    to them, picked nested loops over all 10 000 measures for a filtered list: 160 ms
+    instead of 1 ms)."""
+    with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("ANALYZE " + ", ".join(ANALYZED_TABLES))
+        else:
+            for table in ANALYZED_TABLES:
+                conn.exec_driver_sql(f"ANALYZE {table}")
+
+
 def get_meta(s: Session, key: str) -> str | None:
     from utanforskap.metodbank.models import Meta
 

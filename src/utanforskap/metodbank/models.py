@@ -66,26 +66,26 @@ class Insats(Base):
 class InsatsKommun(Base):
     __tablename__ = "insats_kommun"
     insats_id: Mapped[int] = mapped_column(ForeignKey("insats.id", ondelete="CASCADE"), primary_key=True)
-    kommun_kod: Mapped[str] = mapped_column(String(4), primary_key=True, index=True)
+    kommun_kod: Mapped[str] = mapped_column(String(4), primary_key=True)
 
 
 class InsatsOmrade(Base):
     __tablename__ = "insats_omrade"
     insats_id: Mapped[int] = mapped_column(ForeignKey("insats.id", ondelete="CASCADE"), primary_key=True)
-    regso_kod: Mapped[str] = mapped_column(String(12), primary_key=True, index=True)
+    regso_kod: Mapped[str] = mapped_column(String(12), primary_key=True)
     indelning: Mapped[str] = mapped_column(String(20), default="RegSO 2020")  # the code list's vintage
 
 
 class InsatsSektor(Base):
     __tablename__ = "insats_sektor"
     insats_id: Mapped[int] = mapped_column(ForeignKey("insats.id", ondelete="CASCADE"), primary_key=True)
-    sektor: Mapped[str] = mapped_column(String(40), primary_key=True, index=True)
+    sektor: Mapped[str] = mapped_column(String(40), primary_key=True)
 
 
 class InsatsProblem(Base):
     __tablename__ = "insats_problem"
     insats_id: Mapped[int] = mapped_column(ForeignKey("insats.id", ondelete="CASCADE"), primary_key=True)
-    problem: Mapped[str] = mapped_column(String(40), primary_key=True, index=True)
+    problem: Mapped[str] = mapped_column(String(40), primary_key=True)
 
 
 class Utvardering(Base):
@@ -152,5 +152,77 @@ class Meta(Base):
     varde: Mapped[str] = mapped_column(Text)
 
 
+class Omgang(Base):
+    """A reporting round ("Lägesbild 2026"): a reviewer opens it for a period with a
+    questionnaire (a copy of data/enkater/*.toml as it was when opened); each expected
+    kommun answers; closed, its answers are frozen into the history."""
+
+    __tablename__ = "omgang"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    namn: Mapped[str] = mapped_column(String(200), unique=True)
+    period_fran: Mapped[date] = mapped_column(Date)
+    period_till: Mapped[date] = mapped_column(Date)
+    sista_dag: Mapped[date | None] = mapped_column(Date)
+    enkat_id: Mapped[str] = mapped_column(String(60))
+    enkat: Mapped[dict] = mapped_column(JSON)
+    kommuner: Mapped[list] = mapped_column(JSON)  # the kommun codes expected to answer
+    status: Mapped[str] = mapped_column(String(20), default="oppen", index=True)  # oppen | stangd
+    oppnad: Mapped[datetime] = mapped_column(DateTime)
+    oppnad_av: Mapped[str] = mapped_column(String(100))
+    stangd: Mapped[datetime | None] = mapped_column(DateTime)
+    stangd_av: Mapped[str] = mapped_column(String(100), default="")
+
+
+class OmgangSvar(Base):
+    """One kommun's answer in a round (no row: not started)."""
+
+    __tablename__ = "omgang_svar"
+    __table_args__ = (UniqueConstraint("omgang_id", "kommun_kod"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    omgang_id: Mapped[int] = mapped_column(ForeignKey("omgang.id", ondelete="CASCADE"), index=True)
+    kommun_kod: Mapped[str] = mapped_column(String(4))
+    status: Mapped[str] = mapped_column(String(20), default="paborjad")  # paborjad | inskickad | granskad
+    svar: Mapped[dict] = mapped_column(JSON, default=dict)  # question id -> answer
+    insatser: Mapped[list] = mapped_column(JSON, default=list)  # ids of the kommun's measures it reports
+    kommentar: Mapped[str] = mapped_column(Text, default="")  # the reviewer's, when sent back
+    andrad: Mapped[datetime] = mapped_column(DateTime)
+    andrad_av: Mapped[str] = mapped_column(String(100))
+    inskickad: Mapped[datetime | None] = mapped_column(DateTime)
+    granskad: Mapped[datetime | None] = mapped_column(DateTime)
+    granskad_av: Mapped[str] = mapped_column(String(100), default="")
+    ogonblick: Mapped[list] = mapped_column(JSON, default=list)  # the reported measures' records when the round closed
+
+
+class OmgangHandelse(Base):
+    """The history of a round: who opened, answered, submitted, reviewed, closed, when, what."""
+
+    __tablename__ = "omgang_handelse"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    omgang_id: Mapped[int] = mapped_column(ForeignKey("omgang.id", ondelete="CASCADE"), index=True)
+    kommun_kod: Mapped[str | None] = mapped_column(String(4))
+    tid: Mapped[datetime] = mapped_column(DateTime)
+    vem: Mapped[str] = mapped_column(String(100))
+    handling: Mapped[str] = mapped_column(String(40))
+    andringar: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class Inloggningsforsok(Base):
+    """A failed login (key "namn:..." or "ip:..."): the rate limit, shared by every process."""
+
+    __tablename__ = "inloggningsforsok"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    nyckel: Mapped[str] = mapped_column(String(120))
+    tid: Mapped[datetime] = mapped_column(DateTime)
+
+
 Index("ix_insats_status_andrad", Insats.status, Insats.andrad)
-__all__ = ["Base", "Insats", "InsatsKommun", "InsatsOmrade", "InsatsSektor", "InsatsProblem", "Utvardering", "Historik", "Anvandare", "Token", "Meta", "UniqueConstraint"]
+# The list's default order among the measures a reader sees, and the child tables searched
+# by value: covering (value, insats_id), so a filter never reads the base table to find ids.
+Index("ix_insats_status_namn", Insats.status, Insats.namn, Insats.id)
+Index("ix_insats_kommun_kod_id", InsatsKommun.kommun_kod, InsatsKommun.insats_id)
+Index("ix_insats_omrade_kod_id", InsatsOmrade.regso_kod, InsatsOmrade.insats_id)
+Index("ix_insats_sektor_id", InsatsSektor.sektor, InsatsSektor.insats_id)
+Index("ix_insats_problem_id", InsatsProblem.problem, InsatsProblem.insats_id)
+Index("ix_inloggningsforsok_nyckel_tid", Inloggningsforsok.nyckel, Inloggningsforsok.tid)
+__all__ = ["Base", "Insats", "InsatsKommun", "InsatsOmrade", "InsatsSektor", "InsatsProblem", "Utvardering", "Historik", "Anvandare",
+           "Token", "Meta", "Omgang", "OmgangSvar", "OmgangHandelse", "Inloggningsforsok", "UniqueConstraint"]

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy import Select, and_, exists, func, literal_column, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from utanforskap.errors import InputError
@@ -64,13 +64,13 @@ def now() -> datetime:
 
 
 # ---- permissions ---------------------------------------------------------------------
-def can_read(actor: Actor, i: Insats) -> bool:
+def can_read(actor: Actor, i: Insats | _Row) -> bool:
     if i.status == "publicerad" or actor.is_staff:
         return True
     return actor.roll == "redaktor" and actor.kommun_kod is not None and i.ansvarig_kommun == actor.kommun_kod
 
 
-def can_edit(actor: Actor, i: Insats) -> bool:
+def can_edit(actor: Actor, i: Insats | _Row) -> bool:
     if actor.is_staff:
         return True
     return can_read(actor, i) and actor.roll == "redaktor" and i.ansvarig_kommun == actor.kommun_kod and i.status == "utkast"
@@ -106,7 +106,7 @@ class Filters:
 @dataclass
 class Page:
     totalt: int
-    rader: list[Insats] = field(default_factory=list)
+    rader: list = field(default_factory=list)  # Insats objects (search) or records (search_records)
 
 
 def _filtered(actor: Actor, f: Filters) -> Select:
@@ -114,14 +114,17 @@ def _filtered(actor: Actor, f: Filters) -> Select:
     if f.q:
         like = f"%{f.q.lower()}%"
         cond.append(or_(func.lower(Insats.namn).like(like), func.lower(Insats.beskrivning).like(like), func.lower(Insats.agare_namn).like(like)))
-    if f.kommun:
-        cond.append(exists().where(InsatsKommun.insats_id == Insats.id, InsatsKommun.kommun_kod == f.kommun))
-    if f.omrade:
-        cond.append(exists().where(InsatsOmrade.insats_id == Insats.id, InsatsOmrade.regso_kod == f.omrade))
-    if f.problem:
-        cond.append(exists().where(InsatsProblem.insats_id == Insats.id, InsatsProblem.problem == f.problem))
-    if f.sektor:
-        cond.append(exists().where(InsatsSektor.insats_id == Insats.id, InsatsSektor.sektor == f.sektor))
+    # The most selective list filter drives the query (the ids from its covering index); the
+    # others are checked per row through their primary keys (insats_id, value).
+    lists = [(model, column, value) for model, column, value in (
+        (InsatsOmrade, InsatsOmrade.regso_kod, f.omrade), (InsatsKommun, InsatsKommun.kommun_kod, f.kommun),
+        (InsatsProblem, InsatsProblem.problem, f.problem), (InsatsSektor, InsatsSektor.sektor, f.sektor),
+    ) if value]
+    for n, (model, column, value) in enumerate(lists):
+        if n == 0:
+            cond.append(Insats.id.in_(select(model.insats_id).where(column == value)))
+        else:
+            cond.append(exists().where(model.insats_id == Insats.id, column == value))
     if f.malgrupp:
         cond.append(func.lower(Insats.malgrupp).like(f"%{f.malgrupp.lower()}%"))
     if f.evidens:
@@ -140,9 +143,75 @@ def _filtered(actor: Actor, f: Filters) -> Select:
 def search(db: Database, actor: Actor, f: Filters) -> Page:
     stmt = _filtered(actor, f)
     with db.session() as s:
-        total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        total = s.scalar(stmt.with_only_columns(func.count(Insats.id)).order_by(None)) or 0
         rows = list(s.scalars(stmt.order_by(Insats.namn, Insats.id).limit(f.limit).offset(f.offset)))
         return Page(total, rows)
+
+
+def search_records(db: Database, actor: Actor, f: Filters) -> tuple[int, list[dict]]:
+    """search() as records (what record() gives), read without building ORM objects: the
+    count, the page's rows, and their kommuner, areas, sectors and problems in one query and
+    their evaluations in one more. The list page and the API answer from this."""
+    stmt = _filtered(actor, f)
+    table = Insats.__table__
+    with db.session() as s:
+        total = s.scalar(stmt.with_only_columns(func.count(Insats.id)).order_by(None)) or 0
+        rows = s.execute(stmt.with_only_columns(*table.c).order_by(Insats.namn, Insats.id).limit(f.limit).offset(f.offset)).mappings().all()
+        return total, _records(s, rows)
+
+
+def get_record(db: Database, actor: Actor, insats_id: int, *, with_history: bool = True) -> tuple[dict, list[Historik]]:
+    """One measure as its record, and its history (the measure page; not read without
+    `with_history`), read as search_records."""
+    if not 0 < insats_id < 2**31:
+        raise NotFound(f"Insatsen {insats_id} finns inte (eller är inte publicerad).")
+    with db.session() as s:
+        row = s.execute(select(*Insats.__table__.c).where(Insats.id == insats_id)).mappings().first()
+        if row is None or not can_read(actor, _Row(row)):
+            raise NotFound(f"Insatsen {insats_id} finns inte (eller är inte publicerad).")
+        rec = _records(s, [row])[0]
+        if not with_history:
+            return rec, []
+        return rec, list(s.scalars(select(Historik).where(Historik.insats_id == insats_id).order_by(Historik.tid, Historik.id)))
+
+
+class _Row:
+    """A row (or a record) where the permission checks expect a measure's attributes."""
+
+    def __init__(self, data) -> None:
+        self.status = data["status"]
+        self.ansvarig_kommun = data["ansvarig_kommun"]
+
+
+def permissions_of(rec: dict) -> _Row:
+    return _Row(rec)
+
+
+def _records(s: Session, rows) -> list[dict]:
+    ids = [r["id"] for r in rows]
+    if not ids:
+        return []
+    empty = literal_column("''")
+    children = union_all(
+        select(InsatsKommun.insats_id, literal_column("'k'"), InsatsKommun.kommun_kod, empty).where(InsatsKommun.insats_id.in_(ids)),
+        select(InsatsOmrade.insats_id, literal_column("'o'"), InsatsOmrade.regso_kod, InsatsOmrade.indelning).where(InsatsOmrade.insats_id.in_(ids)),
+        select(InsatsSektor.insats_id, literal_column("'s'"), InsatsSektor.sektor, empty).where(InsatsSektor.insats_id.in_(ids)),
+        select(InsatsProblem.insats_id, literal_column("'p'"), InsatsProblem.problem, empty).where(InsatsProblem.insats_id.in_(ids)),
+    )
+    found: dict[int, dict[str, list]] = {i: {"k": [], "o": [], "s": [], "p": []} for i in ids}
+    for insats_id, kind, value, extra in s.execute(children):
+        found[insats_id][kind].append((value, extra))
+    evaluations: dict[int, list[dict]] = {i: [] for i in ids}
+    for e in s.execute(select(*Utvardering.__table__.c).where(Utvardering.insats_id.in_(ids)).order_by(Utvardering.id)).mappings():
+        evaluations[e["insats_id"]].append(evaluation_record(e))
+    out = []
+    for r in rows:
+        c = found[r["id"]]
+        out.append(_record(
+            r, [k for k, _ in sorted(c["k"])], [{"regso_kod": k, "indelning": x} for k, x in sorted(c["o"])],
+            [x for x, _ in sorted(c["s"])], [x for x, _ in sorted(c["p"])], evaluations[r["id"]],
+        ))
+    return out
 
 
 def get(db: Database, actor: Actor, insats_id: int) -> Insats:
@@ -183,31 +252,46 @@ FIELDS = [f for f in InsatsIn.model_fields if f not in ("kommuner", "omraden", "
 
 def record(i: Insats) -> dict:
     """The measure as the API and the exports show it (Swedish keys)."""
+    row = {name: getattr(i, name) for name in ("id", *FIELDS, "status", "evidensgrad", "evidensregel", "ansvarig_kommun", "skapad", "andrad")}
+    return _record(
+        row, [k.kommun_kod for k in i.kommuner], [{"regso_kod": o.regso_kod, "indelning": o.indelning} for o in i.omraden],
+        [x.sektor for x in i.sektorer], [x.problem for x in i.problem], [evaluation_record(e) for e in i.utvarderingar],
+    )
+
+
+def _record(row, kommuner: list[str], omraden: list[dict], sektorer: list[str], problem: list[str], utvarderingar: list[dict]) -> dict:
+    """record() from a measure's columns (an object's attributes or a row) and its lists."""
     v = vocab()
-    out = {"id": i.id}
+    out = {"id": row["id"]}
     for name in FIELDS:
-        value = getattr(i, name)
+        value = row[name]
         out[name] = value.isoformat() if isinstance(value, date) else value
     out.update(
-        kommuner=[k.kommun_kod for k in i.kommuner],
-        omraden=[{"regso_kod": o.regso_kod, "indelning": o.indelning} for o in i.omraden],
-        sektorer=[x.sektor for x in i.sektorer],
-        problem=[x.problem for x in i.problem],
-        status=i.status,
-        status_text=v.status.get(i.status, i.status),
-        evidensgrad=i.evidensgrad,
-        evidensgrad_text=rules().grader.get(i.evidensgrad, i.evidensgrad),
-        evidensregel=i.evidensregel,
-        utvarderingar=[evaluation_record(e) for e in i.utvarderingar],
-        ansvarig_kommun=i.ansvarig_kommun,
-        skapad=i.skapad.isoformat(),
-        andrad=i.andrad.isoformat(),
+        kommuner=kommuner,
+        omraden=omraden,
+        sektorer=sektorer,
+        problem=problem,
+        status=row["status"],
+        status_text=v.status.get(row["status"], row["status"]),
+        evidensgrad=row["evidensgrad"],
+        evidensgrad_text=rules().grader.get(row["evidensgrad"], row["evidensgrad"]),
+        evidensregel=row["evidensregel"],
+        utvarderingar=utvarderingar,
+        ansvarig_kommun=row["ansvarig_kommun"],
+        skapad=row["skapad"].isoformat(),
+        andrad=row["andrad"].isoformat(),
     )
     return out
 
 
-def evaluation_record(e: Utvardering) -> dict:
-    return {k: getattr(e, k) for k in ("id", *UtvarderingIn.model_fields)}
+EVALUATION_KEYS = ("id", *UtvarderingIn.model_fields)
+
+
+def evaluation_record(e) -> dict:
+    """An evaluation (object or row) as a record."""
+    if isinstance(e, Utvardering):
+        return {k: getattr(e, k) for k in EVALUATION_KEYS}
+    return {k: e[k] for k in EVALUATION_KEYS}
 
 
 def _snapshot(i: Insats) -> dict:
@@ -298,7 +382,6 @@ def create_many(s: Session, actor: Actor, rows: list[InsatsIn], *, status: str =
     """Many new measures in the caller's transaction (the import): every row checked against
     the actor's role and kommun first, then bulk INSERTs (no per-row round trip); each
     measure gets its history entry. The caller has checked that their ids are new."""
-    from sqlalchemy import insert
 
     prepared = [_prepare(actor, data, status) for data in rows]
     if not prepared:
@@ -318,18 +401,20 @@ def create_many(s: Session, actor: Actor, rows: list[InsatsIn], *, status: str =
     ids = _allocate_ids(s, len(values))
     for i, row in zip(ids, values, strict=True):
         row["id"] = i
-    s.execute(insert(Insats), values)  # explicit ids: batched, no per-row RETURNING
+    # Core INSERTs of the tables (executemany; explicit ids, so no per-row RETURNING): the ORM's
+    # bulk path costs more per row than the database does.
+    s.execute(Insats.__table__.insert(), values)
     pairs = list(zip(ids, prepared, strict=True))
     for model, key, attr in ((InsatsKommun, "kommun_kod", "kommuner"), (InsatsSektor, "sektor", "sektorer"), (InsatsProblem, "problem", "problem")):
         children = [{"insats_id": i, key: v} for i, data in pairs for v in getattr(data, attr)]
         if children:
-            s.execute(insert(model), children)
+            s.execute(model.__table__.insert(), children)
     areas = [{"insats_id": i, "regso_kod": v, "indelning": REGSO_VINTAGE} for i, data in pairs for v in data.omraden]
     if areas:
-        s.execute(insert(InsatsOmrade), areas)
+        s.execute(InsatsOmrade.__table__.insert(), areas)
     who = f"{actor.namn} ({actor.roll})"
     bump_version(s)
-    s.execute(insert(Historik), [
+    s.execute(Historik.__table__.insert(), [
         {"insats_id": i, "tid": t, "vem": who, "handling": "skapad", "andringar": _diff({}, _data_snapshot(data, row))}
         for (i, data), row in zip(pairs, values, strict=True)
     ])

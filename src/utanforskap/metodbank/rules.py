@@ -26,6 +26,8 @@ class Vocab(Strict):
     agare_typ: dict[str, str]
     kon: dict[str, str]
     status: dict[str, str]
+    svarsstatus: dict[str, str]
+    omgangsstatus: dict[str, str]
     design: dict[str, str]
     oberoende: dict[str, str]
     resultat: dict[str, str]

@@ -60,25 +60,29 @@ def render(
     *,
     handelser: str | os.PathLike[str] | None = None,
     geometri: str | os.PathLike[str] | None = None,
+    databas: str | None = None,
 ) -> bytes:
     """A complete report: HTML (UTF-8) or PDF bytes.
 
     kind: "riket" (code ignored), "kommun" (code = kommunkod, e.g. "0180") or "omrade"
     (code = RegSO 2020 code, e.g. "0180R001"). An unknown code raises InputError with a
     Swedish message naming it. `handelser`: a user's events file; `geometri`: a user's
-    RegSO/DeSO polygon file (otherwise UTANFORSKAP_REGSO_GEOMETRI, SCB's WFS, the bundle).
+    RegSO/DeSO polygon file (otherwise UTANFORSKAP_REGSO_GEOMETRI, SCB's WFS, the bundle);
+    `databas`: the metodbank whose measures and gaps the riket and kommun reports show.
     """
     if kind not in KINDS:
         raise InputError(f"okänd rapporttyp {kind!r}; välj riket, kommun eller omrade")
     if fmt not in FORMATS:
         raise InputError(f"okänt format {fmt!r}; välj html eller pdf")
     prep = prepared(result, handelser, geometri)
-    html = render_html(prep, kind, code)
+    html = render_html(prep, kind, code, databas)
     return html.encode("utf-8") if fmt == "html" else html_to_pdf(html)
 
 
-def render_html(prep: content.Prepared, kind: Kind, code: str | None) -> str:
-    from utanforskap.reports import views  # charts and maps: matplotlib, geopandas
+def render_html(prep: content.Prepared, kind: Kind, code: str | None, databas: str | None = None) -> str:
+    """`databas`: the metodbank for the section on measures and gaps (default:
+    UTANFORSKAP_DATABAS or the local file; without one the section says so)."""
+    from utanforskap.reports import insatser, views  # charts and maps: matplotlib, geopandas
 
     if kind == "riket":
         ctx = views.riket(prep)
@@ -86,6 +90,8 @@ def render_html(prep: content.Prepared, kind: Kind, code: str | None) -> str:
         ctx = views.kommun(prep, code or "")
     else:
         ctx = views.omrade(prep, code or "")
+    if kind in ("riket", "kommun"):
+        ctx["mb"] = insatser.section(prep.result, kind, ctx["k"]["kommun_kod"] if kind == "kommun" else None, databas)
     return environment().get_template(f"{kind}.html.j2").render(**ctx)
 
 

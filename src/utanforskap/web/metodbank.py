@@ -54,7 +54,6 @@ class Context:
         self._url = database if isinstance(database, str) else None
         self._lock = threading.RLock()
         self._signer: URLSafeTimedSerializer | None = None
-        self.limiter = accounts.LoginLimiter()
         self.cache = ResponseCache()
         self._version: tuple[str, int, float] | None = None  # (counter, local changes, when read)
 
@@ -79,6 +78,10 @@ class Context:
                 if self._db is None:
                     self._db = open_database(self._url)
         return self._db
+
+    @property
+    def limiter(self) -> accounts.LoginLimiter:
+        return accounts.LoginLimiter(self.db)
 
     @property
     def signer(self) -> URLSafeTimedSerializer:
@@ -327,7 +330,7 @@ def router(data: AppData, renderer: Renderer, database: Database | str | None = 
         f = filters_from(q, kommun, omrade, problem, sektor, malgrupp, evidens, fran, till, sida, status)
 
         def build() -> Response:
-            result = registry.search(ctx.db, session.actor, f)
+            result = registry.Page(*registry.search_records(ctx.db, session.actor, f))
             params = {k: v for k, v in dict(q=q, kommun=kommun, omrade=omrade, problem=problem, sektor=sektor, malgrupp=malgrupp, evidens=evidens, fran=fran, till=till, status=status).items() if v}  # noqa: E501
             return page(request, session, "metodbank_lista.html.j2", sida_=result, f=params, sida=sida, sidor=max(1, -(-result.totalt // PAGE_SIZE)))
 
@@ -340,14 +343,15 @@ def router(data: AppData, renderer: Renderer, database: Database | str | None = 
 
     def _insats_page(request: Request, session: Session, insats_id: int) -> Response:
         try:
-            i, hist = registry.get_with_history(ctx.db, session.actor, insats_id)
+            public = session.actor.roll == "allmanhet"  # the public is not shown the history
+            rec, hist = registry.get_record(ctx.db, session.actor, insats_id, with_history=not public)
         except NotFound as exc:
             raise _error(exc) from None
-        rec = registry.record(i)
+        i = registry.permissions_of(rec)
         moves = [to for (frm, to), (roles, _) in registry.TRANSITIONS.items() if frm == i.status and session.actor.roll in roles]
         if session.actor.roll == "redaktor" and not registry.can_edit(session.actor, i):
             moves = []
-        return page(request, session, "metodbank_insats.html.j2", i=rec, historik=hist if session.actor.roll != "allmanhet" else [],
+        return page(request, session, "metodbank_insats.html.j2", i=rec, historik=hist,
                     kan_andra=registry.can_edit(session.actor, i), flyttar=moves)
 
     @r.get("/metodbank/insats/{insats_id}/goda-exempel.pdf", include_in_schema=False)
@@ -606,6 +610,10 @@ def router(data: AppData, renderer: Renderer, database: Database | str | None = 
             body = path.read_bytes()
         return Response(body, media_type=types[fmt], headers={"content-disposition": f'attachment; filename="insatser.{fmt}"', "cache-control": "no-cache"})
 
+    from utanforskap.web import metodbank_omgangar
+
+    metodbank_omgangar.register(r, ctx, lambda request: Session(ctx, request), page, posted, _error, MAX_UPLOAD)
+
     # ---- API --------------------------------------------------------------------------
     def api_actor(request: Request, required: bool) -> Actor:
         header = request.headers.get("authorization", "")
@@ -663,8 +671,8 @@ def router(data: AppData, renderer: Renderer, database: Database | str | None = 
         f.limit, f.offset = limit, offset
 
         def build() -> Response:
-            result = registry.search(ctx.db, actor, f)
-            return api_json({"totalt": result.totalt, "limit": limit, "offset": offset, "insatser": [registry.record(i) for i in result.rader]})
+            total, records = registry.search_records(ctx.db, actor, f)
+            return api_json({"totalt": total, "limit": limit, "offset": offset, "insatser": records})
 
         return cached(request, actor.roll == "allmanhet", build)
 
@@ -674,7 +682,7 @@ def router(data: AppData, renderer: Renderer, database: Database | str | None = 
 
         def build() -> Response:
             try:
-                return api_json(registry.record(registry.get(ctx.db, actor, insats_id)))
+                return api_json(registry.get_record(ctx.db, actor, insats_id, with_history=False)[0])
             except NotFound as exc:
                 raise _error(exc) from None
 
