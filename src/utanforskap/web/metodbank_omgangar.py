@@ -112,19 +112,12 @@ def register(
 
     @r.get("/metodbank/omgangar/{rid}/svar.csv", include_in_schema=False)
     def omgang_csv(request: Request, rid: int) -> Response:
-        import csv
-        import io
-
         session = new_session(request)
         try:
             info, rows = rounds.compiled(ctx.db, session.actor, rid)
         except (NotFound, Forbidden) as exc:
             raise error(exc) from None
-        buf = io.StringIO()
-        w = csv.DictWriter(buf, fieldnames=list(rows[0]) if rows else ["kommun_kod"], lineterminator="\n")
-        w.writeheader()
-        w.writerows(rows)
-        return session.apply(request, Response(buf.getvalue(), media_type="text/csv; charset=utf-8",
+        return session.apply(request, Response(rounds.compiled_csv(rows), media_type="text/csv; charset=utf-8",
                                                headers={"content-disposition": f'attachment; filename="omgang-{rid}-svar.csv"'}))
 
     @r.post("/metodbank/omgangar/{rid}/stang", include_in_schema=False)
