@@ -59,7 +59,7 @@ class Limits:
 
 
 @dataclass(frozen=True)
-class Variable:
+class TableVariable:
     code: str
     label: str
     codes: tuple[str, ...]
@@ -75,7 +75,7 @@ class Variable:
 class TableMetadata:
     table: str
     label: str
-    variables: dict[str, Variable]  # in the table's order
+    variables: dict[str, TableVariable]  # in the table's order
     updated: str | None = None
 
     @classmethod
@@ -85,7 +85,7 @@ class TableMetadata:
             raise SourceError(f"{where}: metadata saknar 'id' eller 'dimension'")
         role = doc.get("role") or {}
         times, metrics = set(role.get("time") or []), set(role.get("metric") or [])
-        variables: dict[str, Variable] = {}
+        variables: dict[str, TableVariable] = {}
         for code in doc["id"]:
             dim = (doc["dimension"] or {}).get(code)
             if dim is None:
@@ -93,7 +93,7 @@ class TableMetadata:
             category = dim.get("category") or {}
             ext = dim.get("extension") or {}
             lists = ext.get("codelists", ext.get("codeLists")) or []
-            variables[code] = Variable(
+            variables[code] = TableVariable(
                 code=code,
                 label=str(dim.get("label", code)),
                 codes=jsonstat._category_order(category, code, where),
@@ -106,7 +106,7 @@ class TableMetadata:
             )
         return cls(table, str(doc.get("label", "")), variables, doc.get("updated"))
 
-    def variable(self, name: str) -> Variable:
+    def variable(self, name: str) -> TableVariable:
         """The variable called `name` (case-insensitive, as the API matches)."""
         if name in self.variables:
             return self.variables[name]
