@@ -294,7 +294,7 @@ def assemble(loaded, source: DataSource, maps: dict[int, MapResult], factor_year
     classes = karta.classes(first)
     rank = {k: len(classes) - i for i, k in enumerate(classes)}
     areas = pl.concat(
-        [karta.output_frame(maps[y]).with_columns(pl.lit(y, dtype=pl.Int64).alias("ar")) for y in years], how="diagonal_relaxed"
+        [karta.areas_file_frame(maps[y]).with_columns(pl.lit(y, dtype=pl.Int64).alias("ar")) for y in years], how="diagonal_relaxed"
     )
     front = ["regso_kod", "ar"]
     areas = areas.select(*front, *[c for c in areas.columns if c not in front]).sort("regso_kod", "ar")

@@ -20,7 +20,7 @@ from typing import Any
 import polars as pl
 
 from utanforskap.atomic import atomic_dir
-from utanforskap.results.karta import MapResult, Summary, output_frame
+from utanforskap.results.karta import MapResult, Summary, areas_file_frame
 
 FILES = {
     "omraden": "omraden.csv",
@@ -42,7 +42,7 @@ def data_label(result: MapResult) -> str:
 
 def areas_table(result: MapResult) -> pl.DataFrame:
     """omraden.csv: every RegSO, with a column naming the data (SYNTETISKA DATA when so)."""
-    return output_frame(result).with_columns(pl.lit(data_label(result)).alias("datakalla"))
+    return areas_file_frame(result).with_columns(pl.lit(data_label(result)).alias("datakalla"))
 
 
 def swedish_csv(table: pl.DataFrame) -> bytes:

@@ -416,7 +416,7 @@ def top_class(result: MapResult) -> str | None:
     return ranked[0] if len(ranked) > 1 and _klass_step(result) is not None else None
 
 
-def output_frame(result: MapResult) -> pl.DataFrame:
+def areas_file_frame(result: MapResult) -> pl.DataFrame:
     """omraden as written to files: flags as 0/1, missing as empty."""
     kinds = result.method.kinds
     return result.areas.with_columns(
