@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import polars as pl
 import pyarrow.parquet as pq
+import pytest
 from cli_helpers import cli
 
 from utanforskap.formatting import format_number
 
 
+@pytest.mark.slow  # aggregera always runs the intruder's audit: minutes on 30 000 persons (known, issue 17)
 def test_draw_then_aggregate_says_synthetic_everywhere(tmp_path):
     persons = tmp_path / "syntetisk.parquet"
     drawn = cli("syntetisk", "--personer", "30000", "--seed", "4", "--ut", persons)
@@ -23,6 +25,7 @@ def test_draw_then_aggregate_says_synthetic_everywhere(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("SYNTETISKA DATA") >= 2
     assert "Röjandekontroll (N = 5)" in result.stdout
+    assert "HiGHS" not in result.stdout.replace("(LP, HiGHS)", "")  # no licence banner
     obs = pl.read_parquet(out)
     assert set(obs["niva"]) == {"regso", "kommun", "lan", "riket"}
     assert obs["kalla"].str.starts_with("SYNTETISKA DATA").all()
