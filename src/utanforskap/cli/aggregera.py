@@ -38,6 +38,7 @@ def aggregera(
     motor: Annotated[str, typer.Option("--motor", help="duckdb (standard) eller spark")] = "duckdb",
     min_antal: Annotated[int | None, typer.Option("--min-antal", help="Röjandekontroll: minsta antal personer bakom en uppgift (standard UTANFORSKAP_MIN_ANTAL eller 5)")] = None,
     bistand_minst_manader: Annotated[int, typer.Option("--bistand-minst-manader", help="Minsta antal månader med ekonomiskt bistånd för att räknas (1–12)")] = 1,
+    granska: Annotated[bool, typer.Option("--granska", help="Skydda tills inkräktarens granskning (LP) godkänner tabellen; skriv den bara då (långsamt)")] = False,
     utan_rojandekontroll: Annotated[bool, typer.Option("--utan-rojandekontroll", help="Skriv oskyddade antal (bara för internt bruk, aldrig för publicering)")] = False,
     visa_sql: Annotated[bool, typer.Option("--visa-sql", help="Visa SQL-frågan som körs per person och DeSO, och avsluta")] = False,
 ) -> None:
@@ -66,7 +67,10 @@ def aggregera(
     t0 = time.perf_counter()
     with console.status(f"Räknar med {motor} ..."):
         counts, _ = ag.count(persons, niva, motor=motor, settings=settings)
-        obs, account = ag.protected_observations(counts, persons.kalla, min_antal=n, skydda=not utan_rojandekontroll)
+        obs, account = ag.protected_observations(
+            counts, persons.kalla, min_antal=n, skydda=not utan_rojandekontroll, granska=granska and not utan_rojandekontroll)
+    if account is not None and account.audit is not None and not account.audit.ok:
+        raise InputError(account.audit.message() + "; inget skrevs")
     seconds = time.perf_counter() - t0
     if ut is not None:
         from utanforskap.methods.data import write_table
@@ -108,7 +112,11 @@ def _report(obs, counts, persons, n, unprotected, seconds, ut, lager, account=No
         console.print(table)
         _loss_by_indicator(account)
         if account.audit is None:
-            console.print("Ingen granskning (bara linjärt skydd).", highlight=False)
+            console.print(
+                "Ej granskad mot en inkräktare (bara linjärt skydd: ingen skyddad uppgift kan räknas fram exakt ur "
+                "samband, men intervall kan snävas in); kör med --granska före publicering.",
+                highlight=False,
+            )
         else:
             console.print(
                 f"Granskningen (LP, HiGHS): godkänd efter {account.rounds} varv, {format_number(account.n_lp)} LP, "

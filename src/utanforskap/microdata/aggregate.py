@@ -33,8 +33,8 @@ import pyarrow.parquet as pq
 from utanforskap.errors import InputError
 from utanforskap.geography.hierarchy import Geography
 from utanforskap.geography.hierarchy import default as default_geography
-from utanforskap.microdata import schema as ms
 from utanforskap.microdata import audit as au
+from utanforskap.microdata import schema as ms
 from utanforskap.microdata.disclosure import Partition
 from utanforskap.observations import schema
 from utanforskap.settings import Settings
@@ -500,7 +500,7 @@ def aggregate(
     geo: Geography | None = None,
     spark_session=None,
     where: str | None = None,
-    granska: bool = True,
+    granska: bool = False,
 ) -> pl.DataFrame:
     """Every variable for every area at `niva` and every larger level, in the observation schema.
 
@@ -520,7 +520,7 @@ def to_observations(
     geo: Geography | None = None,
     min_antal: int | None = None,
     skydda: bool = True,
-    granska: bool = True,
+    granska: bool = False,
 ) -> pl.DataFrame:
     """Counts from `count` -> observation rows, with disclosure control unless `skydda` is False
     (`granska`: see `protected_observations`)."""
@@ -535,14 +535,15 @@ def protected_observations(
     min_antal: int | None = None,
     skydda: bool = True,
     rules: au.Rules | None = None,
-    granska: bool = True,
+    granska: bool = False,
 ) -> tuple[pl.DataFrame, au.Protection | None]:
     """`to_observations`, and the protection's account (None without protection).
 
-    With `granska` (default; what `aggregera` does) the protected table has passed the
-    intruder's audit (microdata.audit). With `granska=False` only the linear protection
-    runs (microdata.disclosure: nothing computable exactly by equations; intervals are not
-    audited): for internal tables that are never published (the synthetic store). The
+    With `granska` (`aggregera --granska`) the protected table has passed the intruder's
+    audit (microdata.audit). Without (the default, because the audit-driven protection takes
+    minutes on small populations, see docs/mikrodata.md) only the linear protection runs
+    (microdata.disclosure: nothing computable exactly by equations; intervals are not
+    audited). The
     reason a cell is suppressed (primary or secondary) stays in the account, never in the
     rows: every suppressed cell has the one status `skyddad`.
     """

@@ -47,14 +47,19 @@ import sys
 import time
 from dataclasses import dataclass
 from importlib import resources
+from typing import Any
 
-import highspy
 import numpy as np
 import polars as pl
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from utanforskap.errors import InputError
+
+try:  # highspy's bindings when installed; else the same HiGHS bindings scipy ships (scipy is pinned in requirements.lock)
+    from highspy import _core as _hs
+except ImportError:
+    from scipy.optimize._highspy import _core as _hs  # scipy's bundled HiGHS
 from utanforskap.microdata import disclosure
 from utanforskap.microdata.disclosure import SKYDDAD, SKYDDAD_SEKUNDAR, Partition, _parents
 from utanforskap.tomlmodel import Strict, load_toml_model
@@ -63,21 +68,24 @@ _AREA = ["omrade", "niva", "period"]
 _BIG = 1e10  # an upper bound for cells nothing else bounds (the LP stays bounded)
 _EPS = 1e-6
 _BANNER_SHOWN = False
+_MAX_PUSHES = 16  # LPs pushing many cells at once, per audit
+_MAX_SINGLE = 300  # cells bounded one by one (two LPs each) per audit; more: suppress more first
+_DEBUG = bool(os.environ.get("UTANFORSKAP_GRANSKA_DEBUG"))
 
 
-def _highs() -> highspy.Highs:
+def _highs():
     """A silent HiGHS instance. HiGHS prints its licence banner to stdout (fd 1, from C++) the first
     time one is made in a process, before any option can be set: that first one is made with fd 1
     pointed at /dev/null, so the CLI's output stays clean."""
     global _BANNER_SHOWN
     if _BANNER_SHOWN:
-        h = highspy.Highs()
+        h = _hs._Highs()
     else:
         sys.stdout.flush()
         saved, devnull = os.dup(1), os.open(os.devnull, os.O_WRONLY)
         try:
             os.dup2(devnull, 1)
-            h = highspy.Highs()
+            h = _hs._Highs()
         finally:
             os.dup2(saved, 1)
             os.close(saved)
@@ -260,6 +268,7 @@ class System:
             known, x, _ = self._propagate(known, x)
             self.truth = np.where(known, x, np.nan)
         self.cost = self._costs()
+        self.sweeps = 0  # sweeps of the first guess (presuppress)
         self.escalate = 1  # cells suppressed per failing cell and round (raised when rounds drag on)
 
     def _costs(self) -> np.ndarray:
@@ -270,6 +279,82 @@ class System:
         if behind is not None:
             cost = np.where(np.isnan(behind), cost, behind)
         return cost
+
+    # ---- the protection's first guess ------------------------------------------------------
+    def need(self) -> np.ndarray:
+        """Per cell: the protection level d its interval must leave on each side (0: not sensitive)."""
+        n, r = self.n, self.rules
+        assert self.truth is not None
+        v = self.truth
+        with np.errstate(invalid="ignore"):
+            behind = self._behind()
+            storst = np.nan_to_num(self.storst) if self.storst is not None else np.zeros(self.size)
+            ok = self.exists & ~np.isnan(v)
+            sens = ok & ~self.magnitude & (behind < n) & (v >= self.zero_from)
+            sens |= ok & self.magnitude & ((behind < n) | (storst > r.dominans_k * v))
+            d = np.where(self.magnitude, np.maximum(storst / r.dominans_k - v, r.dagar_minsta_marginal), r.skyddsmarginal)
+        return np.where(sens, d, 0.0)
+
+    def presuppress(self, suppressed: np.ndarray, need: np.ndarray) -> int:
+        """Suppress more (in place) until every equation leaves room for its sensitive cells; returns the sweeps.
+
+        Per equation (total = parts, a partition in one area or a parent and its children), in
+        sweeps over every equation at once: a sensitive unknown part must be able to move up by
+        its protection level d (another unknown part holding at least d, or an unknown total)
+        and down (another unknown part, or an unknown total); a sensitive unknown total must be
+        able to move up (an unknown part) and down by min(v, d) (unknown parts holding that
+        much); and a suppressed figure must never be the only unknown of an equation. Where an
+        equation falls short, its smallest published part that covers the shortfall is
+        suppressed (else its largest part, else its total), and it inherits the equation's need
+        (it has to move as far as the sensitive cell it protects: `need` is updated in place). This is local (one equation at a
+        time), so it does not prove anything: the audit decides, and repairs what is left.
+        """
+        eq = self.eq.tocoo()
+        keep = eq.data != 0
+        order = np.lexsort((eq.col[keep], eq.row[keep]))
+        r, c, sign = eq.row[keep][order], eq.col[keep][order], eq.data[keep][order]
+        if r.size == 0:
+            return 0
+        n_rows = self.eq.shape[0]
+        starts = np.flatnonzero(np.r_[True, r[1:] != r[:-1]])
+        segment = np.cumsum(np.r_[True, r[1:] != r[:-1]]) - 1
+        assert self.truth is not None
+        truth = self.truth
+        value = np.nan_to_num(truth, nan=0.0)[c]
+        part, total = sign < 0, sign > 0
+        nd, hidden, exists = need[c], self.hidden[c], self.exists[c]
+        position = np.arange(r.size)
+        for sweep in range(1, 10_001):
+            unknown = ((suppressed[c] | hidden) & exists)
+            n_part = np.bincount(r, weights=unknown & part, minlength=n_rows)[r]
+            n_total = np.bincount(r, weights=unknown & total, minlength=n_rows)[r]
+            s_part = np.bincount(r, weights=np.where(unknown & part, value, 0.0), minlength=n_rows)[r]
+            others = s_part - value
+            part_short = np.where(n_total > 0, 0.0, np.maximum(nd - others, np.where(n_part >= 2, 0.0, 0.5)))
+            total_short = np.maximum(np.where(n_part >= 1, 0.0, 0.5), np.minimum(value, nd) - s_part)
+            short = np.where(unknown & (nd > 0), np.where(part, part_short, total_short), 0.0)
+            alone = unknown & ~hidden & (n_part + n_total == 1)
+            short = np.maximum(short, np.where(alone, 0.5, 0.0))
+            row_short = np.maximum.reduceat(short, starts)[segment]
+            row_need = np.maximum.reduceat(np.where(unknown, nd, 0.0), starts)
+            bad = row_short > 0
+            if not bad.any():
+                return sweep
+            published = exists & ~unknown & bad
+            score = np.where(published & part, np.where(value >= row_short, value, 1e12 - value), np.inf)
+            score = np.where(published & total, 1e15, score)
+            best = np.minimum.reduceat(score, starts)[segment]
+            pick = np.where(np.isfinite(score) & (score == best), position, r.size)
+            first = np.minimum.reduceat(pick, starts)
+            got = first < r.size
+            if not got.any():
+                return sweep
+            # A figure suppressed for a sensitive one must move as far itself: it inherits the need.
+            chosen = c[first[got]]
+            suppressed[chosen] = True
+            np.maximum.at(need, chosen, np.minimum(row_need[got], np.maximum(truth[chosen], 0.0)))
+            nd = need[c]
+        return 10_000
 
     # ---- exact propagation -------------------------------------------------------------
     def _propagate(self, known: np.ndarray, x: np.ndarray):
@@ -328,10 +413,10 @@ class System:
         target = self.exists & ~published
         viol, reason = self._violations(target, published, lo, hi)
         # Exactly derived cells that violate: a published cell of the equation that gave them away.
-        exact = np.flatnonzero(viol & known & target)
-        exact = exact[by_row[exact] >= 0]
-        if exact.size:
-            repair.append(self._trace(exact, by_row, published))
+        derived = np.flatnonzero(viol & known & target)
+        derived = derived[by_row[derived] >= 0]
+        if derived.size:
+            repair.append(self._trace(derived, by_row, published))
         prim = np.flatnonzero(viol & published)
         repair.append(prim)
         fix = np.unique(np.concatenate(repair)).astype(np.int64)
@@ -378,7 +463,7 @@ class System:
             dominated = target & self.magnitude & ((behind < n) | (storst > r.dominans_k * v))
             d = np.where(self.magnitude, np.maximum(storst / r.dominans_k - v, r.dagar_minsta_marginal), r.skyddsmarginal)
             sens = sens_count | dominated
-            fail = sens & ((lo > np.maximum(0.0, v - d) + _EPS) | (hi < v + d - _EPS))
+            fail = sens & ((lo > np.maximum(self.zero_from, v - d) + _EPS) | (hi < v + d - _EPS))
             fresh = fail & (reason == "")
             reason[fresh] = "det härledda intervallet når inte skyddsnivån"
             days_pub = published & self.magnitude & ((behind < n) | (storst > r.dominans_k * v))
@@ -389,6 +474,7 @@ class System:
     def _behind(self) -> np.ndarray:
         """Persons behind each cell: `bakom` where given (days), else the true count."""
         v = self.truth
+        assert v is not None
         if self.bakom is None:
             return v
         return np.where(np.isnan(self.bakom), v, self.bakom)
@@ -423,9 +509,12 @@ class System:
 
         Every LP solution is a table the intruder cannot rule out, so each one widens the
         interval seen for every cell. A cell is settled when what is seen already meets its
-        requirement; the others are minimised and maximised on their own (one cell per
-        component per round, all components in the same LP), which gives their exact
-        interval. With `exact`, every cell gets its exact interval. lo/hi are the exact
+        requirement. After the LPs that push every cell up and down at once, LPs push a random
+        half of the cells still unsettled (each the way it lacks) while that settles cells.
+        The others are minimised and maximised on their own (one cell per component per
+        round, all components in the same LP), which gives their exact interval; when
+        protecting (true values given) and more than _MAX_SINGLE are left, they are not
+        bounded but reported as violations at once, with a neighbour to suppress. With `exact`, every cell gets its exact interval. lo/hi are the exact
         interval or, for settled cells, an inner bound (the intruder's interval is at least
         as wide). Returns the number of LPs and the cells to suppress next.
         """
@@ -441,19 +530,19 @@ class System:
         ids, comp_col = np.unique(label[:nc], return_inverse=True)
         comp_row = np.searchsorted(ids, label[nc:])
         col_lo, col_hi = self.lo0[cols], np.minimum(self.hi0[cols], _BIG)
-        row_lo = np.where(is_eq, rhs, -highspy.kHighsInf)
-        state = {"n_lp": 0, "model": None}
+        row_lo = np.where(is_eq, rhs, -_hs.kHighsInf)
+        state: dict[str, Any] = {"n_lp": 0, "model": None}
 
         def build(active_cols: np.ndarray) -> None:
             """An LP over these columns (whole components) and their rows."""
             act_rows = np.flatnonzero(np.isin(comp_row, np.unique(comp_col[active_cols])))
             csc = sub[act_rows][:, active_cols].tocsc()
-            lp = highspy.HighsLp()
+            lp = _hs.HighsLp()
             lp.num_col_, lp.num_row_ = active_cols.size, act_rows.size
             lp.col_cost_ = np.zeros(active_cols.size)
             lp.col_lower_, lp.col_upper_ = col_lo[active_cols], col_hi[active_cols]
             lp.row_lower_, lp.row_upper_ = row_lo[act_rows], rhs[act_rows]
-            lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+            lp.a_matrix_.format_ = _hs.MatrixFormat.kColwise
             lp.a_matrix_.start_ = csc.indptr
             lp.a_matrix_.index_ = csc.indices
             lp.a_matrix_.value_ = csc.data
@@ -469,7 +558,7 @@ class System:
             h.run()
             state["n_lp"] += 1
             status = h.getModelStatus()
-            if status != highspy.HighsModelStatus.kOptimal:
+            if status != _hs.HighsModelStatus.kOptimal:
                 raise InputError(f"röjandekontroll: LP-lösaren misslyckades ({h.modelStatusToString(status)})")
             sol = h.getSolution()
             value = np.full(nc, np.nan)
@@ -478,21 +567,54 @@ class System:
             dual[act_rows] = np.asarray(sol.row_dual)
             return value, dual
 
-        build(np.arange(nc))
         req_lo, req_hi = self._required(cols)
         count = ~self.magnitude[cols]
         zero_from = self.zero_from[cols]
         seen_lo, seen_hi = np.full(nc, np.inf), np.full(nc, -np.inf)
         done = np.zeros(nc, dtype=bool)  # exact interval known
-        for sense in (-1.0, 1.0):  # every cell up at once, then down
-            value, _ = run(np.full(nc, sense))
-            seen_lo, seen_hi = np.fmin(seen_lo, value), np.fmax(seen_hi, value)
-        fixes = []
-        for _ in range(nc + 1):
+
+        def settled_now() -> np.ndarray:
             s_lo, s_hi = np.ceil(seen_lo - _EPS), np.floor(seen_hi + _EPS)
             settled = (s_hi >= req_hi - _EPS) & (s_lo <= req_lo + _EPS)
             wide = np.where(count, s_hi - s_lo >= self.rules.skyddsmarginal, s_hi - s_lo >= self.rules.dagar_minsta_marginal)
-            settled &= wide
+            return settled & wide
+
+        if nc:
+            build(np.arange(nc))
+            for sense in (-1.0, 1.0):  # every cell up at once, then down
+                value, _ = run(np.full(nc, sense))
+                seen_lo, seen_hi = np.fmin(seen_lo, value), np.fmax(seen_hi, value)
+            # Feasible tables certify many cells at once: push a random half of the unsettled
+            # cells, each the way it still lacks (cells tied by one equation would cancel each
+            # other if all were pushed together), until that stops settling cells.
+            rng = np.random.default_rng(17)
+            stalls, dual = 0, np.zeros(nr)
+            for _ in range(_MAX_PUSHES):
+                todo = ~settled_now()
+                if exact or todo.sum() < 4 or stalls >= 3:
+                    break
+                s_lo, s_hi = np.ceil(seen_lo - _EPS), np.floor(seen_hi + _EPS)
+                cost = np.where(todo & (s_hi < req_hi - _EPS), -1.0, np.where(todo & (s_lo > req_lo + _EPS), 1.0, 0.0))
+                cost[todo & (cost == 0)] = -1.0  # too narrow: widen upwards
+                cost *= (rng.random(nc) < 0.5) * rng.uniform(1.0, 2.0, nc)
+                value, dual = run(cost)
+                seen_lo, seen_hi = np.fmin(seen_lo, value), np.fmax(seen_hi, value)
+                stalls = stalls + 1 if (~settled_now()).sum() > 0.95 * todo.sum() else 0
+        todo = ~settled_now()
+        if not exact and self.truth is not None and todo.sum() > _MAX_SINGLE:
+            # Too many cells without a certificate to bound each on its own: protecting, each of
+            # them counts as a violation and gets a cheap published neighbour suppressed.
+            lo[cols], hi[cols] = seen_lo, seen_hi
+            self.last_exact = np.zeros(self.size, dtype=bool)
+            t = np.flatnonzero(todo)
+            return state["n_lp"], self._by_duals(cols[t], comp_col[t], rows, comp_row, dual, published)
+        fixes = []
+        if _DEBUG:
+            sizes = np.bincount(comp_col)
+            print(f"granska: {ids.size} komponenter (störst {sizes.max()}), "
+                  f"{int((~settled_now()).sum())} av {nc} utan bevis efter {state['n_lp']} LP", file=sys.stderr)
+        for _ in range(nc + 1):
+            settled = settled_now()
             todo = np.flatnonzero(~done & (exact | ~settled))
             if todo.size == 0:
                 break
@@ -542,7 +664,7 @@ class System:
             sens = (count & (behind < n) & (v >= self.zero_from[cols])) | (
                 ~count & ((behind < n) | (storst > r.dominans_k * v)))
             d = np.where(count, r.skyddsmarginal, np.maximum(storst / r.dominans_k - v, r.dagar_minsta_marginal))
-            req_lo = np.where(sens, np.maximum(0.0, v - d), req_lo)
+            req_lo = np.where(sens, np.maximum(self.zero_from[cols], v - d), req_lo)
             req_hi = np.where(sens, v + d, req_hi)
         return req_lo, req_hi
 
@@ -560,8 +682,10 @@ class System:
         for t, lo_i, hi_i in zip(targets, starts, ends, strict=True):  # the violations only: few
             own = self._a_csc.indices[self._a_csc.indptr[t] : self._a_csc.indptr[t + 1]]
             near = np.unique(self.a[own].indices)
-            members = np.unique(np.concatenate([near, self.a[rows[order[lo_i:hi_i]]].indices]))
-            pub = members[published[members]]
+            pub = near[published[near]]
+            if pub.size == 0 or not (np.abs(grad[pub]) > 1e-9).any():
+                members = np.unique(np.concatenate([near, self.a[rows[order[lo_i:hi_i]]].indices]))
+                pub = members[published[members]]
             if pub.size == 0:
                 continue
             limiting = np.abs(grad[pub]) > 1e-9
@@ -599,7 +723,7 @@ class Protection:
     audit: Audit | None
     rounds: int
     n_lp: int
-    seconds_linear: float
+    seconds_first: float  # primary suppression and the first guess (or the linear protection)
     seconds_audit: float
 
 
@@ -607,34 +731,34 @@ def protect(cells: pl.DataFrame, *, edges: pl.DataFrame, partitions, min_antal: 
             magnitudes: tuple[Magnitude, ...] = (), max_rounds: int = 100, granska: bool = True) -> Protection:
     """Suppress until the intruder's audit passes.
 
-    1. disclosure.protect (primary suppression, including dominated sums of days, and the
-       exact linear-algebra secondary suppression over the partitions that name only
-       published variables; a remainder that is zero in every top-level area is known, so its
-       partition is exact there);
-    2. rounds of audit -> suppress, for each violating component, the cheapest published cell
-       (fewest persons) that limits the intruder's interval (LP duals), until nothing violates.
+    1. primary suppression: every count below N persons, every sum of days with fewer than
+       N persons behind it or dominated by one person (rules.dominans_k);
+    2. a first guess at the secondary suppression, equation by equation (`System.presuppress`:
+       every equation leaves room for its sensitive cells to move by their protection level);
+    3. rounds of audit -> suppress, for each violating cell, the cheapest published cell
+       (fewest persons) that limits the intruder's interval (LP duals), until nothing
+       violates.
 
     Every suppressed cell gets the one status `skyddad`; column `skal` (primar/sekundar)
     is for a local log only.
 
-    With `granska=False` only step 1 runs (seconds even for small populations, where the
-    audit can take many minutes): no protected figure is computable exactly by linear
-    equations, but intervals (non-negativity, status-free bounds) are not checked. For
-    internal use only (the synthetic store); `aggregera` always audits.
+    With `granska=False` the protection is the linear one of microdata.disclosure instead
+    (primary suppression, and secondary suppression so that no protected figure is
+    computable exactly by equations; intervals are not checked): for internal use only
+    (the synthetic store); `aggregera` always audits.
     """
     rules = rules or load_rules()
     t0 = time.perf_counter()
     if "storst" not in cells.columns:
         cells = cells.with_columns(storst=pl.lit(None, dtype=pl.Float64))
-    mags = {g.name for g in magnitudes}
-    dominated = pl.col("variabel").is_in(list(mags)) & (pl.col("storst") > rules.dominans_k * pl.col("varde"))
-    first = cells.with_columns(bakom=pl.when(dominated).then(0.0).otherwise(pl.coalesce("bakom", "varde")))
-    names = set(cells["variabel"].unique().to_list())
-    linear = [_known_remainder(p, cells) for p in partitions if {p.total, *p.parts} <= names]
-    out = disclosure.protect(first.drop("storst"), edges=edges, partitions=linear, min_antal=min_antal)
-    primary = out["status"] == disclosure.SKYDDAD
-    seconds_linear = time.perf_counter() - t0
     if not granska:
+        mags = {g.name for g in magnitudes}
+        dominated = pl.col("variabel").is_in(list(mags)) & (pl.col("storst") > rules.dominans_k * pl.col("varde"))
+        first = cells.with_columns(bakom=pl.when(dominated).then(0.0).otherwise(pl.coalesce("bakom", "varde")))
+        names = set(cells["variabel"].unique().to_list())
+        linear = [_known_remainder(p, cells) for p in partitions if {p.total, *p.parts} <= names]
+        out = disclosure.protect(first.drop("storst"), edges=edges, partitions=linear, min_antal=min_antal)
+        primary = out["status"] == disclosure.SKYDDAD
         hidden = out["status"].is_not_null()
         done = cells.with_columns(
             varde=pl.when(hidden).then(None).otherwise(pl.col("varde")),
@@ -642,34 +766,52 @@ def protect(cells: pl.DataFrame, *, edges: pl.DataFrame, partitions, min_antal: 
             skal=pl.when(primary).then(pl.lit("primar")).when(hidden).then(pl.lit("sekundar"))
             .otherwise(pl.lit(None, dtype=pl.String)),
         )
-        return Protection(done, None, 0, 0, seconds_linear, 0.0)
-    t1 = time.perf_counter()
-    system = System(cells.rename({"varde": "sant"}).with_columns(varde=out["varde"]), edges=edges,
+        return Protection(done, None, 0, 0, time.perf_counter() - t0, 0.0)
+    if min_antal < 1:
+        raise InputError(f"röjandekontroll: min_antal måste vara minst 1, inte {min_antal}")
+    system = System(cells.rename({"varde": "sant"}).with_columns(varde=pl.col("sant")), edges=edges,
                     partitions=partitions, min_antal=min_antal, rules=rules, magnitudes=magnitudes)
-    suppressed = np.zeros(system.size, dtype=bool)
-    suppressed[system.ids] = out["status"].is_not_null().to_numpy()
+    assert system.truth is not None
+    truth = system.truth
+    need = system.need()
+    primary_cells = (need > 0) & ~system.hidden
+    suppressed = primary_cells.copy()
+    system.sweeps = system.presuppress(suppressed, need)
+    if _DEBUG:
+        print(f"primärt {int(primary_cells.sum())}, efter första gissningen {int(suppressed.sum())} "
+              f"({system.sweeps} svep, {time.perf_counter() - t0:.1f} s)", file=sys.stderr)
+    seconds_first = time.perf_counter() - t0
+    t1 = time.perf_counter()
     n_lp = 0
     for rounds in range(1, max_rounds + 1):  # noqa: B007
         result, fix = system.audit(suppressed)
         n_lp += result.n_lp
+        if _DEBUG:
+            print(f"varv {rounds}: {result.violations.height} brister, {result.n_lp} LP, {result.seconds:.1f} s, "
+                  f"{int(suppressed.sum())} dolda", file=sys.stderr)
+            if not result.ok:
+                print(result.violations.group_by("variabel", "niva", "skal").len().sort("len", descending=True).head(8),
+                      file=sys.stderr)
         if result.ok:
             break
         fix = fix[~suppressed[fix]]
         if fix.size == 0:
             raise InputError(f"röjandekontroll: kan inte skydda tabellen: {result.message()}")
         suppressed[fix] = True
+        need[fix] = np.maximum(need[fix], np.minimum(rules.skyddsmarginal, np.nan_to_num(truth[fix])))
+        system.presuppress(suppressed, need)
         if rounds % 10 == 0:  # slow progress: suppress more per violation
             system.escalate *= 2
     else:
         raise InputError(f"röjandekontroll: skyddet blev inte klart på {max_rounds} varv: {result.message()}")
     hidden = suppressed[system.ids]
-    skal = np.where(primary.to_numpy(), "primar", np.where(hidden, "sekundar", None))
+    skal = np.where(primary_cells[system.ids], "primar", np.where(hidden, "sekundar", ""))
     done = cells.with_columns(
         varde=pl.when(pl.Series(hidden)).then(None).otherwise(pl.col("varde")),
         status=pl.when(pl.Series(hidden)).then(pl.lit(SKYDDAD)).otherwise(pl.lit(None, dtype=pl.String)),
-        skal=pl.Series("skal", skal.tolist(), dtype=pl.String),
+        skal=pl.Series("skal", skal.tolist(), dtype=pl.String).replace("", None),
     )
-    return Protection(done, result, rounds, n_lp, seconds_linear, time.perf_counter() - t1)
+    return Protection(done, result, rounds, n_lp, seconds_first, time.perf_counter() - t1)
 
 
 def _known_remainder(p: Partition, cells: pl.DataFrame) -> Partition:
