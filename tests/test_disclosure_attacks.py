@@ -129,3 +129,23 @@ def test_highs_prints_no_banner():
     code = "from utanforskap.microdata import audit as au; h = au._highs(); h.run(); print('klar')"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout == "klar\n", out.stdout
+
+
+def test_the_protection_passes_the_audit_on_the_zero_pin_table():
+    """audit.protect on the true table of the first attack: D3's zero is suppressed with room to move,
+    one status, and an exact audit with the true values finds nothing."""
+    p = (Partition("befolkning_15plus", ("misstankta",), dold="ej_misstankta"),)
+    truth = {("R", "misstankta"): 40.0, ("D1", "misstankta"): 25.0, ("D2", "misstankta"): 15.0, ("D3", "misstankta"): 0.0}
+    truth |= {(a, "befolkning_15plus"): x for a, x in (("R", 900.0), ("D1", 340.0), ("D2", 280.0), ("D3", 280.0))}
+    cells = table(truth).drop("status").with_columns(bakom=pl.col("varde"))
+    done = au.protect(cells, edges=EDGES, partitions=p, min_antal=N, rules=RULES)
+    assert done.audit is not None and done.audit.ok
+    hidden = done.cells.filter(pl.col("status").is_not_null())
+    assert set(hidden["status"]) == {"skyddad"} and hidden["varde"].null_count() == hidden.height
+    assert ("D3", "misstankta") in set(hidden.select("omrade", "variabel").iter_rows())
+    published = done.cells.select("omrade", "niva", "period", "variabel", "varde", "status").with_columns(
+        sant=cells["varde"], bakom=cells["bakom"])
+    again = au.audit(published, edges=EDGES, partitions=p, min_antal=N, rules=RULES, exact=True)
+    assert again.ok, again.message()
+    # Without the truth, as an intruder sees it: no violation either.
+    assert run(published.drop("sant", "bakom"), p).is_empty()

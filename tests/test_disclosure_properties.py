@@ -259,12 +259,10 @@ RULES = au.Rules(skyddsmarginal=2, dominans_k=0.6, dagar_minsta_marginal=30, dag
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(run=False, reason="känd brist (issue 17): audit.protect ger på slumpade små tabeller ibland upp "
-                   "('kan inte skydda tabellen') eller tar minuter; ska passera när skyddet är rättat")
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenario())
 def test_after_protection_the_intruders_audit_finds_no_violation(case):
-    """audit.protect (linear protection, then audit -> suppress until it passes): an independent
+    """audit.protect (primary, first guess, then audit -> suppress until it passes): an independent
     audit of the result, with the true values, finds no cell narrowed below its protection level,
     and the published file has one status only."""
     edges, counts, days, n = case
