@@ -745,7 +745,7 @@ def protect(cells: pl.DataFrame, *, edges: pl.DataFrame, partitions, min_antal: 
     With `granska=False` the protection is the linear one of microdata.disclosure instead
     (primary suppression, and secondary suppression so that no protected figure is
     computable exactly by equations; intervals are not checked): for internal use only
-    (the synthetic store); `aggregera` always audits.
+    (the synthetic store, and `aggregera` without --granska).
     """
     rules = rules or load_rules()
     t0 = time.perf_counter()
