@@ -744,8 +744,8 @@ def protect(cells: pl.DataFrame, *, edges: pl.DataFrame, partitions, min_antal: 
 
     With `granska=False` the protection is the linear one of microdata.disclosure instead
     (primary suppression, and secondary suppression so that no protected figure is
-    computable exactly by equations; intervals are not checked): for internal use only
-    (the synthetic store, and `aggregera` without --granska).
+    computable exactly by equations; intervals are not checked): what the synthetic store
+    and `aggregera` without --granska use, since the audited protection is still too slow.
     """
     rules = rules or load_rules()
     t0 = time.perf_counter()
