@@ -129,7 +129,8 @@ def test_observation_rows_without_protection(counts):
 
 def test_protected_rows_are_empty_never_zero(counts):
     c, persons, _ = counts
-    obs = ag.to_observations(c, persons.kalla, min_antal=3)
+    obs = ag.to_observations(c, persons.kalla, min_antal=3, granska=False)  # the audit: test_disclosure_*
+    assert set(obs["status"].drop_nulls().unique().to_list()) == {"skyddad"}
     suppressed = obs.filter(pl.col("status").is_not_null())
     assert suppressed.height > 0
     assert suppressed["varde"].null_count() == suppressed.height

@@ -36,6 +36,7 @@ COMMAND_MODULES = [
     "utanforskap.cli.importera",
     "utanforskap.cli.rapport",
     "utanforskap.cli.aggregera",
+    "utanforskap.cli.rojandekontroll",
     "utanforskap.cli.syntetisk",
     "utanforskap.cli.webb",
     "utanforskap.cli.robusthet",

@@ -38,6 +38,7 @@ def aggregera(
     motor: Annotated[str, typer.Option("--motor", help="duckdb (standard) eller spark")] = "duckdb",
     min_antal: Annotated[int | None, typer.Option("--min-antal", help="Röjandekontroll: minsta antal personer bakom en uppgift (standard UTANFORSKAP_MIN_ANTAL eller 5)")] = None,
     bistand_minst_manader: Annotated[int, typer.Option("--bistand-minst-manader", help="Minsta antal månader med ekonomiskt bistånd för att räknas (1–12)")] = 1,
+    granska: Annotated[bool, typer.Option("--granska", help="Skydda tills inkräktarens granskning (LP) godkänner tabellen; skriv den bara då (långsamt)")] = False,
     utan_rojandekontroll: Annotated[bool, typer.Option("--utan-rojandekontroll", help="Skriv oskyddade antal (bara för internt bruk, aldrig för publicering)")] = False,
     visa_sql: Annotated[bool, typer.Option("--visa-sql", help="Visa SQL-frågan som körs per person och DeSO, och avsluta")] = False,
 ) -> None:
@@ -66,7 +67,10 @@ def aggregera(
     t0 = time.perf_counter()
     with console.status(f"Räknar med {motor} ..."):
         counts, _ = ag.count(persons, niva, motor=motor, settings=settings)
-        obs = ag.to_observations(counts, persons.kalla, min_antal=n, skydda=not utan_rojandekontroll)
+        obs, account = ag.protected_observations(
+            counts, persons.kalla, min_antal=n, skydda=not utan_rojandekontroll, granska=granska and not utan_rojandekontroll)
+    if account is not None and account.audit is not None and not account.audit.ok:
+        raise InputError(account.audit.message() + "; inget skrevs")
     seconds = time.perf_counter() - t0
     if ut is not None:
         from utanforskap.methods.data import write_table
@@ -79,10 +83,10 @@ def aggregera(
             {dataset: obs},
             meta={dataset: {"kalla": persons.kalla, "syntetisk": persons.syntetisk, "min_antal": None if utan_rojandekontroll else n}},
         )
-    _report(obs, counts, persons, n, utan_rojandekontroll, seconds, ut, lager)
+    _report(obs, counts, persons, n, utan_rojandekontroll, seconds, ut, lager, account)
 
 
-def _report(obs, counts, persons, n, unprotected, seconds, ut, lager) -> None:
+def _report(obs, counts, persons, n, unprotected, seconds, ut, lager, account=None) -> None:
     personer = int(counts.filter(pl.col("niva") == "riket")["befolkning"].sum())
     console.print(
         f"{format_number(personer)} personer, {format_number(obs.height)} observationer på {obs['niva'].n_unique()} nivåer "
@@ -93,13 +97,32 @@ def _report(obs, counts, persons, n, unprotected, seconds, ut, lager) -> None:
         err_console.print("[bold red]Varning:[/] utan röjandekontroll – får inte publiceras.", highlight=False)
     else:
         table = Table(title=f"Röjandekontroll (N = {n})", title_justify="left")
-        for col in ("nivå", "publicerade", "skyddade (primärt)", "skyddade (sekundärt)"):
+        cols = ("nivå", "publicerade", "skyddade (primärt)", "skyddade (sekundärt)", "andel dold före", "andel dold efter")
+        for col in cols:
             table.add_column(col, justify="right" if col != "nivå" else "left")
-        by = obs.group_by("niva", "status").len()
+        # The reasons come from the local account (never from the published rows: one status there).
+        by = account.cells.group_by("niva", "skal").len()
         for niva in obs["niva"].unique(maintain_order=True):
             row = {s: int(c) for _, s, c in by.filter(pl.col("niva") == niva).iter_rows()}
-            table.add_row(niva, *(format_number(row.get(s, 0)) for s in (None, "skyddad", "skyddad_sekundar")))
+            total = max(sum(row.values()), 1)
+            # Information loss: the share of cells suppressed with primary suppression only, and in the end.
+            before, after = row.get("primar", 0) / total, (row.get("primar", 0) + row.get("sekundar", 0)) / total
+            table.add_row(niva, *(format_number(row.get(s, 0)) for s in (None, "primar", "sekundar")),
+                          format_percent(before), format_percent(after))
         console.print(table)
+        _loss_by_indicator(account)
+        if account.audit is None:
+            console.print(
+                "Ej granskad mot en inkräktare (bara linjärt skydd: ingen skyddad uppgift kan räknas fram exakt ur "
+                "samband, men intervall kan snävas in); kör med --granska före publicering.",
+                highlight=False,
+            )
+        else:
+            console.print(
+                f"Granskningen (LP, HiGHS): godkänd efter {account.rounds} varv, {format_number(account.n_lp)} LP, "
+                + f"{account.seconds_audit:.1f} s.".replace(".", ",", 1),
+                highlight=False,
+            )
     # National values from the published (protected) rows only.
     riket = obs.filter((pl.col("niva") == "riket") & pl.col("status").is_null())
     values = {(r["period"], r["variabel"]): r["varde"] for r in riket.iter_rows(named=True)}
@@ -119,3 +142,16 @@ def _report(obs, counts, persons, n, unprotected, seconds, ut, lager) -> None:
     for target in (ut, lager):
         if target is not None:
             console.print(escape(f"Skrev {target}") + (" (SYNTETISKA DATA)" if persons.syntetisk else ""), highlight=False)
+
+
+def _loss_by_indicator(account) -> None:
+    """Information loss per indicator (numerators and denominators of SUMMARY), over all levels."""
+    names = {n for _, num, den, _ in SUMMARY for n in (num, den)}
+    by = account.cells.filter(pl.col("variabel").is_in(list(names))).group_by("variabel").agg(
+        n=pl.len(), primar=(pl.col("skal") == "primar").sum(), dold=pl.col("skal").is_not_null().sum())
+    table = Table(title="Informationsförlust per variabel (andel dolda celler, alla nivåer)", title_justify="left")
+    for col in ("variabel", "före (primärt)", "efter"):
+        table.add_column(col, justify="left" if col == "variabel" else "right")
+    for r in by.sort("variabel").iter_rows(named=True):
+        table.add_row(r["variabel"], format_percent(r["primar"] / r["n"]), format_percent(r["dold"] / r["n"]))
+    console.print(table)

@@ -33,8 +33,9 @@ import pyarrow.parquet as pq
 from utanforskap.errors import InputError
 from utanforskap.geography.hierarchy import Geography
 from utanforskap.geography.hierarchy import default as default_geography
+from utanforskap.microdata import audit as au
 from utanforskap.microdata import schema as ms
-from utanforskap.microdata.disclosure import Partition, protect
+from utanforskap.microdata.disclosure import Partition
 from utanforskap.observations import schema
 from utanforskap.settings import Settings
 from utanforskap.settings import load as load_settings
@@ -227,7 +228,14 @@ PARTITIONS: tuple[Partition, ...] = (
             Partition(f"arbetskraften_16_64_{g}", (f"arbetslosa_16_64_{g}",), dold=f"sysselsatta_16_64_{g}"),
         )
     ),
+    # Groups no table publishes but that are differences of published ones: declared, so
+    # that the audit protects them (exactly 15-year-olds; 16-19-year-olds not employed).
+    Partition("befolkning_15_19", ("befolkning_16_19",), dold="befolkning_15"),
+    Partition("befolkning_16_19", ("sysselsatta_16_19",), dold="ej_sysselsatta_16_19"),
 )
+# Sums over persons, with the group whose persons they are summed over (the intruder knows
+# that nobody has more than rules.dagar_per_person days; the dominance rule protects them).
+MAGNITUDES: tuple[au.Magnitude, ...] = (au.Magnitude("ohalsodagar_16_64", "befolkning_16_64"),)
 
 
 # ---- engines ---------------------------------------------------------------------------
@@ -334,6 +342,7 @@ def per_deso_expr(t, settings: Settings | None = None):
     for v in VARIABLES:
         if v.bakom is not None:
             metrics[f"_bakom_{v.name}"] = v.bakom(t, settings).sum()
+            metrics[f"_storst_{v.name}"] = v.count(t, settings).max()  # the largest person's share (dominance)
     per_deso = t.group_by(["ar", "deso"]).aggregate(**metrics)
     derived = {}
     for v in VARIABLES:
@@ -353,7 +362,7 @@ def levels_expr(per_deso, geo_table, levels: tuple[str, ...]):
     for level in levels:
         key = joined[f"{level}_kod"] if level != "deso" else joined.deso
         grouped = joined.group_by([joined.ar, key.name("omrade")]).aggregate(
-            **{c: joined[c].sum() for c in value_cols}
+            **{c: joined[c].max() if c.startswith("_storst_") else joined[c].sum() for c in value_cols}
         )
         parts.append(grouped.mutate(niva=ibis.literal(level)))
     return ibis.union(*parts, distinct=False)
@@ -371,7 +380,8 @@ def count(
 ) -> tuple[pl.DataFrame, Persons]:
     """Raw counts (no disclosure control): one row per (niva, omrade, ar), a column per variable.
 
-    Also columns `_bakom_<variabel>` (persons behind a sum of days). Raises InputError
+    Also columns `_bakom_<variabel>` (persons behind a sum of days) and `_storst_<variabel>`
+    (the largest one person's days). Raises InputError
     naming the file, column and a row for the first broken rule, and for unknown DeSO codes.
     """
     if niva not in NIVAER:
@@ -490,6 +500,7 @@ def aggregate(
     geo: Geography | None = None,
     spark_session=None,
     where: str | None = None,
+    granska: bool = False,
 ) -> pl.DataFrame:
     """Every variable for every area at `niva` and every larger level, in the observation schema.
 
@@ -499,7 +510,7 @@ def aggregate(
     counts, persons = count(
         source, niva, motor=motor, settings=settings, geo=geo, spark_session=spark_session, where=where
     )
-    return to_observations(counts, persons.kalla, geo=geo, min_antal=min_antal, skydda=skydda)
+    return to_observations(counts, persons.kalla, geo=geo, min_antal=min_antal, skydda=skydda, granska=granska)
 
 
 def to_observations(
@@ -509,28 +520,81 @@ def to_observations(
     geo: Geography | None = None,
     min_antal: int | None = None,
     skydda: bool = True,
+    granska: bool = False,
 ) -> pl.DataFrame:
-    """Counts from `count` -> observation rows, with disclosure control unless `skydda` is False."""
-    long = counts.unpivot(
-        index=["niva", "omrade", "ar"], on=list(VARIABLE_NAMES), variable_name="variabel", value_name="varde"
-    ).with_columns(period=pl.col("ar").cast(pl.String))
-    bakom_cols = {f"_bakom_{v.name}": v.name for v in VARIABLES if v.bakom is not None}
-    bakom = counts.unpivot(
-        index=["niva", "omrade", "ar"], on=list(bakom_cols), variable_name="variabel", value_name="bakom"
-    ).with_columns(pl.col("variabel").replace_strict(bakom_cols))
-    cells = long.join(bakom, on=["niva", "omrade", "ar", "variabel"], how="left").with_columns(
-        bakom=pl.coalesce("bakom", "varde")
-    )
-    cells = cells.select("omrade", "niva", "period", "variabel", "varde", "bakom")
+    """Counts from `count` -> observation rows, with disclosure control unless `skydda` is False
+    (`granska`: see `protected_observations`)."""
+    return protected_observations(counts, kalla, geo=geo, min_antal=min_antal, skydda=skydda, granska=granska)[0]
+
+
+def protected_observations(
+    counts: pl.DataFrame,
+    kalla: str,
+    *,
+    geo: Geography | None = None,
+    min_antal: int | None = None,
+    skydda: bool = True,
+    rules: au.Rules | None = None,
+    granska: bool = False,
+) -> tuple[pl.DataFrame, au.Protection | None]:
+    """`to_observations`, and the protection's account (None without protection).
+
+    With `granska` (`aggregera --granska`) the protected table has passed the intruder's
+    audit (microdata.audit). Without (the default, because the audit-driven protection takes
+    minutes on small populations, see docs/mikrodata.md) only the linear protection runs
+    (microdata.disclosure: nothing computable exactly by equations; intervals are not
+    audited). The
+    reason a cell is suppressed (primary or secondary) stays in the account, never in the
+    rows: every suppressed cell has the one status `skyddad`.
+    """
+    index = ["niva", "omrade", "ar"]
+    long = counts.unpivot(index=index, on=list(VARIABLE_NAMES), variable_name="variabel", value_name="varde")
+    long = long.with_columns(period=pl.col("ar").cast(pl.String))
+    extra = {v.name: v.name for v in VARIABLES if v.bakom is not None}
+    for prefix, col in (("_bakom_", "bakom"), ("_storst_", "storst")):
+        on = [f"{prefix}{name}" for name in extra if f"{prefix}{name}" in counts.columns]
+        part = counts.unpivot(index=index, on=on, variable_name="variabel", value_name=col).with_columns(
+            pl.col("variabel").str.strip_prefix(prefix), pl.col(col).cast(pl.Float64))
+        long = long.join(part, on=[*index, "variabel"], how="left")
+    if "storst" not in long.columns:
+        long = long.with_columns(storst=pl.lit(None, dtype=pl.Float64))
+    cells = long.with_columns(bakom=pl.coalesce("bakom", "varde")).select(
+        "omrade", "niva", "period", "variabel", "varde", "bakom", "storst")
+    account = None
     if skydda:
         if min_antal is None:
             min_antal = load_settings().min_antal
         levels = [lv for lv in schema.LEVELS if lv in set(counts["niva"].unique().to_list())]
         edges = _edges(geo or default_geography(), levels)
-        cells = protect(cells, edges=edges, partitions=PARTITIONS, min_antal=min_antal)
+        account = au.protect(cells, edges=edges, partitions=PARTITIONS, min_antal=min_antal, rules=rules,
+                             magnitudes=MAGNITUDES, granska=granska)
+        cells = account.cells.drop("skal")
     else:
         cells = cells.with_columns(status=pl.lit(None, dtype=pl.String))
-    return _observation_rows(cells, kalla)
+    return _observation_rows(cells.drop("storst"), kalla), account
+
+
+def audit_observations(obs: pl.DataFrame, *, min_antal: int, geo: Geography | None = None,
+                       rules: au.Rules | None = None, exact: bool = False) -> au.Audit:
+    """The intruder's audit of a published table in the observation schema (what `granska` reads).
+
+    Counts and days are the rows' values; a share row stands for its numerator (taljare).
+    Every level in the table is audited together, with the hierarchy between them.
+    """
+    if obs.is_empty():
+        raise InputError("tabellen är tom; inget att granska")
+    share = pl.col("enhet") == "andel"
+    cells = obs.filter(pl.col("variabel").is_in(list(VARIABLE_NAMES))).select(
+        "omrade", "niva", "period", "variabel",
+        pl.when(share).then(pl.col("taljare")).otherwise(pl.col("varde")).cast(pl.Float64).alias("varde"),
+        "status",
+    )
+    cells = cells.with_columns(varde=pl.when(pl.col("status").is_null()).then(pl.col("varde")))
+    present = set(cells["niva"].unique().to_list())
+    levels = [lv for lv in schema.LEVELS if lv in present]
+    edges = _edges(geo or default_geography(), levels)
+    return au.audit(cells, edges=edges, partitions=PARTITIONS, min_antal=min_antal, rules=rules, magnitudes=MAGNITUDES,
+                    exact=exact)
 
 
 def _edges(geo: Geography, levels: list[str]) -> pl.DataFrame:

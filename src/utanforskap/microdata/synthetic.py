@@ -687,6 +687,12 @@ def cache_root() -> Path:
 def synthetic_store(personer: int | None = None, seed: int = 2022) -> ObservationStore:
     """SYNTETISKA DATA: an observation store with the synthetic population aggregated, with disclosure control.
 
+    The protection here is the LINEAR one only (`granska=False`: primary suppression, the
+    dominance rule for days, and secondary suppression so that no protected figure is
+    computable exactly by equations; one status `skyddad`). The intruder's LP audit that
+    `aggregera --granska` runs before publishing is not run: on small populations it takes minutes,
+    and these are synthetic persons, never published as statistics about real people.
+
     Levels deso, regso, kommun, lan and riket, period "2022", dataset "syntetisk"; every
     row's `kalla` begins with SYNTETISKA DATA. Built once under
     $XDG_CACHE_HOME/utanforskap/syntetisk-<seed>-<n or "alla"> and rebuilt when absent or
@@ -708,7 +714,8 @@ def synthetic_store(personer: int | None = None, seed: int = 2022) -> Observatio
         marg = marginals()
         n = marg.total if personer is None else int(personer)
         table = draw(n, seed, marg)
-        obs = aggregate(table, "deso", where=label(n, seed), min_antal=min_antal)
+        # Linear protection only (see the docstring): internal, synthetic, never published.
+        obs = aggregate(table, "deso", where=label(n, seed), min_antal=min_antal, granska=False)
         store.write(
             {DATASET: obs},
             meta={DATASET: {"nyckel": key, "modell": model_digest(), "min_antal": min_antal, "personer": n,
@@ -722,12 +729,12 @@ def cache_key(min_antal: int) -> str:
     version, and the code and tables of the aggregation and disclosure control (VARIABLES,
     PARTITIONS and the rules live in these modules' source)."""
     from utanforskap import __version__
-    from utanforskap.microdata import aggregate, disclosure
+    from utanforskap.microdata import aggregate, audit, disclosure
 
     h = hashlib.sha256()
     for part in (model_text(), f"min_antal={min_antal}", f"version={__version__}"):
         h.update(part.encode("utf-8") + b"\0")
-    for module in (aggregate, disclosure, ms):
+    for module in (aggregate, audit, disclosure, ms):
         h.update(Path(module.__file__).read_bytes() + b"\0")
     return h.hexdigest()[:16]
 

@@ -1,0 +1,836 @@
+"""The intruder's audit (granskning) of a protected table: linear programming over everything published.
+
+Threat model (docs/mikrodata.md says the same in Swedish): the intruder has every figure
+published from the same data (all levels, variables and breakdowns), the public area
+hierarchy, and logical knowledge:
+
+* every cell is a non-negative number (counts are integers; intervals are rounded inwards);
+* the hierarchy: a parent = the sum of its children, for every variable and every hidden group;
+* the category equations (`Partition`): total = parts (+ the unpublished remainder `dold`),
+  so a numerator lies within its denominator (the remainder is >= 0), nested numerators
+  within each other, and groups nobody publishes (15-year-olds) are differences of published
+  ones; a remainder that is zero at a published total is zero in every area below it;
+* declared bounds on magnitudes (`Magnitude`: sick days <= 366 per person of the group);
+* what a status code says, when the file has more than one (`skyddad` = below N,
+  `skyddad_sekundar` = at least N).
+
+For every cell the intruder does not see (every suppressed figure, and every hidden group
+in every area) the audit derives the interval [lo, hi] the intruder can prove. First exact
+propagation: an equation with one unknown gives it away, and an equation whose unknowns all
+have the same sign and whose known part is zero pins them all to 0. Then what is left
+splits into independent components (cells linked by equations through unknown cells;
+published cells are constants), and each cell is minimised and maximised by linear
+programming (HiGHS). Components are solved together in one LP per round (their objectives
+are independent, so one LP minimises every component's target at once). This is the
+global LP over all published figures, not an approximation by blocks.
+
+Violations (rules in data/rojandekontroll.toml):
+
+* with true values (when protecting): a sensitive cell with value v (a count or hidden group
+  below N persons, or a dominated or few-person sum of days) must have lo <= max(0, v - d)
+  and hi >= v + d, with d = skyddsmarginal for counts, and for days max(x1 / k - v,
+  dagar_minsta_marginal) (x1 the largest person's days, k the dominance share);
+* without true values (`granska` of a published file): every hidden or suppressed count
+  that may be below N (lo < N) must have hi - lo >= skyddsmarginal (so it is never exact
+  nor pinned to 0 or its denominator), every hidden sum of days hi - lo >=
+  dagar_minsta_marginal, no published count below N, one status for every suppressed cell.
+
+Not covered: knowledge beyond the declared equations and bounds (e.g. a person's own
+record, other registers), the intruder's knowledge of how suppression chose its cells, and
+integer programming (an LP interval rounded inwards can be wider than the integer one).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import numpy as np
+import polars as pl
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+
+from utanforskap.errors import InputError
+
+try:  # highspy's bindings when installed; else the same HiGHS bindings scipy ships (scipy is pinned in requirements.lock)
+    from highspy import _core as _hs
+except ImportError:
+    from scipy.optimize._highspy import _core as _hs  # scipy's bundled HiGHS
+from utanforskap.microdata import disclosure
+from utanforskap.microdata.disclosure import SKYDDAD, SKYDDAD_SEKUNDAR, Partition, _parents
+from utanforskap.tomlmodel import Strict, load_toml_model
+
+_AREA = ["omrade", "niva", "period"]
+_BIG = 1e10  # an upper bound for cells nothing else bounds (the LP stays bounded)
+_EPS = 1e-6
+_BANNER_SHOWN = False
+_MAX_PUSHES = 16  # LPs pushing many cells at once, per audit
+_MAX_SINGLE = 300  # cells bounded one by one (two LPs each) per audit; more: suppress more first
+_DEBUG = bool(os.environ.get("UTANFORSKAP_GRANSKA_DEBUG"))
+
+
+def _highs():
+    """A silent HiGHS instance. HiGHS prints its licence banner to stdout (fd 1, from C++) the first
+    time one is made in a process, before any option can be set: that first one is made with fd 1
+    pointed at /dev/null, so the CLI's output stays clean."""
+    global _BANNER_SHOWN
+    if _BANNER_SHOWN:
+        h = _hs._Highs()
+    else:
+        sys.stdout.flush()
+        saved, devnull = os.dup(1), os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 1)
+            h = _hs._Highs()
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+            os.close(devnull)
+        _BANNER_SHOWN = True
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("log_to_console", False)
+    return h
+
+
+# ---- rules -----------------------------------------------------------------------------------
+class _Rule(Strict):
+    varde: float
+    kalla: str
+
+
+class _RulesFile(Strict):
+    skyddsmarginal: _Rule
+    dominans_k: _Rule
+    dagar_minsta_marginal: _Rule
+    dagar_per_person: _Rule
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The protection requirements (data/rojandekontroll.toml)."""
+
+    skyddsmarginal: int = 2
+    dominans_k: float = 0.6
+    dagar_minsta_marginal: int = 30
+    dagar_per_person: int = 366
+
+
+def load_rules(text: str | None = None, where: str = "utanforskap/data/rojandekontroll.toml") -> Rules:
+    if text is None:
+        text = resources.files("utanforskap.data").joinpath("rojandekontroll.toml").read_text("utf-8")
+    f = load_toml_model(text, where, _RulesFile)
+    rules = Rules(int(f.skyddsmarginal.varde), float(f.dominans_k.varde), int(f.dagar_minsta_marginal.varde),
+                  int(f.dagar_per_person.varde))
+    if rules.skyddsmarginal < 1 or not 0 < rules.dominans_k < 1 or rules.dagar_per_person < 1:
+        raise InputError(f"{where}: skyddsmarginal ska vara minst 1, dominans_k mellan 0 och 1, dagar_per_person minst 1")
+    return rules
+
+
+@dataclass(frozen=True)
+class Magnitude:
+    """A sum over persons (days): at most `per_person` (rules.dagar_per_person) times the count `persons`."""
+
+    name: str
+    persons: str
+
+
+# ---- the result ------------------------------------------------------------------------------
+@dataclass
+class Audit:
+    """Intervals the intruder can derive, the violations, and what it cost."""
+
+    intervals: pl.DataFrame  # omrade niva period variabel dold lo hi (every cell the intruder does not see)
+    violations: pl.DataFrame  # omrade niva period variabel lo hi skal
+    n_lp: int
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return self.violations.is_empty()
+
+    def message(self, limit: int = 5) -> str:
+        """One Swedish line naming the first violations."""
+        rows = self.violations.head(limit).iter_rows(named=True)
+        shown = "; ".join(f"{r['omrade']} ({r['niva']}, {r['period']}) {r['variabel']}: {r['skal']}" for r in rows)
+        more = f" (och {self.violations.height - limit} till)" if self.violations.height > limit else ""
+        return f"röjandekontrollen underkänner tabellen: {self.violations.height} brister: {shown}{more}"
+
+
+# ---- the system of equations -----------------------------------------------------------------
+class System:
+    """Cells (area x coordinate) of a table and every equation and bound the intruder knows.
+
+    Coordinates: the variables of `cells`, then every other name the partitions use (hidden
+    groups). Cell id = area * M + coordinate.
+    """
+
+    def __init__(self, cells: pl.DataFrame, *, edges: pl.DataFrame, partitions, min_antal: int, rules: Rules,
+                 magnitudes: tuple[Magnitude, ...] = ()) -> None:
+        self.n, self.rules = min_antal, rules
+        self.areas = cells.select(_AREA).unique(maintain_order=True).with_row_index("_aid")
+        variables = cells["variabel"].unique(maintain_order=True).to_list()
+        names = list(variables)
+        zero_from: dict[str, int] = {}
+        for p in partitions:
+            for name in (p.total, *p.parts, *([p.dold] if p.dold else [])):
+                if name not in names:
+                    names.append(name)
+            if p.dold:
+                zero_from[p.dold] = 0 if p.protect_zero else 1
+        self.names, self.n_vars = names, len(variables)
+        vid = {v: i for i, v in enumerate(names)}
+        a_n, m = self.areas.height, len(names)
+        self.m, self.size = m, a_n * m
+        j = cells.join(self.areas, on=_AREA, how="left").with_columns(
+            _vid=pl.col("variabel").replace_strict(vid, return_dtype=pl.Int64))
+        ids = j["_aid"].to_numpy().astype(np.int64) * m + j["_vid"].to_numpy()
+        self.ids = ids
+        coord = np.tile(np.arange(m), a_n)
+        self.hidden = coord >= self.n_vars
+        self.exists = self.hidden.copy()
+        self.exists[ids] = True
+        self.value = np.full(self.size, np.nan)
+        self.value[ids] = j["varde"].cast(pl.Float64).to_numpy()
+
+        def column(name: str) -> np.ndarray | None:
+            if name not in j.columns:
+                return None
+            out = np.full(self.size, np.nan)
+            out[ids] = j[name].cast(pl.Float64).fill_null(np.nan).to_numpy()
+            return out
+
+        self.truth, self.bakom, self.storst = column("sant"), column("bakom"), column("storst")
+        mag = np.zeros(m, dtype=bool)
+        mag[[vid[g.name] for g in magnitudes if g.name in vid]] = True
+        self.magnitude = mag[coord]
+        zf = np.zeros(m)
+        for name, z in zero_from.items():
+            zf[vid[name]] = z
+        self.zero_from = zf[coord]
+        # What the status codes tell: only when there are two of them.
+        self.lo0 = np.zeros(self.size)
+        self.hi0 = np.full(self.size, _BIG)
+        self.statuses = set(j["status"].drop_nulls().unique().to_list()) if "status" in j.columns else set()
+        if SKYDDAD_SEKUNDAR in self.statuses:
+            status = np.full(self.size, "", dtype=object)
+            status[ids] = j["status"].fill_null("").to_numpy()
+            self.hi0[(status == SKYDDAD) & ~self.magnitude] = min_antal - 1
+            self.lo0[status == SKYDDAD_SEKUNDAR] = min_antal
+        # Equations: partitions in every area, then the hierarchy for every coordinate.
+        rows, cols, vals = [], [], []
+        base = 0
+        area_ids = np.arange(a_n, dtype=np.int64) * m
+        for p in partitions:
+            members = [(p.total, 1.0), *((x, -1.0) for x in p.parts), *([(p.dold, -1.0)] if p.dold else [])]
+            for name, sign in members:
+                rows.append(base + np.arange(a_n))
+                cols.append(area_ids + vid[name])
+                vals.append(np.full(a_n, sign))
+            base += a_n
+        parent = _parents(self.areas, edges)
+        kids = np.flatnonzero(parent >= 0)
+        if kids.size:
+            pars, prow = np.unique(parent[kids], return_inverse=True)
+            n_par = pars.size
+            r_par = base + np.arange(n_par)[:, None] * m + np.arange(m)[None, :]
+            rows.append(r_par.ravel())
+            cols.append((pars[:, None] * m + np.arange(m)[None, :]).ravel())
+            vals.append(np.ones(r_par.size))
+            rows.append((base + prow[:, None] * m + np.arange(m)[None, :]).ravel())
+            cols.append((kids[:, None] * m + np.arange(m)[None, :]).ravel())
+            vals.append(np.full(kids.size * m, -1.0))
+            base += n_par * m
+        self.n_eq = base
+        for g in magnitudes:
+            if g.name in vid and g.persons in vid:
+                rows += [base + np.arange(a_n)] * 2
+                cols += [area_ids + vid[g.name], area_ids + vid[g.persons]]
+                vals += [np.ones(a_n), np.full(a_n, -float(rules.dagar_per_person))]
+                base += a_n
+        r, c, v = (np.concatenate(x) if x else np.zeros(0) for x in (rows, cols, vals))
+        a = sp.csr_matrix((v, (r.astype(np.int64), c.astype(np.int64))), shape=(base, self.size))
+        # An equation over a variable missing in some area is no equation there.
+        missing = ~self.exists
+        if missing.any():
+            bad = np.asarray(a[:, np.flatnonzero(missing)].getnnz(axis=1) > 0).ravel()
+            a = sp.diags((~bad).astype(float)) @ a
+            a.eliminate_zeros()
+        self.a = a.tocsr()
+        self.eq = self.a[: self.n_eq]
+        # True values of the hidden groups (when true values are given): propagated exactly.
+        if self.truth is not None:
+            known = ~self.hidden & self.exists
+            x = np.where(known, self.truth, 0.0)
+            known, x, _ = self._propagate(known, x)
+            self.truth = np.where(known, x, np.nan)
+        self.cost = self._costs()
+        self.sweeps = 0  # sweeps of the first guess (presuppress)
+        self.escalate = 1  # cells suppressed per failing cell and round (raised when rounds drag on)
+
+    def _costs(self) -> np.ndarray:
+        """The information lost by suppressing a cell: the persons behind it (its value for a count)."""
+        behind = self.bakom if self.bakom is not None else None
+        v = self.truth if self.truth is not None else self.value
+        cost = np.where(np.isnan(v), np.inf, v)
+        if behind is not None:
+            cost = np.where(np.isnan(behind), cost, behind)
+        return cost
+
+    # ---- the protection's first guess ------------------------------------------------------
+    def need(self) -> np.ndarray:
+        """Per cell: the protection level d its interval must leave on each side (0: not sensitive)."""
+        n, r = self.n, self.rules
+        assert self.truth is not None
+        v = self.truth
+        with np.errstate(invalid="ignore"):
+            behind = self._behind()
+            storst = np.nan_to_num(self.storst) if self.storst is not None else np.zeros(self.size)
+            ok = self.exists & ~np.isnan(v)
+            sens = ok & ~self.magnitude & (behind < n) & (v >= self.zero_from)
+            sens |= ok & self.magnitude & ((behind < n) | (storst > r.dominans_k * v))
+            d = np.where(self.magnitude, np.maximum(storst / r.dominans_k - v, r.dagar_minsta_marginal), r.skyddsmarginal)
+        return np.where(sens, d, 0.0)
+
+    def presuppress(self, suppressed: np.ndarray, need: np.ndarray) -> int:
+        """Suppress more (in place) until every equation leaves room for its sensitive cells; returns the sweeps.
+
+        Per equation (total = parts, a partition in one area or a parent and its children), in
+        sweeps over every equation at once: a sensitive unknown part must be able to move up by
+        its protection level d (another unknown part holding at least d, or an unknown total)
+        and down (another unknown part, or an unknown total); a sensitive unknown total must be
+        able to move up (an unknown part) and down by min(v, d) (unknown parts holding that
+        much); and a suppressed figure must never be the only unknown of an equation. Where an
+        equation falls short, its smallest published part that covers the shortfall is
+        suppressed (else its largest part, else its total), and it inherits the equation's need
+        (it has to move as far as the sensitive cell it protects: `need` is updated in place). This is local (one equation at a
+        time), so it does not prove anything: the audit decides, and repairs what is left.
+        """
+        eq = self.eq.tocoo()
+        keep = eq.data != 0
+        order = np.lexsort((eq.col[keep], eq.row[keep]))
+        r, c, sign = eq.row[keep][order], eq.col[keep][order], eq.data[keep][order]
+        if r.size == 0:
+            return 0
+        n_rows = self.eq.shape[0]
+        starts = np.flatnonzero(np.r_[True, r[1:] != r[:-1]])
+        segment = np.cumsum(np.r_[True, r[1:] != r[:-1]]) - 1
+        assert self.truth is not None
+        truth = self.truth
+        value = np.nan_to_num(truth, nan=0.0)[c]
+        part, total = sign < 0, sign > 0
+        nd, hidden, exists = need[c], self.hidden[c], self.exists[c]
+        position = np.arange(r.size)
+        for sweep in range(1, 10_001):
+            unknown = ((suppressed[c] | hidden) & exists)
+            n_part = np.bincount(r, weights=unknown & part, minlength=n_rows)[r]
+            n_total = np.bincount(r, weights=unknown & total, minlength=n_rows)[r]
+            s_part = np.bincount(r, weights=np.where(unknown & part, value, 0.0), minlength=n_rows)[r]
+            others = s_part - value
+            part_short = np.where(n_total > 0, 0.0, np.maximum(nd - others, np.where(n_part >= 2, 0.0, 0.5)))
+            total_short = np.maximum(np.where(n_part >= 1, 0.0, 0.5), np.minimum(value, nd) - s_part)
+            short = np.where(unknown & (nd > 0), np.where(part, part_short, total_short), 0.0)
+            alone = unknown & ~hidden & (n_part + n_total == 1)
+            short = np.maximum(short, np.where(alone, 0.5, 0.0))
+            row_short = np.maximum.reduceat(short, starts)[segment]
+            row_need = np.maximum.reduceat(np.where(unknown, nd, 0.0), starts)
+            bad = row_short > 0
+            if not bad.any():
+                return sweep
+            published = exists & ~unknown & bad
+            score = np.where(published & part, np.where(value >= row_short, value, 1e12 - value), np.inf)
+            score = np.where(published & total, 1e15, score)
+            best = np.minimum.reduceat(score, starts)[segment]
+            pick = np.where(np.isfinite(score) & (score == best), position, r.size)
+            first = np.minimum.reduceat(pick, starts)
+            got = first < r.size
+            if not got.any():
+                return sweep
+            # A figure suppressed for a sensitive one must move as far itself: it inherits the need.
+            chosen = c[first[got]]
+            suppressed[chosen] = True
+            np.maximum.at(need, chosen, np.minimum(row_need[got], np.maximum(truth[chosen], 0.0)))
+            nd = need[c]
+        return 10_000
+
+    # ---- exact propagation -------------------------------------------------------------
+    def _propagate(self, known: np.ndarray, x: np.ndarray):
+        """Equations with one unknown, and zero-sum equations with same-sign unknowns; returns known, x, row."""
+        known, x = known.copy(), x.copy()
+        by_row = np.full(self.size, -1, dtype=np.int64)
+        eq = self.eq
+        for _ in range(10_000):
+            unk = (~known).astype(float)
+            masked = eq @ sp.diags(unk)
+            masked.eliminate_zeros()
+            masked = masked.tocsr()
+            residual = -(eq @ np.where(known, x, 0.0))
+            count = np.diff(masked.indptr)
+            pos = np.asarray((masked > 0).sum(axis=1)).ravel()
+            one = np.flatnonzero(count == 1)
+            zero = np.flatnonzero((count > 1) & (np.abs(residual) < _EPS) & ((pos == 0) | (pos == count)))
+            if one.size == 0 and zero.size == 0:
+                break
+            start = masked.indptr[one]
+            col, coef = masked.indices[start], masked.data[start]
+            x[col] = residual[one] / coef
+            known[col] = True
+            by_row[col] = one
+            if zero.size:
+                sub = masked[zero].tocoo()
+                x[sub.col] = 0.0
+                known[sub.col] = True
+                by_row[sub.col] = zero[sub.row]
+        return known, x, by_row
+
+    # ---- the audit -----------------------------------------------------------------------
+    def audit(self, suppressed: np.ndarray | None = None, exact: bool = False) -> tuple[Audit, np.ndarray]:
+        """Audit with `suppressed` (bool per cell; default: the cells without a value).
+
+        Returns the audit and the cells to suppress next (one per violating component,
+        the cheapest published cell that limits the intruder's interval).
+        """
+        t0 = time.perf_counter()
+        if suppressed is None:
+            suppressed = np.isnan(self.value) & self.exists
+        published = self.exists & ~self.hidden & ~suppressed
+        source = self.truth if self.truth is not None else self.value
+        x0 = np.where(published, source, 0.0)
+        known, x, by_row = self._propagate(published, x0)
+        lo = np.where(known, x, np.nan)
+        hi = lo.copy()
+        lp_cols = np.flatnonzero(~known & self.exists)
+        repair: list[np.ndarray] = []
+        n_lp = 0
+        if lp_cols.size:
+            n_lp, fixes = self._solve(lp_cols, known, x, lo, hi, published, exact)
+            repair.append(fixes)
+        # Integers: intervals rounded inwards (every cell here is a count or a sum of whole days).
+        lo, hi = np.ceil(lo - _EPS), np.floor(hi + _EPS)
+        target = self.exists & ~published
+        viol, reason = self._violations(target, published, lo, hi)
+        # Exactly derived cells that violate: a published cell of the equation that gave them away.
+        derived = np.flatnonzero(viol & known & target)
+        derived = derived[by_row[derived] >= 0]
+        if derived.size:
+            repair.append(self._trace(derived, by_row, published))
+        prim = np.flatnonzero(viol & published)
+        repair.append(prim)
+        fix = np.unique(np.concatenate(repair)).astype(np.int64)
+        cells = np.flatnonzero(target)
+        exakt = known.copy()
+        if lp_cols.size:
+            exakt |= self.last_exact
+        intervals = self._frame(cells, lo=lo[cells], hi=hi[cells], dold=self.hidden[cells], exakt=exakt[cells])
+        v = np.flatnonzero(viol)
+        violations = self._frame(v, lo=lo[v], hi=hi[v], skal=pl.Series("skal", reason[v].tolist(), dtype=pl.String))
+        return Audit(intervals, violations, n_lp, time.perf_counter() - t0), fix
+
+    def _frame(self, cells: np.ndarray, **cols) -> pl.DataFrame:
+        a, c = cells // self.m, cells % self.m
+        areas = self.areas.drop("_aid")[a] if cells.size else self.areas.drop("_aid").clear()
+        names = np.array(self.names, dtype=object)
+        return areas.with_columns(variabel=pl.Series(names[c].tolist(), dtype=pl.String),
+                                  **{k: pl.Series(k, v) for k, v in cols.items()})
+
+    def _violations(self, target, published, lo, hi):
+        """Per cell: does it break a rule, and why (Swedish)."""
+        n, r = self.n, self.rules
+        reason = np.full(self.size, "", dtype=object)
+        count = ~self.magnitude
+        width = hi - lo
+        # Without true values: anything that may be below N must keep an interval of at least p.
+        narrow = target & count & (lo < n) & (hi >= self.zero_from) & (width < r.skyddsmarginal)
+        narrow_days = target & self.magnitude & (width < r.dagar_minsta_marginal)
+        reason[narrow] = "härleds till ett för smalt intervall (kan vara färre än N)"
+        reason[narrow & (width == 0)] = "kan räknas fram exakt (färre än N)"
+        reason[narrow & (hi == 0)] = "låst till 0"
+        reason[narrow & (hi == 0) & self.hidden] = "dold rest låst till 0 (alla i gruppen har egenskapen)"
+        reason[narrow_days] = "dold summa dagar härleds till ett för smalt intervall"
+        small_pub = published & count & ~np.isnan(self.value) & (self.value < n) & (self.value >= 0)
+        if self.truth is not None:
+            small_pub = published & count & (self._behind() < n)
+        reason[small_pub] = "publicerad uppgift bygger på färre än N personer"
+        viol = narrow | narrow_days | small_pub
+        if self.truth is not None:
+            v = self.truth
+            behind = self._behind()
+            sens_count = target & count & (behind < n) & (v >= self.zero_from)
+            storst = self.storst if self.storst is not None else np.zeros(self.size)
+            dominated = target & self.magnitude & ((behind < n) | (storst > r.dominans_k * v))
+            d = np.where(self.magnitude, np.maximum(storst / r.dominans_k - v, r.dagar_minsta_marginal), r.skyddsmarginal)
+            sens = sens_count | dominated
+            fail = sens & ((lo > np.maximum(self.zero_from, v - d) + _EPS) | (hi < v + d - _EPS))
+            fresh = fail & (reason == "")
+            reason[fresh] = "det härledda intervallet når inte skyddsnivån"
+            days_pub = published & self.magnitude & ((behind < n) | (storst > r.dominans_k * v))
+            reason[days_pub] = "publicerad summa domineras av en person eller bygger på färre än N personer"
+            viol |= fail | days_pub
+        return viol, reason
+
+    def _behind(self) -> np.ndarray:
+        """Persons behind each cell: `bakom` where given (days), else the true count."""
+        v = self.truth
+        assert v is not None
+        if self.bakom is None:
+            return v
+        return np.where(np.isnan(self.bakom), v, self.bakom)
+
+    def _trace(self, cells: np.ndarray, by_row: np.ndarray, published: np.ndarray) -> np.ndarray:
+        """For each exactly derived cell: the cheapest published cell it was derived from (nearest first).
+
+        Follows the equations that gave the cell away back through the other derived cells.
+        """
+        out = []
+        for c in cells:  # the violations only: few
+            frontier, seen = np.array([c]), {int(c)}
+            for _ in range(50):
+                rows = by_row[frontier]
+                rows = rows[rows >= 0]
+                if rows.size == 0:
+                    break
+                members = np.unique(self.a[rows].indices)
+                pub = members[published[members]]
+                if pub.size:
+                    out.append(pub[np.argmin(self.cost[pub])])
+                    break
+                frontier = np.array([m for m in members if int(m) not in seen], dtype=np.int64)
+                seen.update(int(m) for m in frontier)
+                if frontier.size == 0:
+                    break
+        return np.array(out, dtype=np.int64)
+
+    # ---- linear programming ----------------------------------------------------------------
+    def _solve(self, cols, known, x, lo, hi, published, exact: bool = False):
+        """Bounds on every unknown cell by LP, every component in one LP; fills lo/hi in place.
+
+        Every LP solution is a table the intruder cannot rule out, so each one widens the
+        interval seen for every cell. A cell is settled when what is seen already meets its
+        requirement. After the LPs that push every cell up and down at once, LPs push a random
+        half of the cells still unsettled (each the way it lacks) while that settles cells.
+        The others are minimised and maximised on their own (one cell per component per
+        round, all components in the same LP), which gives their exact interval; when
+        protecting (true values given) and more than _MAX_SINGLE are left, they are not
+        bounded but reported as violations at once, with a neighbour to suppress. With `exact`, every cell gets its exact interval. lo/hi are the exact
+        interval or, for settled cells, an inner bound (the intruder's interval is at least
+        as wide). Returns the number of LPs and the cells to suppress next.
+        """
+        a = self.a
+        sub = a[:, cols].tocsr()
+        rows = np.flatnonzero(np.diff(sub.indptr) > 0)
+        sub = sub[rows]
+        rhs = -(a[rows] @ np.where(known, x, 0.0))
+        is_eq = rows < self.n_eq
+        nr, nc = sub.shape
+        b = sp.bmat([[None, sub.T.astype(bool)], [sub.astype(bool), None]]).tocsr()
+        _, label = connected_components(b, directed=False)
+        ids, comp_col = np.unique(label[:nc], return_inverse=True)
+        comp_row = np.searchsorted(ids, label[nc:])
+        col_lo, col_hi = self.lo0[cols], np.minimum(self.hi0[cols], _BIG)
+        row_lo = np.where(is_eq, rhs, -_hs.kHighsInf)
+        state: dict[str, Any] = {"n_lp": 0, "model": None}
+
+        def build(active_cols: np.ndarray) -> None:
+            """An LP over these columns (whole components) and their rows."""
+            act_rows = np.flatnonzero(np.isin(comp_row, np.unique(comp_col[active_cols])))
+            csc = sub[act_rows][:, active_cols].tocsc()
+            lp = _hs.HighsLp()
+            lp.num_col_, lp.num_row_ = active_cols.size, act_rows.size
+            lp.col_cost_ = np.zeros(active_cols.size)
+            lp.col_lower_, lp.col_upper_ = col_lo[active_cols], col_hi[active_cols]
+            lp.row_lower_, lp.row_upper_ = row_lo[act_rows], rhs[act_rows]
+            lp.a_matrix_.format_ = _hs.MatrixFormat.kColwise
+            lp.a_matrix_.start_ = csc.indptr
+            lp.a_matrix_.index_ = csc.indices
+            lp.a_matrix_.value_ = csc.data
+            h = _highs()
+            h.setOptionValue("presolve", "off")  # warm starts: only the costs change between solves
+            h.passModel(lp)
+            state["model"] = (h, active_cols, act_rows)
+
+        def run(cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            """Solve with these costs (full length); values (nan outside the model) and row duals (0 outside)."""
+            h, active_cols, act_rows = state["model"]
+            h.changeColsCost(active_cols.size, np.arange(active_cols.size, dtype=np.int32), cost[active_cols])
+            h.run()
+            state["n_lp"] += 1
+            status = h.getModelStatus()
+            if status != _hs.HighsModelStatus.kOptimal:
+                raise InputError(f"röjandekontroll: LP-lösaren misslyckades ({h.modelStatusToString(status)})")
+            sol = h.getSolution()
+            value = np.full(nc, np.nan)
+            value[active_cols] = np.asarray(sol.col_value)
+            dual = np.zeros(nr)
+            dual[act_rows] = np.asarray(sol.row_dual)
+            return value, dual
+
+        req_lo, req_hi = self._required(cols)
+        count = ~self.magnitude[cols]
+        zero_from = self.zero_from[cols]
+        seen_lo, seen_hi = np.full(nc, np.inf), np.full(nc, -np.inf)
+        done = np.zeros(nc, dtype=bool)  # exact interval known
+
+        def settled_now() -> np.ndarray:
+            s_lo, s_hi = np.ceil(seen_lo - _EPS), np.floor(seen_hi + _EPS)
+            settled = (s_hi >= req_hi - _EPS) & (s_lo <= req_lo + _EPS)
+            wide = np.where(count, s_hi - s_lo >= self.rules.skyddsmarginal, s_hi - s_lo >= self.rules.dagar_minsta_marginal)
+            return settled & wide
+
+        if nc:
+            build(np.arange(nc))
+            for sense in (-1.0, 1.0):  # every cell up at once, then down
+                value, _ = run(np.full(nc, sense))
+                seen_lo, seen_hi = np.fmin(seen_lo, value), np.fmax(seen_hi, value)
+            # Feasible tables certify many cells at once: push a random half of the unsettled
+            # cells, each the way it still lacks (cells tied by one equation would cancel each
+            # other if all were pushed together), until that stops settling cells.
+            rng = np.random.default_rng(17)
+            stalls, dual = 0, np.zeros(nr)
+            for _ in range(_MAX_PUSHES):
+                todo = ~settled_now()
+                if exact or todo.sum() < 4 or stalls >= 3:
+                    break
+                s_lo, s_hi = np.ceil(seen_lo - _EPS), np.floor(seen_hi + _EPS)
+                cost = np.where(todo & (s_hi < req_hi - _EPS), -1.0, np.where(todo & (s_lo > req_lo + _EPS), 1.0, 0.0))
+                cost[todo & (cost == 0)] = -1.0  # too narrow: widen upwards
+                cost *= (rng.random(nc) < 0.5) * rng.uniform(1.0, 2.0, nc)
+                value, dual = run(cost)
+                seen_lo, seen_hi = np.fmin(seen_lo, value), np.fmax(seen_hi, value)
+                stalls = stalls + 1 if (~settled_now()).sum() > 0.95 * todo.sum() else 0
+        todo = ~settled_now()
+        if not exact and self.truth is not None and todo.sum() > _MAX_SINGLE:
+            # Too many cells without a certificate to bound each on its own: protecting, each of
+            # them counts as a violation and gets a cheap published neighbour suppressed.
+            lo[cols], hi[cols] = seen_lo, seen_hi
+            self.last_exact = np.zeros(self.size, dtype=bool)
+            t = np.flatnonzero(todo)
+            return state["n_lp"], self._by_duals(cols[t], comp_col[t], rows, comp_row, dual, published)
+        fixes = []
+        if _DEBUG:
+            sizes = np.bincount(comp_col)
+            print(f"granska: {ids.size} komponenter (störst {sizes.max()}), "
+                  f"{int((~settled_now()).sum())} av {nc} utan bevis efter {state['n_lp']} LP", file=sys.stderr)
+        for _ in range(nc + 1):
+            settled = settled_now()
+            todo = np.flatnonzero(~done & (exact | ~settled))
+            if todo.size == 0:
+                break
+            # One cell per component: the first still to do.
+            active = np.flatnonzero(np.isin(comp_col, np.unique(comp_col[todo])))
+            if active.size < 0.7 * state["model"][1].size:
+                build(active)
+            order = todo[np.argsort(comp_col[todo], kind="stable")]
+            here = order[np.r_[True, comp_col[order][1:] != comp_col[order][:-1]]]
+            got = {}
+            for sense in (-1.0, 1.0):
+                cost = np.zeros(nc)
+                cost[here] = sense
+                got[sense] = run(cost)
+                seen_lo, seen_hi = np.fmin(seen_lo, got[sense][0]), np.fmax(seen_hi, got[sense][0])
+            lo_here, hi_here = got[1.0][0][here], got[-1.0][0][here]
+            seen_lo[here], seen_hi[here] = lo_here, hi_here
+            done[here] = True
+            lo_r, hi_r = np.ceil(lo_here - _EPS), np.floor(hi_here + _EPS)
+            up_fail = hi_r < req_hi[here] - _EPS
+            down_fail = lo_r > req_lo[here] + _EPS
+            c = count[here]
+            narrow = np.where(c, (lo_r < self.n) & (hi_r >= zero_from[here]) & (hi_r - lo_r < self.rules.skyddsmarginal),
+                              hi_r - lo_r < self.rules.dagar_minsta_marginal)
+            up_fail |= narrow
+            for fail, sense in ((up_fail, -1.0), (down_fail & ~up_fail, 1.0)):
+                if fail.any():
+                    fixes.append(self._by_duals(cols[here[fail]], comp_col[here[fail]], rows, comp_row,
+                                                got[sense][1], published))
+        lo[cols], hi[cols] = seen_lo, seen_hi
+        self.last_exact = np.zeros(self.size, dtype=bool)
+        self.last_exact[cols[done]] = True
+        return state["n_lp"], (np.concatenate(fixes) if fixes else np.zeros(0, dtype=np.int64))
+
+    def _required(self, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per LP column: the interval the intruder's bounds must reach (lo at most, hi at least)."""
+        n, r = self.n, self.rules
+        req_lo = np.full(cols.size, np.inf)
+        req_hi = np.full(cols.size, -np.inf)
+        count = ~self.magnitude[cols]
+        # Without true values: whatever may be small must keep a width of p; enforced on the high side
+        # (the repair suppresses what caps the maximum), checked exactly in _violations.
+        if self.truth is not None:
+            v = self.truth[cols]
+            behind = self._behind()[cols]
+            storst = self.storst[cols] if self.storst is not None else np.zeros(cols.size)
+            sens = (count & (behind < n) & (v >= self.zero_from[cols])) | (
+                ~count & ((behind < n) | (storst > r.dominans_k * v)))
+            d = np.where(count, r.skyddsmarginal, np.maximum(storst / r.dominans_k - v, r.dagar_minsta_marginal))
+            req_lo = np.where(sens, np.maximum(self.zero_from[cols], v - d), req_lo)
+            req_hi = np.where(sens, v + d, req_hi)
+        return req_lo, req_hi
+
+    def _by_duals(self, targets, comps, rows, comp_row, dual, published) -> np.ndarray:
+        """Per failing cell: a published cell whose value limits the optimum (row duals), in the
+        cell's own equations if one is, else anywhere in its component; the cheapest of those.
+        Without a limiting cell: the cheapest published cell of its own equations, else of its component."""
+        if not hasattr(self, "_a_csc"):
+            self._a_csc = self.a.tocsc()
+        grad = np.asarray(self.a[rows].T @ dual).ravel()
+        order = np.argsort(comp_row, kind="stable")
+        starts = np.searchsorted(comp_row[order], comps, side="left")
+        ends = np.searchsorted(comp_row[order], comps, side="right")
+        out = []
+        for t, lo_i, hi_i in zip(targets, starts, ends, strict=True):  # the violations only: few
+            own = self._a_csc.indices[self._a_csc.indptr[t] : self._a_csc.indptr[t + 1]]
+            near = np.unique(self.a[own].indices)
+            pub = near[published[near]]
+            if pub.size == 0 or not (np.abs(grad[pub]) > 1e-9).any():
+                members = np.unique(np.concatenate([near, self.a[rows[order[lo_i:hi_i]]].indices]))
+                pub = members[published[members]]
+            if pub.size == 0:
+                continue
+            limiting = np.abs(grad[pub]) > 1e-9
+            far = ~np.isin(pub, near)
+            key = np.lexsort((self.cost[pub], far, ~limiting))
+            out.extend(pub[key[: self.escalate]])
+        return np.array(out, dtype=np.int64)
+
+
+def audit(cells: pl.DataFrame, *, edges: pl.DataFrame, partitions, min_antal: int, rules: Rules | None = None,
+          magnitudes: tuple[Magnitude, ...] = (), exact: bool = False) -> Audit:
+    """Audit a table: `cells` has omrade niva period variabel varde (null: suppressed), and optionally
+    sant (true values: check the protection levels too), bakom, storst and status."""
+    rules = rules or load_rules()
+    system = System(cells, edges=edges, partitions=partitions, min_antal=min_antal, rules=rules, magnitudes=magnitudes)
+    result, _ = system.audit(exact=exact)
+    if len(system.statuses) > 1:
+        extra = pl.DataFrame({"omrade": ["*"], "niva": ["*"], "period": ["*"], "variabel": ["status"],
+                              "lo": [np.nan], "hi": [np.nan],
+                              "skal": [f"flera statuskoder ({', '.join(sorted(system.statuses))}) avslöjar storleken"]})
+        result.violations = pl.concat([result.violations, extra.cast(result.violations.schema)])
+    return result
+
+
+# ---- protection that passes the audit -----------------------------------------------------------
+@dataclass
+class Protection:
+    """The protected cells and how they were reached (for aggregera's summary; never published).
+
+    `audit` is None when the intruder's audit was not run (`protect(..., granska=False)`):
+    then only the linear protection of microdata.disclosure holds.
+    """
+
+    cells: pl.DataFrame  # the input with varde null where suppressed, status (skyddad or null), skal (local only)
+    audit: Audit | None
+    rounds: int
+    n_lp: int
+    seconds_first: float  # primary suppression and the first guess (or the linear protection)
+    seconds_audit: float
+
+
+def protect(cells: pl.DataFrame, *, edges: pl.DataFrame, partitions, min_antal: int, rules: Rules | None = None,
+            magnitudes: tuple[Magnitude, ...] = (), max_rounds: int = 100, granska: bool = True) -> Protection:
+    """Suppress until the intruder's audit passes.
+
+    1. primary suppression: every count below N persons, every sum of days with fewer than
+       N persons behind it or dominated by one person (rules.dominans_k);
+    2. a first guess at the secondary suppression, equation by equation (`System.presuppress`:
+       every equation leaves room for its sensitive cells to move by their protection level);
+    3. rounds of audit -> suppress, for each violating cell, the cheapest published cell
+       (fewest persons) that limits the intruder's interval (LP duals), until nothing
+       violates.
+
+    Every suppressed cell gets the one status `skyddad`; column `skal` (primar/sekundar)
+    is for a local log only.
+
+    With `granska=False` the protection is the linear one of microdata.disclosure instead
+    (primary suppression, and secondary suppression so that no protected figure is
+    computable exactly by equations; intervals are not checked): what the synthetic store
+    and `aggregera` without --granska use, since the audited protection is still too slow.
+    """
+    rules = rules or load_rules()
+    t0 = time.perf_counter()
+    if "storst" not in cells.columns:
+        cells = cells.with_columns(storst=pl.lit(None, dtype=pl.Float64))
+    if not granska:
+        mags = {g.name for g in magnitudes}
+        dominated = pl.col("variabel").is_in(list(mags)) & (pl.col("storst") > rules.dominans_k * pl.col("varde"))
+        first = cells.with_columns(bakom=pl.when(dominated).then(0.0).otherwise(pl.coalesce("bakom", "varde")))
+        names = set(cells["variabel"].unique().to_list())
+        linear = [_known_remainder(p, cells) for p in partitions if {p.total, *p.parts} <= names]
+        out = disclosure.protect(first.drop("storst"), edges=edges, partitions=linear, min_antal=min_antal)
+        primary = out["status"] == disclosure.SKYDDAD
+        hidden = out["status"].is_not_null()
+        done = cells.with_columns(
+            varde=pl.when(hidden).then(None).otherwise(pl.col("varde")),
+            status=pl.when(hidden).then(pl.lit(SKYDDAD)).otherwise(pl.lit(None, dtype=pl.String)),
+            skal=pl.when(primary).then(pl.lit("primar")).when(hidden).then(pl.lit("sekundar"))
+            .otherwise(pl.lit(None, dtype=pl.String)),
+        )
+        return Protection(done, None, 0, 0, time.perf_counter() - t0, 0.0)
+    if min_antal < 1:
+        raise InputError(f"röjandekontroll: min_antal måste vara minst 1, inte {min_antal}")
+    system = System(cells.rename({"varde": "sant"}).with_columns(varde=pl.col("sant")), edges=edges,
+                    partitions=partitions, min_antal=min_antal, rules=rules, magnitudes=magnitudes)
+    assert system.truth is not None
+    truth = system.truth
+    need = system.need()
+    primary_cells = (need > 0) & ~system.hidden
+    suppressed = primary_cells.copy()
+    system.sweeps = system.presuppress(suppressed, need)
+    if _DEBUG:
+        print(f"primärt {int(primary_cells.sum())}, efter första gissningen {int(suppressed.sum())} "
+              f"({system.sweeps} svep, {time.perf_counter() - t0:.1f} s)", file=sys.stderr)
+    seconds_first = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    n_lp = 0
+    for rounds in range(1, max_rounds + 1):  # noqa: B007
+        result, fix = system.audit(suppressed)
+        n_lp += result.n_lp
+        if _DEBUG:
+            print(f"varv {rounds}: {result.violations.height} brister, {result.n_lp} LP, {result.seconds:.1f} s, "
+                  f"{int(suppressed.sum())} dolda", file=sys.stderr)
+            if not result.ok:
+                print(result.violations.group_by("variabel", "niva", "skal").len().sort("len", descending=True).head(8),
+                      file=sys.stderr)
+        if result.ok:
+            break
+        fix = fix[~suppressed[fix]]
+        if fix.size == 0:
+            raise InputError(f"röjandekontroll: kan inte skydda tabellen: {result.message()}")
+        suppressed[fix] = True
+        need[fix] = np.maximum(need[fix], np.minimum(rules.skyddsmarginal, np.nan_to_num(truth[fix])))
+        system.presuppress(suppressed, need)
+        if rounds % 10 == 0:  # slow progress: suppress more per violation
+            system.escalate *= 2
+    else:
+        raise InputError(f"röjandekontroll: skyddet blev inte klart på {max_rounds} varv: {result.message()}")
+    hidden = suppressed[system.ids]
+    skal = np.where(primary_cells[system.ids], "primar", np.where(hidden, "sekundar", ""))
+    done = cells.with_columns(
+        varde=pl.when(pl.Series(hidden)).then(None).otherwise(pl.col("varde")),
+        status=pl.when(pl.Series(hidden)).then(pl.lit(SKYDDAD)).otherwise(pl.lit(None, dtype=pl.String)),
+        skal=pl.Series("skal", skal.tolist(), dtype=pl.String).replace("", None),
+    )
+    return Protection(done, result, rounds, n_lp, seconds_first, time.perf_counter() - t1)
+
+
+def _known_remainder(p: Partition, cells: pl.DataFrame) -> Partition:
+    """The partition without its remainder when that is zero in every area of the top level (so known everywhere)."""
+    if p.dold is None:
+        return p
+    wide = cells.filter(pl.col("variabel").is_in([p.total, *p.parts])).pivot(
+        on="variabel", index=["omrade", "niva", "period"], values="varde")
+    rest = wide[p.total] - sum(wide[x] for x in p.parts)
+    levels = wide["niva"]
+    top_level = _top_level(levels.unique().to_list())
+    if (rest.filter(levels == top_level) == 0).all():
+        return Partition(p.total, p.parts)
+    return p
+
+
+_LEVEL_ORDER = ("deso", "regso", "kommun", "lan", "riket")
+
+
+def _top_level(levels: list[str]) -> str:
+    known = [lv for lv in _LEVEL_ORDER if lv in levels]
+    return known[-1] if known else levels[0]
