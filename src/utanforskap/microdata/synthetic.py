@@ -37,7 +37,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field
 
-from utanforskap.atomic import atomic_path
+from utanforskap.atomic import atomic_path, cache_root
 from utanforskap.errors import InputError
 from utanforskap.microdata import schema as ms
 from utanforskap.observations.store import ObservationStore, bundled_store
@@ -679,11 +679,6 @@ def write(table: pa.Table, path: str | os.PathLike[str]) -> Path:
 
 
 # ---- the cached observation store --------------------------------------------------------
-def cache_root() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "utanforskap"
-
-
 def synthetic_store(personer: int | None = None, seed: int = 2022) -> ObservationStore:
     """SYNTETISKA DATA: an observation store with the synthetic population aggregated, with disclosure control.
 

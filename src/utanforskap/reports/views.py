@@ -15,7 +15,7 @@ from utanforskap.reports import figures as fg
 from utanforskap.reports import maps, uppfoljning_arbetsmarknad, valdeltagande
 from utanforskap.reports import robusthet as rb
 from utanforskap.reports import uppfoljning as followup_section
-from utanforskap.reports.content import AREA_TYPES, GROUP_LABELS, POLICE, Prepared, area_row, kommun_row
+from utanforskap.reports.content import AREA_TYPES, GROUP_LABELS, POLICE, Prepared, area_row, kommun_row, listed_per_kommun_alt
 from utanforskap.results.karta import STATUS_TEXT, Factor, class_label, classes, listing_threshold
 
 
@@ -243,7 +243,7 @@ def riket(prep: Prepared) -> dict:
         "title": f"Lägesbild för riket {r.year}: områden med stor sammanvägd problematik",
         "s": s,
         "map_img": fg.data_uri(map_png),
-        "map_alt": maps.listed_per_kommun_alt(s.per_kommun, s.riket, r.year),
+        "map_alt": listed_per_kommun_alt(s.per_kommun, s.riket, r.year),
         "lan": lan_totals.to_dicts(),
         "per_kommun": per_kommun.to_dicts(),
         "histos": histos,
