@@ -360,7 +360,7 @@ def kommun(prep: Prepared, code: str) -> dict:
         if has_listed and lst:
             series.append((GROUP_LABELS["listade"], [_rel(lst, nat, s) for s in agg], fg.LISTED, ""))
             series.append((GROUP_LABELS["ovriga"], [_rel(oth, nat, s) for s in agg], fg.OTHER, "////"))
-        series.append((GROUP_LABELS["kommun"], [_rel(whole, nat, s) for s in agg], fg.KOMMUN, "..."))
+        series.append((GROUP_LABELS["kommun"], [_rel(whole, nat, s) for s in agg], fg.KOMMUN, "---"))
         png = fg.horizontal_bars(
             [s.namn for s in agg], series, f"{namn} jämfört med riket (riket = 1)", "kvot mot rikets värde", src,
             reference_line=1.0, reference_label="riket", decimals=2,
@@ -438,7 +438,7 @@ def _labour_block(prep: Prepared, kod: str, namn: str, has_listed: bool) -> dict
     }
     labels = {**GROUP_LABELS, "kommun": f"Hela {namn}"}
     rows = [{"label": label, "values": [procent(lookup[g].get(col)) for g in groups]} for col, label, _ in measures]
-    colours = {"listade": (fg.LISTED, ""), "ovriga": (fg.OTHER, "////"), "kommun": (fg.KOMMUN, "..."), "riket": ("#b0b7bb", "xx")}
+    colours = {"listade": (fg.LISTED, ""), "ovriga": (fg.OTHER, "////"), "kommun": (fg.KOMMUN, "---"), "riket": ("#b0b7bb", "xx")}
     png = fg.horizontal_bars(
         [label for _, label, _ in measures],
         [(labels[g], [lookup[g].get(col) for col, _, _ in measures], *colours[g]) for g in groups],
