@@ -89,6 +89,7 @@ def bare_duckdb(path: Path) -> None:
     sql = ibis.to_sql(ag.per_deso_expr(ag.placeholder_table("personer")), dialect="duckdb")
     con = duckdb.connect()
     try:
+        con.execute("SET enable_progress_bar = false")
         con.execute(f"CREATE VIEW personer AS SELECT * FROM read_parquet('{path}')")
         con.sql(sql).arrow()
     finally:

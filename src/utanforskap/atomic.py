@@ -359,8 +359,11 @@ def cached_files(namespace: str, key: str, names: Iterable[str], make: Callable[
 
 def cached_bytes(namespace: str, key: str, make: Callable[[], bytes]) -> bytes:
     """`make()`, or its bytes from an earlier run with the same `key` (see cached_files)."""
+    def write(folder: Path) -> None:
+        (folder / "data").write_bytes(make())
+
     with tempfile.TemporaryDirectory(prefix="utanforskap-") as tmp:
-        cached_files(namespace, key, ["data"], lambda d: (d / "data").write_bytes(make()), tmp)
+        cached_files(namespace, key, ["data"], write, tmp)
         return (Path(tmp) / "data").read_bytes()
 
 
