@@ -19,9 +19,12 @@ def timed(fn: Callable[[], object], repeat: int = 7, warmup: int = 1) -> float:
     return statistics.median(times)
 
 
-def report(name: str, value: float, unit: str, baseline: float | None = None) -> None:
-    """Print a BENCH line; `ratio` is baseline / value (above 1: faster than the baseline)."""
+def report(name: str, value: float, unit: str, baseline: float | None = None, goal: str | None = None) -> None:
+    """Print a BENCH line; `ratio` is baseline / value (above 1: faster than the baseline),
+    `baslinje` the baseline itself and `mål` the target, when given."""
     line = f"BENCH {name} {value:.4f} {unit}"
     if baseline is not None:
-        line += f" ratio {baseline / value:.2f}"
+        line += f" ratio {baseline / value:.2f} baslinje {baseline:.4f}"
+    if goal is not None:
+        line += f" mål {goal}"
     print(line, flush=True)

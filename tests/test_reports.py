@@ -288,7 +288,7 @@ def test_file_names(result, monkeypatch):
 def test_light_modules_do_not_load_the_drawing_libraries():
     code = (
         "import sys\n"
-        "import utanforskap.results.export, utanforskap.reports.events\n"
+        "import utanforskap.results.export, utanforskap.reports.events, utanforskap.reports.sammanfattning\n"
         "from utanforskap import reports\n"
         "reports.file_name\n"
         "print(sorted(m for m in ('matplotlib', 'geopandas', 'utanforskap.reports.views') if m in sys.modules))\n"

@@ -1,6 +1,9 @@
 """Atomic output: a file appears whole or not at all, so a failure never leaves half a file.
 
-Also the one sha256 of a file or of bytes, as the manifests record it (hex digest).
+Also the one sha256 of a file or of bytes, as the manifests record it (hex digest), and the
+user's output cache (`cached_files`): files that are a pure function of their inputs (a map
+image, the kommun layer, the Excel file) are kept under $XDG_CACHE_HOME/utanforskap and
+copied on the next run with the same inputs, code and library versions.
 """
 
 from __future__ import annotations
@@ -10,10 +13,11 @@ import ctypes
 import errno
 import functools
 import hashlib
+import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from utanforskap.errors import InputError
@@ -286,6 +290,90 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+# ---- the output cache ---------------------------------------------------------------------------------------------------
+# Entries kept per namespace (the oldest, by last use, are removed beyond this).
+CACHE_ENTRIES = 8
+
+
+def cache_root() -> Path:
+    """$XDG_CACHE_HOME/utanforskap (default ~/.cache/utanforskap)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "utanforskap"
+
+
+def cache_key(*parts: str | bytes, sources: Iterable[str | os.PathLike[str]] = (), packages: Iterable[str] = ()) -> str:
+    """A hex digest of `parts`, the bytes of the `sources` files (the code that makes the
+    output) and the installed versions of `packages` (the libraries that do)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    h = hashlib.sha256()
+
+    def add(data: bytes) -> None:
+        h.update(len(data).to_bytes(8, "little"))
+        h.update(data)
+
+    for part in parts:
+        add(part if isinstance(part, bytes) else part.encode("utf-8"))
+    for src in sources:
+        add(Path(src).read_bytes())
+    for name in packages:
+        try:
+            add(f"{name}={version(name)}".encode())
+        except PackageNotFoundError:
+            add(f"{name}=-".encode())
+    return h.hexdigest()
+
+
+def cached_files(namespace: str, key: str, names: Iterable[str], make: Callable[[Path], None], dest: str | os.PathLike[str]) -> bool:
+    """Put the files `names` into `dest`: copied from the cache entry `namespace/key` when
+    it holds them all, otherwise written by `make(dest)` and then kept in the cache.
+    Returns True on a cache hit. A cache that cannot be written is logged and skipped:
+    the output is the same either way."""
+    names, dest = list(names), Path(dest)
+    entry = cache_root() / namespace / key
+    try:
+        if all((entry / n).is_file() for n in names):
+            for n in names:
+                shutil.copyfile(entry / n, dest / n)
+            os.utime(entry)  # last use, for pruning
+            return True
+    except OSError as exc:
+        _log.info("utdatacachen %s kunde inte läsas (%s); skriver filerna på nytt", entry, exc)
+    make(dest)
+    try:
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=entry.parent, prefix=".ny-"))
+        for n in names:
+            shutil.copyfile(dest / n, staging / n)
+        try:
+            os.rename(staging, entry)
+        except OSError:  # another process kept the same entry first
+            shutil.rmtree(staging, ignore_errors=True)
+        _prune(entry.parent)
+    except OSError as exc:
+        _log.info("utdatacachen %s kunde inte skrivas (%s); utdata är ändå skrivna", entry, exc)
+    return False
+
+
+def cached_bytes(namespace: str, key: str, make: Callable[[], bytes]) -> bytes:
+    """`make()`, or its bytes from an earlier run with the same `key` (see cached_files)."""
+    def write(folder: Path) -> None:
+        (folder / "data").write_bytes(make())
+
+    with tempfile.TemporaryDirectory(prefix="utanforskap-") as tmp:
+        cached_files(namespace, key, ["data"], write, tmp)
+        return (Path(tmp) / "data").read_bytes()
+
+
+def _prune(folder: Path) -> None:
+    entries = sorted((p for p in folder.iterdir() if not p.name.startswith(".")), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in entries[CACHE_ENTRIES:]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+_log = logging.getLogger(__name__)
 
 
 def _umask() -> int:

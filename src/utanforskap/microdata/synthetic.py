@@ -37,7 +37,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field
 
-from utanforskap.atomic import atomic_path
+from utanforskap.atomic import atomic_path, cache_root
 from utanforskap.errors import InputError
 from utanforskap.microdata import schema as ms
 from utanforskap.observations.store import ObservationStore, bundled_store
@@ -216,32 +216,41 @@ def ipf(seed: np.ndarray, rows: np.ndarray, cols: np.ndarray, iterations: int = 
     row sums are exact and each row is a probability distribution times its count.
     An area whose column sums are all zero keeps the seed's pattern.
     """
-    x = np.broadcast_to(seed, (rows.shape[0], *seed.shape[-2:])).astype(np.float64).copy()
+    x = np.broadcast_to(seed, (rows.shape[0], *seed.shape[-2:])).astype(np.float64)  # a fresh array
     row_tot = rows.sum(axis=1)
     col_tot = cols.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         cols = np.where(col_tot[:, None] > 0, cols * (row_tot / col_tot)[:, None], np.nan)
+    # In place, with the factors' buffers made once: the same arithmetic in the same order
+    # as scaling with fresh arrays (the result is bit for bit the same), without 40 x 6
+    # temporary arrays of every area's table.
+    f = np.empty(cols.shape)
+    keep = np.isnan(cols)
     for _ in range(iterations):
-        x = _scale(x, rows, axis=2)
+        _scale(x, rows, axis=2)
         cs = x.sum(axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            f = np.where(cs > 0, cols / cs, 1.0)
-        f = np.where(np.isnan(f), 1.0, f)
-        x = x * f[:, None, :]
-    return _scale(x, rows, axis=2)
+        f.fill(1.0)
+        np.divide(cols, cs, out=f, where=cs > 0)
+        f[keep] = 1.0
+        x *= f[:, None, :]
+    _scale(x, rows, axis=2)
+    return x
 
 
 def _scale(x: np.ndarray, rows: np.ndarray, axis: int) -> np.ndarray:
+    """Scale `x` in place so that its sums over `axis` are `rows` (a row summing to 0 becomes 0)."""
     rs = x.sum(axis=axis)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        f = np.where(rs > 0, rows / rs, 0.0)
+    f = np.zeros(rs.shape)
+    np.divide(rows, rs, out=f, where=rs > 0)
     # A row with a count but an all-zero seed spreads evenly (cannot happen with the shipped seeds).
     empty = (rs == 0) & (rows > 0)
     if empty.any():
-        x = np.where(empty[..., None], 1.0, x)
+        x[empty] = 1.0
         rs = x.sum(axis=axis)
-        f = np.where(rs > 0, rows / rs, 0.0)
-    return x * f[..., None]
+        f = np.zeros(rs.shape)
+        np.divide(rows, rs, out=f, where=rs > 0)
+    x *= f[..., None]
+    return x
 
 
 def draw_categories(probs: np.ndarray, group: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -679,11 +688,6 @@ def write(table: pa.Table, path: str | os.PathLike[str]) -> Path:
 
 
 # ---- the cached observation store --------------------------------------------------------
-def cache_root() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "utanforskap"
-
-
 def synthetic_store(personer: int | None = None, seed: int = 2022) -> ObservationStore:
     """SYNTETISKA DATA: an observation store with the synthetic population aggregated, with disclosure control.
 

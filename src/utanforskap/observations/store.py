@@ -21,16 +21,16 @@ import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import duckdb
 import polars as pl
-import pyarrow as pa
-import pyarrow.parquet as pq
 
-from utanforskap.atomic import output_errors, sha256_bytes, sha256_file, write_bytes, write_text
+from utanforskap.atomic import cache_root, output_errors, sha256_bytes, sha256_file, write_bytes, write_text
 from utanforskap.errors import InputError
 from utanforskap.observations import schema
+
+if TYPE_CHECKING:
+    import duckdb
 
 MANIFEST = "manifest.json"
 # What the store itself writes into a dataset's manifest entry; the rest is the writer's metadata.
@@ -98,14 +98,15 @@ class ObservationStore:
         if not resolved.is_file():
             raise InputError(f"{path}: är inte en fil (dataset {name})")
         key = (str(resolved), st.st_size, st.st_mtime_ns, st.st_ino)
-        if _VERIFIED.get(key) != entry["sha256"]:
+        if _VERIFIED.get(key) != entry["sha256"] and _verified_before().get(_key_text(key)) != entry["sha256"]:
             if sha256_file(resolved) != entry["sha256"]:
                 raise InputError(
                     f"{path}: sha256 stämmer inte med manifestet (dataset {name}); filen är ändrad eller skadad. "
                     "Återställ lagret eller bygg om det"
                 )
             _check_parquet(resolved, name)
-            _VERIFIED[key] = entry["sha256"]
+            _remember_verified(key, entry["sha256"])
+        _VERIFIED[key] = entry["sha256"]
         return path
 
     def dataset(self, name: str) -> pl.DataFrame:
@@ -115,6 +116,8 @@ class ObservationStore:
 
     def connect(self) -> duckdb.DuckDBPyConnection:
         """A DuckDB connection with the view `observationer` over every dataset."""
+        import duckdb
+
         con = duckdb.connect()
         files = self.files()
         if files:
@@ -134,6 +137,16 @@ class ObservationStore:
         finally:
             con.close()
 
+    def variables(self, niva: str | None = None) -> set[str]:
+        """The variables the store holds (at level `niva` when given)."""
+        frames = [pl.scan_parquet(f).select(pl.col("niva").cast(pl.String), pl.col("variabel").cast(pl.String)) for f in self.files()]
+        if not frames:
+            return set()
+        frame = pl.concat(frames, how="vertical")
+        if niva is not None:
+            frame = frame.filter(pl.col("niva") == niva)
+        return set(frame.select(pl.col("variabel").unique()).collect()["variabel"].to_list())
+
     def read(
         self,
         *,
@@ -142,20 +155,20 @@ class ObservationStore:
         variabler: Sequence[str] | None = None,
     ) -> pl.DataFrame:
         """Observations filtered by level, period(s) and variables."""
-        where, params = [], []
+        # Polars over the verified files (each cast to the schema: a file may hold integers or
+        # dictionary-encoded text), filtered while scanning; no DuckDB connection per read.
+        cols = [pl.col(c).cast(t) for c, t in schema.COLUMNS.items()]
+        files = self.files()
+        if not files:
+            return pl.DataFrame(schema={c: t for c, t in schema.COLUMNS.items()})
+        frame = pl.concat([pl.scan_parquet(f).select(cols) for f in files], how="vertical")
         if niva is not None:
-            where.append("niva = ?")
-            params.append(niva)
+            frame = frame.filter(pl.col("niva") == niva)
         if period is not None:
-            periods = [period] if isinstance(period, str) else list(period)
-            where.append("period IN (" + ", ".join("?" for _ in periods) + ")")
-            params.extend(periods)
+            frame = frame.filter(pl.col("period").is_in([period] if isinstance(period, str) else list(period)))
         if variabler is not None:
-            where.append("variabel IN (" + ", ".join("?" for _ in variabler) + ")")
-            params.extend(variabler)
-        clause = (" WHERE " + " AND ".join(where)) if where else ""
-        df = self.sql(f"SELECT * FROM observationer{clause} ORDER BY variabel, omrade, period", params)
-        return df.select(pl.col(c).cast(t) for c, t in schema.COLUMNS.items())
+            frame = frame.filter(pl.col("variabel").is_in(list(variabler)))
+        return frame.sort(["variabel", "omrade", "period"], nulls_last=True, maintain_order=True).collect()
 
     def wide(
         self,
@@ -274,6 +287,40 @@ class Transaction:
 
 # Files verified in this process: (path, size, mtime_ns, inode) -> sha256.
 _VERIFIED: dict[tuple[str, int, int, int], str] = {}
+# The same, kept between processes in the user's cache (a rerun of `karta` hashes nothing).
+VERIFIED_FILE = "kontrollerade-lagerfiler.json"
+_VERIFIED_LIMIT = 4096
+
+
+def _key_text(key: tuple[str, int, int, int]) -> str:
+    return "|".join(map(str, key))
+
+
+def _verified_before() -> dict[str, str]:
+    """Files verified by earlier processes (empty when the cache is absent or unreadable)."""
+    global _VERIFIED_DISK
+    if _VERIFIED_DISK is None:
+        try:
+            loaded = json.loads((cache_root() / VERIFIED_FILE).read_text(encoding="utf-8"))
+            _VERIFIED_DISK = {k: v for k, v in loaded.items() if isinstance(k, str) and isinstance(v, str)} if isinstance(loaded, dict) else {}
+        except (OSError, ValueError):
+            _VERIFIED_DISK = {}
+    return _VERIFIED_DISK
+
+
+def _remember_verified(key: tuple[str, int, int, int], sha: str) -> None:
+    known = _verified_before()
+    known[_key_text(key)] = sha
+    while len(known) > _VERIFIED_LIMIT:
+        known.pop(next(iter(known)))
+    try:
+        cache_root().mkdir(parents=True, exist_ok=True)
+        write_text(cache_root() / VERIFIED_FILE, json.dumps(known))
+    except OSError:  # no writable cache: the next process verifies again, nothing else changes
+        pass
+
+
+_VERIFIED_DISK: dict[str, str] | None = None
 
 
 def _check_manifest(manifest: object, path: Path) -> None:
@@ -290,6 +337,9 @@ def _check_manifest(manifest: object, path: Path) -> None:
 
 def _check_parquet(path: Path, name: str) -> None:
     """A data file is Parquet in the observation schema (its columns, text or numbers as declared)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     try:
         found = pq.read_schema(path)
     except (pa.ArrowException, OSError) as exc:
@@ -333,6 +383,8 @@ def _check_keys_unique_across(root: Path, manifest: dict[str, Any], written: set
         f"SELECT {', '.join(schema.KEY)}, list(dataset ORDER BY dataset) AS dataset FROM ({' UNION ALL '.join(selects)}) "
         f"GROUP BY {', '.join(schema.KEY)} HAVING count(*) > 1 LIMIT 1"
     )
+    import duckdb
+
     con = duckdb.connect()
     try:
         clash = con.sql(query).fetchall()

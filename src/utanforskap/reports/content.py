@@ -284,3 +284,12 @@ def area_row(areas: pl.DataFrame, code: str | None) -> dict:
         f"okänd områdeskod {code or '(tom)'}{hint}; ange en RegSO-kod (RegSO 2020), t.ex. 0180R001 – "
         "kommunens fyra siffror, R och tre siffror"
     )
+
+
+def listed_per_kommun_alt(per_kommun: pl.DataFrame, riket: dict, year: int) -> str:
+    """The alt text of listed_per_kommun: the totals and the kommuner with the most listed areas."""
+    most = per_kommun.filter(pl.col("omraden") > 0).sort(["omraden", "befolkning"], descending=True).head(3)["kommun_namn"].to_list()
+    return (
+        f"Karta över Sveriges {per_kommun.height} kommuner färgade efter antal listade områden {year}: {riket['omraden']} områden i "
+        f"{riket['kommuner']} kommuner" + (f"; flest i {', '.join(most)}" if most else "") + ". Kommuner utan listade områden är grå."
+    )

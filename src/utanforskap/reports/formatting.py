@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from functools import lru_cache
 from importlib import resources
 
@@ -19,6 +20,12 @@ SHORT_NAMES = {
     "valdeltagande": "Val\u00addeltagande",
     "ohalsa": "Ohälsa",
 }
+
+
+def data_uri(image: bytes) -> str:
+    """An image (PNG or SVG bytes) as a data URI for self-contained HTML."""
+    kind = "image/png" if image[:8] == b"\x89PNG\r\n\x1a\n" else "image/svg+xml"
+    return f"data:{kind};base64," + base64.b64encode(image).decode("ascii")
 
 
 def short_name(factor) -> str:

@@ -66,15 +66,6 @@ def listed_per_kommun(per_kommun: pl.DataFrame, year: int, source_note: str) -> 
     )
 
 
-def listed_per_kommun_alt(per_kommun: pl.DataFrame, riket: dict, year: int) -> str:
-    """The alt text of listed_per_kommun: the totals and the kommuner with the most listed areas."""
-    most = per_kommun.filter(pl.col("omraden") > 0).sort(["omraden", "befolkning"], descending=True).head(3)["kommun_namn"].to_list()
-    return (
-        f"Karta över Sveriges {per_kommun.height} kommuner färgade efter antal listade områden {year}: {riket['omraden']} områden i "
-        f"{riket['kommuner']} kommuner" + (f"; flest i {', '.join(most)}" if most else "") + ". Kommuner utan listade områden är grå."
-    )
-
-
 def _area_category(areas: pl.DataFrame, top_class: str | None) -> pl.DataFrame:
     return areas.with_columns(
         pl.when(pl.col("klass").is_not_null() & (pl.col("klass") == top_class))

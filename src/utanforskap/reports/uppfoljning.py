@@ -109,4 +109,4 @@ def _small_multiples(areas: list[dict], years: list[int], prep) -> dict:
         f"Små diagram, ett per listat område ({n}), över brott per 1 000 invånare {years[0]}–{years[-1]} med tröskeln vid årets "
         "riksvärde (streckad) och vid 2022 års (prickad); värdena står i tabellen nedanför."
     )
-    return {"img": fg.data_uri(fg.png(fig)), "alt": alt}
+    return {"img": fg.data_uri(fg.png(fig, tight=False)), "alt": alt}  # laid out to fit its figure

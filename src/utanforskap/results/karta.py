@@ -281,9 +281,7 @@ def default_method(source: DataSource) -> str:
     anything else the open-data method."""
     if source.synthetic:
         return DEFAULT_SYNTHETIC_METHOD
-    names = ", ".join(f"'{v}'" for v in REGISTERDATA_VARIABLES)
-    held = source.store.sql(f"SELECT DISTINCT variabel FROM observationer WHERE niva = 'regso' AND variabel IN ({names})")
-    if held.height == len(REGISTERDATA_VARIABLES):
+    if set(REGISTERDATA_VARIABLES) <= source.store.variables("regso"):
         return REGISTERDATA_METHOD
     return DEFAULT_METHOD
 
