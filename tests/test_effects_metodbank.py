@@ -222,7 +222,7 @@ def test_saved_evaluation_appears_on_the_measure_page_with_its_grade(db, tmp_pat
 
     r = cli(*args, "--ut", tmp_path / "ja", "--spara", "--som", name)
     assert r.returncode == 0, r.stderr
-    assert f"Sparade utvärdering" in r.stdout and f"insats {i}" in r.stdout
+    assert "Sparade utvärdering" in r.stdout and f"insats {i}" in r.stdout
     assert (tmp_path / "ja" / "effekt.csv").exists()
     with db.session() as s:
         k = s.scalar(select(Effektskattning).order_by(Effektskattning.id.desc()))

@@ -46,7 +46,8 @@ def measure(**kw) -> dict:
 # ---- schema and real data -------------------------------------------------------------
 def test_migrations_create_every_table_at_head(db):
     names = set(inspect(db.engine).get_table_names())
-    assert {"insats", "insats_kommun", "insats_omrade", "insats_sektor", "insats_problem", "utvardering", "historik", "anvandare", "token", "effektskattning", "alembic_version"} <= names
+    assert {"insats", "insats_kommun", "insats_omrade", "insats_sektor", "insats_problem", "utvardering", "historik", "anvandare", "token",
+            "effektskattning", "alembic_version"} <= names
     with db.engine.connect() as conn:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
 

@@ -141,9 +141,9 @@ def effekt(
     if saved is not None:
         from utanforskap.metodbank.rules import rules
 
+        not_counted = f" ({escape(label)}; räknas inte in i insatsens evidensgrad)" if label and not rules().skattningar.etiketter_raknas else ""
         console.print(
             f"Sparade utvärdering {saved[0]} av insats {insats} i metodbanken ({escape(db.url)}): "
-            f"{escape(rules().grader.get(saved[1], saved[1]))}" + (f" ({escape(label)}; räknas inte in i insatsens evidensgrad)" if label and not rules().skattningar.etiketter_raknas else "")
-            + f". Sidan: /metodbank/insats/{insats}",
+            f"{escape(rules().grader.get(saved[1], saved[1]))}{not_counted}. Sidan: /metodbank/insats/{insats}",
             highlight=False,
         )

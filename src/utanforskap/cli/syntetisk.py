@@ -23,7 +23,7 @@ def syntetisk(
     personer: Annotated[int | None, typer.Option("--personer", help="Antal personer (standard: hela befolkningen, 10 521 556)")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Slumpfrö; samma frö ger samma personer")] = 2022,
     ar: Annotated[str | None, typer.Option("--ar", help="År eller intervall, t.ex. 2019-2024: en panel med samma personer (lopnr) varje år")] = None,
-    insats: Annotated[Path | None, typer.Option("--insats", help="TOML-fil med en påhittad insats (utfall, start, omraden eller antal_omraden, effekt) vars kända effekt läggs in i panelen")] = None,
+    insats: Annotated[Path | None, typer.Option("--insats", help="TOML-fil med en påhittad insats (utfall, start, omraden, effekt): dess kända effekt läggs in")] = None,
 ) -> None:
     """Dra en syntetisk befolkning (SYNTETISKA DATA) kalibrerad mot SCB:s DeSO-tabeller 2022."""
     from utanforskap.microdata import synthetic

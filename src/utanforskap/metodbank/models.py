@@ -193,4 +193,5 @@ class Meta(Base):
 
 
 Index("ix_insats_status_andrad", Insats.status, Insats.andrad)
-__all__ = ["Base", "Insats", "InsatsKommun", "InsatsOmrade", "InsatsSektor", "InsatsProblem", "Utvardering", "Effektskattning", "Historik", "Anvandare", "Token", "Meta", "UniqueConstraint"]
+__all__ = ["Base", "Insats", "InsatsKommun", "InsatsOmrade", "InsatsSektor", "InsatsProblem", "Utvardering", "Effektskattning", "Historik",
+           "Anvandare", "Token", "Meta", "UniqueConstraint"]
