@@ -49,9 +49,9 @@ def measure(**kw) -> dict:
 def test_migrations_create_every_table_at_head(db):
     names = set(inspect(db.engine).get_table_names())
     assert {"insats", "insats_kommun", "insats_omrade", "insats_sektor", "insats_problem", "utvardering", "historik", "anvandare", "token",
-            "omgang", "omgang_svar", "omgang_handelse", "inloggningsforsok", "alembic_version"} <= names
+            "omgang", "omgang_svar", "omgang_handelse", "inloggningsforsok", "effektskattning", "alembic_version"} <= names
     with db.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
 
 
 def test_the_migrations_build_exactly_the_models_schema(db):

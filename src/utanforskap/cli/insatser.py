@@ -32,21 +32,12 @@ def importera(
     databas: DatabasOpt = None,
 ) -> None:
     """Importera insatser; varje rad kontrolleras och ingenting skrivs om någon rad är fel."""
-    from sqlalchemy import select
-
-    from utanforskap.errors import InputError
-    from utanforskap.metodbank.models import Anvandare
+    from utanforskap.metodbank.accounts import user_actor
     from utanforskap.metodbank.registry import Actor
     from utanforskap.metodbank.transfer import import_file
 
     db = _db(databas)
-    actor = Actor("kommandoraden", "administrator")
-    if som:
-        with db.session() as s:
-            u = s.scalar(select(Anvandare).where(Anvandare.namn == som))
-        if u is None or u.sparrad:
-            raise InputError(f"användaren {som!r} finns inte eller är spärrad")
-        actor = Actor(u.namn, u.roll, u.kommun_kod, u.id)
+    actor = user_actor(db, som) if som else Actor("kommandoraden", "administrator")
     n = import_file(db, actor, fil, status="publicerad" if publicera else "utkast")
     console.print(f"Importerade {n} insatser ({'publicerade' if publicera else 'som utkast'}) från {escape(fil.name)}.", highlight=False)
 

@@ -97,6 +97,12 @@ def _num(x: float, d: int = 2) -> str:
     return "–" if x is None or not np.isfinite(x) else f"{x:.{d}f}".replace(".", ",").replace("-", "−")
 
 
+DESIGN_LIMIT = (
+    "Designen visar skillnaden i utveckling mot jämförelseområdena; den visar orsak bara om områdena annars "
+    "hade utvecklats parallellt, och den kan inte skilja insatsen från annat som hände samtidigt i just de områdena."
+)
+
+
 def verdict(r: EffectResult) -> str:
     """One Swedish paragraph: what the design shows and what it cannot show."""
     d = r.design
@@ -131,10 +137,7 @@ def verdict(r: EffectResult) -> str:
     if r.leave_one_out:
         vals = [x["skattning"] for x in r.leave_one_out]
         parts.append(f"Utan ett område i taget: {_num(min(vals))} till {_num(max(vals))}.")
-    parts.append(
-        "Designen visar skillnaden i utveckling mot jämförelseområdena; den visar orsak bara om områdena annars "
-        "hade utvecklats parallellt, och den kan inte skilja insatsen från annat som hände samtidigt i just de områdena."
-    )
+    parts.append(DESIGN_LIMIT)
     return " ".join(parts)
 
 

@@ -81,6 +81,15 @@ def create_user(db: Database, namn: str, roll: str, kommun_kod: str | None, pass
         return _user(u)
 
 
+def user_actor(db: Database, namn: str) -> Actor:
+    """The actor for a named, unblocked user (the command line's --som)."""
+    with db.session() as s:
+        u = s.scalar(select(Anvandare).where(Anvandare.namn == namn))
+        if u is None or u.sparrad:
+            raise InputError(f"--som {namn}: användaren finns inte eller är spärrad; se `utanforskap anvandare lista`")
+        return Actor(u.namn, u.roll, u.kommun_kod, u.id)
+
+
 def list_users(db: Database) -> list[User]:
     with db.session() as s:
         return [_user(u) for u in s.scalars(select(Anvandare).order_by(Anvandare.namn))]

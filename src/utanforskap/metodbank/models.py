@@ -105,6 +105,46 @@ class Utvardering(Base):
     uppfoljning_manader: Mapped[int | None] = mapped_column(Integer)
     rapport_url: Mapped[str] = mapped_column(String(500), default="")
     beskrivning: Mapped[str] = mapped_column(Text, default="")
+    # An estimate computed by `utanforskap effekt --spara` (None for an evaluation typed in).
+    skattning: Mapped[Effektskattning | None] = relationship(cascade="all, delete-orphan", lazy="selectin", uselist=False)
+
+    @property
+    def etikett(self) -> str:
+        """SYNTETISKA DATA / DEMONSTRATION when the evaluation was computed on such data, else ''."""
+        return self.skattning.etikett if self.skattning is not None else ""
+
+
+class Effektskattning(Base):
+    """What an estimate by `utanforskap effekt` adds to its evaluation: estimator and package,
+    outcome and panel, p-value, pre-trend and placebo tests, MDE, data source, its label, the
+    grade the rules give this evaluation alone, and what the design cannot show."""
+
+    __tablename__ = "effektskattning"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    utvardering_id: Mapped[int] = mapped_column(ForeignKey("utvardering.id", ondelete="CASCADE"), unique=True)
+    skattare: Mapped[str] = mapped_column(String(40))
+    paket: Mapped[str] = mapped_column(String(60))
+    paketversion: Mapped[str] = mapped_column(String(40))
+    utfall: Mapped[str] = mapped_column(String(300))
+    riktning: Mapped[str] = mapped_column(String(20))  # hogt_ar_daligt | hogt_ar_bra
+    niva: Mapped[str] = mapped_column(String(10))
+    ar_fran: Mapped[int] = mapped_column(Integer)
+    ar_till: Mapped[int] = mapped_column(Integer)
+    jamforelse: Mapped[str] = mapped_column(String(30))
+    p_varde: Mapped[float | None] = mapped_column(Float)
+    antal_behandlade: Mapped[int] = mapped_column(Integer)
+    antal_jamforelse: Mapped[int] = mapped_column(Integer)
+    fortrend_p: Mapped[float | None] = mapped_column(Float)
+    placebo_i_tid_p: Mapped[float | None] = mapped_column(Float)
+    mde: Mapped[float | None] = mapped_column(Float)
+    datakalla: Mapped[str] = mapped_column(String(500))
+    etikett: Mapped[str] = mapped_column(String(200), default="")  # SYNTETISKA DATA, DEMONSTRATION ...; "" for real data
+    evidensgrad: Mapped[str] = mapped_column(String(30))  # the grade this evaluation alone gets
+    evidensregel: Mapped[str] = mapped_column(String(60))
+    begransningar: Mapped[list] = mapped_column(JSON, default=list)  # what the design cannot show (Swedish)
+    bedomning: Mapped[str] = mapped_column(Text, default="")
+    sparad_av: Mapped[str] = mapped_column(String(100))
+    skapad: Mapped[datetime] = mapped_column(DateTime)
 
 
 class Historik(Base):
@@ -224,5 +264,5 @@ Index("ix_insats_omrade_kod_id", InsatsOmrade.regso_kod, InsatsOmrade.insats_id)
 Index("ix_insats_sektor_id", InsatsSektor.sektor, InsatsSektor.insats_id)
 Index("ix_insats_problem_id", InsatsProblem.problem, InsatsProblem.insats_id)
 Index("ix_inloggningsforsok_nyckel_tid", Inloggningsforsok.nyckel, Inloggningsforsok.tid)
-__all__ = ["Base", "Insats", "InsatsKommun", "InsatsOmrade", "InsatsSektor", "InsatsProblem", "Utvardering", "Historik", "Anvandare",
-           "Token", "Meta", "Omgang", "OmgangSvar", "OmgangHandelse", "Inloggningsforsok", "UniqueConstraint"]
+__all__ = ["Base", "Insats", "InsatsKommun", "InsatsOmrade", "InsatsSektor", "InsatsProblem", "Utvardering", "Effektskattning", "Historik",
+           "Anvandare", "Token", "Meta", "Omgang", "OmgangSvar", "OmgangHandelse", "Inloggningsforsok", "UniqueConstraint"]

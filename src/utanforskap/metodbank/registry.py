@@ -23,9 +23,9 @@ from sqlalchemy.orm import Session
 
 from utanforskap.errors import InputError
 from utanforskap.metodbank.db import Database, bump_version
-from utanforskap.metodbank.models import Historik, Insats, InsatsKommun, InsatsOmrade, InsatsProblem, InsatsSektor, Utvardering
+from utanforskap.metodbank.models import Effektskattning, Historik, Insats, InsatsKommun, InsatsOmrade, InsatsProblem, InsatsSektor, Utvardering
 from utanforskap.metodbank.rules import grade, rules, vocab
-from utanforskap.metodbank.schema import REGSO_VINTAGE, InsatsIn, UtvarderingIn
+from utanforskap.metodbank.schema import REGSO_VINTAGE, EffektskattningIn, InsatsIn, UtvarderingIn
 
 ROLES = {"redaktor": "Redaktör", "granskare": "Granskare", "administrator": "Administratör"}
 STAFF = ("granskare", "administrator")
@@ -202,8 +202,13 @@ def _records(s: Session, rows) -> list[dict]:
     for insats_id, kind, value, extra in s.execute(children):
         found[insats_id][kind].append((value, extra))
     evaluations: dict[int, list[dict]] = {i: [] for i in ids}
-    for e in s.execute(select(*Utvardering.__table__.c).where(Utvardering.insats_id.in_(ids)).order_by(Utvardering.id)).mappings():
-        evaluations[e["insats_id"]].append(evaluation_record(e))
+    evs = list(s.execute(select(*Utvardering.__table__.c).where(Utvardering.insats_id.in_(ids)).order_by(Utvardering.id)).mappings())
+    estimates = {
+        r["utvardering_id"]: r
+        for r in s.execute(select(*Effektskattning.__table__.c).where(Effektskattning.utvardering_id.in_([e["id"] for e in evs]))).mappings()
+    } if evs else {}
+    for e in evs:
+        evaluations[e["insats_id"]].append(evaluation_record(e, estimates.get(e["id"])))
     out = []
     for r in rows:
         c = found[r["id"]]
@@ -285,13 +290,26 @@ def _record(row, kommuner: list[str], omraden: list[dict], sektorer: list[str], 
 
 
 EVALUATION_KEYS = ("id", *UtvarderingIn.model_fields)
+ESTIMATE_FIELDS = ("id", *EffektskattningIn.model_fields, "evidensgrad", "evidensregel", "sparad_av")
 
 
-def evaluation_record(e) -> dict:
-    """An evaluation (object or row) as a record."""
+def evaluation_record(e, est=None) -> dict:
+    """An evaluation (an object, or a row with its estimate's row) as a record; `skattning`
+    holds what a computed estimate adds (None when the evaluation was typed in)."""
     if isinstance(e, Utvardering):
-        return {k: getattr(e, k) for k in EVALUATION_KEYS}
-    return {k: e[k] for k in EVALUATION_KEYS}
+        out = {k: getattr(e, k) for k in EVALUATION_KEYS}
+        est = e.skattning
+    else:
+        out = {k: e[k] for k in EVALUATION_KEYS}
+    if est is None:
+        out["skattning"] = None
+        return out
+    value = (lambda k: getattr(est, k)) if isinstance(est, Effektskattning) else (lambda k: est[k])
+    grade = value("evidensgrad")
+    out["skattning"] = {k: value(k) for k in ESTIMATE_FIELDS}
+    out["skattning"].update(skapad=value("skapad").isoformat(), evidensgrad_text=rules().grader.get(grade, grade),
+                            raknas=rules().skattningar.etiketter_raknas or not value("etikett"))
+    return out
 
 
 def _snapshot(i: Insats) -> dict:
@@ -477,6 +495,52 @@ def add_evaluation(db: Database, actor: Actor, insats_id: int, data: Utvardering
             changes["evidensregel"] = [before[1], i.evidensregel]
         _log(s, actor, i, "utvärdering tillagd", changes)
         bump_version(s)
+
+
+def can_add_evaluation(actor: Actor, i: Insats) -> bool:
+    """Who may add an evaluation (typed in or computed): the same as who may edit the measure,
+    i.e. reviewers and administrators on any measure, an editor only on a draft of their own
+    kommun (which a reviewer then reads before publishing); the public never."""
+    return actor.roll in ("redaktor", *STAFF) and can_edit(actor, i)
+
+
+def require_add_evaluation(actor: Actor, i: Insats) -> None:
+    if not can_add_evaluation(actor, i):
+        raise Forbidden(
+            f"{actor.namn} ({ROLES.get(actor.roll, actor.roll)}) får inte spara utvärderingar för insats {i.id}: det får "
+            "granskare och administratörer, och redaktörer för sin kommuns insatser medan de är utkast"
+        )
+
+
+def add_estimate(db: Database, actor: Actor, insats_id: int, data: UtvarderingIn, estimate: EffektskattningIn) -> tuple[int, str]:
+    """Save a computed estimate as an evaluation of the measure, with the grade the rules give
+    it on its own; the measure is regraded (an estimate with a label counts only when the rules
+    say so). Returns the evaluation's id and its own grade."""
+    with db.session() as s:
+        i = _get(s, actor, insats_id)
+        require_add_evaluation(actor, i)
+        key = ("skattare", "utfall", "niva", "ar_fran", "ar_till", "jamforelse", "antal_behandlade", "datakalla")
+        if any(ev.skattning is not None and all(getattr(ev.skattning, k) == getattr(estimate, k) for k in key) for ev in i.utvarderingar):
+            raise InputError(
+                f"insats {insats_id} har redan en sparad skattning med {estimate.skattare} på {estimate.utfall} "
+                f"{estimate.ar_fran}–{estimate.ar_till} ur samma data; samma skattning sparas inte två gånger (den skulle räknas dubbelt i evidensgraden)"
+            )
+        before = i.evidensgrad, i.evidensregel
+        e = Utvardering(**data.model_dump())
+        own = grade([e], count_labelled=True)  # the grade of this evaluation alone, labels or not
+        e.skattning = Effektskattning(**estimate.model_dump(), evidensgrad=own.grad, evidensregel=own.regel,
+                                      sparad_av=f"{actor.namn} ({actor.roll})"[:100], skapad=now())
+        i.utvarderingar.append(e)
+        _regrade(i)
+        i.andrad = now()
+        s.flush()
+        changes: dict = {"utvardering": [None, {**data.model_dump(), "skattare": estimate.skattare, "etikett": estimate.etikett}]}
+        if (i.evidensgrad, i.evidensregel) != before:
+            changes["evidensgrad"] = [before[0], i.evidensgrad]
+            changes["evidensregel"] = [before[1], i.evidensregel]
+        _log(s, actor, i, "effektskattning sparad", changes)
+        bump_version(s)
+        return e.id, own.grad
 
 
 # Status changes: (from, to) -> who may, and what the history calls it.

@@ -51,11 +51,24 @@ class Rule(Strict):
     min_uppfoljning_manader: int | None = None
 
 
+class EstimateRules(Strict):
+    """How an estimate saved by `utanforskap effekt --spara` becomes an evaluation's result."""
+
+    proveniens: str
+    signifikans: float = Field(gt=0, lt=1)
+    min_fortrend_p: float = Field(ge=0, lt=1)
+    resultat_vid_avvikande_fortrend: str
+    etiketter_raknas: bool
+    oberoende: str
+    design: dict[str, str]
+
+
 class Rules(Strict):
     proveniens: str
     kalla: str
     regel: list[Rule]
     grader: dict[str, str]
+    skattningar: EstimateRules
 
 
 def _read(name: str) -> str:
@@ -77,6 +90,12 @@ def rules() -> Rules:
             from utanforskap.errors import InputError
 
             raise InputError(f"utanforskap/metodbank/data/evidensregler.toml: regel {rule.id}: okänd design eller grad {unknown or rule.grad!r}")
+    est = loaded.skattningar
+    bad = [d for d in est.design.values() if d not in designs]
+    if bad or est.resultat_vid_avvikande_fortrend not in vocab().resultat or est.oberoende not in vocab().oberoende:
+        from utanforskap.errors import InputError
+
+        raise InputError(f"utanforskap/metodbank/data/evidensregler.toml: [skattningar]: okänd design, resultat eller oberoende {bad or ''}")
     if not loaded.regel or loaded.regel[-1].min_antal != 0:
         from utanforskap.errors import InputError
 
@@ -102,9 +121,14 @@ def _favourable(ev) -> bool:
     return True
 
 
-def grade(evaluations) -> Grade:
+def grade(evaluations, *, count_labelled: bool | None = None) -> Grade:
     """The evidence grade of a measure with these evaluations (objects with design,
-    oberoende, resultat, ki_lag, ki_hog, uppfoljning_manader) and the rule that gave it."""
+    oberoende, resultat, ki_lag, ki_hog, uppfoljning_manader, optionally etikett) and the rule
+    that gave it. Evaluations computed on SYNTETISKA DATA or as a DEMONSTRATION (a non-empty
+    `etikett`) count only when the rules file says so, or when `count_labelled` is True (the
+    grade an evaluation would get on its own)."""
+    if not (rules().skattningar.etiketter_raknas if count_labelled is None else count_labelled):
+        evaluations = [e for e in evaluations if not getattr(e, "etikett", "")]
     for rule in rules().regel:
         pool = [e for e in evaluations if e.design in rule.designer]
         if rule.kraver_ogynnsam:
@@ -121,3 +145,21 @@ def grade(evaluations) -> Grade:
             continue
         return Grade(rule.grad, rule.id)
     raise AssertionError("the last rule matches everything")  # checked when the rules are read
+
+
+def estimate_result(estimate: float, lo: float | None, hi: float | None, p: float | None, pretrend_p: float | None,
+                    high_is_bad: bool) -> str:
+    """The result (vocabulary `resultat`) of a computed estimate, by the rules' [skattningar]:
+    a difference is established when the interval excludes zero (without an interval: p below
+    `signifikans`); it is favourable when it goes the good way for the outcome; a pre-trend test
+    that rejects makes the result `resultat_vid_avvikande_fortrend`."""
+    r = rules().skattningar
+    if pretrend_p is not None and pretrend_p < r.min_fortrend_p:
+        return r.resultat_vid_avvikande_fortrend
+    if lo is not None and hi is not None:
+        established = lo > 0 or hi < 0
+    else:
+        established = p is not None and p < r.signifikans
+    if not established or estimate == 0:
+        return "ingen-skillnad"
+    return "gynnsam" if (estimate < 0) == high_is_bad else "ogynnsam"

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from datetime import date
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from utanforskap.errors import InputError
-from utanforskap.metodbank.rules import vocab
+from utanforskap.metodbank.rules import rules, vocab
 from utanforskap.validation import swedish_message
 
 REGSO_VINTAGE = "RegSO 2020"
@@ -225,6 +225,37 @@ class UtvarderingIn(BaseModel):
         return self
 
 
+class EffektskattningIn(BaseModel):
+    """What `utanforskap effekt --spara` adds to an evaluation (see models.Effektskattning)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    skattare: str = Field(min_length=1, max_length=40)
+    paket: str = Field(min_length=1, max_length=60)
+    paketversion: str = Field(min_length=1, max_length=40)
+    utfall: str = Field(min_length=1, max_length=300)
+    riktning: Literal["hogt_ar_daligt", "hogt_ar_bra"]
+    niva: str = Field(min_length=1, max_length=10)
+    ar_fran: int = Field(ge=1950, le=2100)
+    ar_till: int = Field(ge=1950, le=2100)
+    jamforelse: str = Field(min_length=1, max_length=30)
+    p_varde: float | None = Field(default=None, ge=0, le=1, allow_inf_nan=False)
+    antal_behandlade: int = Field(ge=1)
+    antal_jamforelse: int = Field(ge=1)
+    fortrend_p: float | None = Field(default=None, ge=0, le=1, allow_inf_nan=False)
+    placebo_i_tid_p: float | None = Field(default=None, ge=0, le=1, allow_inf_nan=False)
+    mde: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    datakalla: str = Field(min_length=1, max_length=500)
+    etikett: str = Field(default="", max_length=200)
+    begransningar: list[str] = Field(default_factory=list, max_length=50)
+    bedomning: str = Field(default="", max_length=10_000)
+
+    @field_validator("skattare")
+    @classmethod
+    def _skattare(cls, v: str) -> str:
+        return _one_of(v, rules().skattningar.design, "skattare")
+
+
 def _errors(exc: ValidationError) -> list[tuple[str, str]]:
     out = []
     for err in exc.errors():
@@ -261,6 +292,13 @@ def validate_insats(data: dict[str, Any], where: str = "") -> InsatsIn:
         errors = _errors(exc)
         errors += [e for e in _cross_field(data) if e[0] not in {f for f, _ in errors}]
         raise FieldErrors(errors, where) from exc
+
+
+def validate_effektskattning(data: dict[str, Any], where: str = "") -> EffektskattningIn:
+    try:
+        return EffektskattningIn.model_validate(data)
+    except ValidationError as exc:
+        raise FieldErrors(_errors(exc), where) from exc
 
 
 def validate_utvardering(data: dict[str, Any], where: str = "") -> UtvarderingIn:

@@ -90,6 +90,7 @@ class SyntheticModel(Strict):
     hushall: _Reasoned
     lank: dict[str, _Link]
     panel: _Reasoned | None = None  # the panel's yearly rates (microdata.panel)
+    insats: _Reasoned | None = None  # a made-up measure with a known effect (microdata.insats)
 
 
 def model() -> dict:
