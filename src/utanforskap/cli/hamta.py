@@ -26,6 +26,7 @@ def hamta(
     offline: bool = typer.Option(False, "--offline", help="Hämta inget från nätet; spela upp svar ur cachen"),
     katalog: Path | None = typer.Option(None, "--katalog", help="Egen katalogfil (TOML) i stället för den inbyggda"),
     cache: Path | None = typer.Option(None, "--cache", help="Katalog för råa API-svar (standard: UTANFORSKAP_CACHE_DIR eller ./cache)"),
+    geometri: bool = typer.Option(False, "--geometri", help="Hämta i stället områdesgränserna (RegSO 2020, DeSO 2018) från SCB:s WFS till lagret"),
 ) -> None:
     """Hämta katalogens variabler från SCB (PxWebApi 2.0) och Kolada till observationslagret."""
     from utanforskap.observations.store import ObservationStore
@@ -38,6 +39,9 @@ def hamta(
     if lager is not None:
         overrides["store_dir"] = lager
     settings = load_settings(**overrides)
+    if geometri:
+        _geometry(settings)
+        return
     years = fetch.parse_years(ar)
     out = console
     try:
@@ -63,6 +67,29 @@ def hamta(
         out.print(f"Skrev {len(written)} dataset till {escape(str(settings.store_dir))} (manifestversion {version}).")
     else:
         out.print(f"Inget att skriva; {escape(str(settings.store_dir))} är oförändrat.")
+
+
+def _geometry(settings) -> None:
+    """`hamta --geometri`: SCB's WFS layers into <lager>/geometri (whole or not at all)."""
+    from utanforskap.formatting import format_number
+    from utanforskap.geography import wfs
+
+    folder = Path(settings.store_dir) / "geometri"
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=True) as bar:
+        task = bar.add_task("Hämtar gränser", total=None)
+
+        def progress(layer: str, done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total or None, description=f"Hämtar {layer}")
+
+        fetched = wfs.fetch_layers(folder, settings.geometri_wfs, timeout=settings.http_timeout, progress=progress)
+    table = Table(title="Områdesgränser från SCB:s WFS", title_justify="left")
+    for name, justify in (("lager", "left"), ("nivå", "left"), ("områden", "right"), ("fil", "left")):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for f in fetched:
+        table.add_row(escape(f.layer), f.level, format_number(f.count), escape(f.file))
+    console.print(table)
+    console.print(f"Skrev gränserna till {escape(str(folder))}; kartor och rapporter använder dem nu.", highlight=False)
 
 
 def _summary(out: Console, outcomes: Sequence, niva: str, years: Sequence[str], failed: str = "") -> None:
