@@ -43,7 +43,7 @@ def test_kommun_page_shows_area_polygons_fetched_from_the_local_wfs(tab, tmp_pat
     live = serve(create_app(paket.data), "geometri")
     after = _shot(tab, f"{live.url}/kommun/{KOMMUN}", tmp_path / "med_granser.png")
     caption = tab.inner_text(".kartfigur")
-    assert "RegSO-gränser: SCB:s WFS, lager RegSO_2020 (CC0), hämtade" in caption
+    assert "RegSO-gränser: SCB:s öppna geodata, lager RegSO_2020 (CC0), hämtade" in caption
     assert "saknas" not in caption
 
     # Pixels: the kommun is now filled area by area. Areas that are not listed carry the

@@ -56,7 +56,7 @@ def test_maps_use_the_fetched_layers_before_the_bundle(fake_wfs, tmp_path, monke
     monkeypatch.setenv("UTANFORSKAP_GEOMETRI_WFS", "")  # never the live WFS: only what was fetched
     botkyrka = geo.regso_geometry("0127")
     assert botkyrka is not None and botkyrka.origin == "lager"
-    assert botkyrka.description.startswith("RegSO-gränser: SCB:s WFS, lager RegSO_2020 (CC0), hämtade ")
+    assert botkyrka.description.startswith("RegSO-gränser: SCB:s öppna geodata, lager RegSO_2020 (CC0), hämtade ")
     assert sorted(botkyrka.polygons["regso_kod"]) == sorted(fake_wfs.layers["stat:RegSO_2020"].query("kommun == '0127'")["regsokod"])
     assert geo.regso_geometry("0380").origin == "lager"  # Uppsala too: the fetched layer wins over the bundle
     assert "0127" in geo.local_kommuner()

