@@ -21,7 +21,7 @@ from utanforskap.results.karta import STATUS_TEXT, class_label, top_class
 from utanforskap.web import jamfor, valdeltagande
 from utanforskap.web.downloads import Downloads
 from utanforskap.web.lagesbild import AreaFacts
-from utanforskap.web.maplayers import KommunPolygons, Legend
+from utanforskap.web.maplayers import START_LAN, KommunPolygons, Legend, start_bounds
 from utanforskap.web.state import AppData, Column
 
 SEARCH_PAGE_LIMIT = 100
@@ -171,6 +171,7 @@ def router(
     ]
 
     cache = PageCache()
+    south_box, sweden_box = start_bounds()
     pages.page_cache = cache  # type: ignore[attr-defined]  # for tests and the benchmark
     def pick(legends: list[Legend], variabel: str | None) -> Legend:
         return next((lg for lg in legends if lg.variabel == variabel), legends[0])
@@ -202,7 +203,8 @@ def router(
             legends=kommun_legends,
             chosen=chosen,
             meddelande=unknown_variable(kommun_legends, variabel),
-            karta=map_config(kommun_legends, chosen, bounds=[10.9, 55.2, 24.2, 69.1], lagertyp="kommun"),
+            karta=map_config(kommun_legends, chosen, bounds=south_box, hela=sweden_box, lagertyp="kommun"),
+            utanfor_utsnitt=sum(k["listade_omraden"] for k in data.kommuner.values() if k["lan_kod"] not in START_LAN),
             geometri=shapes.GEOMETRY_NOTE["kommun"],
             kommuner=kommuner,
             lan=[row for row in data.lan.values()],
