@@ -113,6 +113,21 @@ def test_partial_answers_and_unknown_layers_are_errors(fake_wfs, tmp_path, monke
         wfs.fetch_layers(tmp_path / "geometri", fake_wfs.url)
     assert not (tmp_path / "geometri").exists()
 
+    # Pages that overlap (one area twice, another never): refused too.
+    def overlapping(query):
+        status, ctype, body = real(query)
+        if query.get("request") == "GetFeature" and query.get("startIndex") == "50":
+            first_page = json.loads(real({**query, "startIndex": "0"})[2])
+            doc = json.loads(body)
+            doc["features"][0] = first_page["features"][0]
+            body = json.dumps(doc).encode()
+        return status, ctype, body
+
+    monkeypatch.setattr(fake_wfs, "answer", overlapping)
+    with pytest.raises(SourceError, match=r"kom 2 gånger; sidorna överlappar"):
+        wfs.fetch_layers(tmp_path / "geometri", fake_wfs.url, page_size=50)
+    assert not (tmp_path / "geometri").exists()
+
 
 @pytest.mark.slow
 def test_hamta_geometri_command(fake_wfs, tmp_path):

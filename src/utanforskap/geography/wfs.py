@@ -87,6 +87,10 @@ def fetch_layers(
                 level, column = find_code_column(frame, f"{url} ({name})")
             except InputError as exc:
                 raise SourceError(str(exc)) from exc
+            # Paging without a stable order can repeat one area and skip another.
+            repeated = frame[column][frame[column].duplicated()]
+            if len(repeated):
+                raise SourceError(f"{url} ({name}): området {repeated.iloc[0]} kom {int((frame[column] == repeated.iloc[0]).sum())} gånger; sidorna överlappar, försök igen")
             file = layer_file(name)
             frame.to_parquet(staging / file)
             entries[name] = {
