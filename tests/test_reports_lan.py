@@ -63,3 +63,17 @@ def test_rapport_lan_writes_a_pdf(tmp_path):
     assert pdf[:5] == b"%PDF-" and len(pdf) > 20_000
     bad = cli("rapport", "--lan", "99", "--ut", tmp_path, env={"UTANFORSKAP_GEOMETRI_WFS": ""})
     assert bad.returncode == 2 and "okänd länskod 99" in bad.stderr and "Traceback" not in bad.stderr
+
+
+@pytest.mark.slow
+def test_lan_page_links_a_lan_report_pdf():
+    import httpx
+
+    from tests.web_helpers import live_server
+
+    with httpx.Client(base_url=live_server("paket").url, timeout=180) as c:
+        page = c.get("/lan/03").text
+        assert 'href="/ladda-ner/rapport/lan/03.pdf"' in page
+        r = c.get("/ladda-ner/rapport/lan/03.pdf")
+        assert r.status_code == 200 and r.content[:5] == b"%PDF-" and r.headers["content-type"] == "application/pdf"
+        assert c.get("/ladda-ner/rapport/lan/99.pdf").status_code == 404
