@@ -226,7 +226,7 @@ def test_unknown_codes_raise_input_error_naming_them(result):
     with pytest.raises(InputError, match="okänt format"):
         reports.render("riket", None, "docx", result)
     with pytest.raises(InputError, match="okänd rapporttyp"):
-        reports.render("lan", "01", "html", result)
+        reports.render("valkrets", "01", "html", result)  # "lan" is a report since issue 15
 
 
 # ---- synthetic data --------------------------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ def svg_texts(svg: bytes) -> list[str]:
 def rendered(result):
     return {
         (kind, code): reports.render(kind, code, fmt="html", result=result).decode("utf-8")
-        for kind, code in (("riket", None), ("kommun", "0127"), ("kommun", "0380"), ("omrade", "0180R024"))
+        for kind, code in (("riket", None), ("lan", "01"), ("kommun", "0127"), ("kommun", "0380"), ("omrade", "0180R024"))
     }
 
 

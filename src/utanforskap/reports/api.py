@@ -29,9 +29,9 @@ from utanforskap.reports.formatting import environment
 from utanforskap.results import karta
 from utanforskap.results.karta import DEFAULT_YEAR, MapResult, memo
 
-Kind = Literal["riket", "kommun", "omrade"]
+Kind = Literal["riket", "lan", "kommun", "omrade"]
 Format = Literal["html", "pdf"]
-KINDS = ("riket", "kommun", "omrade")
+KINDS = ("riket", "lan", "kommun", "omrade")
 FORMATS = ("html", "pdf")
 
 def prepared(
@@ -64,14 +64,14 @@ def render(
 ) -> bytes:
     """A complete report: HTML (UTF-8) or PDF bytes.
 
-    kind: "riket" (code ignored), "kommun" (code = kommunkod, e.g. "0180") or "omrade"
+    kind: "riket" (code ignored), "lan" (code = länskod, e.g. "01"), "kommun" (code = kommunkod, e.g. "0180") or "omrade"
     (code = RegSO 2020 code, e.g. "0180R001"). An unknown code raises InputError with a
     Swedish message naming it. `handelser`: a user's events file; `geometri`: a user's
     RegSO/DeSO polygon file (otherwise UTANFORSKAP_REGSO_GEOMETRI, SCB's WFS, the bundle);
     `databas`: the metodbank whose measures and gaps the riket and kommun reports show.
     """
     if kind not in KINDS:
-        raise InputError(f"okänd rapporttyp {kind!r}; välj riket, kommun eller omrade")
+        raise InputError(f"okänd rapporttyp {kind!r}; välj riket, lan, kommun eller omrade")
     if fmt not in FORMATS:
         raise InputError(f"okänt format {fmt!r}; välj html eller pdf")
     prep = prepared(result, handelser, geometri)
@@ -86,6 +86,8 @@ def render_html(prep: content.Prepared, kind: Kind, code: str | None, databas: s
 
     if kind == "riket":
         ctx = views.riket(prep)
+    elif kind == "lan":
+        ctx = views.lan(prep, code or "")
     elif kind == "kommun":
         ctx = views.kommun(prep, code or "")
     else:
@@ -113,7 +115,7 @@ def slug(text: str) -> str:
 
 
 def file_name(kind: Kind, code: str | None, fmt: Format, result: MapResult | None = None) -> str:
-    """riket-2022.pdf, kommun-0180-stockholm.pdf, omrade-0180R001-<name>.pdf.
+    """riket-2022.pdf, lan-01-stockholms-lan.pdf, kommun-0180-stockholm.pdf, omrade-0180R001-<name>.pdf.
 
     Needs no prepared map: names come from the geography (the area's from `result` when
     given), the year from `result` (or the default map's year). An unknown code raises
@@ -121,6 +123,14 @@ def file_name(kind: Kind, code: str | None, fmt: Format, result: MapResult | Non
     """
     if kind == "riket":
         return f"riket-{result.year if result is not None else DEFAULT_YEAR}.{fmt}"
+    if kind == "lan":
+        from utanforskap.geography.codes import restore_zeros
+
+        kod = restore_zeros(code or "", "lan")
+        names = dict(geography.lan_names().iter_rows())
+        if kod not in names:
+            raise InputError(f"okänd länskod {code}; ange en av Sveriges 21 länskoder, t.ex. 01 för Stockholms län")
+        return f"lan-{kod}-{slug(names[kod])}.{fmt}"
     if kind == "kommun":
         k = content.kommun_row(geography.areas("kommun"), code)
         return f"kommun-{k['kommun_kod']}-{slug(k['kommun_namn'])}.{fmt}"

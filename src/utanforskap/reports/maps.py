@@ -31,12 +31,18 @@ def kommun_choropleth(
     labels: list[str],
     source_note: str,
     width_in: float = 4.4,
+    lan_kod: str | None = None,
 ) -> bytes:
     """A kommun map of Sweden coloured by `column` in `bins` (first bin grey); returns PNG bytes.
 
-    `values` has kommun_kod and `column`. The geometry used is printed on the map.
+    `values` has kommun_kod and `column`; `lan_kod` draws only that län's kommuner. The
+    geometry used is printed on the map.
     """
     g = shapes.kommun_polygons().merge(values.to_pandas(), on="kommun_kod", how="left")
+    lan = shapes.lan_polygons()
+    if lan_kod is not None:
+        g = g[g["kommun_kod"].str[:2] == lan_kod]
+        lan = lan[lan["lan_kod"] == lan_kod]
     g[column] = g[column].fillna(0)
     colours = [NONE_COLOUR, *CLASS_COLOURS][: len(bins) - 1]
     cmap = ListedColormap(colours)
@@ -44,7 +50,7 @@ def kommun_choropleth(
     fig = new_figure(width_in, width_in * 1.85)
     ax = fig.add_axes([0.0, 0.07, 1.0, 0.86])
     g.plot(column=column, cmap=cmap, norm=norm, ax=ax, edgecolor="#ffffff", linewidth=0.2)
-    shapes.lan_polygons().boundary.plot(ax=ax, color="#555555", linewidth=0.4)
+    lan.boundary.plot(ax=ax, color="#555555", linewidth=0.4)
     ax.set_axis_off()
     fig.text(0.03, 0.975, title, fontsize=10, fontweight="bold", va="top")
     handles = [Patch(facecolor=c, edgecolor="#999999", label=lab) for c, lab in zip(colours, labels, strict=False)]

@@ -537,3 +537,85 @@ def omrade(prep: Prepared, code: str) -> dict:
 
 
 __all__ = ["riket", "kommun", "omrade"]
+
+
+def lan(prep: Prepared, code: str) -> dict:
+    """The län report: the län's kommuner on a map and in a table, its factors against riket
+    (Σ täljare / Σ nämnare over the län's areas), and its listed areas, with the kommun
+    report's blocks (area table, data gaps, factor table, parameters)."""
+    from utanforskap.errors import InputError
+    from utanforskap.geography.codes import restore_zeros
+
+    kod = restore_zeros(code or "", "lan")
+    names = {k["lan_kod"]: k["lan_namn"] for k in prep.kommuner.select("lan_kod", "lan_namn").unique().to_dicts()}
+    if kod not in names:
+        raise InputError(f"okänd länskod {code}; ange en av Sveriges 21 länskoder, t.ex. 01 för Stockholms län")
+    namn = names[kod]
+    r = prep.result
+    src = _source_note(prep)
+    areas = prep.areas.filter(pl.col("lan_kod") == kod)
+    order = [pl.col("listad"), (pl.col("klass") == (prep.top_class or "")).fill_null(False), pl.col("antal_flaggor").fill_null(0), pl.col("befolkning")]
+    listed = areas.filter(pl.col("listad")).sort(order, descending=True)
+    per_kommun = (
+        areas.group_by("kommun_kod", "kommun_namn")
+        .agg(
+            pl.col("listad").sum().cast(pl.Int64).alias("omraden"),
+            pl.len().alias("alla"),
+            pl.col("befolkning").filter(pl.col("listad")).sum().alias("befolkning_listade"),
+            pl.col("befolkning").sum().alias("befolkning"),
+        )
+        .sort(["omraden", "befolkning_listade", "kommun_namn"], descending=[True, True, False])
+    )
+    top = max(int(per_kommun["omraden"].max() or 0), 4)
+    map_png = maps.kommun_choropleth(
+        per_kommun.select("kommun_kod", "omraden"), "omraden", f"{namn}: listade områden per kommun, {r.year}",
+        [-0.5, 0.5, 1.5, 3.5, top + 0.5], ["inga", "1 område", "2–3 områden", f"4–{top} områden"], src, lan_kod=kod,
+    )
+    with_listed = per_kommun.filter(pl.col("omraden") > 0)
+    map_alt = (
+        f"Karta över {namn}s {per_kommun.height} kommuner färgade efter antal listade områden. "
+        + ("; ".join(f"{k['kommun_namn']} {k['omraden']}" for k in with_listed.to_dicts()) + "." if with_listed.height else "Ingen kommun har listade områden.")
+    )
+    nat = _ratio(prep, "SE", "riket")
+    factor_rows = []
+    for spec in prep.measured:
+        value = None
+        if spec.aggregable:
+            ok = areas.filter(pl.col(spec.taljare).is_not_null() & pl.col(spec.namnare).is_not_null())
+            den = float(ok[spec.namnare].sum() or 0)
+            value = float(ok[spec.taljare].sum()) / den * spec.skala if den > 0 else None
+        factor_rows.append(
+            {
+                "spec": spec,
+                "lan": spec.format(value) if value is not None else "–",
+                "riket": spec.format(nat.get(spec.id)) if (spec.aggregable and nat) else "–",
+                "flaggade": int(areas[spec.flagga].fill_null(False).sum()) if spec.flagga else 0,
+                "kanda": int(areas[spec.varde].is_not_null().sum()),
+            }
+        )
+    pop = int(areas["befolkning"].sum() or 0)
+    kommuner = [
+        {**k, "andel": (k["befolkning_listade"] or 0) / k["befolkning"] if k["befolkning"] else None}
+        for k in per_kommun.to_dicts()
+    ]
+    return {
+        **_common(prep),
+        "kind": "lan",
+        "title": f"Lägesbild: {namn}",
+        "lan": {"lan_kod": kod, "lan_namn": namn},
+        "has_listed": listed.height > 0,
+        "n_listed": listed.height,
+        "n_special": listed.filter(pl.col("klass") == (prep.top_class or "")).height,
+        "n_areas": areas.height,
+        "n_kommuner": per_kommun.height,
+        "n_kommuner_listed": with_listed.height,
+        "listed_pop": int(listed["befolkning"].sum() or 0),
+        "listed_kids": int(listed["barn"].sum() or 0),
+        "pop": pop,
+        "map_img": fg.data_uri(map_png),
+        "map_alt": map_alt,
+        "factor_rows": factor_rows,
+        "kommuner": kommuner,
+        "area_rows": _area_rows(prep, listed, {}),
+        "gaps": _gaps(prep, areas),
+    }

@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from utanforskap import __version__
 from utanforskap.validation import swedish_message
-from utanforskap.web import api, apidocs, arbetsmarknad, assets, lagesbild, maplayers, metodbank, robusthet, security, uppfoljning, valdeltagande
+from utanforskap.web import api, apidocs, arbetsmarknad, assets, jamfor, lagesbild, maplayers, metodbank, robusthet, security, uppfoljning, valdeltagande
 from utanforskap.web.caching import CachingMiddleware
 from utanforskap.web.downloads import Downloads
 from utanforskap.web.pages import Renderer
@@ -109,6 +109,7 @@ def create_app(data: AppData, *, geometri: str | Path | None = None, static_dir:
     make_openapi = app.openapi
     app.openapi = lambda: api.tidy_openapi(make_openapi())  # type: ignore[method-assign]
     app.include_router(lagesbild.lan_router(data, renderer))
+    app.include_router(jamfor.router(data, renderer))
     app.include_router(downloads.router())
     app.include_router(uppfoljning.router(data, renderer))
     app.include_router(valdeltagande.router(data))

@@ -323,6 +323,12 @@ class Downloads:
         async def rapport_riket() -> Response:
             return _attachment(await self.pdf_async("riket", None), f"{self.prefix}rapport_riket.pdf", "pdf")
 
+        @r.get("/rapport/lan/{kod}.pdf")
+        async def rapport_lan(kod: str) -> Response:
+            if kod not in data.lan:
+                raise HTTPException(404, f"Det finns inget län med koden {kod}. En länskod är två siffror, t.ex. 01.")
+            return _attachment(await self.pdf_async("lan", kod), f"{self.prefix}rapport_lan_{kod}.pdf", "pdf")
+
         @r.get("/rapport/kommun/{kod}.pdf")
         async def rapport_kommun(kod: str) -> Response:
             need_kommun(kod)

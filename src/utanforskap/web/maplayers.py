@@ -186,6 +186,18 @@ def kommun_bounds(data: AppData) -> dict[str, list[float]]:
     return {kod: [round(float(v), 4) for v in geom.bounds] for kod, geom in zip(g["kommun_kod"], g.geometry, strict=False)}
 
 
+# The home map opens on Götaland and Svealand (län 01–20), where most listed areas lie, so the
+# south is legible; a button on the map shows all of Sweden (karta.js).
+START_LAN = tuple(f"{i:02d}" for i in range(1, 21))
+
+
+def start_bounds() -> tuple[list[float], list[float]]:
+    """([west, south, east, north] of Götaland and Svealand, the same for Sweden) in WGS 84."""
+    g = shapes.lan_polygons(shapes.WGS84)
+    south = g[g["lan_kod"].isin(START_LAN)]
+    return [round(float(v), 4) for v in south.total_bounds], [round(float(v), 4) for v in g.total_bounds]
+
+
 def _feature_collection(features: list[dict], note: str) -> bytes:
     return json.dumps({"type": "FeatureCollection", "geometri": note, "features": features}, ensure_ascii=False, separators=(",", ":")).encode()
 

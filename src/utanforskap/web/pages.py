@@ -16,11 +16,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from utanforskap.formatting import format_number, format_percent
 from utanforskap.geography import shapes
+from utanforskap.results import ranking
 from utanforskap.results.karta import STATUS_TEXT, class_label, top_class
-from utanforskap.web import valdeltagande
+from utanforskap.web import jamfor, valdeltagande
 from utanforskap.web.downloads import Downloads
 from utanforskap.web.lagesbild import AreaFacts
-from utanforskap.web.maplayers import KommunPolygons, Legend
+from utanforskap.web.maplayers import START_LAN, KommunPolygons, Legend, start_bounds
 from utanforskap.web.state import AppData, Column
 
 SEARCH_PAGE_LIMIT = 100
@@ -69,6 +70,11 @@ class Renderer:
 
     def __init__(self, data: AppData) -> None:
         self.env = environment()
+        # (value column, its flag column) per measured factor: the kommun page's area table
+        value_flag = [
+            (vc, next((fc.id for fc in data.columns if fc.typ == "flagga" and fc.faktor == vc.faktor), None))
+            for vc in data.factor_value_columns()
+        ]
         self.common = {
             "data": data,
             "r": data.result,
@@ -78,11 +84,8 @@ class Renderer:
             "klasser": data.klasser,
             "factor_cols": data.factor_value_columns(),
             "flag_cols": [c for c in data.columns if c.typ == "flagga" and c.faktor],
-            # (value column, its flag column) per measured factor: the kommun page's area table
-            "varde_flagga": [
-                (vc, next((fc.id for fc in data.columns if fc.typ == "flagga" and fc.faktor == vc.faktor), None))
-                for vc in data.factor_value_columns()
-            ],
+            "varde_flagga": value_flag,
+            "f_of": {vc.id: fc for vc, fc in value_flag if fc},  # the compare page marks flagged values
             "faktorer": data.factors,
         }
 
@@ -160,8 +163,15 @@ def router(
     pages = APIRouter(include_in_schema=False)
     render = renderer.page
     facts = AreaFacts(data.result)
+    ranks = {row["regso_kod"]: row for row in ranking.within_kommun(data.result).iter_rows(named=True)}
+    ranked = [
+        (f, ranking.rank_column(f.varde), ranking.count_column(f.varde))
+        for f in data.result.factors
+        if f.measured and f.varde and ranking.rank_column(f.varde) in next(iter(ranks.values()), {})
+    ]
 
     cache = PageCache()
+    south_box, sweden_box = start_bounds()
     pages.page_cache = cache  # type: ignore[attr-defined]  # for tests and the benchmark
     def pick(legends: list[Legend], variabel: str | None) -> Legend:
         return next((lg for lg in legends if lg.variabel == variabel), legends[0])
@@ -193,7 +203,8 @@ def router(
             legends=kommun_legends,
             chosen=chosen,
             meddelande=unknown_variable(kommun_legends, variabel),
-            karta=map_config(kommun_legends, chosen, bounds=[10.9, 55.2, 24.2, 69.1], lagertyp="kommun"),
+            karta=map_config(kommun_legends, chosen, bounds=south_box, hela=sweden_box, lagertyp="kommun"),
+            utanfor_utsnitt=sum(k["listade_omraden"] for k in data.kommuner.values() if k["lan_kod"] not in START_LAN),
             geometri=shapes.GEOMETRY_NOTE["kommun"],
             kommuner=kommuner,
             lan=[row for row in data.lan.values()],
@@ -250,6 +261,9 @@ def router(
             geometri=(regso_available.note(kod) if has_regso else shapes.GEOMETRY_NOTE["kommun"]),
             downloads=download_links.kommun(kod),
             valdeltagande=valdeltagande.section(kod, k["kommun_namn"]),
+            rangordning=ranked,
+            jamfor_lank=jamfor.link(jamfor.kommun_suggestion(data, kod)),
+            rang={a["regso_kod"]: ranks.get(a["regso_kod"], {}) for a in areas},
         )
 
     @pages.get("/omrade/{kod}", response_class=HTMLResponse)
@@ -283,6 +297,7 @@ def router(
             legend=regso_legends[0] if has_regso else None,
             geometri=regso_available.note(a["kommun_kod"]) if has_regso else None,
             downloads=download_links.omrade(kod),
+            jamfor_lank=jamfor.link(jamfor.area_suggestion(data, kod)),
         )
 
     @pages.get("/metoder", response_class=HTMLResponse)

@@ -47,6 +47,7 @@ function setUp(container) {
   });
   map.getCanvas().setAttribute("aria-label", container.dataset.beskrivning || "Karta");
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-right");
+  if (cfg.hela) map.addControl(wholeCountry(cfg.hela), "top-left");
   map.touchZoomRotate.disableRotation();
 
   map.on("load", () => {
@@ -109,20 +110,50 @@ function setUp(container) {
   }
 }
 
+// A button that fits the map to all of Sweden (the home map opens on the south).
+function wholeCountry(bounds) {
+  return {
+    onAdd(map) {
+      const box = document.createElement("div");
+      box.className = "maplibregl-ctrl maplibregl-ctrl-group";
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "hela-sverige";
+      button.textContent = "Hela Sverige";
+      button.addEventListener("click", () => map.fitBounds(bounds, { padding: 16 }));
+      box.appendChild(button);
+      return box;
+    },
+    onRemove() {},
+  };
+}
+
 function hover(map, container, cfg) {
   const info = container.parentElement.querySelector("[data-kartinfo]");
   const layer = cfg.regso ? "regso-yta" : "kommuner-yta";
   const nameKey = cfg.regso ? "regso_namn" : "kommun_namn";
   const codeKey = cfg.regso ? "regso_kod" : "kommun_kod";
   const page = cfg.regso ? "/omrade/" : "/kommun/";
+  // The polygon under the pointer gets a thick outline (a filter on one code; none at first).
+  const none = ["==", ["get", codeKey], ""];
+  map.addLayer({
+    id: "markering", type: "line", source: cfg.regso ? "regso" : "kommuner", filter: none,
+    paint: { "line-color": "#000000", "line-width": 3 },
+  });
   map.on("mousemove", layer, (e) => {
     const p = e.features[0].properties;
+    if (container.dataset.markerad !== p[codeKey]) {
+      map.setFilter("markering", ["==", ["get", codeKey], p[codeKey]]);
+      container.dataset.markerad = p[codeKey];
+    }
     const variable = document.querySelector("[data-kartval] select")?.value || cfg.vald;
     const legend = cfg.lager.find((l) => l.variabel === variable);
     map.getCanvas().style.cursor = "pointer";
     if (info) info.textContent = `${p[nameKey]}: ${(legend?.rubrik || "").toLowerCase()} ${formatValue(p[variable], legend?.typ)}`;
   });
   map.on("mouseleave", layer, () => {
+    map.setFilter("markering", none);
+    delete container.dataset.markerad;
     map.getCanvas().style.cursor = "";
     if (info) info.textContent = "";
   });
