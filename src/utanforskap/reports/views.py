@@ -307,74 +307,25 @@ def _drivers(prep: Prepared) -> dict:
 
 
 # ---- kommun -------------------------------------------------------------------------------------------------------------------
+def _listing_order(prep: Prepared) -> list[pl.Expr]:
+    """Listed first (the top class first), then by flags and residents (sort descending)."""
+    return [pl.col("listad"), (pl.col("klass") == (prep.top_class or "")).fill_null(False), pl.col("antal_flaggor").fill_null(0), pl.col("befolkning")]
+
+
 def kommun(prep: Prepared, code: str) -> dict:
     k = kommun_row(prep.kommuner, code)
     kod, namn = k["kommun_kod"], k["kommun_namn"]
     r = prep.result
     src = _source_note(prep)
     areas = prep.areas.filter(pl.col("kommun_kod") == kod)
-    # Listed first (the top class first), then by flags and residents.
-    order = [pl.col("listad"), (pl.col("klass") == (prep.top_class or "")).fill_null(False), pl.col("antal_flaggor").fill_null(0), pl.col("befolkning")]
+    order = _listing_order(prep)
     listed = areas.filter(pl.col("listad")).sort(order, descending=True)
     has_listed = listed.height > 0
     labels = {c: i + 1 for i, c in enumerate(listed["regso_kod"].to_list())}
-    geom = geo.regso_geometry(kod, prep.geometri)
-    geometry_note = report_geometry_note(geom)
-    map_title = f"{namn}: områden (RegSO) efter antal flaggor och klass, {r.year}" if geom else f"{namn} i {k['lan_namn']}"
-    map_png = maps.kommun_map(kod, namn, k["lan_kod"], areas, geom, classes(r), prep.top_class, labels, map_title, src, geometry_note)
-    if geom is not None:
-        n_flag = areas.filter(~pl.col("listad") & (pl.col("antal_flaggor").fill_null(0) > 0)).height
-        map_alt = (
-            f"Karta över {namn}s {areas.height} områden (RegSO). "
-            + (f"De {listed.height} listade områdena är orange eller mörkröda och numrerade som i tabellen: "
-               + ", ".join(f"{labels[c]} {n}" for c, n in zip(listed['regso_kod'], listed['regso_namn'], strict=False)) + ". "
-               if has_listed else "Inget område är listat. ")
-            + f"{n_flag} områden har någon flagga utan att vara listade (ljust orange). Geometri: {geometry_note}."
-        )
-    else:
-        map_alt = (
-            f"Översiktskarta: {namn} med grannkommunerna. Områdenas gränser finns inte för kommunen; "
-            "de listade områdena redovisas i tabellen."
-        )
-
-    whole, lst, oth, nat = (_ratio(prep, kod, "kommun"), _ratio(prep, kod, "listade"), _ratio(prep, kod, "ovriga"), _ratio(prep, "SE", "riket"))
-    factor_rows = []
-    for spec in prep.measured:
-        flagged = int(areas[spec.flagga].fill_null(False).sum()) if spec.flagga else 0
-        known = int(areas[spec.varde].is_not_null().sum())
-        factor_rows.append(
-            {
-                "spec": spec,
-                "listade": spec.format(lst.get(spec.id)) if (spec.aggregable and lst) else "–",
-                "ovriga": spec.format(oth.get(spec.id)) if (spec.aggregable and oth) else "–",
-                "kommun": spec.format(whole.get(spec.id)) if (spec.aggregable and whole) else "–",
-                "riket": spec.format(nat.get(spec.id)) if (spec.aggregable and nat) else "–",
-                "flaggade": flagged,
-                "kanda": known,
-            }
-        )
-    agg = [s for s in prep.measured if s.aggregable and nat and nat.get(s.id)]
-    factor_img = factor_alt = None
-    if agg:
-        series = []
-        if has_listed and lst:
-            series.append((GROUP_LABELS["listade"], [_rel(lst, nat, s) for s in agg], fg.LISTED, ""))
-            series.append((GROUP_LABELS["ovriga"], [_rel(oth, nat, s) for s in agg], fg.OTHER, "////"))
-        series.append((GROUP_LABELS["kommun"], [_rel(whole, nat, s) for s in agg], fg.KOMMUN, "---"))
-        png = fg.horizontal_bars(
-            [s.namn for s in agg], series, f"{namn} jämfört med riket (riket = 1)", "kvot mot rikets värde", src,
-            reference_line=1.0, reference_label="riket", decimals=2,
-        )
-        factor_img = fg.data_uri(png)
-        factor_alt = (
-            f"Stapeldiagram: varje faktor i {namn} som kvot mot rikets värde (1 = som riket). "
-            + "; ".join(
-                f"{s.namn}: hela kommunen {fg.sv(_rel(whole, nat, s) or 0, 2)}"
-                + (f", listade områden {fg.sv(_rel(lst, nat, s) or 0, 2)}" if has_listed and lst else "")
-                for s in agg
-            )
-            + "."
-        )
+    map_block = _kommun_map(prep, k, areas, listed, labels)
+    ratios = {g: _ratio(prep, kod, g) for g in ("kommun", "listade", "ovriga")} | {"riket": _ratio(prep, "SE", "riket")}
+    factor_rows = _factor_rows(prep, areas, ratios)
+    factor_img, factor_alt = _factor_chart(prep, namn, ratios, has_listed)
     labour = _labour_block(prep, kod, namn, has_listed)
     crime = _crime_block(prep, kod, namn, has_listed)
     unknown = prep.crime_unknown.filter(pl.col("kommun_kod") == kod)["brott"].sum() if prep.crime_years else 0
@@ -393,10 +344,7 @@ def kommun(prep: Prepared, code: str) -> dict:
         "pop": int(areas["befolkning"].sum() or 0),
         "kids": int(areas["barn"].sum() or 0),
         "max_flags": int(areas["antal_flaggor"].max() or 0),
-        "map_img": fg.data_uri(map_png),
-        "map_alt": map_alt,
-        "geometry_note": geometry_note,
-        "geometry_kind": geom.origin if geom else None,
+        **map_block,
         "wfs_status": geo.wfs_status(),
         "factor_rows": factor_rows,
         "factor_img": factor_img,
@@ -411,6 +359,72 @@ def kommun(prep: Prepared, code: str) -> dict:
         "gaps": _gaps(prep, areas),
         "uppfoljning": followup_section.kommun(prep, kod),
     }
+
+
+def _kommun_map(prep: Prepared, k: dict, areas: pl.DataFrame, listed: pl.DataFrame, labels: dict[str, int]) -> dict:
+    """The kommun's map with its alt text and where its geometry came from."""
+    kod, namn = k["kommun_kod"], k["kommun_namn"]
+    geom = geo.regso_geometry(kod, prep.geometri)
+    geometry_note = report_geometry_note(geom)
+    map_title = f"{namn}: områden (RegSO) efter antal flaggor och klass, {prep.result.year}" if geom else f"{namn} i {k['lan_namn']}"
+    map_png = maps.kommun_map(kod, namn, k["lan_kod"], areas, geom, classes(prep.result), prep.top_class, labels, map_title,
+                              _source_note(prep), geometry_note)
+    if geom is not None:
+        n_flag = areas.filter(~pl.col("listad") & (pl.col("antal_flaggor").fill_null(0) > 0)).height
+        map_alt = (
+            f"Karta över {namn}s {areas.height} områden (RegSO). "
+            + (f"De {listed.height} listade områdena är orange eller mörkröda och numrerade som i tabellen: "
+               + ", ".join(f"{labels[c]} {n}" for c, n in zip(listed['regso_kod'], listed['regso_namn'], strict=False)) + ". "
+               if listed.height else "Inget område är listat. ")
+            + f"{n_flag} områden har någon flagga utan att vara listade (ljust orange). Geometri: {geometry_note}."
+        )
+    else:
+        map_alt = (
+            f"Översiktskarta: {namn} med grannkommunerna. Områdenas gränser finns inte för kommunen; "
+            "de listade områdena redovisas i tabellen."
+        )
+    return {"map_img": fg.data_uri(map_png), "map_alt": map_alt, "geometry_note": geometry_note, "geometry_kind": geom.origin if geom else None}
+
+
+def _factor_rows(prep: Prepared, areas: pl.DataFrame, ratios: dict[str, dict | None]) -> list[dict]:
+    """Per factor: listed, other, kommun and riket values, and how many areas are flagged and known."""
+    rows = []
+    for spec in prep.measured:
+        row: dict = {"spec": spec}
+        for group in ("listade", "ovriga", "kommun", "riket"):
+            values = ratios[group]
+            row[group] = spec.format(values.get(spec.id)) if (spec.aggregable and values) else "–"
+        row["flaggade"] = int(areas[spec.flagga].fill_null(False).sum()) if spec.flagga else 0
+        row["kanda"] = int(areas[spec.varde].is_not_null().sum())
+        rows.append(row)
+    return rows
+
+
+def _factor_chart(prep: Prepared, namn: str, ratios: dict[str, dict | None], has_listed: bool) -> tuple[str | None, str | None]:
+    """Each factor as a ratio to riket's value (image, alt text); (None, None) without such factors."""
+    whole, lst, oth, nat = ratios["kommun"], ratios["listade"], ratios["ovriga"], ratios["riket"]
+    agg = [s for s in prep.measured if s.aggregable and nat and nat.get(s.id)]
+    if not agg:
+        return None, None
+    series = []
+    if has_listed and lst:
+        series.append((GROUP_LABELS["listade"], [_rel(lst, nat, s) for s in agg], fg.LISTED, ""))
+        series.append((GROUP_LABELS["ovriga"], [_rel(oth, nat, s) for s in agg], fg.OTHER, "////"))
+    series.append((GROUP_LABELS["kommun"], [_rel(whole, nat, s) for s in agg], fg.KOMMUN, "---"))
+    png = fg.horizontal_bars(
+        [s.namn for s in agg], series, f"{namn} jämfört med riket (riket = 1)", "kvot mot rikets värde", _source_note(prep),
+        reference_line=1.0, reference_label="riket", decimals=2,
+    )
+    alt = (
+        f"Stapeldiagram: varje faktor i {namn} som kvot mot rikets värde (1 = som riket). "
+        + "; ".join(
+            f"{s.namn}: hela kommunen {fg.sv(_rel(whole, nat, s) or 0, 2)}"
+            + (f", listade områden {fg.sv(_rel(lst, nat, s) or 0, 2)}" if has_listed and lst else "")
+            for s in agg
+        )
+        + "."
+    )
+    return fg.data_uri(png), alt
 
 
 def _rel(a: dict | None, b: dict | None, s: Factor) -> float | None:
@@ -554,7 +568,7 @@ def lan(prep: Prepared, code: str) -> dict:
     r = prep.result
     src = _source_note(prep)
     areas = prep.areas.filter(pl.col("lan_kod") == kod)
-    order = [pl.col("listad"), (pl.col("klass") == (prep.top_class or "")).fill_null(False), pl.col("antal_flaggor").fill_null(0), pl.col("befolkning")]
+    order = _listing_order(prep)
     listed = areas.filter(pl.col("listad")).sort(order, descending=True)
     per_kommun = (
         areas.group_by("kommun_kod", "kommun_namn")
