@@ -65,7 +65,7 @@ class _Planering(Strict):
     harkomst: str
 
 
-class Settings(Strict):
+class EffectSettings(Strict):
     krav: _Krav
     jamforelse: _Jamforelse
     inferens: _Inferens
@@ -74,10 +74,10 @@ class Settings(Strict):
 
 
 @lru_cache(maxsize=1)
-def settings() -> Settings:
+def settings() -> EffectSettings:
     """The rules in utanforskap/data/effekter.toml."""
     path = resources.files("utanforskap.data").joinpath("effekter.toml")
-    return load_toml_model(path.read_text(encoding="utf-8"), "utanforskap/data/effekter.toml", Settings)
+    return load_toml_model(path.read_text(encoding="utf-8"), "utanforskap/data/effekter.toml", EffectSettings)
 
 
 @dataclass

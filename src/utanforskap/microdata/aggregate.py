@@ -45,7 +45,7 @@ NIVAER = ("deso", "regso", "kommun")  # finest level a user may ask for; every l
 
 
 @dataclass(frozen=True)
-class Variable:
+class OutputVariable:
     """One output variable: how to count it from one person row, and its unit."""
 
     name: str
@@ -89,50 +89,50 @@ def _household(kind: str | tuple[str, ...] | None) -> Callable:
 _BAND_NAMES = {(0, 4): "befolkning_0_4", (5, 9): "befolkning_5_9", (10, 14): "befolkning_10_14",
                (15, 19): "befolkning_15_19", (20, 24): "befolkning_20_24"}
 
-VARIABLES: tuple[Variable, ...] = (
-    Variable("befolkning", lambda t, s: _c(t.alder.notnull())),
-    *(Variable(name, _age(lo, hi)) for (lo, hi), name in _BAND_NAMES.items()),
-    Variable("befolkning_0_19", None, sum_of=tuple(_BAND_NAMES.values())[:4]),
-    Variable("befolkning_15plus", _age(15)),
-    Variable("befolkning_16_64", _age(16, 64)),
-    Variable("befolkning_20_64", None, sum_of=("befolkning_20_24", "befolkning_25_64")),
-    Variable("befolkning_25_64", _age(25, 64)),
-    Variable("svensk_bakgrund", _is("bakgrund", "svensk")),
-    Variable("utlandsk_bakgrund", _is("bakgrund", "utlandsk")),
-    Variable("befolkning_bakgrund", None, sum_of=("svensk_bakgrund", "utlandsk_bakgrund")),
-    Variable("fodda_sverige", _is("fodelseregion", "sverige")),
-    Variable("fodda_europa_utom_sverige", _is("fodelseregion", "europa")),
-    Variable("fodda_ovriga_varlden", _is("fodelseregion", "ovriga_varlden")),
-    Variable("befolkning_fodelseregion", None, sum_of=("fodda_sverige", "fodda_europa_utom_sverige", "fodda_ovriga_varlden")),
-    Variable("utrikes_fodda", None, sum_of=("fodda_europa_utom_sverige", "fodda_ovriga_varlden")),
-    Variable("sysselsatta_16_64", _is("sysselsattning", "sysselsatt", 16, 64)),
-    Variable("arbetslosa_16_64", _is("sysselsattning", "arbetslos", 16, 64)),
-    Variable("utanfor_arbetskraften_16_64", _is("sysselsattning", "utanfor_arbetskraften", 16, 64)),
-    Variable("arbetskraften_16_64", None, sum_of=("sysselsatta_16_64", "arbetslosa_16_64")),
-    Variable("sysselsatta_20_64", _is("sysselsattning", "sysselsatt", 20, 64)),
-    Variable(
+VARIABLES: tuple[OutputVariable, ...] = (
+    OutputVariable("befolkning", lambda t, s: _c(t.alder.notnull())),
+    *(OutputVariable(name, _age(lo, hi)) for (lo, hi), name in _BAND_NAMES.items()),
+    OutputVariable("befolkning_0_19", None, sum_of=tuple(_BAND_NAMES.values())[:4]),
+    OutputVariable("befolkning_15plus", _age(15)),
+    OutputVariable("befolkning_16_64", _age(16, 64)),
+    OutputVariable("befolkning_20_64", None, sum_of=("befolkning_20_24", "befolkning_25_64")),
+    OutputVariable("befolkning_25_64", _age(25, 64)),
+    OutputVariable("svensk_bakgrund", _is("bakgrund", "svensk")),
+    OutputVariable("utlandsk_bakgrund", _is("bakgrund", "utlandsk")),
+    OutputVariable("befolkning_bakgrund", None, sum_of=("svensk_bakgrund", "utlandsk_bakgrund")),
+    OutputVariable("fodda_sverige", _is("fodelseregion", "sverige")),
+    OutputVariable("fodda_europa_utom_sverige", _is("fodelseregion", "europa")),
+    OutputVariable("fodda_ovriga_varlden", _is("fodelseregion", "ovriga_varlden")),
+    OutputVariable("befolkning_fodelseregion", None, sum_of=("fodda_sverige", "fodda_europa_utom_sverige", "fodda_ovriga_varlden")),
+    OutputVariable("utrikes_fodda", None, sum_of=("fodda_europa_utom_sverige", "fodda_ovriga_varlden")),
+    OutputVariable("sysselsatta_16_64", _is("sysselsattning", "sysselsatt", 16, 64)),
+    OutputVariable("arbetslosa_16_64", _is("sysselsattning", "arbetslos", 16, 64)),
+    OutputVariable("utanfor_arbetskraften_16_64", _is("sysselsattning", "utanfor_arbetskraften", 16, 64)),
+    OutputVariable("arbetskraften_16_64", None, sum_of=("sysselsatta_16_64", "arbetslosa_16_64")),
+    OutputVariable("sysselsatta_20_64", _is("sysselsattning", "sysselsatt", 20, 64)),
+    OutputVariable(
         "ekonomiskt_bistand_20_64",
         lambda t, s: _c(t.alder.between(20, 64) & (t.bistand_manader >= s.bistand_min_manader)),
     ),
-    Variable("utb_forgymnasial_25_64", _is("utbildning", "forgymnasial", 25, 64)),
-    Variable("utb_gymnasial_25_64", _is("utbildning", "gymnasial", 25, 64)),
-    Variable("utb_eftergymnasial_kort_25_64", _is("utbildning", "eftergymnasial_kort", 25, 64)),
-    Variable("utb_eftergymnasial_lang_25_64", _is("utbildning", "eftergymnasial_lang", 25, 64)),
-    Variable("utb_saknas_25_64", lambda t, s: _c(t.utbildning.isnull() & t.alder.between(25, 64))),
+    OutputVariable("utb_forgymnasial_25_64", _is("utbildning", "forgymnasial", 25, 64)),
+    OutputVariable("utb_gymnasial_25_64", _is("utbildning", "gymnasial", 25, 64)),
+    OutputVariable("utb_eftergymnasial_kort_25_64", _is("utbildning", "eftergymnasial_kort", 25, 64)),
+    OutputVariable("utb_eftergymnasial_lang_25_64", _is("utbildning", "eftergymnasial_lang", 25, 64)),
+    OutputVariable("utb_saknas_25_64", lambda t, s: _c(t.utbildning.isnull() & t.alder.between(25, 64))),
     # The numerator of the share lag_ekonomisk_standard (its denominator follows).
-    Variable("lag_ekonomisk_standard", lambda t, s: _c(t.lag_ekonomisk_standard)),
-    Variable("personer_ekonomisk_standard", lambda t, s: _c(t.lag_ekonomisk_standard.notnull())),
-    *(Variable(f"hushall_{k}", _household(k)) for k in ms.HUSHALLSTYP),
-    Variable("hushall_med_barn", None, sum_of=("hushall_sammanboende_med_barn", "hushall_ensamstaende_med_barn")),
-    Variable("hushall_totalt", None, sum_of=tuple(f"hushall_{k}" for k in ms.HUSHALLSTYP)),
-    Variable("trangbodda", lambda t, s: _c(t.trangbodd)),
-    Variable("befolkning_i_bostad", lambda t, s: _c(t.trangbodd.notnull())),
-    Variable("rostande", lambda t, s: _c(t.rostat & t.rostberattigad)),
-    Variable("rostberattigade", lambda t, s: _c(t.rostberattigad)),
-    Variable("elever_ak9", lambda t, s: _c(t.lamnat_ak9)),
-    Variable("behoriga_gymnasiet", lambda t, s: _c(t.lamnat_ak9 & t.behorig_gymnasiet)),
-    Variable("misstankta_brott_15plus", lambda t, s: _c(t.misstankt_brott & (t.alder >= 15))),
-    Variable(
+    OutputVariable("lag_ekonomisk_standard", lambda t, s: _c(t.lag_ekonomisk_standard)),
+    OutputVariable("personer_ekonomisk_standard", lambda t, s: _c(t.lag_ekonomisk_standard.notnull())),
+    *(OutputVariable(f"hushall_{k}", _household(k)) for k in ms.HUSHALLSTYP),
+    OutputVariable("hushall_med_barn", None, sum_of=("hushall_sammanboende_med_barn", "hushall_ensamstaende_med_barn")),
+    OutputVariable("hushall_totalt", None, sum_of=tuple(f"hushall_{k}" for k in ms.HUSHALLSTYP)),
+    OutputVariable("trangbodda", lambda t, s: _c(t.trangbodd)),
+    OutputVariable("befolkning_i_bostad", lambda t, s: _c(t.trangbodd.notnull())),
+    OutputVariable("rostande", lambda t, s: _c(t.rostat & t.rostberattigad)),
+    OutputVariable("rostberattigade", lambda t, s: _c(t.rostberattigad)),
+    OutputVariable("elever_ak9", lambda t, s: _c(t.lamnat_ak9)),
+    OutputVariable("behoriga_gymnasiet", lambda t, s: _c(t.lamnat_ak9 & t.behorig_gymnasiet)),
+    OutputVariable("misstankta_brott_15plus", lambda t, s: _c(t.misstankt_brott & (t.alder >= 15))),
+    OutputVariable(
         "ohalsodagar_16_64",
         lambda t, s: t.alder.between(16, 64).ifelse(t.ohalsodagar, 0),
         enhet="dagar",
@@ -157,10 +157,10 @@ VARIABLES = VARIABLES + tuple(
     v
     for g in LABOUR_GROUPS
     for v in (
-        Variable(f"befolkning_20_64_{g}", _in_group(g, _age(20, 64))),
-        Variable(f"sysselsatta_20_64_{g}", _in_group(g, _is("sysselsattning", "sysselsatt", 20, 64))),
-        Variable(f"arbetslosa_16_64_{g}", _in_group(g, _is("sysselsattning", "arbetslos", 16, 64))),
-        Variable(
+        OutputVariable(f"befolkning_20_64_{g}", _in_group(g, _age(20, 64))),
+        OutputVariable(f"sysselsatta_20_64_{g}", _in_group(g, _is("sysselsattning", "sysselsatt", 20, 64))),
+        OutputVariable(f"arbetslosa_16_64_{g}", _in_group(g, _is("sysselsattning", "arbetslos", 16, 64))),
+        OutputVariable(
             f"arbetskraften_16_64_{g}",
             _in_group(g, lambda t, s: _c(t.sysselsattning.isin(["sysselsatt", "arbetslos"]) & t.alder.between(16, 64))),
         ),
