@@ -402,7 +402,6 @@ def panel_store(years: list[int] | None = None, personer: int | None = None, see
     $XDG_CACHE_HOME/utanforskap/syntetisk-panel-<seed>-<n>-<first>-<last>."""
     import hashlib
 
-    from utanforskap.microdata.aggregate import aggregate
     from utanforskap.observations.store import ObservationStore
     from utanforskap.settings import load as load_settings
 
@@ -419,6 +418,8 @@ def panel_store(years: list[int] | None = None, personer: int | None = None, see
         if sy._is_current(store, key):
             return store
         import polars as pl
+
+        from utanforskap.microdata.aggregate import aggregate
 
         parts, n = [], None
         for _year, table in draw_panel(years, personer, seed):

@@ -703,7 +703,6 @@ def synthetic_store(personer: int | None = None, seed: int = 2022) -> Observatio
     $XDG_CACHE_HOME/utanforskap/syntetisk-<seed>-<n or "alla"> and rebuilt when absent or
     when anything that shapes it has changed (`cache_key`).
     """
-    from utanforskap.microdata.aggregate import aggregate
     from utanforskap.settings import load as load_settings
 
     min_antal = load_settings().min_antal
@@ -716,6 +715,8 @@ def synthetic_store(personer: int | None = None, seed: int = 2022) -> Observatio
     with _build_lock(root):
         if _is_current(store, key):  # another process built it while we waited
             return store
+        from utanforskap.microdata.aggregate import aggregate
+
         marg = marginals()
         n = marg.total if personer is None else int(personer)
         table = draw(n, seed, marg)
@@ -733,14 +734,19 @@ def cache_key(min_antal: int) -> str:
     """What the cached store depends on: the model file, the disclosure threshold, the package
     version, and the code and tables of the aggregation and disclosure control (VARIABLES,
     PARTITIONS and the rules live in these modules' source)."""
+    from importlib.util import find_spec
+
     from utanforskap import __version__
-    from utanforskap.microdata import aggregate, audit, disclosure
 
     h = hashlib.sha256()
     for part in (model_text(), f"min_antal={min_antal}", f"version={__version__}"):
         h.update(part.encode("utf-8") + b"\0")
-    for module in (aggregate, audit, disclosure, ms):
-        h.update(Path(module.__file__).read_bytes() + b"\0")
+    # The sources are read, not imported: a cache hit must not pay for ibis and HiGHS.
+    for name in ("aggregate", "audit", "disclosure", "schema"):
+        spec = find_spec(f"utanforskap.microdata.{name}")
+        assert spec is not None and spec.origin is not None  # modules of this package
+        h.update(Path(spec.origin).read_bytes() + b"\0")
+    h.update(resources.files("utanforskap.data").joinpath("rojandekontroll.toml").read_bytes())
     return h.hexdigest()[:16]
 
 
