@@ -75,6 +75,7 @@ def test_every_package_is_in_the_layer_table():
     assert not unknown, f"paket utan lager i utanforskap/layers.py: {unknown}"
 
 
+@pytest.mark.slow
 def test_no_import_goes_up_or_sideways():
     assert violations() == []
 

@@ -48,6 +48,7 @@ def test_source_checksums_match_shared_files():
         assert bundle.sha256(se.parent / s["fil"]) == s["sha256"], s["fil"]
 
 
+@pytest.mark.slow
 def test_rebuild_reproduces_the_bundle(tmp_path):
     se = need_shared()
     built = bundle.build(se.parent, tmp_path)

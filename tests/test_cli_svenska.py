@@ -50,6 +50,7 @@ def test_every_command_help_is_swedish_and_flags_show_as_flags():
         (("berakna", "x", "--out", "y.csv", "--data", "d.csv"), "Flaggan --out finns inte."),  # --ut only
     ],
 )
+@pytest.mark.slow
 def test_usage_errors_are_swedish(args, message):
     res = cli(*args)
     assert res.returncode == 2
@@ -65,6 +66,7 @@ def test_version():
     assert res.returncode == 0 and re.fullmatch(r"utanforskap \d+\.\d+\.\d+\S*\n", res.stdout), res.stdout
 
 
+@pytest.mark.slow
 def test_metoder_visa_prints_swedish_numbers():
     res = cli("metoder", "--visa", "se-oppna-data-2022")
     assert res.returncode == 0, res.stderr

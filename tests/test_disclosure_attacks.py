@@ -121,6 +121,7 @@ def test_the_protection_interval_is_required(margin):
     assert out.height == (0 if margin == 1 else 2)
 
 
+@pytest.mark.slow
 def test_highs_prints_no_banner():
     """HiGHS prints a licence banner to stdout from C++ on its first instance; the auditor's is silent."""
     import subprocess

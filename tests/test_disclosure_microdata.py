@@ -36,6 +36,7 @@ def published():
     return obs, raw, counts, secondary
 
 
+@pytest.mark.slow
 def test_published_counts_rest_on_at_least_n(published):
     obs, _, counts, _ = published
     ok = obs.filter(pl.col("status").is_null())
@@ -50,6 +51,7 @@ def test_published_counts_rest_on_at_least_n(published):
     assert obs.filter(pl.col("status").is_not_null()).select(pl.col("varde").is_null().all()).item()
 
 
+@pytest.mark.slow
 def test_no_protected_figure_can_be_computed_from_the_published_ones(published):
     obs, _, counts, _ = published
     problem = microdata_problem(obs, counts, N, default_geography())
@@ -61,6 +63,7 @@ def test_no_protected_figure_can_be_computed_from_the_published_ones(published):
     assert published[3].height > 100
 
 
+@pytest.mark.slow
 def test_the_audit_catches_the_leaks_without_secondary_suppression(published):
     """Publishing the secondary cells again must make the audit fail (here: one län, to keep it quick)."""
     obs, raw, counts, secondary = published

@@ -135,6 +135,7 @@ def primary_only(case) -> Problem:
 PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(scenario())
 def test_every_published_figure_rests_on_at_least_n_persons(case):
@@ -149,6 +150,7 @@ def test_every_published_figure_rests_on_at_least_n_persons(case):
     assert set(out["status"].drop_nulls().unique().to_list()) <= {"skyddad", "skyddad_sekundar"}
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(scenario())
 def test_no_protected_value_can_be_computed_from_the_published_ones(case):
@@ -156,6 +158,7 @@ def test_no_protected_value_can_be_computed_from_the_published_ones(case):
     assert recoverable(problem) == []
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenario())
 def test_the_checker_agrees_with_the_definition(case):

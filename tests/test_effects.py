@@ -196,6 +196,7 @@ def test_similar_pool_is_smaller_and_stated(crime_panel):
     assert "samma områdestyp" in d.pool_note
 
 
+@pytest.mark.slow
 def test_run_outputs_and_hook(crime_panel, tmp_path):
     treated = {str(a): 2022 for a in crime_panel.areas[200:215]}
     d = panel.make_design(crime_panel, treated, "ej-behandlade")

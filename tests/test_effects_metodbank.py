@@ -57,6 +57,7 @@ def saved_estimates(db) -> int:
 
 
 # ---- the measure as a design --------------------------------------------------------------------
+@pytest.mark.slow
 def test_measure_gives_areas_start_and_outcome(db, store):
     i = new_measure(db)
     md = hook.measure_design(db, PUBLIC, i, store)
@@ -76,6 +77,7 @@ def test_measure_gives_areas_start_and_outcome(db, store):
         ({"problem": ["skolresultat"]}, "ingen av insatsens problemvariabler (Svaga skolresultat) har en årsserie"),
     ],
 )
+@pytest.mark.slow
 def test_measure_that_cannot_be_a_design(db, store, change, words):
     i = new_measure(db, **change)
     with pytest.raises(InputError, match=re.escape(words)) as exc:

@@ -13,6 +13,7 @@ from utanforskap.methods.freeze import freeze
 from utanforskap.results import karta
 
 
+@pytest.mark.slow
 def test_frozen_method_gives_the_same_list_on_the_base_year(tmp_path):
     out = tmp_path / "fixerad.toml"
     res = cli("metoder", "--frys", "se-oppna-data-2022", "--ar", "2022", "--ut", out)
@@ -111,6 +112,7 @@ def test_a_threshold_that_cannot_be_frozen_names_the_step():
         freeze(loaded, frame, 2020, engine.resolve_parameters(loaded))
 
 
+@pytest.mark.slow
 def test_frys_without_a_year_is_a_one_line_error(tmp_path):
     res = cli("metoder", "--frys", "se-oppna-data-2022", "--ut", tmp_path / "x.toml")
     assert res.returncode == 2 and "--ar" in res.stderr and "Traceback" not in res.stderr

@@ -35,6 +35,7 @@ def _random_panel(seed: int, n: int, areas: int, years: int) -> pl.DataFrame:
     return pl.concat(rows)
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None)
 @given(seed=st.integers(0, 10_000), n=st.integers(5, 400), areas=st.integers(1, 12), years=st.integers(2, 4))
 def test_parts_add_up_to_the_change_for_every_area(seed, n, areas, years):
@@ -78,6 +79,7 @@ def test_on_the_synthetic_panel(tmp_path):
         person_values(dup, ["befolkning"])
 
 
+@pytest.mark.slow
 def test_a_year_in_two_files_is_an_error(tmp_path):
     import pyarrow.parquet as pq
 

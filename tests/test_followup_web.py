@@ -10,6 +10,7 @@ def server():
     return live_server("paket")
 
 
+@pytest.mark.slow
 def test_area_series_api(server):
     r = httpx.get(f"{server.url}/api/v1/omraden/1480R050/tidsserie", timeout=60)
     assert r.status_code == 200
@@ -40,6 +41,7 @@ def test_changes_api(server):
     assert missing.status_code == 422 and "till" in missing.json()["fel"]
 
 
+@pytest.mark.slow
 def test_pages(server):
     page = httpx.get(f"{server.url}/uppfoljning", params={"fran": 2022, "till": 2023}, timeout=60)
     assert page.status_code == 200

@@ -25,6 +25,7 @@ def _snapshot(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
 
 
+@pytest.mark.slow
 def test_layers_are_fetched_in_pages_with_provenance(fake_wfs, tmp_path):
     fake_wfs.requests.clear()
     seen: list[tuple[str, int, int]] = []
@@ -50,6 +51,7 @@ def test_layers_are_fetched_in_pages_with_provenance(fake_wfs, tmp_path):
     assert entry["sha256"] == atomic.sha256_file(tmp_path / "geometri" / entry["fil"])
 
 
+@pytest.mark.slow
 def test_maps_use_the_fetched_layers_before_the_bundle(fake_wfs, tmp_path, monkeypatch):
     wfs.fetch_layers(tmp_path / "geometri", fake_wfs.url)
     monkeypatch.setenv("UTANFORSKAP_STORE_DIR", str(tmp_path))
@@ -63,6 +65,7 @@ def test_maps_use_the_fetched_layers_before_the_bundle(fake_wfs, tmp_path, monke
     assert geo.regso_geometry("0180") is None  # Stockholm was not in the layer: the kommun map, as before
 
 
+@pytest.mark.slow
 def test_deso_fill_regso_the_regso_layer_lacks(fake_wfs, tmp_path, monkeypatch):
     """A RegSO layer without Uppsala: the DeSO 2018 layer, dissolved, covers it."""
     wfs.fetch_layers(tmp_path / "geometri", fake_wfs.url)
@@ -78,6 +81,7 @@ def test_deso_fill_regso_the_regso_layer_lacks(fake_wfs, tmp_path, monkeypatch):
     assert set(uppsala.polygons["regso_kod"]) == set(geo.bundled_regso().query("regso_kod.str.startswith('0380')")["regso_kod"])
 
 
+@pytest.mark.slow
 def test_a_failed_page_leaves_the_folder_as_it_was(fake_wfs, tmp_path):
     folder = tmp_path / "geometri"
     wfs.fetch_layers(folder, fake_wfs.url, layers=("stat:RegSO_2020",))
@@ -92,6 +96,7 @@ def test_a_failed_page_leaves_the_folder_as_it_was(fake_wfs, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["geometri"]  # no staging folder left behind
 
 
+@pytest.mark.slow
 def test_partial_answers_and_unknown_layers_are_errors(fake_wfs, tmp_path, monkeypatch):
     import httpx
 

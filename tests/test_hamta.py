@@ -37,6 +37,7 @@ def snapshot(root):
     return {p.relative_to(root): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file() and p.name != ".lock"}
 
 
+@pytest.mark.slow
 def test_cli_fetches_catalogue_variables_into_the_store(api, tmp_path):
     r = hamta(api, tmp_path, "--ar", "2022-2023", "--niva", "regso")
     assert r.returncode == 0, r.stderr
@@ -67,6 +68,7 @@ def api_client(api, tmp_path):
     return PxWebClient(api.scb_url, settings=Settings(cache_dir=tmp_path / "direkt"))
 
 
+@pytest.mark.slow
 def test_kommun_level_takes_kolada_and_scb(api, tmp_path):
     r = hamta(api, tmp_path, "--ar", "2020", "--niva", "kommun")
     assert r.returncode == 0, r.stderr
@@ -76,6 +78,7 @@ def test_kommun_level_takes_kolada_and_scb(api, tmp_path):
     assert "ingen kodlista för nivån kommun" in r.stdout  # forvarvsarbetande_kvinnor has no kommun list
 
 
+@pytest.mark.slow
 def test_failed_run_leaves_the_store_exactly_as_it_was(api, tmp_path):
     assert hamta(api, tmp_path, "--ar", "2021", "--niva", "regso").returncode == 0
     before = snapshot(tmp_path / "lager")
@@ -93,6 +96,7 @@ def test_failed_run_leaves_the_store_exactly_as_it_was(api, tmp_path):
     assert snapshot(tmp_path / "lager") == before
 
 
+@pytest.mark.slow
 def test_failure_in_a_later_variable_also_writes_nothing(api, tmp_path):
     before = snapshot(tmp_path)
     api.inject("/kolada/v3/data/", Fault.http(500), times=99)
@@ -115,12 +119,14 @@ def test_offline_run_replays_the_cache_into_identical_datasets(api, tmp_path):
     assert offline == online and len(online) == 2
 
 
+@pytest.mark.slow
 def test_missing_catalogue_file_is_one_swedish_line(api, tmp_path):
     r = hamta(api, tmp_path, "--katalog", str(tmp_path / "nope.toml"))
     assert r.returncode == 2 and "nope.toml: katalogfilen finns inte" in r.stderr
     assert "Traceback" not in r.stderr and "FileNotFoundError" not in r.stderr
 
 
+@pytest.mark.slow
 def test_offline_without_cache_says_what_is_missing(api, tmp_path):
     r = hamta(api, tmp_path, "--ar", "2023", "--offline")
     assert r.returncode == 2 and "finns inte i cachen" in r.stderr and "hämta först utan --offline" in r.stderr
@@ -161,6 +167,7 @@ def test_unknown_level_is_refused(settings):
         run(["2020"], "lan", settings=settings, katalog=KATALOG)
 
 
+@pytest.mark.slow
 def test_manifest_records_where_data_came_from(api, tmp_path):
     assert hamta(api, tmp_path, "--ar", "2020", "--niva", "regso").returncode == 0
     entry = json.loads((tmp_path / "lager" / "manifest.json").read_text())["dataset"]["api_befolkning_regso"]
@@ -259,6 +266,7 @@ def test_saknas_counts_the_area_year_combinations_the_source_lacks(api, settings
     assert missing == areas * 3 - valued - suppressed
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("setting", ["UTANFORSKAP_SCB_URL", "UTANFORSKAP_KOLADA_URL"])
 def test_a_base_url_without_scheme_is_one_line_naming_the_setting(api, tmp_path, setting):
     bad = f"127.0.0.1:{api.port}/" + ("scb/api/v2" if "SCB" in setting else "kolada/v3")

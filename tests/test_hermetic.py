@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import conftest
+import pytest
 from cli_helpers import cli
 
 from utanforskap.microdata import synthetic
@@ -21,6 +22,7 @@ def test_caches_point_outside_home(hermetic_cache):
     assert s.cache_dir.is_relative_to(hermetic_cache) and s.store_dir.is_relative_to(hermetic_cache)
 
 
+@pytest.mark.slow
 def test_a_command_started_by_a_test_writes_no_cache_in_home(tmp_path, hermetic_cache):
     code = "from utanforskap.microdata import synthetic; print(synthetic.cache_root())"
     import subprocess

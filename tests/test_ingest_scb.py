@@ -73,12 +73,14 @@ def test_bundled_population_totals_and_rates():
     assert round(100 * row["lag_ekonomisk_standard"], 1) == 13.6
 
 
+@pytest.mark.slow
 def test_header_rows_removed_gives_clear_error(tmp_path):
     path = edited_copy(tmp_path, "000007A8", lambda ws: ws.delete_rows(2, 5))
     with pytest.raises(InputError, match=r"000007A8_.*\.xlsx.*kolumnen med rubriken 'antal sysselsatta / totalt / 16-64 år' .* saknas"):
         read_export(path, GEO)
 
 
+@pytest.mark.slow
 def test_renamed_column_gives_clear_error(tmp_path):
     def rename(ws):
         ws["D4"] = "ensamstående förälder"
@@ -88,6 +90,7 @@ def test_renamed_column_gives_clear_error(tmp_path):
         read_export(path, GEO)
 
 
+@pytest.mark.slow
 def test_suppressed_cell_is_null_with_status_never_zero(tmp_path):
     def suppress(ws):
         ws["B5"] = ".."
@@ -99,6 +102,7 @@ def test_suppressed_cell_is_null_with_status_never_zero(tmp_path):
     assert total["varde"] is None and total["status"] == "undertryckt"
 
 
+@pytest.mark.slow
 def test_unknown_area_code_names_row_and_code(tmp_path):
     def bad_code(ws):
         ws["A10"] = "0114C9999"
@@ -107,6 +111,7 @@ def test_unknown_area_code_names_row_and_code(tmp_path):
         read_export(edited_copy(tmp_path, "000005F8", bad_code), GEO)
 
 
+@pytest.mark.slow
 def test_negative_count_names_row(tmp_path):
     def negative(ws):
         ws["C7"] = -5
@@ -115,6 +120,7 @@ def test_negative_count_names_row(tmp_path):
         read_export(edited_copy(tmp_path, "000005FF", negative), GEO)
 
 
+@pytest.mark.slow
 def test_numerator_above_denominator_is_rejected(tmp_path):
     def over(ws):
         ws["B6"] = 130
@@ -123,6 +129,7 @@ def test_numerator_above_denominator_is_rejected(tmp_path):
         read_export(edited_copy(tmp_path, "000006TA", over), GEO)
 
 
+@pytest.mark.slow
 def test_unexpected_new_column_is_rejected(tmp_path):
     def extra(ws):
         ws["F4"] = "nyckeltal"

@@ -43,12 +43,14 @@ def test_nan_is_missing_where_the_method_declares_it(tmp_path):
     assert out["x"].to_list() == [1.0, None, None]
 
 
+@pytest.mark.slow
 def test_inf_over_inf_no_longer_flags_an_area(tmp_path):
     """Before: inf/inf became NaN and the area was flagged. Now the run stops."""
     message, _, _ = run_bad(tmp_path, table="id,x,y\na,1,2\nb,inf,3\nc,2,4\n")
     assert "rad 3, kolumn x" in message and "inte ett ändligt tal" in message
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("value", ["nan", "inf", "-inf", "1e400"])
 def test_parameter_overrides_must_be_finite(tmp_path, value):
     m, d = setup(tmp_path)
@@ -79,12 +81,14 @@ def test_cr_only_line_endings_are_read(tmp_path):
     assert out["id"].to_list() == ["a", "b"]
 
 
+@pytest.mark.slow
 def test_a_folder_as_data_says_folder(tmp_path):
     m, _ = setup(tmp_path)
     res = cli("berakna", m, "--data", tmp_path)
     assert res.returncode == 2 and "är en mapp" in res.stderr and "finns inte" not in res.stderr
 
 
+@pytest.mark.slow
 def test_a_parquet_list_column_is_one_line(tmp_path):
     m, _ = setup(tmp_path)
     path = tmp_path / "lista.parquet"
@@ -94,6 +98,7 @@ def test_a_parquet_list_column_is_one_line(tmp_path):
     assert "kolumn x har typen" in res.stderr and "lista" in res.stderr
 
 
+@pytest.mark.slow
 def test_a_negative_denominator_says_negative(tmp_path):
     method = GOOD_METHOD + '\n[[steg]]\nnamn = "andel"\ntyp = "kvot"\ntaljare = "x"\nnamnare = "y"\nandel = true\n'
     message, _, _ = run_bad(tmp_path, method=method, table="id,x,y\na,1,2\nb,3,-4\n")
@@ -101,6 +106,7 @@ def test_a_negative_denominator_says_negative(tmp_path):
 
 
 # ---- errors users can read: Rich markup in user text -------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["[bold]x.csv", "[/x]a.csv"])
 def test_user_text_is_printed_escaped(tmp_path, name):
     """A file named like Rich markup is shown as named; '[/x]' used to crash with MarkupError."""
@@ -110,6 +116,7 @@ def test_user_text_is_printed_escaped(tmp_path, name):
     assert name in res.stderr, res.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["[bold]x.csv", "[/x]a.csv"])
 def test_an_output_named_like_markup_is_shown_as_named(tmp_path, name):
     m, d = setup(tmp_path)
@@ -117,11 +124,13 @@ def test_an_output_named_like_markup_is_shown_as_named(tmp_path, name):
     assert res.returncode == 0 and name in res.stdout, res.stdout + res.stderr
 
 
+@pytest.mark.slow
 def test_a_hint_in_brackets_survives(tmp_path):
     message, _, _ = run_bad(tmp_path, method=GOOD_METHOD.replace('{ parameter = "grans" }', '{ parameter = "gräns" }'))
     assert "deklarera den under [parametrar.gräns]" in message
 
 
+@pytest.mark.slow
 def test_method_file_text_is_not_markup(tmp_path):
     m, _ = setup(tmp_path, GOOD_METHOD.replace('titel = "Liten testmetod"', 'titel = "[red]Röd[/red] [/x]"'))
     res = cli("metoder", "--visa", m)
@@ -139,6 +148,7 @@ def _persons_file(tmp_path, **override):
     return path
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("value", [float("nan"), float("inf")])
 def test_aggregera_refuses_nan_sickness_days(tmp_path, value):
     path = _persons_file(tmp_path, ohalsodagar=value)
@@ -174,6 +184,7 @@ def test_the_store_refuses_a_non_finite_value():
     ids=["karta-fil", "karta-under-fil", "rapport-fil", "syntetisk-under-fil", "berakna-under-fil", "berakna-proc",
          "aggregera-lager-fil", "aggregera-lager-under-fil", "kalibrera-under-fil"],
 )
+@pytest.mark.slow
 def test_an_output_that_cannot_be_written_is_one_line(tmp_path, args):
     m, d = setup(tmp_path)
     (tmp_path / "fil").write_text("en fil, inte en mapp")
@@ -195,6 +206,7 @@ def test_a_read_only_output_folder_is_one_line(tmp_path):
 
 
 # ---- syntetisk: memory is estimated before drawing -------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize("personer", ["1000000000000", "200000000"])
 def test_syntetisk_refuses_what_the_machine_cannot_hold(tmp_path, personer):
     """Before: 10^12 ended in MemoryError, 200 000 000 grew to 24 GB and was killed."""
@@ -216,6 +228,7 @@ def test_the_memory_estimate_gives_the_figures():
         synthetic.check_memory(10_000_000_000, available=8 * 2**30)
 
 
+@pytest.mark.slow
 def test_karta_refuses_a_nan_parameter_before_writing(tmp_path):
     """Before: `karta -p flaggor_stor=nan` ended in an xlsxwriter traceback."""
     res = cli("karta", "-p", "multipel_brott=nan", "--ut", tmp_path / "ut")

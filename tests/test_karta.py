@@ -70,6 +70,7 @@ def test_fit_is_close_to_the_published_totals(result):
     assert by["stockholm_omraden"]["vart"] == result.listed.filter(pl.col("lan_kod") == "01").height
 
 
+@pytest.mark.slow
 def test_calibration_reproduces_the_shipped_parameters():
     """`utanforskap kalibrera` chooses exactly the values in se-oppna-data-2022.toml."""
     spec = calibrate.load_spec()
@@ -125,6 +126,7 @@ def test_a_method_without_a_factor_table_gets_factors_from_its_flags(tmp_path):
     assert karta.summarize(result).faktorer.height == 5
 
 
+@pytest.mark.slow
 def test_what_the_web_app_and_the_reports_derive_from_a_map_is_computed_once(monkeypatch, tmp_path):
     """Web start-up, then the first report: each summary, level value, fit and engine frame once."""
     from utanforskap import reports

@@ -19,6 +19,7 @@ def karta_run(tmp_path_factory):
     return res, out
 
 
+@pytest.mark.slow
 def test_karta_prints_the_figures_in_swedish(karta_run):
     res, _ = karta_run
     assert res.returncode == 0, res.stderr
@@ -28,6 +29,7 @@ def test_karta_prints_the_figures_in_swedish(karta_run):
     assert "proxy" in text and "saknas" in text
 
 
+@pytest.mark.slow
 def test_karta_writes_every_output(karta_run):
     _, out = karta_run
     om = pl.read_csv(out / "omraden_maskinlasbar.csv", schema_overrides={"regso_kod": pl.String, "kommun_kod": pl.String, "lan_kod": pl.String})
@@ -51,6 +53,7 @@ def test_karta_writes_every_output(karta_run):
     assert f"{listed.height}</dd>" in html
 
 
+@pytest.mark.slow
 def test_jamfor_prints_and_writes(tmp_path):
     res = cli("jamfor", "--ut", tmp_path)
     assert res.returncode == 0, res.stderr
@@ -70,6 +73,7 @@ def _copy_store(tmp_path, change):
     return store
 
 
+@pytest.mark.slow
 def test_numerator_above_denominator_in_the_data_names_area_and_nothing_is_written(tmp_path):
     def change(obs):
         hit = (pl.col("omrade") == "0114R001") & (pl.col("variabel") == "sysselsatta_16_64") & (pl.col("period") == "2022")
@@ -84,6 +88,7 @@ def test_numerator_above_denominator_in_the_data_names_area_and_nothing_is_writt
     assert not out.exists() or not any(out.iterdir())
 
 
+@pytest.mark.slow
 def test_a_year_with_no_data_and_a_missing_store_are_clear_errors(tmp_path):
     res = cli("karta", "--ar", "2019", "--ut", tmp_path / "ut")
     assert res.returncode == 2 and "saknas för regso år 2019" in res.stderr

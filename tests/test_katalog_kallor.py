@@ -186,6 +186,7 @@ def _posted(api, table):
             for r in api.requests(f"/tables/{table}/data", method="POST")]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("niva, areas", [("regso", 19), ("deso", 42)])
 def test_hamta_reads_the_catalogue_sections_as_written(scb_tables, settings, niva, areas):  # noqa: F811
     api = scb_tables
@@ -229,6 +230,7 @@ def test_hamta_at_kommun_level_takes_the_kolada_sections(scb_tables, settings): 
     assert api.requests("/scb/api/v2/tables/") == []
 
 
+@pytest.mark.slow
 def test_hamta_does_not_fetch_2024_through_a_2020_area_codelist(scb_tables, settings):  # noqa: F811
     """From 2024 SCB publishes areas only in the 2025 vintages: say so, fetch the earlier years."""
     api = scb_tables

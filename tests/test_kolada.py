@@ -69,6 +69,7 @@ def test_pages_that_do_not_add_up_to_count_fail(api, settings):
         k.data("N00003", ["0114", "0115", "0117", "0120", "0123"], YEARS)
 
 
+@pytest.mark.slow
 def test_429_on_kolada_honours_retry_after(api, settings):
     api.inject("/kolada/v3/data/", Fault.http(429, retry_after=1))
     start = time.monotonic()

@@ -62,6 +62,7 @@ def run_bad(tmp_path, method=GOOD_METHOD, table=GOOD_DATA):
     return message, m, d
 
 
+@pytest.mark.slow
 def test_good_input_works(tmp_path):
     m, d = setup(tmp_path)
     out = tmp_path / "ut.csv"
@@ -70,6 +71,7 @@ def test_good_input_works(tmp_path):
     assert out.read_text().splitlines() == ["id,p,f", "a,0.0,0", "b,1.0,1", "c,,"]
 
 
+@pytest.mark.slow
 def test_bom_csv_and_parquet_inputs(tmp_path):
     import polars as pl
 
@@ -96,6 +98,7 @@ def test_bom_csv_and_parquet_inputs(tmp_path):
     ],
     ids=["okand-kolumn", "icke-numerisk", "dubblett", "tom", "helt-tom-fil", "tom-nyckel"],
 )
+@pytest.mark.slow
 def test_bad_data(tmp_path, table, expected):
     message, _, _ = run_bad(tmp_path, table=table)
     for part in expected:
@@ -127,12 +130,14 @@ def _broken(old, new):
     ids=["odefinierad", "cykel", "okand-stegtyp", "okand-parameter", "okand-nyckel", "ogiltig-operator",
          "okand-utdata", "antagen-utan-motivering", "saknad-nyckel", "trasig-toml", "dubbelt-namn", "fel-grupp"],
 )
+@pytest.mark.slow
 def test_bad_method(tmp_path, method, expected):
     message, _, _ = run_bad(tmp_path, method=method)
     for part in expected:
         assert part in message, message
 
 
+@pytest.mark.slow
 def test_unknown_method_id_and_parameter_override(tmp_path):
     _, d = setup(tmp_path)
     res = cli("berakna", "finns-inte", "--data", d)
@@ -146,6 +151,7 @@ def test_unknown_method_id_and_parameter_override(tmp_path):
     assert res.returncode == 0 and res.stdout.splitlines()[1] == "a,0.0,0"
 
 
+@pytest.mark.slow
 def test_numerator_above_denominator_names_file_and_area(tmp_path):
     method = GOOD_METHOD + '\n[[steg]]\nnamn = "andel"\ntyp = "kvot"\ntaljare = "x"\nnamnare = "y"\nandel = true\n'
     message, _, d = run_bad(tmp_path, method=method, table="id,x,y\na,1,2\nb,5,3\n")

@@ -3,6 +3,7 @@
 import math
 
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -27,6 +28,7 @@ def frame(**cols):
     return pl.DataFrame({"id": [f"o{i}" for i in range(n)], **cols}, schema_overrides={k: pl.Float64 for k in cols})
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(values, st.sampled_from(TIES))
 def test_percentile_in_unit_interval_and_monotone(xs, tie):
@@ -63,6 +65,7 @@ def test_flags_agree_with_threshold(xs, t, op):
 rows3 = st.lists(st.tuples(*(st.one_of(st.none(), st.floats(-1e3, 1e3, allow_nan=False)) for _ in range(3))), min_size=1, max_size=40)
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(rows3)
 def test_missing_values_propagate_as_declared(rows):
@@ -92,6 +95,7 @@ def test_missing_values_propagate_as_declared(rows):
 flag_rows = st.lists(st.lists(st.one_of(st.none(), st.booleans()), min_size=4, max_size=4), min_size=1, max_size=40)
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(flag_rows, st.integers(0, 5))
 def test_k_of_m_equals_definition(rows, k):
@@ -121,6 +125,7 @@ def test_k_of_m_equals_definition(rows, k):
         assert got["saknade"] == unknown
 
 
+@pytest.mark.slow
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from("ABC"), st.floats(-100, 100, allow_nan=False)), min_size=2, max_size=50))
 def test_group_percentile_equals_percentile_within_each_group(rows):
@@ -184,6 +189,7 @@ def test_period_rules_match_definition(series, n):
             assert row["alla"] is None
 
 
+@pytest.mark.slow
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from("AB"), st.one_of(st.none(), st.integers(0, 50)), st.integers(50, 100)), min_size=1, max_size=40))
 def test_reference_is_ratio_of_sums_never_mean_of_rates(rows):

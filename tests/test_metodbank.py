@@ -209,6 +209,7 @@ def test_adding_an_evaluation_regrades_and_is_logged(db):
 
 
 # ---- accounts and tokens -------------------------------------------------------------------
+@pytest.mark.slow
 def test_accounts_tokens_and_blocking(db):
     name = f"u{uuid.uuid4().hex[:8]}"
     with pytest.raises(InputError, match="kommun"):

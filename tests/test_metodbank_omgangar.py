@@ -227,6 +227,7 @@ def _refused(r: httpx.Response, status: int, words: str) -> None:
     assert words in r.text, r.text[:600]
 
 
+@pytest.mark.slow
 def test_rounds_over_http_for_each_role(server, tmp_path):
     db = server[1]
     staff = _login(server, "granskare")

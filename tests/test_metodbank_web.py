@@ -67,6 +67,7 @@ def swedish_error(r: httpx.Response, status: int, words: str) -> None:
 
 
 # ---- public reading --------------------------------------------------------------------------
+@pytest.mark.slow
 def test_public_sees_the_real_measures_and_pages(server):
     c = client(server)
     r = c.get("/metodbank")
@@ -163,6 +164,7 @@ def test_cookie_flags(server):
     assert "httponly" in flags and "samesite=lax" in flags and "path=/" in flags
 
 
+@pytest.mark.slow
 def test_login_is_rate_limited(server):
     name = user(server, "granskare")
     c = client(server)
@@ -233,6 +235,7 @@ def test_uploads_oversize_and_wrong_columns(server):
     assert count(server) == before + 1
 
 
+@pytest.mark.slow
 def test_reviewer_flow_in_the_browserless_web(server):
     ed, _ = logged_in(server, "redaktor", "0180")
     token = csrf_of(ed, "/metodbank/ny")
@@ -254,6 +257,7 @@ def test_reviewer_flow_in_the_browserless_web(server):
     assert "Historik" in rv.get(f"/metodbank/insats/{new}").text
 
 
+@pytest.mark.slow
 def test_good_example_pdf_is_one_page_and_only_for_readers(server):
     import io
 

@@ -127,6 +127,7 @@ def test_observation_rows_without_protection(counts):
     assert (days["varde"], days["enhet"]) == (395.5, "dagar")
 
 
+@pytest.mark.slow
 def test_protected_rows_are_empty_never_zero(counts):
     c, persons, _ = counts
     obs = ag.to_observations(c, persons.kalla, min_antal=3, granska=False)  # the audit: test_disclosure_*

@@ -10,6 +10,7 @@ from cli_helpers import cli
 from utanforskap.formatting import format_number
 
 
+@pytest.mark.slow
 def test_draw_then_aggregate_says_synthetic_everywhere(tmp_path):
     persons = tmp_path / "syntetisk.parquet"
     drawn = cli("syntetisk", "--personer", "30000", "--seed", "4", "--ut", persons)
@@ -40,6 +41,7 @@ def test_draw_then_aggregate_says_synthetic_everywhere(tmp_path):
     assert written["status"].null_count() == written.height
 
 
+@pytest.mark.slow
 def test_errors_are_one_swedish_line(tmp_path):
     bad = tmp_path / "personer.parquet"
     pl.DataFrame({"ar": [2022]}).write_parquet(bad)
@@ -51,6 +53,7 @@ def test_errors_are_one_swedish_line(tmp_path):
     assert result.returncode == 2 and "ange --ut" in result.stderr
 
 
+@pytest.mark.slow
 def test_the_sql_can_be_shown():
     result = cli("aggregera", "--mikrodata", "x.parquet", "--visa-sql", "--bistand-minst-manader", "3")
     assert result.returncode == 0, result.stderr

@@ -19,6 +19,7 @@ def client(api, settings, **kw) -> PxWebClient:
     return PxWebClient(api.scb_url, settings=settings, **kw)
 
 
+@pytest.mark.slow
 def test_burst_of_429_honours_retry_after(api, settings):
     with client(api, settings) as c:
         c.config()
@@ -33,6 +34,7 @@ def test_burst_of_429_honours_retry_after(api, settings):
     assert 1.9 <= elapsed < 4
 
 
+@pytest.mark.slow
 def test_client_keeps_within_the_servers_rate_limit(api, settings):
     api.scb.config.update(maxCallsPerTimeWindow=3, timeWindow=1)
     with client(api, settings) as c:
@@ -43,6 +45,7 @@ def test_client_keeps_within_the_servers_rate_limit(api, settings):
     assert len(api.requests("/scb/")) == 6 and elapsed >= 0.95
 
 
+@pytest.mark.slow
 def test_a_client_that_ignores_the_limit_is_slowed_by_429_and_still_gets_everything(api, settings):
     api.scb.config.update(maxCallsPerTimeWindow=2, timeWindow=1)
     with client(api, settings) as c:
@@ -172,6 +175,7 @@ def test_a_wrong_area_code_with_the_right_count_is_refused(api, settings):
         c.data("TAB0001", AREAS, {"Region": "vs_RegSO2020"})
 
 
+@pytest.mark.slow
 def test_retry_after_on_503_is_honoured(api, settings):
     api.inject(DATA_PATH, Fault.http(503, retry_after=1))
     with client(api, settings) as c:
@@ -192,6 +196,7 @@ def test_an_html_page_is_not_data_and_is_not_cached(api, settings):
         c.data("TAB6471", SEL)
 
 
+@pytest.mark.slow
 def test_the_rate_limit_counts_from_when_the_answer_arrives(api, settings):
     # A strict server that counts a call when it handles it; the first call takes 0.3 s.
     api.scb.config.update(maxCallsPerTimeWindow=3, timeWindow=0.5)

@@ -55,6 +55,7 @@ def test_catalogue_lists_every_integration_table_unverified_with_years_and_origi
     assert INTEGRATION["andel_valdeltagande_riksdag"].scb.ar == "2018, 2022"
 
 
+@pytest.mark.slow
 def test_hamta_fetches_the_integration_tables_into_the_store(api, settings, tmp_path):  # noqa: F811
     kat = tmp_path / "katalog.toml"
     write_catalogue(kat, INTEGRATION)

@@ -85,6 +85,7 @@ def assert_accessible(html: str) -> None:
 
 
 # ---- riket ------------------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_national_html_has_the_maps_totals_and_is_accessible(result, prep):
     html = reports.render("riket", None, "html", result).decode("utf-8")
     assert_accessible(html)
@@ -103,6 +104,7 @@ def test_national_html_has_the_maps_totals_and_is_accessible(result, prep):
     assert "saknas i data" in html and "ersättningsmått (proxy)" in html
 
 
+@pytest.mark.slow
 def test_national_rows_and_captions_are_computed_from_the_map_and_its_data(prep):
     ctx = views.riket(prep)
     assert [r["spec"].id for r in ctx["factor_rows"]] == [f.id for f in prep.measured]
@@ -112,6 +114,7 @@ def test_national_rows_and_captions_are_computed_from_the_map_and_its_data(prep)
     assert views._population_note(prep) == "; befolkningen 2022 som nämnare för 2020 och 2021"
 
 
+@pytest.mark.slow
 def test_national_pdf_pages_and_text(result, prep):
     data = reports.render("riket", None, "pdf", result)
     assert data.startswith(b"%PDF")
@@ -136,6 +139,7 @@ def test_summary_page_shows_each_factor_value_by_its_kind(result):
 
 
 # ---- kommun -------------------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_kommun_figures_equal_the_map(result, prep):
     listed = result.listed.filter(pl.col("kommun_kod") == "0180")
     ctx = views.kommun(prep, "0180")
@@ -151,6 +155,7 @@ def test_kommun_figures_equal_the_map(result, prep):
         assert name in html
 
 
+@pytest.mark.slow
 def test_kommun_pdf_has_name_and_figures(result):
     data = reports.render("kommun", "1280", "pdf", result)
     assert data.startswith(b"%PDF")
@@ -195,6 +200,7 @@ def test_labour_market_says_plainly_that_the_open_data_have_no_breakdown(result,
 
 
 # ---- area ------------------------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_area_profile_is_one_page(result):
     area = result.listed.sort("befolkning", descending=True).row(0, named=True)
     html = reports.render("omrade", area["regso_kod"], "html", result).decode("utf-8")
@@ -260,6 +266,7 @@ def test_synthetic_map_reports_the_methods_seven_factors_with_thresholds():
 
 
 # ---- batch and names ---------------------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_render_all_kommuner_writes_recognisable_names(tmp_path, result):
     calls = []
     written = reports.render_all_kommuner(

@@ -1,10 +1,12 @@
 """`utanforskap rapport` run as a user would, in a subprocess."""
 
+import pytest
 from cli_helpers import cli
 
 ENV = {"UTANFORSKAP_GEOMETRI_WFS": ""}
 
 
+@pytest.mark.slow
 def test_kommun_pdf_is_written_with_a_recognisable_name(tmp_path):
     r = cli("rapport", "--kommun", "0305", "--format", "pdf", "--ut", tmp_path, env=ENV)
     assert r.returncode == 0, r.stderr
@@ -14,6 +16,7 @@ def test_kommun_pdf_is_written_with_a_recognisable_name(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["kommun-0305-habo.pdf"]  # nothing half-written beside it
 
 
+@pytest.mark.slow
 def test_area_html_and_own_events_file(tmp_path):
     events = tmp_path / "handelser.toml"
     events.write_text(
@@ -27,6 +30,7 @@ def test_area_html_and_own_events_file(tmp_path):
     assert "Områdesprogram startar" in html and "mars 2021" in html
 
 
+@pytest.mark.slow
 def test_errors_are_one_swedish_line_and_exit_2(tmp_path):
     r = cli("rapport", "--kommun", "9999", "--ut", tmp_path, env=ENV)
     assert r.returncode == 2

@@ -56,6 +56,7 @@ def test_bad_events_file_names_the_file_and_key(tmp_path, text, message):
         events.load(path)
 
 
+@pytest.mark.slow
 def test_events_appear_on_the_time_charts(tmp_path, result):
     path = tmp_path / "egna.toml"
     path.write_text(EVENT.format(datum="2021-06-01"), encoding="utf-8")

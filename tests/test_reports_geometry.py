@@ -75,6 +75,7 @@ def test_local_kommuner_are_those_the_bundle_covers_without_asking_the_wfs(monke
     assert geo.local_kommuner() == UPPSALA_LAN
 
 
+@pytest.mark.slow
 def test_uppsala_kommun_report_map_names_the_bundled_geometry(result):
     html = reports.render("kommun", "0380", "html", result).decode("utf-8")
     assert geo.NOTE_BUNDLED in html

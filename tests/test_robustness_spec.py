@@ -88,6 +88,7 @@ def test_labels_from_the_cutoff_file():
     assert list(sp.label([1.0, 0.95, 0.5, 0.05, 0.0])) == ["säkert listad", "säkert listad", "osäker", "säkert ej listad", "säkert ej listad"]
 
 
+@pytest.mark.slow
 def test_metoder_visa_shows_the_uncertainty_for_review():
     from cli_helpers import cli
 

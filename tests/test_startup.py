@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 SVI = ROOT / "tests" / "data" / "conformance" / "SVI_2022_US_county.csv"
 HEAVY = ["geopandas", "matplotlib", "weasyprint", "fastapi", "pandas", "ibis", "httpx"]
@@ -29,6 +31,7 @@ def test_importing_the_cli_with_every_command_registered_loads_nothing_heavy():
     assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
 
 
+@pytest.mark.slow
 def test_berakna_runs_without_the_heavy_libraries(tmp_path):
     out = tmp_path / "svi.csv"
     code = (

@@ -119,6 +119,7 @@ def test_a_tampered_store_is_refused_in_one_line(tmp_path, case):
         store.read(niva="deso")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", ["andrad-fil", "utanfor-lagret", "tomt-manifest", "trasig-parquet"])
 def test_karta_refuses_a_tampered_store(tmp_path, case):
     tamper, expected = TAMPERING[case]

@@ -30,6 +30,7 @@ def frame(people):
     return pl.from_arrow(people)
 
 
+@pytest.mark.slow
 def test_schema_size_and_label(people):
     ms.check_schema(people.schema, "syntetisk")
     assert people.num_rows == N
@@ -38,6 +39,7 @@ def test_schema_size_and_label(people):
     assert meta[ms.META_KALLA].decode().startswith("SYNTETISKA DATA: syntetisk befolkning (150000 personer, seed 11")
 
 
+@pytest.mark.slow
 def test_national_levels_are_plausible(frame):
     a = pl.col("alder")
     got = frame.select(
@@ -92,6 +94,7 @@ def test_every_lan_matches_the_real_marginals(people, marg):
         assert (off < 5 * expected.sqrt() + slack * expected).all(), (variable, (joined[variable] / expected).to_list())
 
 
+@pytest.mark.slow
 def test_same_seed_same_persons_and_n_is_exact(marg):
     a = sy.draw(20_000, 5, marg)
     b = sy.draw(20_000, 5, marg)
@@ -116,6 +119,7 @@ def test_written_file_keeps_the_label(people, tmp_path):
     assert persons.syntetisk and persons.kalla.startswith("SYNTETISKA DATA")
 
 
+@pytest.mark.slow
 def test_the_label_survives_a_round_trip_through_polars(people, tmp_path):
     """Read, filter and write again: the metadata is gone, the SYNTETISKA DATA label is not."""
     path = sy.write(people, tmp_path / "syntetisk.parquet")
@@ -129,6 +133,7 @@ def test_the_label_survives_a_round_trip_through_polars(people, tmp_path):
     assert obs["kalla"].str.starts_with("SYNTETISKA DATA").all()
 
 
+@pytest.mark.slow
 def test_synthetic_store_runs_the_swedish_method(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     store = sy.synthetic_store(N, seed=3)
@@ -153,6 +158,7 @@ def test_synthetic_store_runs_the_swedish_method(tmp_path, monkeypatch):
     assert (again.root / "manifest.json").read_text() == manifest
 
 
+@pytest.mark.slow
 def test_the_cached_store_is_rebuilt_when_what_shaped_it_changes(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     store = sy.synthetic_store(3_000, seed=4)

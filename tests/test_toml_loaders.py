@@ -91,6 +91,7 @@ def test_one_table_of_swedish_messages():
     assert validation.swedish_message(err) == validation.FALLBACK
 
 
+@pytest.mark.slow
 def test_the_calibration_spec_no_longer_leaks_pydantic(tmp_path):
     """Before: `kalibrera --spec` printed pydantic's whole English report with its URL."""
     from cli_helpers import cli

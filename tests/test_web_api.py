@@ -27,6 +27,7 @@ def _kommun_with_listed(server) -> str:
 
 
 # ---- areas: pagination, filters ---------------------------------------------------------------
+@pytest.mark.slow
 def test_area_list_pages_through_all_3363_areas_by_the_next_links(client):
     first = client.get("/api/v1/omraden", params={"limit": 1000}).json()
     assert first["totalt"] == 3363
@@ -278,6 +279,7 @@ def test_no_js_search_form_and_results(client):
     assert client.get("/sok").status_code == 200
 
 
+@pytest.mark.slow
 def test_synthetic_data_are_flagged_on_every_page_answer_and_file():
     syn = live_server("syntetisk-flagga")
     with httpx.Client(base_url=syn.url, timeout=60) as c:

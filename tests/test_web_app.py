@@ -16,6 +16,7 @@ from utanforskap.web import assets, create_app
 from utanforskap.web.maplayers import kommun_legends, nice_breaks
 
 
+@pytest.mark.slow
 def test_utanforskap_webb_serves_the_bundled_map_until_stopped(tmp_path):
     port = free_port()
     proc = subprocess.Popen(
@@ -42,6 +43,7 @@ def test_utanforskap_webb_serves_the_bundled_map_until_stopped(tmp_path):
     assert f"http://127.0.0.1:{port}/" in out
 
 
+@pytest.mark.slow
 def test_webb_with_a_missing_geometry_file_fails_with_a_swedish_message(tmp_path):
     r = cli("webb", "--geometri", tmp_path / "finns-inte.gpkg", "--port", free_port())
     assert r.returncode == 2
@@ -134,6 +136,7 @@ def test_the_national_regso_layer_asks_only_kommuner_a_local_geometry_covers(mon
     assert asked == uppsala_lan  # not all 290 (each may ask SCB's WFS)
 
 
+@pytest.mark.slow
 def test_downloads_in_a_temporary_directory_are_removed_on_close(tmp_path):
     from utanforskap.web import build
 

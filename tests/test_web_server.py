@@ -133,6 +133,7 @@ def test_connections_beyond_the_limit_get_503_in_swedish(server):
     capped.stop()
 
 
+@pytest.mark.slow
 def test_webb_on_a_busy_port_fails_with_one_swedish_line_before_printing_the_address():
     port = free_port()
     with socket.socket() as taken:
