@@ -23,7 +23,7 @@ kommun's answers.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -338,25 +338,40 @@ def _check_measures(s: Session, kommun: str, ids: list[int]) -> list[int]:
     return ids
 
 
+def _require_editor_of(actor: Actor, kommun: str) -> None:
+    _require_own(actor, kommun)
+    if actor.is_staff:
+        raise Forbidden("Kommunens svar skrivs av kommunens redaktörer; granskare granskar dem.")
+
+
+def _writable_answer(s: Session, round_id: int, kommun: str) -> tuple[Omgang, OmgangSvar | None]:
+    """The open round and the kommun's answer (None: not started), refused when not writable."""
+    o = _round(s, round_id)
+    _expected(o, kommun)
+    a = _find(s, round_id, kommun)
+    _writable(o, a, kommun)
+    return o, a
+
+
+def _new_answer(s: Session, o: Omgang, kommun: str, actor: Actor, t: datetime) -> OmgangSvar:
+    a = OmgangSvar(omgang_id=o.id, kommun_kod=kommun, status="paborjad", svar={}, insatser=[], kommentar="",
+                   andrad=t, andrad_av=actor.namn, granskad_av="", ogonblick=[])
+    s.add(a)
+    return a
+
+
 def save_answer(db: Database, actor: Actor, round_id: int, kommun: str, values: dict[str, Any], measures: list[int],
                 *, submit: bool = False) -> str:
     """Save (status paborjad) or submit (inskickad) a kommun's answer; only its own editors.
     Returns the new status."""
-    _require_own(actor, kommun)
-    if actor.is_staff:
-        raise Forbidden("Kommunens svar skrivs av kommunens redaktörer; granskare granskar dem.")
+    _require_editor_of(actor, kommun)
     with db.session() as s:
-        o = _round(s, round_id)
-        _expected(o, kommun)
-        a = _find(s, round_id, kommun)
-        _writable(o, a, kommun)
+        o, a = _writable_answer(s, round_id, kommun)
         clean = check_answers(o.enkat["fraga"], values, complete=submit)
         ids = _check_measures(s, kommun, measures)
         t = now()
         if a is None:
-            a = OmgangSvar(omgang_id=o.id, kommun_kod=kommun, status="paborjad", svar={}, insatser=[], kommentar="",
-                           andrad=t, andrad_av=actor.namn, granskad_av="", ogonblick=[])
-            s.add(a)
+            a = _new_answer(s, o, kommun, actor, t)
         before = {"svar": dict(a.svar), "insatser": list(a.insatser), "status": a.status}
         a.svar, a.insatser, a.andrad, a.andrad_av = clean, ids, t, actor.namn
         if submit:
@@ -373,20 +388,13 @@ def import_into_answer(db: Database, actor: Actor, round_id: int, kommun: str, p
     kommun's answer, in one transaction. Returns the new ids."""
     from utanforskap.metodbank.transfer import import_in_session
 
-    _require_own(actor, kommun)
-    if actor.is_staff:
-        raise Forbidden("Kommunens svar skrivs av kommunens redaktörer; granskare granskar dem.")
+    _require_editor_of(actor, kommun)
     with db.session() as s:
-        o = _round(s, round_id)
-        _expected(o, kommun)
-        a = _find(s, round_id, kommun)
-        _writable(o, a, kommun)
+        o, a = _writable_answer(s, round_id, kommun)
         ids = import_in_session(s, actor, path)
         t = now()
         if a is None:
-            a = OmgangSvar(omgang_id=o.id, kommun_kod=kommun, status="paborjad", svar={}, insatser=[], kommentar="",
-                           andrad=t, andrad_av=actor.namn, granskad_av="", ogonblick=[])
-            s.add(a)
+            a = _new_answer(s, o, kommun, actor, t)
         a.insatser = sorted(set(a.insatser) | set(ids))
         a.andrad, a.andrad_av = t, actor.namn
         _event(s, actor, o, "importerat", kommun, {"insatser": [None, ids]})
