@@ -59,16 +59,18 @@ def kommun_choropleth(
     return png(fig)
 
 
-def listed_per_kommun(per_kommun: pl.DataFrame, year: int, source_note: str) -> bytes:
-    """Sweden's kommuner by number of listed areas (summary.per_kommun): none, 1, 2–3, 4 or more."""
+def listed_per_kommun(per_kommun: pl.DataFrame, year: int, source_note: str, lan_kod: str | None = None, title: str | None = None) -> bytes:
+    """Kommuner by number of listed areas (summary.per_kommun): none, 1, 2–3, 4 or more;
+    the whole country, or one län's kommuner."""
     top = max(int(per_kommun["omraden"].max() or 0), 4)
     return kommun_choropleth(
         per_kommun.select("kommun_kod", "omraden"),
         "omraden",
-        f"Listade områden per kommun, {year}",
+        title or f"Listade områden per kommun, {year}",
         [-0.5, 0.5, 1.5, 3.5, top + 0.5],
-        ["inga", "1 område", "2–3 områden", f"4–{top} områden"],
+        ["inga", "1 område", "2–3 områden", f"4–{top} områden" if top > 4 else "4 områden"],
         source_note,
+        lan_kod=lan_kod,
     )
 
 

@@ -580,11 +580,7 @@ def lan(prep: Prepared, code: str) -> dict:
         )
         .sort(["omraden", "befolkning_listade", "kommun_namn"], descending=[True, True, False])
     )
-    top = max(int(per_kommun["omraden"].max() or 0), 4)
-    map_png = maps.kommun_choropleth(
-        per_kommun.select("kommun_kod", "omraden"), "omraden", f"{namn}: listade områden per kommun, {r.year}",
-        [-0.5, 0.5, 1.5, 3.5, top + 0.5], ["inga", "1 område", "2–3 områden", f"4–{top} områden"], src, lan_kod=kod,
-    )
+    map_png = maps.listed_per_kommun(per_kommun, r.year, src, lan_kod=kod, title=f"{namn}: listade områden per kommun, {r.year}")
     with_listed = per_kommun.filter(pl.col("omraden") > 0)
     map_alt = (
         f"Karta över {namn}s {per_kommun.height} kommuner färgade efter antal listade områden. "
