@@ -146,3 +146,19 @@ def live_server(backend: str):
     atexit.register(stop)
     _servers[backend] = (f"http://127.0.0.1:{port}", db)
     return _servers[backend]
+
+
+def http_client(server):
+    """A client of the live server (`live_server`'s (url, ...))."""
+    import httpx
+
+    return httpx.Client(base_url=server[0], timeout=30)
+
+
+def csrf_of(c, path: str = "/metodbank/logga-in") -> str:
+    """The CSRF token of the form on `path`."""
+    import re
+
+    r = c.get(path)
+    assert r.status_code == 200, r.text[:300]
+    return re.search(r'name="csrf" value="([^"]+)"', r.text).group(1)

@@ -4,13 +4,12 @@ library and over HTTP on a real server (forms with CSRF)."""
 
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import date
 
 import httpx
 import pytest
-from metodbank_helpers import BACKENDS, live_server, new_database_url
+from metodbank_helpers import BACKENDS, csrf_of, http_client, live_server, new_database_url
 from sqlalchemy import func, select
 
 from utanforskap.errors import InputError
@@ -203,21 +202,11 @@ def server(request):
     return live_server(request.param)
 
 
-def _client(server) -> httpx.Client:
-    return httpx.Client(base_url=server[0], timeout=30)
-
-
-def _csrf(c: httpx.Client, path: str = "/metodbank/logga-in") -> str:
-    r = c.get(path)
-    assert r.status_code == 200, r.text[:300]
-    return re.search(r'name="csrf" value="([^"]+)"', r.text).group(1)
-
-
 def _login(server, roll: str, kommun: str | None = None) -> httpx.Client:
     name = f"{roll[:3]}{uuid.uuid4().hex[:8]}"
     accounts.create_user(server[1], name, roll, kommun, PASSWORD)
-    c = _client(server)
-    r = c.post("/metodbank/logga-in", data={"csrf": _csrf(c), "namn": name, "losenord": PASSWORD})
+    c = http_client(server)
+    r = c.post("/metodbank/logga-in", data={"csrf": csrf_of(c), "namn": name, "losenord": PASSWORD})
     assert r.status_code == 303
     return c
 
@@ -231,7 +220,7 @@ def _refused(r: httpx.Response, status: int, words: str) -> None:
 def test_rounds_over_http_for_each_role(server, tmp_path):
     db = server[1]
     staff = _login(server, "granskare")
-    token = _csrf(staff, "/metodbank/omgangar")
+    token = csrf_of(staff, "/metodbank/omgangar")
     r = staff.post("/metodbank/omgangar", data={"csrf": token, "namn": "Webbomgång", "fran": "2026-05-01", "till": "2026-01-01"})
     _refused(r, 400, "före den börjar")
     name = f"Webbomgång {uuid.uuid4().hex[:6]}"
@@ -242,16 +231,16 @@ def test_rounds_over_http_for_each_role(server, tmp_path):
     assert page.status_code == 200 and name in page.text and "Påminnelser" in page.text and "2 kommuner har inte skickat in" in page.text
 
     # the public: nothing, by page or by form
-    public = _client(server)
+    public = http_client(server)
     _refused(public.get("/metodbank/omgangar"), 403, "Logga in")
     _refused(public.get(f"/metodbank/omgangar/{rid}/kommun/0180"), 403, "Logga in")
-    _refused(public.post(f"/metodbank/omgangar/{rid}/kommun/0180", data={"csrf": _csrf(public), "fraga_strategi": "ja"}), 403, "Logga in")
+    _refused(public.post(f"/metodbank/omgangar/{rid}/kommun/0180", data={"csrf": csrf_of(public), "fraga_strategi": "ja"}), 403, "Logga in")
 
     # an editor of 0180: own answer by form; kommun 1480's, the overview's and the reviewer's actions refused
     a = _login(server, "redaktor", "0180")
     r = a.get(f"/metodbank/omgangar/{rid}")
     assert r.status_code == 303 and r.headers["location"].endswith("/kommun/0180")
-    form = _csrf(a, f"/metodbank/omgangar/{rid}/kommun/0180")
+    form = csrf_of(a, f"/metodbank/omgangar/{rid}/kommun/0180")
     before = state(db, rid)
     _refused(a.post(f"/metodbank/omgangar/{rid}/kommun/0180", data={"fraga_strategi": "ja"}), 403, "saknar sin säkerhetskod")
     _refused(a.post(f"/metodbank/omgangar/{rid}/kommun/0180", data={"csrf": "gammal", "fraga_strategi": "ja"}), 403, "gäller inte längre")

@@ -4,13 +4,13 @@ nothing."""
 
 from __future__ import annotations
 
-import re
 import uuid
 
 import httpx
 import pytest
 from itsdangerous import URLSafeTimedSerializer
-from metodbank_helpers import BACKENDS, live_server
+from metodbank_helpers import BACKENDS, csrf_of, live_server
+from metodbank_helpers import http_client as client
 from sqlalchemy import func, select
 
 from utanforskap.metodbank import accounts, registry
@@ -25,16 +25,6 @@ STAFF = registry.Actor("granskaren", "granskare")
 @pytest.fixture(scope="module", params=BACKENDS)
 def server(request):
     return live_server(request.param)
-
-
-def client(server) -> httpx.Client:
-    return httpx.Client(base_url=server[0], timeout=30)
-
-
-def csrf_of(c: httpx.Client, path: str = "/metodbank/logga-in") -> str:
-    r = c.get(path)
-    assert r.status_code == 200, r.text[:300]
-    return re.search(r'name="csrf" value="([^"]+)"', r.text).group(1)
 
 
 def user(server, roll: str, kommun: str | None = None) -> str:
