@@ -134,7 +134,8 @@ class _PatchOnImport(importlib.abc.MetaPathFinder):
     def find_spec(self, fullname, path, target=None):
         if fullname != _RICH_UTILS:
             return None
-        sys.meta_path.remove(self)  # once; and the real finders locate the module
+        if self in sys.meta_path:
+            sys.meta_path.remove(self)  # once; and the real finders locate the module
         spec = importlib.util.find_spec(fullname)
         if spec is None or spec.loader is None:  # pragma: no cover - typer without its help module
             return spec
