@@ -18,17 +18,37 @@ SVI = ROOT / "tests" / "data" / "conformance" / "SVI_2022_US_county.csv"
 HEAVY = ["geopandas", "matplotlib", "weasyprint", "fastapi", "pandas", "ibis", "httpx"]
 
 
-def _loaded_after(code: str) -> set[str]:
+def _loaded_after(code: str, full: bool = False) -> set[str]:
+    """The top-level packages (every module when `full`) loaded after running `code`."""
     probe = code + "\nimport json, sys\nprint('MODULES=' + json.dumps(sorted(sys.modules)))\n"
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True, cwd=ROOT).stdout
     line = next(x for x in out.splitlines() if x.startswith("MODULES="))
-    return {m.split(".")[0] for m in json.loads(line.removeprefix("MODULES="))}
+    modules = set(json.loads(line.removeprefix("MODULES=")))
+    return modules if full else {m.split(".")[0] for m in modules}
 
 
 def test_importing_the_cli_with_every_command_registered_loads_nothing_heavy():
     loaded = _loaded_after("import utanforskap.cli as c\nc._register()")
     assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
+
+
+def test_command_modules_name_every_command_they_register():
+    import utanforskap.cli as c
+
+    c._register()
+    declared = {name: module for module, names in c.COMMAND_MODULES.items() for name in names}
+    commands = {info.name: info.callback.__module__ for info in c.app.registered_commands}
+    groups = {info.name: info.typer_instance for info in c.app.registered_groups}
+    assert set(declared) == set(commands) | set(groups)
+    assert all(declared[name] == module for name, module in commands.items())
+    assert all(instance in vars(sys.modules[declared[name]]).values() for name, instance in groups.items())
+
+
+def test_a_command_imports_only_its_own_module():
+    loaded = _loaded_after("import utanforskap.cli as c\nc._register('berakna')", full=True)
+    assert "utanforskap.cli.metoder" in loaded
+    assert not {"utanforskap.cli.rapport", "utanforskap.cli.webb", "utanforskap.cli.karta"} & loaded
 
 
 @pytest.mark.slow
@@ -39,6 +59,10 @@ def test_berakna_runs_without_the_heavy_libraries(tmp_path):
         f"sys.argv = ['utanforskap', 'berakna', 'cdc-svi-2022', '--data', {str(SVI)!r}, '--ut', {str(out)!r}]\n"
         "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
     )
-    loaded = _loaded_after(code)
+    modules = _loaded_after(code, full=True)
+    loaded = {m.split(".")[0] for m in modules}
     assert out.is_file() and out.stat().st_size > 0
     assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
+    # numpy (the engine ranks 3 144 counties with polars) and typer's rich help (only for
+    # help and errors) are not loaded either
+    assert not {"numpy", "typer.rich_utils"} & modules, sorted({"numpy", "typer.rich_utils"} & modules)

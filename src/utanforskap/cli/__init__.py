@@ -27,23 +27,26 @@ err_console = Console(stderr=True)
 
 __all__ = ["app", "console", "err_console", "main"]
 
-# Command modules, in the order they appear in --help.
-COMMAND_MODULES = [
-    "utanforskap.cli.metoder",
-    "utanforskap.cli.konformitet",
-    "utanforskap.cli.karta",
-    "utanforskap.cli.hamta",
-    "utanforskap.cli.importera",
-    "utanforskap.cli.rapport",
-    "utanforskap.cli.aggregera",
-    "utanforskap.cli.rojandekontroll",
-    "utanforskap.cli.syntetisk",
-    "utanforskap.cli.webb",
-    "utanforskap.cli.robusthet",
-    "utanforskap.cli.effekt",
-    "utanforskap.cli.anvandare", "utanforskap.cli.insatser",
-    "utanforskap.cli.uppfoljning",
-]
+# Command modules, in the order they appear in --help, with the commands each registers.
+# `utanforskap <kommando>` imports only that command's module (start-up time: typer builds
+# every registered command before it runs one); --help, --version and a name that is not a
+# command import them all. tests/test_startup.py checks that the names match.
+COMMAND_MODULES: dict[str, tuple[str, ...]] = {
+    "utanforskap.cli.metoder": ("metoder", "berakna", "frys"),
+    "utanforskap.cli.konformitet": ("konformitet",),
+    "utanforskap.cli.karta": ("karta", "kalibrera", "jamfor"),
+    "utanforskap.cli.hamta": ("hamta",),
+    "utanforskap.cli.importera": ("importera",),
+    "utanforskap.cli.rapport": ("rapport",),
+    "utanforskap.cli.aggregera": ("aggregera",),
+    "utanforskap.cli.rojandekontroll": ("rojandekontroll",),
+    "utanforskap.cli.syntetisk": ("syntetisk",),
+    "utanforskap.cli.webb": ("webb",),
+    "utanforskap.cli.robusthet": ("robusthet",),
+    "utanforskap.cli.effekt": ("effekt",),
+    "utanforskap.cli.anvandare": ("anvandare",), "utanforskap.cli.insatser": ("insatser",),
+    "utanforskap.cli.uppfoljning": ("uppfoljning",),
+}
 
 
 def _version(value: bool) -> None:
@@ -65,13 +68,15 @@ def _root(
     """Kartlägger, följer och hjälper till att minska utanförskap i svenska områden."""
 
 
-def _register() -> None:
-    for name in COMMAND_MODULES:
+def _register(command: str | None = None) -> None:
+    """Import the module of `command`, or every command module when it names none."""
+    modules = [m for m, names in COMMAND_MODULES.items() if command in names] or list(COMMAND_MODULES)
+    for name in modules:
         importlib.import_module(name)
 
 
 def main() -> None:
-    _register()
+    _register(sys.argv[1] if len(sys.argv) > 1 else None)
     try:
         app(prog_name="utanforskap")
     except UtanforskapError as exc:

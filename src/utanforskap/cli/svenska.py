@@ -13,7 +13,10 @@ the real command and fails if any English frame text comes back after an upgrade
 
 from __future__ import annotations
 
+import importlib.abc
+import importlib.util
 import re
+import sys
 
 USAGE = "Användning: "
 HELP_TEXT = "Visa den här hjälpen och avsluta."
@@ -66,27 +69,20 @@ def translate_error(message: str) -> str:
 
 
 def install() -> None:
-    """Replace typer's English frame texts (idempotent)."""
-    from typer import core, rich_utils
+    """Replace typer's English frame texts (idempotent). typer imports its rich help module
+    (typer.rich_utils, with rich's Markdown) only to print help or an error, so its texts are
+    replaced when it is imported: a command that runs without either never loads it."""
+    from typer import core
     from typer._click import core as click_core
     from typer._click import exceptions, formatting
 
-    if getattr(rich_utils, "_utanforskap_svenska", False):
+    if getattr(core, "_utanforskap_svenska", False):
         return
-    rich_utils._utanforskap_svenska = True  # type: ignore[attr-defined]  # our own marker on typer's module
-
-    rich_utils.ARGUMENTS_PANEL_TITLE = "Argument"
-    rich_utils.OPTIONS_PANEL_TITLE = "Flaggor"
-    rich_utils.COMMANDS_PANEL_TITLE = "Kommandon"
-    rich_utils.ERRORS_PANEL_TITLE = "Fel"
-    rich_utils.ABORTED_TEXT = "Avbrutet."
-    rich_utils.DEFAULT_STRING = "[standard: {}]"
-    rich_utils.ENVVAR_STRING = "[miljövariabel: {}]"
-    rich_utils.REQUIRED_LONG_STRING = "[krävs]"
-    rich_utils.DEPRECATED_STRING = "(utgår) "
-    rich_utils.RICH_HELP = "Skriv [blue]'{command_path} {help_option}'[/] för hjälp."
-    rich_utils.OptionHighlighter.highlights = [*rich_utils.OptionHighlighter.highlights, rf"(?P<usage>{USAGE})"]
-    rich_utils.highlighter = rich_utils.OptionHighlighter()
+    core._utanforskap_svenska = True  # type: ignore[attr-defined]  # our own marker on typer's module
+    if _RICH_UTILS in sys.modules:
+        _swedish_rich_utils(sys.modules[_RICH_UTILS])
+    else:
+        sys.meta_path.insert(0, _PatchOnImport())
 
     write_usage = formatting.HelpFormatter.write_usage
 
@@ -127,6 +123,52 @@ def install() -> None:
         own = vars(cls).get("format_message")
         if own is not None:
             cls.format_message = (lambda f: lambda self: translate_error(f(self)))(own)  # type: ignore[method-assign]  # patching typer's English texts
+
+
+_RICH_UTILS = "typer.rich_utils"
+
+
+class _PatchOnImport(importlib.abc.MetaPathFinder):
+    """Finds typer.rich_utils as Python would and replaces its texts right after it runs."""
+
+    def find_spec(self, fullname, path, target=None):
+        if fullname != _RICH_UTILS:
+            return None
+        if self in sys.meta_path:
+            sys.meta_path.remove(self)  # once; and the real finders locate the module
+        spec = importlib.util.find_spec(fullname)
+        if spec is None or spec.loader is None:  # pragma: no cover - typer without its help module
+            return spec
+        spec.loader = _PatchingLoader(spec.loader)
+        return spec
+
+
+class _PatchingLoader(importlib.abc.Loader):
+    def __init__(self, loader) -> None:
+        self.loader = loader
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module) -> None:
+        self.loader.exec_module(module)
+        _swedish_rich_utils(module)
+
+
+def _swedish_rich_utils(rich_utils) -> None:
+    """The panel titles and default markers of typer's rich help and errors."""
+    rich_utils.ARGUMENTS_PANEL_TITLE = "Argument"
+    rich_utils.OPTIONS_PANEL_TITLE = "Flaggor"
+    rich_utils.COMMANDS_PANEL_TITLE = "Kommandon"
+    rich_utils.ERRORS_PANEL_TITLE = "Fel"
+    rich_utils.ABORTED_TEXT = "Avbrutet."
+    rich_utils.DEFAULT_STRING = "[standard: {}]"
+    rich_utils.ENVVAR_STRING = "[miljövariabel: {}]"
+    rich_utils.REQUIRED_LONG_STRING = "[krävs]"
+    rich_utils.DEPRECATED_STRING = "(utgår) "
+    rich_utils.RICH_HELP = "Skriv [blue]'{command_path} {help_option}'[/] för hjälp."
+    rich_utils.OptionHighlighter.highlights = [*rich_utils.OptionHighlighter.highlights, rf"(?P<usage>{USAGE})"]
+    rich_utils.highlighter = rich_utils.OptionHighlighter()
 
 
 def _swedish_type(label):

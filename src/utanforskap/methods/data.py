@@ -132,16 +132,28 @@ def prepare(loaded: LoadedMethod, table: pl.DataFrame, source: str) -> pl.DataFr
             )
     key = pl.col(method.nyckel).cast(pl.String)
     empty_key = key.is_null() | (key.str.strip_chars() == "")
-    if table.select(empty_key.any()).item():
+    numbers = {name: _Number(table, name, spec.saknas) for name, spec in method.indata.items() if spec.typ != "text"}
+    if method.period:
+        numbers = {method.period: _Number(table, method.period, []), **numbers}
+    # Every check in one query; the row of a problem is looked up only when there is one.
+    found = table.select(
+        empty_key.any().alias("nyckel"),
+        *(e.any().alias(f"{i}{j}") for i, n in enumerate(numbers.values()) for j, e in enumerate((n.not_a_number, n.not_finite))),
+    ).row(0)
+    if found[0]:
         raise InputError(f"{source}: rad {_line(table, empty_key, source)}: tomt värde i nyckelkolumnen {method.nyckel}")
+    for i, number in enumerate(numbers.values()):
+        for problem, flagged in zip(("not_a_number", "not_finite"), found[1 + 2 * i : 3 + 2 * i], strict=True):
+            if flagged:
+                raise InputError(number.message(table, problem, source))
     columns = [key.str.strip_chars().alias(method.nyckel)]
     if method.period:
-        columns.append(_numeric(table, method.period, [], source).cast(pl.Int64).alias(method.period))
+        columns.append(numbers[method.period].values.cast(pl.Int64).alias(method.period))
     for name, spec in method.indata.items():
         if spec.typ == "text":
             columns.append(pl.col(name).cast(pl.String))
         else:
-            columns.append(_numeric(table, name, spec.saknas, source).alias(name))
+            columns.append(numbers[name].values.alias(name))
     prepared = table.select(columns)
     dup = prepared.select(ids).is_duplicated()
     if dup.any():
@@ -152,48 +164,52 @@ def prepare(loaded: LoadedMethod, table: pl.DataFrame, source: str) -> pl.DataFr
     return prepared
 
 
-def _numeric(table: pl.DataFrame, name: str, missing: list[Any], source: str) -> pl.Expr:
-    """The column as Float64; a cell that is not a finite number is an error naming its row.
+class _Number:
+    """A column read as Float64: its values, and what makes a cell an error, as expressions.
 
-    `missing` are the method's codes for a missing value (e.g. -999, "..", "NaN"); inf, -inf,
-    NaN and values too large for a float (1e400) are refused unless declared there.
+    `missing` are the method's codes for a missing value (e.g. -999, "..", "NaN"); a cell that
+    is not a number is an error, and so are inf, -inf, NaN and values too large for a float
+    (1e400) unless declared there. Declared codes become missing values.
     """
-    s = table[name]
-    offset = _row_offset(source)
-    numeric_codes = [float(c) for c in missing if _is_number(c)]
-    allowed_nan = any(math.isnan(c) for c in numeric_codes)
-    allowed_inf = {c for c in numeric_codes if math.isinf(c)}
-    finite_codes = [c for c in numeric_codes if math.isfinite(c)]
-    if s.dtype.is_numeric():
-        values = s.cast(pl.Float64)
-        text = values.cast(pl.String)
-    else:
-        text = s.cast(pl.String).str.strip_chars()
-        blanks = [""] + [str(c) for c in missing if not _is_number(c)]
-        text = pl.Series(name, text).replace(blanks, None)
-        values = text.cast(pl.Float64, strict=False)
-        bad = values.is_null() & text.is_not_null()
-        if bad.any():
-            i = int(bad.arg_max() or 0)
-            raise InputError(
-                f"{source}: rad {i + offset}, kolumn {name}: {text[i]!r} är inte ett tal "
+
+    def __init__(self, table: pl.DataFrame, name: str, missing: list[Any]):
+        self.name = name
+        numeric_codes = [float(c) for c in missing if _is_number(c)]
+        allowed_nan = any(math.isnan(c) for c in numeric_codes)
+        allowed_inf = [c for c in dict.fromkeys(numeric_codes) if math.isinf(c)]
+        finite_codes = [c for c in numeric_codes if math.isfinite(c)]
+        if table.schema[name].is_numeric():
+            values = pl.col(name).cast(pl.Float64)
+            self.text = values.cast(pl.String)
+            self.not_a_number = pl.lit(False)
+        else:
+            blanks = [""] + [str(c) for c in missing if not _is_number(c)]
+            self.text = pl.col(name).cast(pl.String).str.strip_chars().replace(blanks, None)
+            values = self.text.cast(pl.Float64, strict=False)
+            self.not_a_number = values.is_null() & self.text.is_not_null()
+        declared = values.is_nan().fill_null(False) & allowed_nan
+        if allowed_inf:
+            declared = declared | values.is_in(allowed_inf).fill_null(False)
+        values = pl.when(declared).then(None).otherwise(values)
+        self.not_finite = (values.is_nan() | values.is_infinite()).fill_null(False)
+        if finite_codes:
+            values = pl.when(values.is_in(finite_codes).fill_null(False)).then(None).otherwise(values)
+        self.values = values
+
+    def message(self, table: pl.DataFrame, problem: str, source: str) -> str:
+        """The error for the first row with `problem` (not_a_number or not_finite)."""
+        i = int(table.select(getattr(self, problem).arg_max()).item())
+        text = table.select(self.text.gather(i)).item()
+        if problem == "not_a_number":
+            return (
+                f"{source}: rad {i + _row_offset(source)}, kolumn {self.name}: {text!r} är inte ett tal "
                 "(använd decimalpunkt; lämna tomt eller ange metodens kod för saknat värde)"
             )
-    declared = values.is_nan().fill_null(False) & allowed_nan
-    if allowed_inf:
-        declared = declared | values.is_in(list(allowed_inf)).fill_null(False)
-    values = values.set(declared, None)
-    not_finite = (values.is_nan() | values.is_infinite()).fill_null(False)
-    if not_finite.any():
-        i = int(not_finite.arg_max() or 0)
-        raise InputError(
-            f"{source}: rad {i + offset}, kolumn {name}: {text[i]!r} är inte ett ändligt tal "
+        return (
+            f"{source}: rad {i + _row_offset(source)}, kolumn {self.name}: {text!r} är inte ett ändligt tal "
             "(inf, NaN och tal över 1e308 godtas inte; lämna tomt för saknat värde, "
             "eller deklarera koden under saknas i metoden)"
         )
-    if finite_codes:
-        values = values.set(values.is_in(finite_codes).fill_null(False), None)
-    return pl.lit(values)
 
 
 def _row_offset(source: str) -> int:

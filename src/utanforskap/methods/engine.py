@@ -102,8 +102,10 @@ def run(
 
 
 def _raise_first_violation(source: str, result: pl.DataFrame, checks: tuple[Check, ...]) -> None:
-    """The first broken data condition (e.g. a numerator above its denominator), as an error."""
-    for check in checks:
+    """The first broken data condition (e.g. a numerator above its denominator), as an error.
+    Every condition is tested in one query; the offending row is looked up only when one fails."""
+    broken = result.select(check.violation.any().alias(str(i)) for i, check in enumerate(checks)).row(0)
+    for check in (c for c, b in zip(checks, broken, strict=True) if b):
         rows = result.filter(check.violation)
         if rows.height:
             raise InputError(f"{source}: {check.message(rows.row(0, named=True))}")

@@ -17,15 +17,18 @@ Missing values are nulls. The semantics, the same for every method (docs/metoder
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
-import numpy as np
 import polars as pl
 
 from utanforskap.errors import MethodError
 from utanforskap.methods import model as m
+
+if TYPE_CHECKING:
+    import numpy as np
 
 _RankMethod = Literal["average", "min", "max", "dense", "ordinal", "random"]
 _Col = Callable[[str], pl.Expr]  # a step's input column by name
@@ -103,12 +106,22 @@ def build(step: m.Step, ctx: Context) -> pl.Expr:
 
 
 # ---- ranks ----------------------------------------------------------------------------------
+# Ranks are computed by numpy (rank_array) or by polars' own rank; the two give the same
+# ranks for every tie rule (tests/test_engine_ranks.py). numpy's sort is several times faster
+# on large columns, but importing numpy costs about 0.15 s: a column shorter than this, with
+# numpy not yet loaded, is ranked by polars (`utanforskap berakna` on the SVI's 3 144
+# counties loads no numpy). NaN, which the two order differently, always goes to numpy.
+NUMPY_RANKS_FROM = 20_000
+
+
 def rank_array(values: np.ndarray, tie: str) -> np.ndarray:
     """Ranks (1 = smallest) of a float array without missing values.
 
     min, max, medel and tat do not depend on the order among equal values, so an unstable
     sort serves; it is several times faster than a stable one (see bench/bench_methods.py).
     """
+    import numpy as np
+
     n = values.size
     if n == 0:
         return np.empty(0, dtype=np.float64)
@@ -135,17 +148,32 @@ def rank_array(values: np.ndarray, tie: str) -> np.ndarray:
     return out
 
 
+def _ranks(values: pl.Series, tie: str, descending: bool, use_numpy: bool | None = None) -> pl.Series:
+    """Float ranks (1 = first) of a Float64 series without missing values; `use_numpy`
+    chooses the implementation (None: numpy when loaded, for long columns and for NaN)."""
+    if use_numpy is None:
+        use_numpy = "numpy" in sys.modules or values.len() >= NUMPY_RANKS_FROM or bool(values.is_nan().any())
+    if use_numpy:
+        array = values.to_numpy()
+        return pl.Series(values.name, rank_array(-array if descending else array, tie))
+    return values.rank(cast(_RankMethod, _TIES[tie]), descending=descending).cast(pl.Float64)
+
+
 def _rank_series(s: pl.Series, tie: str, descending: bool, percentile: bool = False) -> pl.Series:
     valid = s.is_not_null()
-    values = s.drop_nulls().cast(pl.Float64).to_numpy()
-    ranks = rank_array(-values if descending else values, tie)
+    ranks = _ranks(s.drop_nulls().cast(pl.Float64), tie, descending)
     if percentile:
-        # (rank - 1) / (n - 1) in numpy: one exact division; undefined for n = 1
-        ranks = (ranks - 1.0) / (ranks.size - 1.0) if ranks.size > 1 else np.full(ranks.size, np.nan)
+        # (rank - 1) / (n - 1), an exact division (a column by a column); undefined for n = 1
+        n = ranks.len()
+        ranks = _exact_div(ranks - 1.0, n - 1.0) if n > 1 else pl.Series(s.name, [None] * n, dtype=pl.Float64)
     if valid.all():
-        return pl.Series(s.name, ranks).fill_nan(None)
-    out = pl.Series(s.name, np.full(s.len(), np.nan)).scatter(valid.arg_true(), ranks)
-    return out.fill_nan(None)
+        return ranks.alias(s.name)
+    return pl.Series(s.name, [None] * s.len(), dtype=pl.Float64).scatter(valid.arg_true(), ranks)
+
+
+def _exact_div(num: pl.Series, den: float) -> pl.Series:
+    """num / den element by element, correctly rounded (see _div: not num * (1 / den))."""
+    return num / (num * 0.0 + den)
 
 
 def _rank_expr(x: pl.Expr, tie: str, descending: bool, grouped_: bool) -> pl.Expr:
@@ -300,6 +328,8 @@ def _log(step: m.Log, ctx: Context, col: _Col, grouped: _Grouped) -> pl.Expr:
         )
     )
     # numpy's logarithms: polars computes log10 and log2 as ln(x) / ln(b), a rounding more.
+    import numpy as np
+
     fn = {"e": np.log, "10": np.log10, "2": np.log2}[step.bas]
     return pl.when(shifted > 0).then(shifted).map_batches(
         lambda s: pl.Series(s.name, fn(s.to_numpy())).fill_nan(None), return_dtype=pl.Float64

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
+import functools
 import io
 import json
 import os
@@ -139,12 +140,12 @@ class ObservationStore:
 
     def variables(self, niva: str | None = None) -> set[str]:
         """The variables the store holds (at level `niva` when given)."""
-        frames = [pl.scan_parquet(f).select(pl.col("niva").cast(pl.String), pl.col("variabel").cast(pl.String)) for f in self.files()]
-        if not frames:
+        files = self.files()
+        if not files:
             return set()
-        frame = pl.concat(frames, how="vertical")
         if niva is not None:
-            frame = frame.filter(pl.col("niva") == niva)
+            return set(_level(_identity(files), niva)["variabel"].unique().to_list())
+        frame = pl.concat([pl.scan_parquet(f).select(pl.col("variabel").cast(pl.String)) for f in files], how="vertical")
         return set(frame.select(pl.col("variabel").unique()).collect()["variabel"].to_list())
 
     def read(
@@ -155,15 +156,13 @@ class ObservationStore:
         variabler: Sequence[str] | None = None,
     ) -> pl.DataFrame:
         """Observations filtered by level, period(s) and variables."""
-        # Polars over the verified files (each cast to the schema: a file may hold integers or
-        # dictionary-encoded text), filtered while scanning; no DuckDB connection per read.
-        cols = [pl.col(c).cast(t) for c, t in schema.COLUMNS.items()]
         files = self.files()
         if not files:
             return pl.DataFrame(schema={c: t for c, t in schema.COLUMNS.items()})
-        frame = pl.concat([pl.scan_parquet(f).select(cols) for f in files], how="vertical")
         if niva is not None:
-            frame = frame.filter(pl.col("niva") == niva)
+            frame = _level(_identity(files), niva).lazy()
+        else:
+            frame = _scan(files)
         if period is not None:
             frame = frame.filter(pl.col("period").is_in([period] if isinstance(period, str) else list(period)))
         if variabler is not None:
@@ -283,6 +282,27 @@ class Transaction:
                     f.unlink(missing_ok=True)
             raise
         _collect_garbage(root, new)
+
+
+def _scan(files: Sequence[Path]) -> pl.LazyFrame:
+    """Every row of the verified `files`, each cast to the schema (a file may hold integers
+    or dictionary-encoded text): polars over the files, no DuckDB connection per read."""
+    cols = [pl.col(c).cast(t) for c, t in schema.COLUMNS.items()]
+    return pl.concat([pl.scan_parquet(f).select(cols) for f in files], how="vertical")
+
+
+def _identity(files: Sequence[Path]) -> tuple[tuple[Path, int, int], ...]:
+    """The data files with size and mtime: the key of what was read from them."""
+    return tuple((f, (st := f.stat()).st_size, st.st_mtime_ns) for f in files)
+
+
+@functools.lru_cache(maxsize=2)
+def _level(files: tuple[tuple[Path, int, int], ...], niva: str) -> pl.DataFrame:
+    """Every row of one level, read once per process: a map reads the same level three or
+    four times (variables, inputs, population, report figures), a follow-up once per year.
+    Keyed by the data files (content-addressed, verified by `files()` before every read)
+    with their size and mtime, so a commit that changes the store gives a new entry."""
+    return _scan([f for f, _, _ in files]).filter(pl.col("niva") == niva).collect()
 
 
 # Files verified in this process: (path, size, mtime_ns, inode) -> sha256.

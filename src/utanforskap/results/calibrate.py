@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
 import polars as pl
 from pydantic import Field
 
@@ -25,6 +25,9 @@ from utanforskap.methods.loader import load as load_method
 from utanforskap.results.inputs import method_inputs
 from utanforskap.results.karta import MapResult, areas_with_population, classify, full_frame, memo, scalar_parameters, top_class
 from utanforskap.tomlmodel import Strict, load_toml_model, read_toml_text
+
+if TYPE_CHECKING:  # numpy is imported by the search only: a map's published fit needs none
+    import numpy as np
 
 MEASURES = ("omraden", "kommuner", "befolkning", "barn", "sarskilt")
 
@@ -147,6 +150,8 @@ class _AreaArrays:
 
     @classmethod
     def of(cls, om: pl.DataFrame) -> _AreaArrays:
+        import numpy as np
+
         kommun = om["kommun_kod"].to_numpy()
         order = np.argsort(kommun, kind="stable")
         starts = np.flatnonzero(np.r_[True, kommun[order][1:] != kommun[order][:-1]])
@@ -155,12 +160,16 @@ class _AreaArrays:
         return cls(pop, kids, om["lan_kod"].to_numpy(), order, starts)
 
     def mask(self, t: Target) -> np.ndarray:
+        import numpy as np
+
         return np.ones(self.pop.shape[0], bool) if t.lan is None else np.isin(self.lan, t.lan)
 
 
 def calibrate(spec: Spec | None = None, data: str | DataSource = "paket") -> Calibration:
     """Exhaustive grid search over `data` (a name open_source knows, or an opened source);
     see the module docstring."""
+    import numpy as np
+
     spec = spec or load_spec()
     source = data if isinstance(data, DataSource) else open_source(data)
     loaded = load_method(spec.metod)
@@ -190,6 +199,8 @@ def calibrate(spec: Spec | None = None, data: str | DataSource = "paket") -> Cal
 def _flag_counts(shape: _Shape, spec: Spec, base: MapResult) -> tuple[np.ndarray, list[int]]:
     """Flag counts for every combination of the factors' candidate thresholds: a
     (combinations x areas) matrix, and the number of candidates per factor."""
+    import numpy as np
+
     full = full_frame(base).sort("regso_kod")  # the engine's every column, from the same inputs
     n_areas = full.height
     # Per factor, a (candidates x areas) matrix of flags; fixed factors have one row.
@@ -198,7 +209,7 @@ def _flag_counts(shape: _Shape, spec: Spec, base: MapResult) -> tuple[np.ndarray
         values = full[lhs].to_numpy().astype(float)  # NaN where missing: never flagged (saknade = hoppa)
         cands = spec.rutnat.get(param, [base.parameters[param]])
         with np.errstate(invalid="ignore"):
-            flag_options.append(np.stack([_OPS[op](values, c) for c in cands]).astype(np.int8))
+            flag_options.append(np.stack([getattr(np, _OPS[op])(values, c) for c in cands]).astype(np.int8))
     n_factor_grid = [len(f) for f in flag_options]
     counts = np.zeros([*n_factor_grid, n_areas], dtype=np.int8)
     for i, f in enumerate(flag_options):
@@ -210,6 +221,8 @@ def _flag_counts(shape: _Shape, spec: Spec, base: MapResult) -> tuple[np.ndarray
 
 def _listed_totals(listed: np.ndarray, spec: Spec, a: _AreaArrays) -> dict[str, np.ndarray]:
     """Each target's total (but `sarskilt`, which needs the top class) for every combination."""
+    import numpy as np
+
     out: dict[str, np.ndarray] = {}
     for tid, t in spec.mal.items():
         mask = a.mask(t)
@@ -229,6 +242,8 @@ def _listed_totals(listed: np.ndarray, spec: Spec, a: _AreaArrays) -> dict[str, 
 def _best_combination(counts: np.ndarray, shape: _Shape, spec: Spec, base: MapResult, a: _AreaArrays) -> tuple[float, int, float, float]:
     """(loss, factor combination, listing threshold, top-class threshold) of least loss;
     ties go to the first in grid order."""
+    import numpy as np
+
     scalars = scalar_parameters(base)  # class limits are numbers (the loader refuses a list)
     listed_values = spec.rutnat.get(shape.listed_param, [scalars[shape.listed_param]])
     top_values = spec.rutnat.get(shape.top_param, [scalars[shape.top_param]]) if shape.top_param else [np.inf]
@@ -251,7 +266,7 @@ def _best_combination(counts: np.ndarray, shape: _Shape, spec: Spec, base: MapRe
     return best
 
 
-_OPS = {">=": np.greater_equal, ">": np.greater, "<=": np.less_equal, "<": np.less}
+_OPS = {">=": "greater_equal", ">": "greater", "<=": "less_equal", "<": "less"}  # numpy's functions
 
 
 @dataclass(frozen=True)

@@ -25,36 +25,48 @@ def method_inputs(loaded: LoadedMethod, store: ObservationStore, year: int, leve
     """
     method = loaded.method
     areas = geography.areas(level).select(pl.col(f"{level}_kod").alias("omrade"), *_geo_columns(loaded, level))
-    wanted: dict[tuple[str, str], list[str]] = {}
-    for name, spec in method.indata.items():
-        if spec.typ == "text" and name in _GEO_LEVEL_COLUMNS:
-            continue
-        wanted.setdefault((spec.variabel or name, spec.falt), []).append(name)
+    # (input, store variable, field, years summed) for every input read from the store
+    specs = [
+        (name, spec.variabel or name, spec.falt, [str(year + off) for off in spec.perioder])
+        for name, spec in method.indata.items()
+        if not (spec.typ == "text" and name in _GEO_LEVEL_COLUMNS)
+    ]
     periods = sorted({year + off for spec in method.indata.values() for off in spec.perioder})
-    variables = sorted({v for v, _ in wanted})
+    variables = sorted({variable for _, variable, _, _ in specs})
     obs = store.read(niva=level, period=[str(p) for p in periods], variabler=variables)
     if obs.is_empty() and variables:
         raise InputError(f"{store.root}: observationslagret har inga uppgifter för {level} år {year}")
-    table = areas
-    for name, spec in method.indata.items():
-        if spec.typ == "text" and name in _GEO_LEVEL_COLUMNS:
-            continue
-        variable = spec.variabel or name
-        years = [str(year + off) for off in spec.perioder]
-        rows = obs.filter((pl.col("variabel") == variable) & pl.col("period").is_in(years))
-        have = set(rows["period"].unique().to_list())
-        absent = [y for y in years if y not in have]
+    # Every input summed over its declared years in one group-by: a year missing for an
+    # area (or a missing value in one) makes the area's sum missing.
+    parts = [
+        obs.lazy()
+        .filter((pl.col("variabel") == variable) & pl.col("period").is_in(years))
+        .select(pl.lit(name).alias("indata"), "omrade", pl.col(field).alias("varde"), pl.lit(len(years)).alias("ar"))
+        for name, variable, field, years in specs
+    ]
+    names = [name for name, _, _, _ in specs]
+    table = areas.with_columns(pl.lit(None, dtype=pl.Float64).alias(name) for name in names)
+    if parts:
+        complete = (pl.len() == pl.col("ar").first()) & (pl.col("varde").null_count() == 0)
+        summed = (
+            pl.concat(parts, how="vertical")
+            .group_by("indata", "omrade", maintain_order=True)
+            .agg(pl.when(complete).then(pl.col("varde").sum()).alias("varde"))
+            .collect()
+        )
+        if summed.height:
+            wide = summed.pivot(on="indata", index="omrade", values="varde")
+            table = areas.join(wide, on="omrade", how="left").select(
+                *areas.columns, *(pl.col(n) if n in wide.columns else pl.lit(None, dtype=pl.Float64).alias(n) for n in names)
+            )
+    present = set(obs.select("variabel", "period").unique().iter_rows())
+    for name, variable, _, years in specs:
+        absent = [y for y in years if (variable, y) not in present]
         if absent:
             raise InputError(
                 f"{store.root}: variabeln {variable} saknas för {level} år {', '.join(absent)} "
                 f"(metoden {method.id}, indata {name}); välj ett annat år med --ar eller hämta uppgiften"
             )
-        # Sum over the declared years; a year missing for an area makes the area's sum missing.
-        summed = rows.group_by("omrade").agg(
-            pl.when(pl.col(spec.falt).null_count() == 0).then(pl.col(spec.falt).sum()).alias(name),
-            pl.len().alias("__n"),
-        ).with_columns(pl.when(pl.col("__n") == len(years)).then(pl.col(name)).alias(name)).drop("__n")
-        table = table.join(summed, on="omrade", how="left")
         _refuse_not_finite(table, name, variable, store)
     return table.rename({"omrade": method.nyckel})
 

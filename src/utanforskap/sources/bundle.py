@@ -25,14 +25,10 @@ from typing import Any
 
 import polars as pl
 
-from utanforskap import catalogue
 from utanforskap.atomic import atomic_path, write_text
 from utanforskap.atomic import sha256_file as sha256
 from utanforskap.errors import InputError
-from utanforskap.geography.hierarchy import Geography
-from utanforskap.observations.aggregate import aggregate
 from utanforskap.observations.store import ObservationStore, bundled_store
-from utanforskap.sources import polisen, scb_export, segregation, skolverket, valmyndigheten
 from utanforskap.sources.result import SourceResult
 
 MANIFEST = "manifest.json"
@@ -162,6 +158,12 @@ def verify(root: Path | None = None) -> list[str]:
 
 def build(fran: str | Path, till: str | Path | None = None) -> dict[str, Any]:
     """Read every source under `fran` (shared/data), write the package to `till`; return the manifest."""
+    # The readers only here: opening the bundled store (default_store) needs none of them.
+    from utanforskap import catalogue
+    from utanforskap.geography.hierarchy import Geography
+    from utanforskap.observations.aggregate import aggregate
+    from utanforskap.sources import polisen, scb_export, segregation, skolverket, valmyndigheten
+
     fran = Path(fran)
     if (fran / "data" / "se").is_dir() and not (fran / "se").is_dir():
         fran = fran / "data"
