@@ -270,6 +270,8 @@ class System:
         self.cost = self._costs()
         self.sweeps = 0  # sweeps of the first guess (presuppress)
         self.escalate = 1  # cells suppressed per failing cell and round (raised when rounds drag on)
+        self._memo: dict[str, np.ndarray] | None = None  # what the last audit proved (protecting)
+        self._entries: tuple[np.ndarray, ...] | None = None  # the equations' entries, sorted (presuppress)
 
     def _costs(self) -> np.ndarray:
         """The information lost by suppressing a cell: the persons behind it (its value for a count)."""
@@ -309,23 +311,28 @@ class System:
         (it has to move as far as the sensitive cell it protects: `need` is updated in place). This is local (one equation at a
         time), so it does not prove anything: the audit decides, and repairs what is left.
         """
-        eq = self.eq.tocoo()
-        keep = eq.data != 0
-        order = np.lexsort((eq.col[keep], eq.row[keep]))
-        r, c, sign = eq.row[keep][order], eq.col[keep][order], eq.data[keep][order]
+        if self._entries is None:  # the equations do not change between rounds: sort them once
+            eq = self.eq.tocoo()
+            keep = eq.data != 0
+            order = np.lexsort((eq.col[keep], eq.row[keep]))
+            r, c = eq.row[keep][order].astype(np.int64), eq.col[keep][order].astype(np.int64)
+            first = np.r_[True, r[1:] != r[:-1]] if r.size else np.zeros(0, dtype=bool)
+            self._entries = (r, c, eq.data[keep][order], np.flatnonzero(first), np.cumsum(first) - 1)
+        r, c, sign, starts, segment = self._entries
         if r.size == 0:
             return 0
         n_rows = self.eq.shape[0]
-        starts = np.flatnonzero(np.r_[True, r[1:] != r[:-1]])
-        segment = np.cumsum(np.r_[True, r[1:] != r[:-1]]) - 1
         assert self.truth is not None
         truth = self.truth
         value = np.nan_to_num(truth, nan=0.0)[c]
         part, total = sign < 0, sign > 0
         nd, hidden, exists = need[c], self.hidden[c], self.exists[c]
         position = np.arange(r.size)
+        cost = self.cost[c]
         for sweep in range(1, 10_001):
-            unknown = ((suppressed[c] | hidden) & exists)
+            # A hidden group the intruder can derive (its equation's other cells known) is not room to move.
+            open_cells, by_row = self._open_hidden(r, c, sign, value, suppressed, need, n_rows)
+            unknown = open_cells[c]
             n_part = np.bincount(r, weights=unknown & part, minlength=n_rows)[r]
             n_total = np.bincount(r, weights=unknown & total, minlength=n_rows)[r]
             s_part = np.bincount(r, weights=np.where(unknown & part, value, 0.0), minlength=n_rows)[r]
@@ -340,13 +347,29 @@ class System:
             bad = row_short > 0
             if not bad.any():
                 return sweep
-            published = exists & ~unknown & bad
+            published = exists & ~unknown & ~hidden & bad
             score = np.where(published & part, np.where(value >= row_short, value, 1e12 - value), np.inf)
             score = np.where(published & total, 1e15, score)
             best = np.minimum.reduceat(score, starts)[segment]
             pick = np.where(np.isfinite(score) & (score == best), position, r.size)
             first = np.minimum.reduceat(pick, starts)
             got = first < r.size
+            # No published cell in the equation: open a derived hidden group in it instead, by
+            # suppressing the cheapest published cell of the equation that gave it away.
+            derived = exists & hidden & ~unknown & bad & (by_row[c] >= 0)
+            d_score = np.where(derived, np.where(value >= row_short, value, 1e12 - value), np.inf)
+            d_best = np.minimum.reduceat(d_score, starts)[segment]
+            d_pick = np.minimum.reduceat(np.where(np.isfinite(d_score) & (d_score == d_best), position, r.size), starts)
+            via = ~got & (d_pick < r.size)
+            if via.any():
+                pub_score = np.where(exists & ~unknown & ~hidden, cost, np.inf)
+                p_best = np.minimum.reduceat(pub_score, starts)
+                p_pick = np.minimum.reduceat(np.where(np.isfinite(pub_score) & (pub_score == p_best[segment]), position, r.size), starts)
+                seg_of_row = np.full(n_rows, -1, dtype=np.int64)
+                seg_of_row[r[starts]] = np.arange(starts.size)
+                alt = p_pick[seg_of_row[by_row[c[d_pick[via]]]]]
+                first[np.flatnonzero(via)] = alt
+                got = first < r.size
             if not got.any():
                 return sweep
             # A figure suppressed for a sensitive one must move as far itself: it inherits the need.
@@ -355,6 +378,31 @@ class System:
             np.maximum.at(need, chosen, np.minimum(row_need[got], np.maximum(truth[chosen], 0.0)))
             nd = need[c]
         return 10_000
+
+    def _open_hidden(self, r, c, sign, value, suppressed, need, n_rows):
+        """Per cell: unknown to the intruder after exact propagation, where only hidden groups that are
+        not sensitive can become known (suppressed and sensitive cells stay unknown: their equations
+        are checked for room instead). Also, per cell, the equation that gave it away (-1: none).
+
+        Equations (sorted COO r, c, sign; `value` the true value per entry) with one unknown give it
+        away, and so do equations whose unknowns all have the same sign and sum to zero.
+        """
+        unknown = (suppressed | self.hidden) & self.exists
+        free = self.hidden & (need <= 0) & ~suppressed
+        by_row = np.full(self.size, -1, dtype=np.int64)
+        same = np.abs(sign)
+        for _ in range(1_000):
+            u = unknown[c]
+            cnt = np.bincount(r, weights=u, minlength=n_rows)
+            pos = np.bincount(r, weights=u & (sign > 0), minlength=n_rows)
+            total = np.bincount(r, weights=np.where(u, value * same, 0.0), minlength=n_rows)
+            gives = (cnt == 1) | ((cnt > 1) & (total == 0) & ((pos == 0) | (pos == cnt)))
+            hit = u & gives[r] & free[c]
+            if not hit.any():
+                break
+            unknown[c[hit]] = False
+            by_row[c[hit]] = r[hit]
+        return unknown, by_row
 
     # ---- exact propagation -------------------------------------------------------------
     def _propagate(self, known: np.ndarray, x: np.ndarray):
@@ -533,15 +581,36 @@ class System:
         row_lo = np.where(is_eq, rhs, -_hs.kHighsInf)
         state: dict[str, Any] = {"n_lp": 0, "model": None}
 
-        def build(active_cols: np.ndarray) -> None:
-            """An LP over these columns (whole components) and their rows."""
+        def build(active_cols: np.ndarray, capped: np.ndarray | None = None) -> None:
+            """An LP over these columns (whole components) and their rows.
+
+            With `capped` (positions in active_cols): two more columns per such cell, u <= x and
+            u <= its required upper end, w <= -x and w <= -(its required lower end), so that
+            maximising u (or w) pushes the cell up (or down) only as far as it needs to go.
+            """
             act_rows = np.flatnonzero(np.isin(comp_row, np.unique(comp_col[active_cols])))
             csc = sub[act_rows][:, active_cols].tocsc()
+            n_x, n_r = active_cols.size, act_rows.size
+            c_lo, c_hi = col_lo[active_cols], col_hi[active_cols]
+            r_lo, r_hi = row_lo[act_rows], rhs[act_rows]
+            if capped is not None and capped.size:
+                k = capped.size
+                cell = active_cols[capped]
+                aux = np.arange(2 * k)
+                link = sp.csr_matrix(
+                    (np.r_[np.ones(2 * k), -np.ones(k), np.ones(k)],
+                     (np.r_[aux, np.arange(k), k + np.arange(k)], np.r_[n_x + aux, capped, capped])),
+                    shape=(2 * k, n_x + 2 * k))
+                csc = sp.vstack([sp.hstack([csc, sp.csc_matrix((n_r, 2 * k))]), link]).tocsc()
+                c_lo = np.r_[c_lo, np.full(2 * k, -_hs.kHighsInf)]
+                c_hi = np.r_[c_hi, np.minimum(goal_hi[cell], _BIG), -np.maximum(goal_lo[cell], -_BIG)]
+                r_lo = np.r_[r_lo, np.full(2 * k, -_hs.kHighsInf)]
+                r_hi = np.r_[r_hi, np.zeros(2 * k)]
             lp = _hs.HighsLp()
-            lp.num_col_, lp.num_row_ = active_cols.size, act_rows.size
-            lp.col_cost_ = np.zeros(active_cols.size)
-            lp.col_lower_, lp.col_upper_ = col_lo[active_cols], col_hi[active_cols]
-            lp.row_lower_, lp.row_upper_ = row_lo[act_rows], rhs[act_rows]
+            lp.num_col_, lp.num_row_ = csc.shape[1], csc.shape[0]
+            lp.col_cost_ = np.zeros(csc.shape[1])
+            lp.col_lower_, lp.col_upper_ = c_lo, c_hi
+            lp.row_lower_, lp.row_upper_ = r_lo, r_hi
             lp.a_matrix_.format_ = _hs.MatrixFormat.kColwise
             lp.a_matrix_.start_ = csc.indptr
             lp.a_matrix_.index_ = csc.indices
@@ -550,21 +619,31 @@ class System:
             h.setOptionValue("presolve", "off")  # warm starts: only the costs change between solves
             h.passModel(lp)
             state["model"] = (h, active_cols, act_rows)
+            state["n_cols"] = csc.shape[1]
 
-        def run(cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            """Solve with these costs (full length); values (nan outside the model) and row duals (0 outside)."""
+        def run(cost: np.ndarray, aux_cost: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+            """Solve with these costs (full length; `aux_cost` for the capped columns); values (nan
+            outside the model) and row duals (0 outside)."""
             h, active_cols, act_rows = state["model"]
-            h.changeColsCost(active_cols.size, np.arange(active_cols.size, dtype=np.int32), cost[active_cols])
+            full = np.zeros(state["n_cols"])
+            full[: active_cols.size] = cost[active_cols]
+            if aux_cost is not None:
+                full[active_cols.size :] = aux_cost
+            h.changeColsCost(full.size, np.arange(full.size, dtype=np.int32), full)
+            t_run = time.perf_counter()
             h.run()
             state["n_lp"] += 1
+            if _DEBUG:
+                print(f"  LP {state['n_lp']}: {state['n_cols']} kolumner, {time.perf_counter() - t_run:.1f} s, "
+                      f"{int(h.getInfo().simplex_iteration_count)} iterationer", file=sys.stderr)
             status = h.getModelStatus()
             if status != _hs.HighsModelStatus.kOptimal:
                 raise InputError(f"röjandekontroll: LP-lösaren misslyckades ({h.modelStatusToString(status)})")
             sol = h.getSolution()
             value = np.full(nc, np.nan)
-            value[active_cols] = np.asarray(sol.col_value)
+            value[active_cols] = np.asarray(sol.col_value)[: active_cols.size]
             dual = np.zeros(nr)
-            dual[act_rows] = np.asarray(sol.row_dual)
+            dual[act_rows] = np.asarray(sol.row_dual)[: act_rows.size]
             return value, dual
 
         req_lo, req_hi = self._required(cols)
@@ -572,24 +651,89 @@ class System:
         zero_from = self.zero_from[cols]
         seen_lo, seen_hi = np.full(nc, np.inf), np.full(nc, -np.inf)
         done = np.zeros(nc, dtype=bool)  # exact interval known
+        # How far the capped LPs push each cell: its required ends, else (cells that are not
+        # sensitive but must not be narrow) its true value plus and minus the minimal width.
+        goal_lo, goal_hi = req_lo.copy(), req_hi.copy()
+        if self.truth is not None:  # the true table is one the intruder cannot rule out
+            seen_lo = seen_hi = np.nan_to_num(self.truth[cols])
+            width = np.where(count, self.rules.skyddsmarginal, self.rules.dagar_minsta_marginal)
+            v = np.nan_to_num(self.truth[cols])
+            goal_hi = np.where(np.isfinite(req_hi), req_hi, v + width)
+            goal_lo = np.where(np.isfinite(req_lo), req_lo, np.maximum(v - width, 0.0))
+
+        # A narrow interval only matters for a count that may be below N: one whose interval
+        # reaches below N while narrower than p holds at most N + p - 2 (its true value is inside).
+        if self.truth is not None:
+            may_be_small = ~count | (np.nan_to_num(self.truth[cols]) < self.n + self.rules.skyddsmarginal - 1)
+        else:
+            may_be_small = np.ones(nc, dtype=bool)
 
         def settled_now() -> np.ndarray:
             s_lo, s_hi = np.ceil(seen_lo - _EPS), np.floor(seen_hi + _EPS)
             settled = (s_hi >= req_hi - _EPS) & (s_lo <= req_lo + _EPS)
             wide = np.where(count, s_hi - s_lo >= self.rules.skyddsmarginal, s_hi - s_lo >= self.rules.dagar_minsta_marginal)
-            return settled & wide
+            return settled & (wide | ~may_be_small)
 
-        if nc:
-            build(np.arange(nc))
+        # Protecting, round after round: a component with no cell that was known in the last round
+        # is the same component with the same published neighbours, so what was proved holds.
+        memo = self._memo if (self.truth is not None and not exact) else None
+        reuse = np.zeros(nc, dtype=bool)
+        if memo is not None and nc:
+            dirty = np.zeros(ids.size, dtype=bool)
+            dirty[comp_col[~memo["unknown"][cols]]] = True
+            reuse = ~dirty[comp_col]
+            seen_lo = np.where(reuse, memo["lo"][cols], seen_lo)
+            seen_hi = np.where(reuse, memo["hi"][cols], seen_hi)
+            done[reuse] = memo["done"][cols[reuse]]
+
+        def remember() -> None:
+            if self.truth is not None and not exact:
+                unknown = np.zeros(self.size, dtype=bool)
+                unknown[cols] = True
+                lo_c, hi_c, done_c = np.full(self.size, np.nan), np.full(self.size, np.nan), np.zeros(self.size, dtype=bool)
+                lo_c[cols], hi_c[cols], done_c[cols] = seen_lo, seen_hi, done
+                self._memo = {"unknown": unknown, "lo": lo_c, "hi": hi_c, "done": done_c}
+
+        if nc and not reuse.all():
+            build(np.flatnonzero(~reuse))
             for sense in (-1.0, 1.0):  # every cell up at once, then down
                 value, _ = run(np.full(nc, sense))
                 seen_lo, seen_hi = np.fmin(seen_lo, value), np.fmax(seen_hi, value)
-            # Feasible tables certify many cells at once: push a random half of the unsettled
-            # cells, each the way it still lacks (cells tied by one equation would cancel each
-            # other if all were pushed together), until that stops settling cells.
+        dual = np.zeros(nr)
+        if nc:
+            todo = ~settled_now()
+            if not exact and self.truth is not None and todo.any():
+                # Feasible tables certify many cells at once: maximise, over the unsettled cells,
+                # how far each gets towards its required end (capped there, so that a cell that
+                # has gone far enough stops competing with its neighbours), up and then down,
+                # until that stops settling cells.
+                active = np.flatnonzero(np.isin(comp_col, np.unique(comp_col[todo])))
+                pos = np.full(nc, -1, dtype=np.int64)
+                pos[active] = np.arange(active.size)
+                capped = np.flatnonzero(todo)
+                build(active, pos[capped])
+                k = capped.size
+                for _ in range(_MAX_PUSHES):
+                    before = int((~settled_now()).sum())
+                    for side in (0, 1):
+                        s_lo, s_hi = np.ceil(seen_lo - _EPS), np.floor(seen_hi + _EPS)
+                        lacks = (s_hi[capped] < goal_hi[capped] - _EPS) if side == 0 else (s_lo[capped] > goal_lo[capped] + _EPS)
+                        lacks &= ~settled_now()[capped]
+                        if not lacks.any():
+                            continue
+                        aux = np.zeros(2 * k)
+                        aux[side * k + np.flatnonzero(lacks)] = -1.0
+                        value, _ = run(np.zeros(nc), aux)
+                        seen_lo, seen_hi = np.fmin(seen_lo, value), np.fmax(seen_hi, value)
+                    after = int((~settled_now()).sum())
+                    if after == 0 or after > 0.9 * before:
+                        break
+            # Without true values: push a random half of the unsettled cells, each the way it
+            # still lacks (cells tied by one equation would cancel each other if all were pushed
+            # together), until that stops settling cells.
             rng = np.random.default_rng(17)
-            stalls, dual = 0, np.zeros(nr)
-            for _ in range(_MAX_PUSHES):
+            stalls = 0
+            for _ in range(_MAX_PUSHES if self.truth is None else 0):
                 todo = ~settled_now()
                 if exact or todo.sum() < 4 or stalls >= 3:
                     break
@@ -601,11 +745,17 @@ class System:
                 seen_lo, seen_hi = np.fmin(seen_lo, value), np.fmax(seen_hi, value)
                 stalls = stalls + 1 if (~settled_now()).sum() > 0.95 * todo.sum() else 0
         todo = ~settled_now()
+        if _DEBUG:
+            per = np.bincount(comp_col[todo], minlength=ids.size) if nc else np.zeros(1, dtype=np.int64)
+            print(f"granska: {ids.size} komponenter (störst {np.bincount(comp_col).max() if nc else 0}), "
+                  f"{int(todo.sum())} av {nc} utan bevis efter {state['n_lp']} LP, högst {per.max()} per komponent, "
+                  f"i {int((per > 0).sum())} komponenter", file=sys.stderr)
         if not exact and self.truth is not None and todo.sum() > _MAX_SINGLE:
             # Too many cells without a certificate to bound each on its own: protecting, each of
             # them counts as a violation and gets a cheap published neighbour suppressed.
             lo[cols], hi[cols] = seen_lo, seen_hi
             self.last_exact = np.zeros(self.size, dtype=bool)
+            remember()
             t = np.flatnonzero(todo)
             return state["n_lp"], self._by_duals(cols[t], comp_col[t], rows, comp_row, dual, published)
         fixes = []
@@ -647,6 +797,7 @@ class System:
         lo[cols], hi[cols] = seen_lo, seen_hi
         self.last_exact = np.zeros(self.size, dtype=bool)
         self.last_exact[cols[done]] = True
+        remember()
         return state["n_lp"], (np.concatenate(fixes) if fixes else np.zeros(0, dtype=np.int64))
 
     def _required(self, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
