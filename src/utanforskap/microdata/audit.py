@@ -759,10 +759,6 @@ class System:
             t = np.flatnonzero(todo)
             return state["n_lp"], self._by_duals(cols[t], comp_col[t], rows, comp_row, dual, published)
         fixes = []
-        if _DEBUG:
-            sizes = np.bincount(comp_col)
-            print(f"granska: {ids.size} komponenter (störst {sizes.max()}), "
-                  f"{int((~settled_now()).sum())} av {nc} utan bevis efter {state['n_lp']} LP", file=sys.stderr)
         for _ in range(nc + 1):
             settled = settled_now()
             todo = np.flatnonzero(~done & (exact | ~settled))
