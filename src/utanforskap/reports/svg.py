@@ -142,8 +142,8 @@ class Drawing:
         self.body.append(f"<path {attrs}/>")
 
     def path(self, d: str, fill: str, stroke: str | None = None, stroke_width: float = 1.0, transform: str | None = None,
-             clip: str | None = None) -> None:
-        attrs = f'd="{d}" fill="{fill}"'
+             clip: str | None = None, evenodd: bool = False) -> None:
+        attrs = f'd="{d}" fill="{fill}"' + (' fill-rule="evenodd"' if evenodd else "")
         if stroke:
             attrs += f' stroke="{stroke}" stroke-width="{num(stroke_width)}" stroke-linejoin="round"'
         if transform:
@@ -189,14 +189,17 @@ class Drawing:
     def raw(self, element: str) -> None:
         self.body.append(element)
 
-    def svg(self) -> bytes:
-        w, h = num(self.width), num(self.height)
+    def svg(self, crop: tuple[float, float, float, float] | None = None) -> bytes:
+        """The image; `crop` (x0, y0, x1, y1): only that part of it, as matplotlib's
+        bbox_inches="tight" trims a figure to what is drawn."""
+        x0, y0, x1, y1 = crop or (0.0, 0.0, self.width, self.height)
+        w, h = num(x1 - x0), num(y1 - y0)
         head = (
             f'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" version="1.1" '
-            f'width="{w}pt" height="{h}pt" viewBox="0 0 {w} {h}">'
+            f'width="{w}pt" height="{h}pt" viewBox="{num(x0)} {num(y0)} {w} {h}">'
         )
         defs = f"<defs>{''.join(self.defs)}</defs>" if self.defs else ""
-        background = f'<rect x="0" y="0" width="{w}" height="{h}" fill="#ffffff"/>'
+        background = f'<rect x="{num(x0)}" y="{num(y0)}" width="{w}" height="{h}" fill="#ffffff"/>'
         return (head + defs + background + "".join(self.body) + "</svg>").encode("utf-8")
 
 
@@ -209,6 +212,15 @@ def nice_ticks(lo: float, hi: float, length_pt: float, per_tick_pt: float) -> li
     values = MaxNLocator(nbins=nbins, steps=[1, 2, 2.5, 5, 10]).tick_values(lo, hi)
     eps = (hi - lo) * 1e-10
     return [float(v) for v in values if lo - eps <= v <= hi + eps]
+
+
+def ring_paths(rings, transform) -> str:
+    """SVG path data for polygon rings (arrays of x, y), each mapped by `transform(xy) -> xy`."""
+    parts = []
+    for ring in rings:
+        xy = transform(ring)
+        parts.append("M" + " L".join(f"{num(x)} {num(y)}" for x, y in xy.tolist()) + " Z")
+    return " ".join(parts)
 
 
 class Axes:
