@@ -98,13 +98,10 @@ def render_html(prep: content.Prepared, kind: Kind, code: str | None, databas: s
 
 
 def html_to_pdf(html: str) -> bytes:
-    import logging
+    """WeasyPrint's PDF of `html`, set up once per process (reports.pdf)."""
+    from utanforskap.reports.pdf import html_to_pdf as convert
 
-    from weasyprint import HTML
-
-    # WeasyPrint warns about CSS it ignores (e.g. screen-only grid details); not the user's concern.
-    logging.getLogger("weasyprint").setLevel(logging.ERROR)
-    return HTML(string=html).write_pdf()
+    return convert(html)
 
 
 # ---- file names and the batch -----------------------------------------------------------------------------------------
