@@ -298,32 +298,34 @@ def _space(size: float) -> float:
     return text_width(" x", size) - text_width("x", size)
 
 
-def _x_axis(d, ax, ticks: list[tuple[float, str]], label: str) -> None:
+def _x_axis(d, ax, ticks: list[tuple[float, str]], label: str, size: float | None = None, colour: str = TICK_COLOUR) -> None:
     """Ticks below the axis, their labels, and the axis label under them."""
-    size = STYLE["font.size"]
+    size = size or STYLE["font.size"]
     for x, text in ticks:
-        d.line([(x, ax.bottom), (x, ax.bottom + TICK_LENGTH)], TICK_COLOUR, 0.8, cap="butt")
-        d.text(x, ax.bottom + TICK_LENGTH + TICK_PAD, text, size, anchor="middle", va="top")
+        d.line([(x, ax.bottom), (x, ax.bottom + TICK_LENGTH)], colour, 0.8, cap="butt")
+        d.text(x, ax.bottom + TICK_LENGTH + TICK_PAD, text, size, anchor="middle", va="top", fill=colour)
     if label:
         d.text(ax.left + ax.width / 2, ax.bottom + TICK_LENGTH + TICK_PAD + size + LABEL_PAD, label, size, anchor="middle", va="top")
 
 
-def _y_ticks(d, ax, ticks: list[tuple[float, str]]) -> float:
+def _y_ticks(d, ax, ticks: list[tuple[float, str]], size: float | None = None, colour: str = TICK_COLOUR) -> float:
     """Ticks left of the axis with right-aligned labels; returns the labels' widest width."""
     from utanforskap.reports.svg import text_width
 
-    size = STYLE["font.size"]
+    size = size or STYLE["font.size"]
     widest = 0.0
     for y, text in ticks:
-        d.line([(ax.left - TICK_LENGTH, y), (ax.left, y)], TICK_COLOUR, 0.8, cap="butt")
+        d.line([(ax.left - TICK_LENGTH, y), (ax.left, y)], colour, 0.8, cap="butt")
         # matplotlib centres tick labels on their baseline ("center_baseline"): a little lower.
-        d.text(ax.left - TICK_LENGTH - TICK_PAD, y + 0.12 * size, text, size, anchor="end", va="center")
+        d.text(ax.left - TICK_LENGTH - TICK_PAD, y + 0.12 * size, text, size, anchor="end", va="center", fill=colour)
         widest = max([widest, *(text_width(line, size) for line in text.split("\n"))])
     return widest
 
 
-def _spines(d, ax) -> None:
-    d.line([(ax.left, ax.top), (ax.left, ax.bottom), (ax.right, ax.bottom)], SPINE_COLOUR, 0.8)
+def _spines(d, ax, box: bool = False, colour: str = SPINE_COLOUR) -> None:
+    """The left and bottom spines (STYLE hides the others); `box`: all four."""
+    corners = [(ax.right, ax.top), (ax.left, ax.top), (ax.left, ax.bottom), (ax.right, ax.bottom)]
+    d.line([*corners, corners[0]] if box else corners[1:], colour, 0.8)
 
 
 def _legend(d, items: list[tuple[str, tuple]], anchor_top: float, ncol: int) -> None:

@@ -159,7 +159,7 @@ class Drawing:
 
     def text(self, x: float, y: float, text: str, size: float, anchor: str = "start", va: str = "baseline",
              fill: str = "#1a1a1a", bold: bool = False, rotate: bool = False) -> None:
-        """Text at (x, y); `va`: baseline, top, center or bottom of the whole (multi-line) text,
+        """Text at (x, y); `va`: baseline (of the first line), last_baseline, top, center or bottom of the whole (multi-line) text,
         lines `LINE` font sizes apart, as matplotlib lays them out. `rotate`: read bottom to
         top (a y-axis label), then x and y name the point the text turns around."""
         lines = text.split("\n")
@@ -171,6 +171,7 @@ class Drawing:
             "top": ASCENT * size,
             "bottom": -DESCENT * size - block,
             "center": (ASCENT - DESCENT) / 2 * size - block / 2,
+            "last_baseline": -block,  # an axes title: its last line on y
         }[va]
         anchor_attr = "" if anchor == "start" else f' text-anchor="{anchor}"'
         weight = ' font-weight="bold"' if bold else ""
