@@ -183,13 +183,21 @@ def render_all_kommuner(
     n = min(workers if workers is not None else batch_workers(), len(rows))
     codes = [k["kommun_kod"] for k in rows]
     payload = _payload(prep) if n > 1 and len(rows) >= POOL_MIN_REPORTS else None
-    done = _render_pooled(payload, codes, fmt, out, n) if payload else (_write_kommun(prep, code, fmt, out) for code in codes)
     written = []
-    for i, (k, path) in enumerate(zip(rows, done, strict=True), start=1):
-        written.append(path)
-        if progress is not None:
-            progress(i, len(rows), k["kommun_namn"])
+    with _batch():
+        done = _render_pooled(payload, codes, fmt, out, n) if payload else (_write_kommun(prep, code, fmt, out) for code in codes)
+        for i, (k, path) in enumerate(zip(rows, done, strict=True), start=1):
+            written.append(path)
+            if progress is not None:
+                progress(i, len(rows), k["kommun_namn"])
     return written
+
+
+def _batch():
+    """What the reports of one batch share is read once: the metodbank's measures and gaps."""
+    from utanforskap.reports import insatser
+
+    return insatser.one_read()
 
 
 def _write_kommun(prep: content.Prepared, code: str, fmt: Format, out: Path) -> Path:
@@ -255,6 +263,8 @@ def _init_worker(payload: bytes) -> None:
 
     global _worker_prep
     _worker_prep = pickle.loads(payload)
+    # A worker lives for one batch: it reads what the batch shares once, for all its reports.
+    _batch().__enter__()
 
 
 def _worker_write(code: str, fmt: Format, out: Path) -> Path:

@@ -13,6 +13,7 @@ metodbank.gaps.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from functools import lru_cache
 
@@ -57,18 +58,46 @@ def connect(databas: str | None = None) -> tuple[Database | None, str | None]:
         return None, f"Metodbanken kunde inte läsas ({exc}). Rapporten visar därför inte vilka insatser som finns mot de flaggade problemen."
 
 
+_batch_reads: dict | None = None
+
+
+@contextlib.contextmanager
+def one_read():
+    """Within it the metodbank is read once per database and map (its published measures and
+    the gaps in every listed area), for a batch of reports rendered together: the same for
+    all 290 kommun reports. Outside it every report reads the metodbank anew (the web
+    application's metodbank changes while it runs)."""
+    global _batch_reads
+    outer = _batch_reads
+    if outer is None:
+        _batch_reads = {}
+    try:
+        yield
+    finally:
+        _batch_reads = outer
+
+
+def _once(key: tuple, make, *keep):
+    """make(), once per batch for `key` (ids of the objects in `keep`, kept alive so that an id is not reused)."""
+    if _batch_reads is None:
+        return make()
+    if key not in _batch_reads:
+        _batch_reads[key] = (make(), keep)
+    return _batch_reads[key][0]
+
+
 def section(result: MapResult, kind: str, code: str | None, databas: str | None = None) -> dict:
     """The section's data for a report of `kind` ("riket" or "kommun")."""
     db, reason = connect(databas)
     if db is None:
         return {"ansluten": False, "meddelande": reason}
     try:
-        tables = gaps.published_tables(db)
+        tables = _once(("tabeller", id(db)), lambda: gaps.published_tables(db), db)
     except Exception as exc:  # a database that answers wrongly: the report is still written, and says why
         log.warning("metodbanken kunde inte läsas för rapporten: %s", exc)
         return {"ansluten": False, "meddelande": f"Metodbanken kunde inte läsas ({type(exc).__name__}). Rapporten visar därför inte insatserna."}
     names = vocab().problem
-    g = gaps.area_gaps(db, result, tables=tables)
+    g = _once(("luckor", id(db), id(result)), lambda: gaps.area_gaps(db, result, tables=tables), db, result)
     m = tables["insatser"]
     out: dict = {
         "ansluten": True,
