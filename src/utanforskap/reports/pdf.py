@@ -22,11 +22,12 @@ PER_LETTER = ("dx", "dy", "rotate", "textLength", "letter-spacing")
 def html_to_pdf(html: str) -> bytes:
     from weasyprint import HTML
 
-    return HTML(string=html).write_pdf(font_config=_font_config())
+    return HTML(string=html).write_pdf(font_config=font_config())
 
 
 @lru_cache(maxsize=1)
-def _font_config():
+def font_config():
+    """WeasyPrint's FontConfiguration for every document of this process (and the SVG text drawing)."""
     import weasyprint
     from weasyprint.text.fonts import FontConfiguration
 
