@@ -43,10 +43,11 @@ def hatch_path(hatch: str) -> str:
     from matplotlib.transforms import Affine2D
 
     path = get_path(hatch, 6).transformed(Affine2D().scale(72).scale(1.0, -1.0).translate(0, 72))
-    parts = []
-    for (x, y), code in zip(path.vertices, path.codes, strict=False):
-        parts.append(("M" if code == 1 else "L") + f"{num(x)} {num(y)}")
-    return " ".join(parts)
+    import numpy as np
+
+    vertices = np.asarray(path.vertices, dtype=float).tolist()
+    codes = np.asarray(path.codes).tolist() if path.codes is not None else [2] * len(vertices)
+    return " ".join(("M" if code == 1 else "L") + f"{num(x)} {num(y)}" for (x, y), code in zip(vertices, codes, strict=True))
 
 
 @lru_cache(maxsize=16)
@@ -60,7 +61,7 @@ def marker_path(marker: str, size: float) -> str:
     parts = []
     for segment, code in path.iter_segments(simplify=False, curves=True):
         xy = " ".join(num(v) for v in segment)
-        parts.append({1: "M", 2: "L", 3: "Q", 4: "C", 79: "Z"}[code] + ("" if code == 79 else xy))
+        parts.append({1: "M", 2: "L", 3: "Q", 4: "C", 79: "Z"}[int(code)] + ("" if code == 79 else xy))
     return " ".join(parts)
 
 
