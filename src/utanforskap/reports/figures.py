@@ -7,7 +7,9 @@ between thousands, the minus sign) whatever the chart code set up.
 One shared style (`STYLE`, applied by `@styled` only while a chart or map is drawn, so
 importing this module leaves matplotlib's settings alone), figures made with `new_figure`
 and encoded by `png`: no pyplot figure manager, so drawing 290 reports in a row neither
-leaks nor slows down.
+leaks nor slows down. The bar and time charts of every kommun report (`horizontal_bars`,
+`time_chart`) are written as SVG directly (reports.svg), as matplotlib drew them with STYLE,
+in a few milliseconds instead of some 90 ms each; the histograms stay with matplotlib.
 Colours are chosen so that each series also differs by marker or line style (readable in
 greyscale print and by people who do not tell red from green).
 """
