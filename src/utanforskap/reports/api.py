@@ -98,13 +98,10 @@ def render_html(prep: content.Prepared, kind: Kind, code: str | None, databas: s
 
 
 def html_to_pdf(html: str) -> bytes:
-    import logging
+    """WeasyPrint's PDF of `html`, set up once per process (reports.pdf)."""
+    from utanforskap.reports.pdf import html_to_pdf as convert
 
-    from weasyprint import HTML
-
-    # WeasyPrint warns about CSS it ignores (e.g. screen-only grid details); not the user's concern.
-    logging.getLogger("weasyprint").setLevel(logging.ERROR)
-    return HTML(string=html).write_pdf()
+    return convert(html)
 
 
 # ---- file names and the batch -----------------------------------------------------------------------------------------
@@ -172,8 +169,10 @@ def render_all_kommuner(
     The map is prepared once and reused for all 290. `progress(done, total, kommun_namn)`
     is called after each report. `kommuner` restricts the batch to those codes.
     `workers` processes share the batch (default: batch_workers(), one per core); each
-    gets the prepared map once, pickled, and writes its reports itself. Workers are
-    started fresh (spawn), not forked: Polars' thread pool does not survive a fork.
+    gets the prepared map once, pickled, and writes its reports itself; what every report
+    shares from outside the map (the metodbank's measures and gaps) is read once, here,
+    while the workers start, and handed to them. Workers are started fresh (spawn), not
+    forked: Polars' thread pool does not survive a fork.
     """
     if fmt not in FORMATS:
         raise InputError(f"okänt format {fmt!r}; välj html eller pdf")
@@ -185,14 +184,31 @@ def render_all_kommuner(
         rows = [content.kommun_row(prep.kommuner, code) for code in kommuner]
     n = min(workers if workers is not None else batch_workers(), len(rows))
     codes = [k["kommun_kod"] for k in rows]
-    payload = _payload(prep) if n > 1 and len(rows) >= POOL_MIN_REPORTS else None
-    done = _render_pooled(payload, codes, fmt, out, n) if payload else (_write_kommun(prep, code, fmt, out) for code in codes)
     written = []
-    for i, (k, path) in enumerate(zip(rows, done, strict=True), start=1):
-        written.append(path)
-        if progress is not None:
-            progress(i, len(rows), k["kommun_namn"])
+    with _batch():
+        payload = _payload(prep) if n > 1 and len(rows) >= POOL_MIN_REPORTS else None
+        done = (
+            _render_pooled(payload, codes, fmt, out, n, lambda: _shared_reads(prep)) if payload
+            else (_write_kommun(prep, code, fmt, out) for code in codes)
+        )
+        for i, (k, path) in enumerate(zip(rows, done, strict=True), start=1):
+            written.append(path)
+            if progress is not None:
+                progress(i, len(rows), k["kommun_namn"])
     return written
+
+
+def _batch(read: dict | None = None):
+    """What the reports of one batch share is read once: the metodbank's measures and gaps."""
+    from utanforskap.reports import insatser
+
+    return insatser.one_read(read)
+
+
+def _shared_reads(prep: content.Prepared) -> dict:
+    from utanforskap.reports import insatser
+
+    return insatser.batch_reads(prep.result)
 
 
 def _write_kommun(prep: content.Prepared, code: str, fmt: Format, out: Path) -> Path:
@@ -217,17 +233,23 @@ def _payload(prep: content.Prepared) -> bytes | None:
         return None
 
 
-def _render_pooled(payload: bytes, codes: list[str], fmt: Format, out: Path, workers: int):
-    """Paths of the written reports, in the order of `codes`, rendered by `workers` processes."""
+def _render_pooled(payload: bytes, codes: list[str], fmt: Format, out: Path, workers: int, shared: Callable[[], dict]):
+    """Paths of the written reports, in the order of `codes`, rendered by `workers` processes.
+    `shared()` reads what every report shares (the metodbank) while the workers start."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     ctx = multiprocessing.get_context("spawn")
+    n = len(codes)
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(payload,)) as pool:
-        # map() submits every chunk, and so starts the workers, before it returns.
         with _caller_main_hidden():
+            # Each submit starts a worker: they load the drawing libraries while this process reads.
+            warm = [pool.submit(_warm_worker, fmt) for _ in range(workers)]
+            reads = shared()
             # Small chunks keep both processes busy to the end (reports differ in size).
-            paths = pool.map(_worker_write, codes, [fmt] * len(codes), [out] * len(codes), chunksize=2)
+            paths = pool.map(_worker_write, codes, [fmt] * n, [out] * n, [reads] * n, chunksize=2)
+        for f in warm:
+            f.result()
         yield from paths
 
 
@@ -251,6 +273,7 @@ def _caller_main_hidden():
 
 
 _worker_prep: content.Prepared | None = None
+_worker_reads: dict | None = None
 
 
 def _init_worker(payload: bytes) -> None:
@@ -260,6 +283,22 @@ def _init_worker(payload: bytes) -> None:
     _worker_prep = pickle.loads(payload)
 
 
-def _worker_write(code: str, fmt: Format, out: Path) -> Path:
+def _warm_worker(fmt: Format) -> None:
+    """Load what every report of the batch needs (the drawing modules, templates, fonts)."""
+    from utanforskap.reports import views  # noqa: F401  (matplotlib, geopandas)
+
+    environment()
+    if fmt == "pdf":
+        from utanforskap.reports.pdf import font_config
+
+        font_config()
+
+
+def _worker_write(code: str, fmt: Format, out: Path, reads: dict) -> Path:
+    global _worker_reads
     assert _worker_prep is not None, "_init_worker has not run"
+    if _worker_reads is None:
+        # A worker lives for one batch: what the batch shares was read by the process that started it.
+        _worker_reads = reads
+        _batch(reads).__enter__()
     return _write_kommun(_worker_prep, code, fmt, out)

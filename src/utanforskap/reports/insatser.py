@@ -13,6 +13,7 @@ metodbank.gaps.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from functools import lru_cache
 
@@ -39,8 +40,8 @@ def _open(url: str) -> Database:
     return open_database(url, seed=False)
 
 
-def connect(databas: str | None = None) -> tuple[Database | None, str | None]:
-    """The metodbank to read, or None and the plain reason why there is none."""
+def _address(databas: str | None) -> str | None:
+    """The metodbank's address: `databas`, UTANFORSKAP_DATABAS or the local SQLite file; None without one."""
     if not databas:
         from utanforskap.settings import load
 
@@ -48,27 +49,77 @@ def connect(databas: str | None = None) -> tuple[Database | None, str | None]:
     if not databas:
         path = default_path()
         if not path.is_file():
-            return None, NOT_CONNECTED
+            return None
         databas = f"sqlite:///{path}"
+    return databas
+
+
+def connect(databas: str | None = None) -> tuple[Database | None, str | None]:
+    """The metodbank to read, or None and the plain reason why there is none."""
+    address = _address(databas)
+    if address is None:
+        return None, NOT_CONNECTED
     try:
-        return _open(databas), None
+        return _open(address), None
     except (InputError, SourceError) as exc:
         log.warning("metodbanken kunde inte läsas för rapporten: %s", exc)
         return None, f"Metodbanken kunde inte läsas ({exc}). Rapporten visar därför inte vilka insatser som finns mot de flaggade problemen."
 
 
+# What one batch of reports (one map) read from each metodbank: {address: (tables, gaps, reason)}.
+_batch_reads: dict | None = None
+
+
+@contextlib.contextmanager
+def one_read(read: dict | None = None):
+    """Within it the metodbank is read once per address (its published measures and the gaps
+    in every listed area of the map), for a batch of reports of one map rendered together:
+    the same for all 290 kommun reports. `read`: what `batch_reads()` returned in the process
+    that started the batch, so that its workers neither open nor read the metodbank. Outside
+    it every report reads the metodbank anew (the web application's metodbank changes while
+    it runs)."""
+    global _batch_reads
+    outer = _batch_reads
+    if outer is None:
+        _batch_reads = dict(read or {})
+    try:
+        yield
+    finally:
+        _batch_reads = outer
+
+
+def batch_reads(result: MapResult, databas: str | None = None) -> dict:
+    """Read the metodbank for the batch now (in one_read) and return what was read, to pass on."""
+    _national(result, databas)
+    return dict(_batch_reads or {})
+
+
+def _national(result: MapResult, databas: str | None) -> tuple[dict[str, pl.DataFrame] | None, pl.DataFrame | None, str | None]:
+    """The published measures and the gaps in every listed area, or None and the reason."""
+    address = _address(databas)
+    if _batch_reads is not None and address in _batch_reads:
+        return _batch_reads[address]
+    db, reason = connect(databas)
+    tables = g = None
+    if db is not None:
+        try:
+            tables = gaps.published_tables(db)
+        except Exception as exc:  # a database that answers wrongly: the report is still written, and says why
+            log.warning("metodbanken kunde inte läsas för rapporten: %s", exc)
+            reason = f"Metodbanken kunde inte läsas ({type(exc).__name__}). Rapporten visar därför inte insatserna."
+        else:
+            g = gaps.area_gaps(db, result, tables=tables)
+    if _batch_reads is not None:
+        _batch_reads[address] = (tables, g, reason)
+    return tables, g, reason
+
+
 def section(result: MapResult, kind: str, code: str | None, databas: str | None = None) -> dict:
     """The section's data for a report of `kind` ("riket" or "kommun")."""
-    db, reason = connect(databas)
-    if db is None:
+    tables, g, reason = _national(result, databas)
+    if tables is None or g is None:
         return {"ansluten": False, "meddelande": reason}
-    try:
-        tables = gaps.published_tables(db)
-    except Exception as exc:  # a database that answers wrongly: the report is still written, and says why
-        log.warning("metodbanken kunde inte läsas för rapporten: %s", exc)
-        return {"ansluten": False, "meddelande": f"Metodbanken kunde inte läsas ({type(exc).__name__}). Rapporten visar därför inte insatserna."}
     names = vocab().problem
-    g = gaps.area_gaps(db, result, tables=tables)
     m = tables["insatser"]
     out: dict = {
         "ansluten": True,

@@ -7,13 +7,15 @@ geography.polygons (RegSO, when a source covers the kommun).
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import polars as pl
 from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.patches import Patch
 
 from utanforskap.geography import shapes
 from utanforskap.geography.polygons import RegsoGeometry
-from utanforskap.reports.figures import LISTED, NOTE, footnote, footnote_height, new_figure, png, styled, wrap
+from utanforskap.reports.figures import LISTED, NOTE, SOURCE_FONT, footnote, footnote_height, new_figure, png, styled, wrap
 
 # Sequential palette (ColorBrewer YlOrRd), with grey for "none"; readable in greyscale print.
 NONE_COLOUR = "#e6e6e6"
@@ -112,6 +114,8 @@ def kommun_map(
     """
     from matplotlib.patches import Rectangle
 
+    if geometry is None:
+        return _kommun_outline_map(kommun_kod, kommun_namn, areas, title, source_note, geometry_note, width_in)
     kommuner = shapes.kommun_polygons()
     foot_in = footnote_height(f"{geometry_note}. {source_note}", width_in)
     bottom_in, top_in = foot_in + 0.5, 0.4
@@ -203,6 +207,72 @@ def kommun_map(
     fig.text(0.015, 1 - 0.08 / height_in, title, fontsize=9.5, fontweight="bold", va="top")
     footnote(fig, f"{geometry_note}. {source_note}")
     return png(fig)
+
+
+@lru_cache(maxsize=1)
+def _kommun_rings() -> dict[str, tuple[tuple[float, float, float, float], list]]:
+    """Per kommun: its bounds and its polygons' rings (exterior and holes) as coordinate
+    arrays; read once per process, shared by every report's map."""
+    import shapely
+
+    out = {}
+    k = shapes.kommun_polygons()
+    for kod, geom in zip(k["kommun_kod"], k.geometry, strict=True):
+        rings = [shapely.get_coordinates(r) for part in shapely.get_parts(geom) for r in shapely.get_rings(part)]
+        out[kod] = (tuple(float(v) for v in geom.bounds), rings)
+    return out
+
+
+def _kommun_outline_map(
+    kommun_kod: str, kommun_namn: str, areas: pl.DataFrame, title: str, source_note: str, geometry_note: str, width_in: float
+) -> bytes:
+    """kommun_map without the areas' boundaries: the kommun among its neighbours, written as SVG
+    directly (reports.svg) as matplotlib and geopandas drew it, trimmed as bbox_inches="tight"."""
+    import numpy as np
+
+    from utanforskap.reports.svg import Drawing, ring_paths, text_width
+
+    rings = _kommun_rings()
+    note = f"{geometry_note}. {source_note}"
+    foot_in = footnote_height(note, width_in)
+    top_in = 0.4
+    xmin, ymin, xmax, ymax = _padded(rings[kommun_kod][0], 0.12)
+    body_w = width_in * 0.75
+    body_h = min(max(body_w * (ymax - ymin) / (xmax - xmin), 3.0), 6.5)
+    bottom_in = foot_in + 0.15
+    height_in = top_in + body_h + bottom_in
+    d = Drawing(width_in, height_in)
+    # ax.set_aspect("equal", adjustable="box"): the axes shrink to the frame's shape, centred.
+    scale = min(body_w / (xmax - xmin), body_h / (ymax - ymin)) * 72
+    box_w, box_h = (xmax - xmin) * scale, (ymax - ymin) * scale
+    left = 0.05 * 72 + (body_w * 72 - box_w) / 2
+    top = top_in * 72 + (body_h * 72 - box_h) / 2
+    clip = d.clip(left, top, box_w, box_h)
+
+    def to_points(xy):
+        return np.column_stack([left + (xy[:, 0] - xmin) * scale, top + (ymax - xy[:, 1]) * scale])
+
+    for kod, ((x0, y0, x1, y1), own_rings) in rings.items():
+        if kod != kommun_kod and x0 <= xmax and x1 >= xmin and y0 <= ymax and y1 >= ymin:
+            d.path(ring_paths(own_rings, to_points), "#f0f0f0", "#9a9a9a", 0.5, clip=clip, evenodd=True)
+    has_listed = bool(areas["klass"].is_not_null().any())
+    fill = d.fill(LISTED, "///", "#1a1a1a") if has_listed else "#5f6b73"
+    d.path(ring_paths(rings[kommun_kod][1], to_points), fill, "#1a1a1a", 0.9, clip=clip, evenodd=True)
+    side = wrap(f"{kommun_namn} med grannkommunerna. Områdenas (RegSO) gränser finns inte för kommunen i de data som används: se tabellen.", 24)
+    side_x, side_y = (body_w + 0.2) * 72, (top_in + 0.2) * 72
+    d.text(side_x, side_y, side, 7.5, va="top", fill="#000000")
+    title_x, title_y = 0.015 * d.width, 0.08 * 72
+    d.text(title_x, title_y, title, 9.5, va="top", bold=True, fill="#000000")
+    foot = wrap(note, int(width_in * 19))
+    d.text(0.01 * d.width, d.height - 0.04 * 72, foot, SOURCE_FONT, va="bottom", fill=NOTE)
+    right = max(
+        left + box_w,
+        side_x + max(text_width(line, 7.5) for line in side.split("\n")),
+        title_x + text_width(title, 9.5, bold=True),
+        0.01 * d.width + max(text_width(line, SOURCE_FONT) for line in foot.split("\n")),
+    )
+    pad = 0.04 * 72
+    return d.svg(crop=(min(left, 0.01 * d.width) - pad, min(top, title_y) - pad, right + pad, d.height))
 
 
 def _padded(bounds, share: float):
