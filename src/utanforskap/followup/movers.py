@@ -237,8 +237,8 @@ def follow_up_movers(follow_up, microdata: str | os.PathLike[str], min_antal: in
     listed = follow_up.areas.filter(pl.col("klass").is_not_null()).select("regso_kod", "ar")
     pair_listed = pl.concat([
         listed.select("regso_kod", pl.col("ar").alias("fran_ar")).with_columns(till_ar=pl.col("fran_ar") + 1),
-        listed.select("regso_kod", pl.col("ar").alias("till_ar")).with_columns(fran_ar=pl.col("till_ar") - 1),
-    ]).unique()
+        listed.select("regso_kod", pl.col("ar").alias("till_ar")).with_columns(fran_ar=pl.col("till_ar") - 1).select("regso_kod", "fran_ar", "till_ar"),
+    ]).unique()  # the same column order in both: polars stacks by position
     per_area = per_area.join(pair_listed.rename({"regso_kod": "grupp"}), on=["grupp", "fran_ar", "till_ar"], how="semi")
     national = [decompose(values, ratios, follow_up.years, groups=deso.select("deso", pl.lit("riket").alias("grupp")))]
     for y0, y1 in zip(follow_up.years[:-1], follow_up.years[1:], strict=False):
