@@ -61,6 +61,22 @@ def test_nobody_moves_means_all_change_is_the_stayers():
     assert row["forandring"] == 0.5 and row["kvarboende"] == 0.5 and row["inflyttade"] == 0 and row["utflyttade"] == 0
 
 
+def test_sparse_and_text_person_ids_give_the_same_split():
+    """Dense whole-number lopnr index the person arrays directly; sparse or text ones go by
+    their rank: both ways give the same split, and a person not in the next year moved out."""
+    persons = _random_panel(3, 300, 5, 3)
+    groups = pl.DataFrame({"deso": [f"D{a}" for a in range(5)], "grupp": ["G0", "G0", "G1", "G2", None]})
+    ratios = {"andel": ("taljare", "namnare", 1.0)}
+    dense = decompose(persons, ratios, groups=groups)
+    assert set(dense["grupp"]) == {"G0", "G1", "G2"} and dense["fran_ar"].unique().sort().to_list() == [2000, 2001]
+    for ids in (pl.col("lopnr") * 10_000_019 + 7, pl.format("p{}", pl.col("lopnr"))):
+        other = decompose(persons.with_columns(lopnr=ids), ratios, groups=groups)
+        assert other.equals(dense)
+    two = pl.DataFrame({"lopnr": [1, 2, 2], "ar": [2020, 2020, 2021], "deso": ["A", "A", "A"], "t": [1.0, 0.0, 0.0], "n": [1.0, 1.0, 1.0]})
+    row = decompose(two, {"x": ("t", "n", 1.0)}, groups=pl.DataFrame({"deso": ["A"], "grupp": ["A"]})).row(0, named=True)
+    assert row["antal_utflyttade"] == 1 and row["antal_kvarboende"] == 1 and row["utflyttade"] == pytest.approx(-0.5)
+
+
 @pytest.mark.slow
 def test_on_the_synthetic_panel(tmp_path):
     years = [2021, 2022]

@@ -259,6 +259,13 @@ def test_rounds_over_http_for_each_role(server, tmp_path):
     r = a.post(f"/metodbank/omgangar/{rid}/kommun/0180", data={"csrf": form, "fraga_strategi": "ja", "handling": "skicka"})
     _refused(r, 400, "samordnare: svar krävs")
     assert 'value="ja" selected' in r.text  # what was typed is kept
+    r = a.post(f"/metodbank/omgangar/{rid}/kommun/0180/excel", data={"csrf": form}, files={"fil": ("svar.txt", b"namn", "text/plain")})
+    _refused(r, 400, "ifylld mall (.xlsx) eller en CSV-fil")
+    _refused(a.post(f"/metodbank/omgangar/{rid}/kommun/0180/excel", data={"csrf": form}), 400, "att ladda upp")
+    bad = tmp_path / "fel.csv"
+    bad.write_text("namn;färg\nx;blå\n", encoding="utf-8")
+    with bad.open("rb") as fh:
+        _refused(a.post(f"/metodbank/omgangar/{rid}/kommun/0180/excel", data={"csrf": form}, files={"fil": ("fel.csv", fh, "text/csv")}), 400, "fel.csv")
     good = tmp_path / "egna.csv"
     good.write_text("namn;kommuner;sektorer\nLäxhjälp <script>x</script>;0180;skola\n", encoding="utf-8")
     with good.open("rb") as fh:

@@ -214,6 +214,10 @@ def test_uploads_oversize_and_wrong_columns(server):
     before = count(server)
     big = b"namn\n" + b"x" * (6 * 1024 * 1024)
     swedish_error(c.post("/metodbank/importera", data={"csrf": token}, files={"fil": ("stor.csv", big, "text/csv")}), 413, "för stor")
+    r = c.post("/metodbank/importera", data={"csrf": token}, files={"fil": ("insatser.pdf", b"%PDF-1.4", "application/pdf")})
+    assert r.status_code == 400 and "ifylld mall (.xlsx) eller en CSV-fil" in r.text
+    r = c.post("/metodbank/importera", data={"csrf": token})
+    assert r.status_code == 400 and "Välj en fil (.xlsx eller .csv) att importera" in r.text
     r = c.post("/metodbank/importera", data={"csrf": token}, files={"fil": ("fel.csv", "namn,färg\nx,blå\n".encode(), "text/csv")})
     assert r.status_code == 400 and "fel kolumner" in r.text and "fel.csv" in r.text
     r = c.post("/metodbank/importera", data={"csrf": token}, files={"fil": ("ok.csv", b"namn,sektorer\nImporterad via webben,skola\n", "text/csv")})

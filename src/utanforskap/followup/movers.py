@@ -17,8 +17,9 @@ measure's population one of the years, the stayers' part is 0 and the whole chan
 as turnover (`inflyttade`), marked in `uppdelning`. Stayers include persons ageing into or
 out of the measure's population (a 19-year-old stayer joins the 20-64 denominator).
 
-Every part is computed for all areas and all pairs of years in a few group-bys (polars),
-never a loop over areas or persons.
+Every part is computed for all areas and a pair of years at once: arrays indexed by person,
+compared element by element and summed per area by np.bincount (numpy); no loop over areas
+or persons.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pyarrow as pa
 
@@ -93,40 +95,7 @@ def decompose(persons: pl.DataFrame, ratios: dict[str, tuple[str, str, float]], 
     if len(years) < 2:
         raise InputError("flyttare och kvarboende kräver minst två år")
     cols = sorted({c for num, den, _ in ratios.values() for c in (num, den)})
-    p = persons.filter(pl.col("ar").is_in(years)).join(groups, on="deso", how="left").select(LOPNR, "ar", "grupp", *cols)
-    # One sort by person and year; each person's previous and next year (only consecutive
-    # years in `years` count) give stayers, in-movers and out-movers for every pair at once.
-    order = {y: i for i, y in enumerate(years)}
-    p = p.with_columns(_i=pl.col("ar").replace_strict(order, return_dtype=pl.Int32)).sort(LOPNR, "_i")
-    same_person_prev = (pl.col(LOPNR).shift(1) == pl.col(LOPNR)) & (pl.col("_i").shift(1) == pl.col("_i") - 1)
-    same_person_next = (pl.col(LOPNR).shift(-1) == pl.col(LOPNR)) & (pl.col("_i").shift(-1) == pl.col("_i") + 1)
-    p = p.with_columns(
-        _g_prev=pl.when(same_person_prev).then(pl.col("grupp").shift(1)),
-        _g_next=pl.when(same_person_next).then(pl.col("grupp").shift(-1)),
-        **{f"{c}__prev": pl.when(same_person_prev).then(pl.col(c).shift(1)) for c in cols},
-    )
-    stay_now = pl.col("grupp").is_not_null() & (pl.col("_g_prev") == pl.col("grupp")).fill_null(False)
-    leaves = pl.col("grupp").is_not_null() & ~(pl.col("_g_next") == pl.col("grupp")).fill_null(False)
-    first, last = 0, len(years) - 1
-    stay = p.filter(stay_now).group_by("grupp", "_i").agg(
-        *[pl.col(f"{c}__prev").sum().alias(f"{c}__S0") for c in cols], *[pl.col(c).sum().alias(f"{c}__S1") for c in cols]
-    )
-    in_m = p.filter(pl.col("grupp").is_not_null() & ~stay_now & (pl.col("_i") > first)).group_by("grupp", "_i").agg(
-        *[pl.col(c).sum().alias(f"{c}__I") for c in cols]
-    )
-    out_m = p.filter(leaves & (pl.col("_i") < last)).group_by("grupp", (pl.col("_i") + 1).alias("_i")).agg(
-        *[pl.col(c).sum().alias(f"{c}__O") for c in cols]
-    )
-    keys = pl.concat([stay.select("grupp", "_i"), in_m.select("grupp", "_i"), out_m.select("grupp", "_i")]).unique()
-    w = (
-        keys.join(stay, on=["grupp", "_i"], how="left").join(out_m, on=["grupp", "_i"], how="left")
-        .join(in_m, on=["grupp", "_i"], how="left").fill_null(0.0)
-    )
-    back = {i: y for y, i in order.items()}
-    w = w.with_columns(
-        fran_ar=(pl.col("_i") - 1).replace_strict(back, return_dtype=pl.Int64),
-        till_ar=pl.col("_i").replace_strict(back, return_dtype=pl.Int64),
-    ).drop("_i")
+    w = _sums(persons, cols, years, groups)
     out = [
         _parts(w, name, num, den, scale).with_columns(w.select("fran_ar", "till_ar"))
         for name, (num, den, scale) in ratios.items()
@@ -135,6 +104,58 @@ def decompose(persons: pl.DataFrame, ratios: dict[str, tuple[str, str, float]], 
     return df.select("grupp", "fran_ar", "till_ar", "matt", "varde_fran", "varde_till", "forandring", *PARTS,
                      "antal_kvarboende", "antal_inflyttade", "antal_utflyttade", "uppdelning").sort("grupp", "matt", "fran_ar")
 
+
+def _sums(persons: pl.DataFrame, cols: list[str], years: list[int], groups: pl.DataFrame) -> pl.DataFrame:
+    """Per group and consecutive pair of years: the sums of `cols` over the stayers (both
+    years' values: `c__S0`, `c__S1`), the in-movers (`c__I`) and the out-movers (`c__O`).
+
+    Each year is laid out as arrays indexed by person (lopnr, or its rank when the numbers
+    are sparse or not whole numbers): the group each person lives in (`k`, one past the last
+    group, for nowhere) and their values. Two years' arrays side by side tell the stayers
+    element by element; np.bincount sums them per group, and the movers are the year's total
+    less its stayers. No sort and no join of the person-years: the sort by person was most of
+    the time at 10 M persons a year."""
+    names = groups.filter(pl.col("grupp").is_not_null())["grupp"].unique().sort()
+    k = names.len()
+    gmap = groups.join(names.to_frame().with_row_index("_g"), on="grupp", how="inner")
+    ident = persons[LOPNR]
+    lo, hi = (ident.min(), ident.max()) if ident.dtype.is_integer() and ident.len() else (None, None)
+    dense = lo is not None and hi - lo < max(4 * persons.height, 1 << 20)
+    ranks = None if dense else ident.unique().to_frame().with_row_index("_p")
+    size = (hi - lo + 1) if dense else (ranks.height if ranks is not None else 0)
+    del ident
+
+    def per_group(g: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+        return np.bincount(g, weights=weights, minlength=k + 1)[:k]
+
+    def year(y: int) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray, dict[str, np.ndarray]]:
+        """Where each person lives in year `y` and their values, by person; and per group
+        the persons living there and their values' totals."""
+        group = pl.col("deso").replace_strict(gmap["deso"], gmap["_g"], default=k, return_dtype=pl.Int64)
+        sub = persons.lazy().filter(pl.col("ar") == y).select(LOPNR, group.alias("_g"), *[pl.col(c).fill_null(0.0) for c in cols]).collect()
+        idx = (sub[LOPNR] - lo).to_numpy() if dense else sub.join(ranks, on=LOPNR, how="left")["_p"].to_numpy()
+        where = np.full(size, k, dtype=np.intp)
+        where[idx] = sub["_g"].to_numpy()
+        values = {}
+        for c in cols:
+            v = np.zeros(size)
+            v[idx] = sub[c].to_numpy()
+            values[c] = v
+        return where, values, per_group(where), {c: per_group(where, values[c]) for c in cols}
+
+    frames = []
+    g0, v0, n0, t0 = year(years[0])
+    for y0, y1 in zip(years[:-1], years[1:], strict=True):
+        g1, v1, n1, t1 = year(y1)
+        gs = np.where(g0 == g1, g1, k)  # stayers' group (nowhere both years lands in bin k)
+        seen = (n0 + n1) > 0  # an area anyone lived in either year
+        frame: dict = {"grupp": names.filter(pl.Series(seen)), "fran_ar": y0, "till_ar": y1}
+        for c in cols:
+            s0, s1 = per_group(gs, v0[c]), per_group(gs, v1[c])
+            frame.update({f"{c}__S0": s0[seen], f"{c}__S1": s1[seen], f"{c}__I": (t1[c] - s1)[seen], f"{c}__O": (t0[c] - s0)[seen]})
+        frames.append(pl.DataFrame(frame, schema_overrides={"fran_ar": pl.Int64, "till_ar": pl.Int64}))
+        g0, v0, n0, t0 = g1, v1, n1, t1
+    return pl.concat(frames)
 
 def _parts(w: pl.DataFrame, name: str, num: str, den: str, scale: float) -> pl.DataFrame:
     c = lambda suffix, x: pl.col(f"{x}__{suffix}")
@@ -216,8 +237,8 @@ def follow_up_movers(follow_up, microdata: str | os.PathLike[str], min_antal: in
     listed = follow_up.areas.filter(pl.col("klass").is_not_null()).select("regso_kod", "ar")
     pair_listed = pl.concat([
         listed.select("regso_kod", pl.col("ar").alias("fran_ar")).with_columns(till_ar=pl.col("fran_ar") + 1),
-        listed.select("regso_kod", pl.col("ar").alias("till_ar")).with_columns(fran_ar=pl.col("till_ar") - 1),
-    ]).unique()
+        listed.select("regso_kod", pl.col("ar").alias("till_ar")).with_columns(fran_ar=pl.col("till_ar") - 1).select("regso_kod", "fran_ar", "till_ar"),
+    ]).unique()  # the same column order in both: polars stacks by position
     per_area = per_area.join(pair_listed.rename({"regso_kod": "grupp"}), on=["grupp", "fran_ar", "till_ar"], how="semi")
     national = [decompose(values, ratios, follow_up.years, groups=deso.select("deso", pl.lit("riket").alias("grupp")))]
     for y0, y1 in zip(follow_up.years[:-1], follow_up.years[1:], strict=False):

@@ -18,11 +18,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from sqlalchemy import Select, and_, exists, func, literal_column, or_, select, union_all
+from sqlalchemy import Select, and_, bindparam, exists, func, literal_column, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from utanforskap.errors import InputError
-from utanforskap.metodbank.db import Database, bump_version
+from utanforskap.metodbank.db import Database, bulk_insert, bump_version
 from utanforskap.metodbank.models import Effektskattning, Historik, Insats, InsatsKommun, InsatsOmrade, InsatsProblem, InsatsSektor, Utvardering
 from utanforskap.metodbank.rules import grade, rules, vocab
 from utanforskap.metodbank.schema import REGSO_VINTAGE, EffektskattningIn, InsatsIn, UtvarderingIn
@@ -166,13 +166,13 @@ def get_record(db: Database, actor: Actor, insats_id: int, *, with_history: bool
     if not 0 < insats_id < 2**31:
         raise NotFound(f"Insatsen {insats_id} finns inte (eller är inte publicerad).")
     with db.session() as s:
-        row = s.execute(select(*Insats.__table__.c).where(Insats.id == insats_id)).mappings().first()
+        row = s.connection().execute(_ONE, {"id": insats_id}).mappings().first()
         if row is None or not can_read(actor, _Row(row)):
             raise NotFound(f"Insatsen {insats_id} finns inte (eller är inte publicerad).")
         rec = _records(s, [row])[0]
         if not with_history:
             return rec, []
-        return rec, list(s.scalars(select(Historik).where(Historik.insats_id == insats_id).order_by(Historik.tid, Historik.id)))
+        return rec, list(s.scalars(_HISTORY, {"id": insats_id}))
 
 
 class _Row:
@@ -187,26 +187,37 @@ def permissions_of(rec: dict) -> _Row:
     return _Row(rec)
 
 
+# The statements a measure page and a list page run, built once: building them (coercing
+# forty columns and four unions) cost more than SQLite took to answer them. `ids` expands to
+# the page's ids when executed.
+def _children_of(model, kind: str, value, extra=None):
+    return select(model.insats_id, literal_column(f"'{kind}'"), value, literal_column("''") if extra is None else extra).where(
+        model.insats_id.in_(bindparam("ids", expanding=True)))
+
+
+_ONE = select(*Insats.__table__.c).where(Insats.id == bindparam("id"))
+_HISTORY = select(Historik).where(Historik.insats_id == bindparam("id")).order_by(Historik.tid, Historik.id)
+_CHILDREN = union_all(
+    _children_of(InsatsKommun, "k", InsatsKommun.kommun_kod),
+    _children_of(InsatsOmrade, "o", InsatsOmrade.regso_kod, InsatsOmrade.indelning),
+    _children_of(InsatsSektor, "s", InsatsSektor.sektor),
+    _children_of(InsatsProblem, "p", InsatsProblem.problem),
+)
+_EVALUATIONS = select(*Utvardering.__table__.c).where(Utvardering.insats_id.in_(bindparam("ids", expanding=True))).order_by(Utvardering.id)
+_ESTIMATES = select(*Effektskattning.__table__.c).where(Effektskattning.utvardering_id.in_(bindparam("ids", expanding=True)))
+
+
 def _records(s: Session, rows) -> list[dict]:
     ids = [r["id"] for r in rows]
     if not ids:
         return []
-    empty = literal_column("''")
-    children = union_all(
-        select(InsatsKommun.insats_id, literal_column("'k'"), InsatsKommun.kommun_kod, empty).where(InsatsKommun.insats_id.in_(ids)),
-        select(InsatsOmrade.insats_id, literal_column("'o'"), InsatsOmrade.regso_kod, InsatsOmrade.indelning).where(InsatsOmrade.insats_id.in_(ids)),
-        select(InsatsSektor.insats_id, literal_column("'s'"), InsatsSektor.sektor, empty).where(InsatsSektor.insats_id.in_(ids)),
-        select(InsatsProblem.insats_id, literal_column("'p'"), InsatsProblem.problem, empty).where(InsatsProblem.insats_id.in_(ids)),
-    )
     found: dict[int, dict[str, list]] = {i: {"k": [], "o": [], "s": [], "p": []} for i in ids}
-    for insats_id, kind, value, extra in s.execute(children):
+    conn = s.connection()  # Core statements: no ORM step per execute
+    for insats_id, kind, value, extra in conn.execute(_CHILDREN, {"ids": ids}):
         found[insats_id][kind].append((value, extra))
     evaluations: dict[int, list[dict]] = {i: [] for i in ids}
-    evs = list(s.execute(select(*Utvardering.__table__.c).where(Utvardering.insats_id.in_(ids)).order_by(Utvardering.id)).mappings())
-    estimates = {
-        r["utvardering_id"]: r
-        for r in s.execute(select(*Effektskattning.__table__.c).where(Effektskattning.utvardering_id.in_([e["id"] for e in evs]))).mappings()
-    } if evs else {}
+    evs = list(conn.execute(_EVALUATIONS, {"ids": ids}).mappings())
+    estimates = {r["utvardering_id"]: r for r in conn.execute(_ESTIMATES, {"ids": [e["id"] for e in evs]}).mappings()} if evs else {}
     for e in evs:
         evaluations[e["insats_id"]].append(evaluation_record(e, estimates.get(e["id"])))
     out = []
@@ -323,6 +334,11 @@ def _diff(before: dict, after: dict) -> dict:
     return {k: [before.get(k), after.get(k)] for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k)}
 
 
+def _created(after: dict) -> dict:
+    """_diff({}, after): every field that has a value, as [None, value]."""
+    return {k: [None, after[k]] for k in sorted(after) if after[k] is not None}
+
+
 def _log(s: Session, actor: Actor, i: Insats, handling: str, changes: dict) -> None:
     s.add(Historik(insats_id=i.id, tid=now(), vem=f"{actor.namn} ({actor.roll})", handling=handling, andringar=changes))
 
@@ -419,21 +435,16 @@ def create_many(s: Session, actor: Actor, rows: list[InsatsIn], *, status: str =
     ids = _allocate_ids(s, len(values))
     for i, row in zip(ids, values, strict=True):
         row["id"] = i
-    # Core INSERTs of the tables (executemany; explicit ids, so no per-row RETURNING): the ORM's
-    # bulk path costs more per row than the database does.
-    s.execute(Insats.__table__.insert(), values)
+    # Straight to the driver (COPY on PostgreSQL): explicit ids, so nothing to read back.
+    bulk_insert(s, Insats.__table__, values)
     pairs = list(zip(ids, prepared, strict=True))
     for model, key, attr in ((InsatsKommun, "kommun_kod", "kommuner"), (InsatsSektor, "sektor", "sektorer"), (InsatsProblem, "problem", "problem")):
-        children = [{"insats_id": i, key: v} for i, data in pairs for v in getattr(data, attr)]
-        if children:
-            s.execute(model.__table__.insert(), children)
-    areas = [{"insats_id": i, "regso_kod": v, "indelning": REGSO_VINTAGE} for i, data in pairs for v in data.omraden]
-    if areas:
-        s.execute(InsatsOmrade.__table__.insert(), areas)
+        bulk_insert(s, model.__table__, [{"insats_id": i, key: v} for i, data in pairs for v in getattr(data, attr)])
+    bulk_insert(s, InsatsOmrade.__table__, [{"insats_id": i, "regso_kod": v, "indelning": REGSO_VINTAGE} for i, data in pairs for v in data.omraden])
     who = f"{actor.namn} ({actor.roll})"
     bump_version(s)
-    s.execute(Historik.__table__.insert(), [
-        {"insats_id": i, "tid": t, "vem": who, "handling": "skapad", "andringar": _diff({}, _data_snapshot(data, row))}
+    bulk_insert(s, Historik.__table__, [
+        {"insats_id": i, "tid": t, "vem": who, "handling": "skapad", "andringar": _created(_data_snapshot(data, row))}
         for (i, data), row in zip(pairs, values, strict=True)
     ])
     return ids

@@ -10,8 +10,11 @@ the export of everything published (CSV, xlsx, JSON). EXEMPEL rows never leave b
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import select
@@ -232,6 +235,26 @@ def import_file(db: Database, actor: Actor, path: str | Path, *, status: str = "
 def import_in_session(s: Session, actor: Actor, path: str | Path, *, status: str = "utkast") -> list[int]:
     """import_file in the caller's transaction (a reporting round links the new ids to its
     answer in the same transaction); returns the new measures' ids."""
+    with _collector_paused():
+        return _import(s, actor, Path(path), status)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cycle collector off while an import builds its rows: the rows (some 100 000
+    small dicts, lists and models for 10 000 measures) all live until the commit, so the
+    collector frees none of them, yet it walked them again and again (a third of the
+    import's CPU time, measured)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _import(s: Session, actor: Actor, path: Path, status: str) -> list[int]:
     measures = validate_file(path)
     name = Path(path).name
     ids = [m.extern_id for m in measures if m.extern_id]

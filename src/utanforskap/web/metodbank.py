@@ -16,8 +16,10 @@ import re
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from datetime import date
-from typing import Annotated, Any
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
 
 import polars as pl
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -42,6 +44,39 @@ MAX_UPLOAD = 5 * 1024 * 1024  # bytes: a filled-in template is far smaller
 MAX_JSON = 1024 * 1024
 PAGE_SIZE = 50
 CODE_SPLIT = re.compile(r"[\s,;]+")
+
+
+T = TypeVar("T")
+
+
+class UploadRejected(Exception):
+    """A posted file that is missing or not a template (.xlsx) or CSV: a 400 with this message."""
+
+
+async def with_upload(form, use: Callable[[Path], T], choose: str, max_upload: int = MAX_UPLOAD) -> T:
+    """`use(path)` on the form's uploaded file `fil`, saved in a temporary directory.
+
+    No file or another kind than .xlsx/.csv: UploadRejected (`choose` is the message for no file);
+    over `max_upload` bytes: HTTPException 413. An InputError from `use` names the file as uploaded,
+    not the temporary copy."""
+    import tempfile
+
+    upload = form.get("fil")
+    if upload is None or not hasattr(upload, "read") or not upload.filename:
+        raise UploadRejected(choose)
+    suffix = Path(upload.filename).suffix.lower()
+    if suffix not in (".xlsx", ".csv"):
+        raise UploadRejected("Filen ska vara en ifylld mall (.xlsx) eller en CSV-fil.")
+    content = await upload.read(max_upload + 1)
+    if len(content) > max_upload:
+        raise HTTPException(413, f"Filen är för stor; högst {max_upload // (1024 * 1024)} MB tas emot.")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / ("uppladdad" + suffix)
+        path.write_bytes(content)
+        try:
+            return use(path)
+        except InputError as exc:
+            raise InputError(str(exc).replace(path.name, upload.filename)) from None
 
 
 class Context:
@@ -303,10 +338,11 @@ def router(data: AppData, renderer: Renderer, database: Database | str | None = 
         hit = ctx.cache.get(key, version)
         if hit is None:
             resp = build()
-            if resp.status_code != 200:
-                return resp
-            ctx.cache.put(key, version, bytes(resp.body), resp.media_type or "text/html")
-            hit = (bytes(resp.body), resp.media_type or "text/html")
+            if resp.status_code == 200:
+                ctx.cache.put(key, version, bytes(resp.body), resp.media_type or "text/html")
+            if session is None:
+                resp.headers["cache-control"] = "no-cache"
+            return resp  # a page: page() set its session cookie already
         resp = Response(hit[0], media_type=hit[1], headers={"cache-control": "no-cache"})
         return session.apply(request, resp) if session is not None else resp
 
@@ -555,31 +591,16 @@ def router(data: AppData, renderer: Renderer, database: Database | str | None = 
 
     @r.post("/metodbank/importera", response_class=HTMLResponse, include_in_schema=False)
     async def importera_post(request: Request) -> Response:
-        import tempfile
-        from pathlib import Path
-
         from utanforskap.metodbank.transfer import import_file
 
         session = Session(ctx, request)
         form = await posted(request, session)
         require_login(session)
-        upload = form.get("fil")
-        if upload is None or not hasattr(upload, "read") or not upload.filename:
-            return page(request, session, "metodbank_importera.html.j2", status=400, fel="Välj en fil (.xlsx eller .csv) att importera.", klart=None)
-        suffix = Path(upload.filename).suffix.lower()
-        if suffix not in (".xlsx", ".csv"):
-            return page(request, session, "metodbank_importera.html.j2", status=400, fel="Filen ska vara en ifylld mall (.xlsx) eller en CSV-fil.", klart=None)
-        content = await upload.read(MAX_UPLOAD + 1)
-        if len(content) > MAX_UPLOAD:
-            raise HTTPException(413, f"Filen är för stor; högst {MAX_UPLOAD // (1024 * 1024)} MB tas emot.")
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / ("uppladdad" + suffix)
-            path.write_bytes(content)
-            try:
-                n = import_file(ctx.db, session.actor, path)
-            except (Forbidden, InputError) as exc:
-                status = 403 if isinstance(exc, Forbidden) else 400
-                return page(request, session, "metodbank_importera.html.j2", status=status, fel=str(exc).replace("uppladdad" + suffix, upload.filename), klart=None)
+        try:
+            n = await with_upload(form, lambda path: import_file(ctx.db, session.actor, path), "Välj en fil (.xlsx eller .csv) att importera.")
+        except (UploadRejected, Forbidden, InputError) as exc:
+            status = 403 if isinstance(exc, Forbidden) else 400
+            return page(request, session, "metodbank_importera.html.j2", status=status, fel=str(exc), klart=None)
         return page(request, session, "metodbank_importera.html.j2", fel=None, klart=n)
 
     @r.get("/metodbank/mall.xlsx", include_in_schema=False)

@@ -162,30 +162,18 @@ def register(
 
     @r.post("/metodbank/omgangar/{rid}/kommun/{kod}/excel", response_class=HTMLResponse, include_in_schema=False)
     async def svar_excel(request: Request, rid: int, kod: str) -> Response:
-        import tempfile
-        from pathlib import Path
+        from utanforskap.web.metodbank import UploadRejected, with_upload
 
         check_kod(kod)
         session = new_session(request)
         form = await posted(request, session)
-        upload = form.get("fil")
-        if upload is None or not hasattr(upload, "read") or not upload.filename:
-            return answer_page(request, session, rid, kod, status=400, fel="Välj en fil (.xlsx eller .csv) att ladda upp.")
-        suffix = Path(upload.filename).suffix.lower()
-        if suffix not in (".xlsx", ".csv"):
-            return answer_page(request, session, rid, kod, status=400, fel="Filen ska vara en ifylld mall (.xlsx) eller en CSV-fil.")
-        content = await upload.read(max_upload + 1)
-        if len(content) > max_upload:
-            raise HTTPException(413, f"Filen är för stor; högst {max_upload // (1024 * 1024)} MB tas emot.")
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / ("uppladdad" + suffix)
-            path.write_bytes(content)
-            try:
-                ids = rounds.import_into_answer(ctx.db, session.actor, rid, kod, path)
-            except (NotFound, Forbidden) as exc:
-                raise error(exc) from None
-            except InputError as exc:
-                return answer_page(request, session, rid, kod, status=400, fel=str(exc).replace("uppladdad" + suffix, upload.filename))
+        try:
+            ids = await with_upload(form, lambda path: rounds.import_into_answer(ctx.db, session.actor, rid, kod, path),
+                                    "Välj en fil (.xlsx eller .csv) att ladda upp.", max_upload)
+        except (NotFound, Forbidden) as exc:
+            raise error(exc) from None
+        except (UploadRejected, InputError) as exc:
+            return answer_page(request, session, rid, kod, status=400, fel=str(exc))
         return answer_page(request, session, rid, kod, klart=f"{len(ids)} insatser importerades som utkast och togs med i svaret.")
 
     @r.post("/metodbank/omgangar/{rid}/kommun/{kod}/granska", include_in_schema=False)
