@@ -282,3 +282,34 @@ def test_public_answers_follow_every_change(server):
 def test_gap_csv_download(server):
     r = client(server).get("/metodbank/luckor.csv", params={"lan": "01"})
     assert r.status_code == 200 and r.text.startswith("regso_kod,") and "lucka" in r.text.splitlines()[0]
+
+
+def test_public_repeat_reads_come_from_the_cache_but_never_to_a_login_or_token(server):
+    """web.metodbank.PublicHits answers the public's second visit before routing: the same
+    bytes and headers as the first, no session cookie for a page without a form; a login, a
+    token or a bad token is never answered from it."""
+    c = client(server)
+    new = registry.create(server[1], STAFF, validate_insats({"namn": f"Snabbväg {uuid.uuid4().hex[:6]}", "kommuner": ["0180"]}), status="publicerad")
+    hidden = draft(server, "0180")
+    path = f"/metodbank/insats/{new}"
+    first, again = c.get(path), c.get(path)
+    assert first.status_code == again.status_code == 200 and again.text == first.text
+    assert "set-cookie" not in first.headers and "set-cookie" not in again.headers  # no form shown: no session
+    for h in ("content-type", "cache-control", "content-security-policy", "x-frame-options", "x-content-type-options"):
+        assert again.headers[h] == first.headers[h], h
+    assert again.headers["cache-control"] == "no-store"
+    api = f"/api/v1/insatser/{new}"
+    a1, a2 = c.get(api), c.get(api)
+    assert a1.content == a2.content and a1.headers["cache-control"] == a2.headers["cache-control"] == "no-cache"
+
+    staff, _ = logged_in(server, "granskare")
+    mine = staff.get(path)  # the same URL with a reviewer's session: their page, with its forms
+    assert mine.status_code == 200 and 'name="csrf"' in mine.text and "Avpublicera" in mine.text and mine.text != first.text
+
+    q = "/api/v1/insatser?kommun=0180&limit=500"
+    public = c.get(q)
+    assert c.get(q).content == public.content and hidden not in [i["id"] for i in public.json()["insatser"]]
+    _, token = accounts.create_token(server[1], user(server, "redaktor", "0180"))
+    theirs = c.get(q, headers={"authorization": f"Bearer {token}"}).json()
+    assert hidden in [i["id"] for i in theirs["insatser"]]
+    swedish_error(c.get(q, headers={"authorization": "Bearer inte-en-token"}), 401, "Ogiltig")

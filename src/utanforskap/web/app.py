@@ -116,7 +116,8 @@ def create_app(data: AppData, *, geometri: str | Path | None = None, static_dir:
     app.include_router(arbetsmarknad.router(renderer, data))
     app.include_router(pages_router(renderer, data, kommun_legends, regso_legends, bounds, regso, downloads, methods))
     app.include_router(apidocs.router(renderer))
-    app.include_router(metodbank.router(data, renderer, database))
+    metodbank_ctx = metodbank.Context(data, renderer, database)
+    app.include_router(metodbank.router(data, renderer, ctx=metodbank_ctx))
     app.mount("/static", StaticFiles(directory=static_dir), name="static")
 
     def is_api(request: Request) -> bool:
@@ -151,6 +152,8 @@ def create_app(data: AppData, *, geometri: str | Path | None = None, static_dir:
             return api.json_response({"status": 500, "fel": message}, 500)
         return renderer.error(request, 500, message)
 
+    # Innermost: the public's repeated metodbank reads, answered before routing.
+    app.add_middleware(metodbank.PublicHits, ctx=metodbank_ctx)
     # Outermost: it sees the final status of every answer, errors included.
     app.add_middleware(CachingMiddleware, version=f"{data.version}-{_code_version(static_dir)}", skip_prefixes=("/static/", *metodbank.PREFIXES))
     # Around everything, a 500 included: HEAD, security headers, CORS, Allow, gzip.

@@ -25,6 +25,7 @@ import polars as pl
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from utanforskap.errors import InputError
 from utanforskap.metodbank import accounts, gaps, registry
@@ -92,6 +93,16 @@ class Context:
         self.cache = ResponseCache()
         self._version: tuple[str, int, float] | None = None  # (counter, local changes, when read)
 
+    def fresh_version(self, ttl: float = 1.0) -> str | None:
+        """The change counter if it was read less than `ttl` ago and this process changed
+        nothing since; None when it has to be read (which the caller does off the event loop)."""
+        from utanforskap.metodbank import db as dbmod
+
+        v = self._version
+        if v is not None and v[1] == dbmod.local_changes and time.monotonic() - v[2] < ttl:
+            return v[0]
+        return None
+
     def version(self, ttl: float = 1.0) -> str:
         """The database's change counter, asked at most once a `ttl` unless this process
         changed something since: another process's change shows within `ttl` seconds."""
@@ -127,6 +138,10 @@ class Context:
         return self._signer
 
 
+def cache_key(path: str, query: str) -> str:
+    return f"{path}?{query}"
+
+
 class ResponseCache:
     """What the public (no login, no token) is answered, per path and query, valid while the
     database's change counter (db.read_version) stays the same. Bounded; thread-safe."""
@@ -147,12 +162,68 @@ class ResponseCache:
             self._data[key] = (version, body, media_type)
 
 
+class PublicHits:
+    """Answers the public's repeated metodbank reads straight from the ResponseCache, before
+    routing, parameter parsing and the thread pool: a pure ASGI middleware.
+
+    Only a GET with neither a session cookie nor an Authorization header, whose path and
+    query were answered 200 to the public at the database's current version, is served
+    here; everything else (a login, a token, a first visit, a version that must be read
+    from the database) goes the usual way, which fills the cache.
+    """
+
+    def __init__(self, app: ASGIApp, ctx: Context) -> None:
+        self.app = app
+        self.ctx = ctx
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET" and scope["path"].startswith(PREFIXES):
+            hit = self._hit(scope)
+            if hit is not None:
+                body, media_type = hit
+                # the same headers as cached() gives a public hit: a page via Session.apply
+                cache = b"no-store" if media_type.startswith("text/html") else b"no-cache"
+                charset = media_type.startswith("text/") and "charset=" not in media_type.lower()
+                content_type = media_type + ("; charset=utf-8" if charset else "")  # as Starlette's Response
+                await send({"type": "http.response.start", "status": 200, "headers": [
+                    (b"content-type", content_type.encode()), (b"content-length", str(len(body)).encode()),
+                    (b"cache-control", cache)]})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
+
+    def _hit(self, scope: Scope) -> tuple[bytes, str] | None:
+        for name, value in scope["headers"]:
+            if name == b"authorization" or (name == b"cookie" and COOKIE.encode() in value):
+                return None
+        version = self.ctx.fresh_version()
+        if version is None:
+            return None
+        return self.ctx.cache.get(cache_key(scope["path"], scope["query_string"].decode("latin-1")), version)
+
+
+class _LazyToken:
+    """A session's CSRF token in a template, read only when a form renders it."""
+
+    __slots__ = ("session",)
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def __str__(self) -> str:
+        return self.session.csrf
+
+    def __html__(self) -> str:
+        return self.session.csrf  # URL-safe base64: nothing to escape
+
+
 class Session:
     """One request's session: who is logged in and the form token."""
 
     def __init__(self, ctx: Context, request: Request) -> None:
         self.ctx = ctx
         self.dirty = False
+        self.changed = False  # logged in or out by this request
         raw = request.cookies.get(COOKIE)
         payload = None
         if raw:
@@ -164,6 +235,7 @@ class Session:
             payload = {"u": None, "v": 0, "c": secrets.token_urlsafe(32)}
             self.dirty = True
         self.payload = payload
+        self.csrf_shown = False  # a new visitor's cookie is set only if a page showed its token
         self.actor = Actor.public()
         uid = payload.get("u")
         if isinstance(uid, int):
@@ -172,23 +244,31 @@ class Session:
                 self.actor = found[0].actor()
             else:  # blocked, removed or an old session: start over as the public
                 self.payload = {"u": None, "v": 0, "c": secrets.token_urlsafe(32)}
-                self.dirty = True
+                self.dirty = self.changed = True  # the old cookie is replaced
 
     @property
     def csrf(self) -> str:
+        self.csrf_shown = True
         return self.payload["c"]
+
+    @property
+    def csrf_lazy(self) -> _LazyToken:
+        """The token for a template: read (and so kept in the cookie) only where a form shows it."""
+        return _LazyToken(self)
 
     def login(self, user_id: int, version: int) -> None:
         self.payload = {"u": user_id, "v": version, "c": secrets.token_urlsafe(32)}  # a new token
-        self.dirty = True
+        self.dirty = self.changed = True
 
     def logout(self) -> None:
         self.payload = {"u": None, "v": 0, "c": secrets.token_urlsafe(32)}
-        self.dirty = True
+        self.dirty = self.changed = True
 
     def apply(self, request: Request, response: Response) -> Response:
         response.headers["cache-control"] = "no-store"
-        if self.dirty:
+        # A visitor who was shown no form needs no session: no cookie to sign and send (the
+        # public's pages then stay the same bytes for everyone). A login or logout always sets it.
+        if self.dirty and (self.csrf_shown or self.payload.get("u") is not None or self.changed):
             response.set_cookie(
                 COOKIE, self.ctx.signer.dumps(self.payload), max_age=SESSION_AGE, httponly=True,
                 secure=request.url.scheme == "https", samesite="lax", path="/",
@@ -306,15 +386,16 @@ def filters_from(q, kommun, omrade, problem, sektor, malgrupp, evidens, fran, ti
     )
 
 
-def router(data: AppData, renderer: Renderer, database: Database | str | None = None) -> APIRouter:
+def router(data: AppData, renderer: Renderer, database: Database | str | None = None, ctx: Context | None = None) -> APIRouter:
     """The metodbank's pages and API. `database`: a Database or URL (default: UTANFORSKAP_DATABAS
-    or the SQLite file in the user's data directory), opened at the first request."""
-    ctx = Context(data, renderer, database)
+    or the SQLite file in the user's data directory), opened at the first request. `ctx`: a
+    Context to share with PublicHits."""
+    ctx = ctx or Context(data, renderer, database)
     r = APIRouter()
     names = _names(ctx)
 
     def page(request: Request, session: Session, template: str, status: int = 200, **kw) -> Response:
-        resp = renderer.page(template, request, status=status, actor=session.actor, csrf=session.csrf, **names, **kw)
+        resp = renderer.page(template, request, status=status, actor=session.actor, csrf=session.csrf_lazy, **names, **kw)
         return session.apply(request, resp)
 
     async def posted(request: Request, session: Session):
@@ -333,7 +414,7 @@ def router(data: AppData, renderer: Renderer, database: Database | str | None = 
         """`build()` -> Response; for the public, answered from the cache while nothing changed."""
         if not public:
             return build()
-        key = f"{request.url.path}?{request.url.query}"
+        key = cache_key(request.url.path, request.url.query)
         version = ctx.version()
         hit = ctx.cache.get(key, version)
         if hit is None:
