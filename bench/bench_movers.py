@@ -65,24 +65,12 @@ def sums_sorted(persons: pl.DataFrame, cols: list[str], years: list[int], groups
 
 
 def decompose_pandas(persons, groups):
-    """A plain pandas version: per pair of years, an outer merge of the two years by person."""
-    import pandas as pd
+    """A plain pandas version: per pair of years, an outer merge of the two years by person
+    (bench_followup's baseline, imported here so that pandas loads only for it)."""
+    from bench_followup import decompose_pandas as by_pairs
 
     num, den = RATIOS["sysselsatta"][:2]
-    p = persons.merge(groups, on="deso", how="left")
-    out = []
-    for y0, y1 in zip(YEARS[:-1], YEARS[1:], strict=True):
-        j = p[p.ar == y0].merge(p[p.ar == y1], on="lopnr", how="outer", suffixes=("", "_1"))
-        same = j["grupp"].notna() & (j["grupp"] == j["grupp_1"])
-        s = j[same].groupby("grupp")[[num, den, num + "_1", den + "_1"]].sum()
-        o = j[j["grupp"].notna() & ~same].groupby("grupp")[[num, den]].sum()
-        i = j[j["grupp_1"].notna() & ~same].groupby("grupp_1")[[num + "_1", den + "_1"]].sum()
-        w = s.join(o, rsuffix="_O", how="outer").join(i, rsuffix="_I", how="outer").fillna(0)
-        r0 = (w[num] + w[num + "_O"]) / (w[den] + w[den + "_O"])
-        r1 = (w[num + "_1"] + w[num + "_1_I"]) / (w[den + "_1"] + w[den + "_1_I"])
-        rs0, rs1 = w[num] / w[den], w[num + "_1"] / w[den + "_1"]
-        out.append(pd.DataFrame({"kvar": rs1 - rs0, "in": r1 - rs1, "ut": rs0 - r0, "andring": r1 - r0}))
-    return pd.concat(out)
+    return by_pairs(persons, num, den, groups)
 
 
 def groups_frame() -> pl.DataFrame:
