@@ -222,8 +222,8 @@ class Session:
 
     def __init__(self, ctx: Context, request: Request) -> None:
         self.ctx = ctx
-        self.dirty = False
-        self.changed = False  # logged in or out by this request
+        self.dirty = False  # the cookie must be (re)written: a login, a logout, an old session
+        self.fresh = False  # a new visitor: a cookie only if a page showed the form token
         raw = request.cookies.get(COOKIE)
         payload = None
         if raw:
@@ -233,9 +233,9 @@ class Session:
                 payload = None
         if not isinstance(payload, dict) or not isinstance(payload.get("c"), str):
             payload = {"u": None, "v": 0, "c": secrets.token_urlsafe(32)}
-            self.dirty = True
+            self.fresh = True
         self.payload = payload
-        self.csrf_shown = False  # a new visitor's cookie is set only if a page showed its token
+        self.csrf_shown = False
         self.actor = Actor.public()
         uid = payload.get("u")
         if isinstance(uid, int):
@@ -244,7 +244,7 @@ class Session:
                 self.actor = found[0].actor()
             else:  # blocked, removed or an old session: start over as the public
                 self.payload = {"u": None, "v": 0, "c": secrets.token_urlsafe(32)}
-                self.dirty = self.changed = True  # the old cookie is replaced
+                self.dirty = True  # the old cookie is replaced
 
     @property
     def csrf(self) -> str:
@@ -258,17 +258,17 @@ class Session:
 
     def login(self, user_id: int, version: int) -> None:
         self.payload = {"u": user_id, "v": version, "c": secrets.token_urlsafe(32)}  # a new token
-        self.dirty = self.changed = True
+        self.dirty = True
 
     def logout(self) -> None:
         self.payload = {"u": None, "v": 0, "c": secrets.token_urlsafe(32)}
-        self.dirty = self.changed = True
+        self.dirty = True
 
     def apply(self, request: Request, response: Response) -> Response:
         response.headers["cache-control"] = "no-store"
         # A visitor who was shown no form needs no session: no cookie to sign and send (the
-        # public's pages then stay the same bytes for everyone). A login or logout always sets it.
-        if self.dirty and (self.csrf_shown or self.payload.get("u") is not None or self.changed):
+        # public's pages then stay the same bytes for everyone).
+        if self.dirty or (self.fresh and self.csrf_shown):
             response.set_cookie(
                 COOKIE, self.ctx.signer.dumps(self.payload), max_age=SESSION_AGE, httponly=True,
                 secure=request.url.scheme == "https", samesite="lax", path="/",
