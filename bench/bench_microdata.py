@@ -2,7 +2,7 @@
 
 Prints BENCH lines (medians; the machine's two cores are shared, so single runs are noisy):
 
-* syntetisk_dragning: drawing the 10 521 556 calibrated persons (target < 15 s);
+* syntetisk_dragning: drawing the 10 521 556 calibrated persons (target < 15 s; issue 16: < 3 s);
 * mikrodata_aggregering: persons -> every variable for every DeSO, RegSO, kommun, län and
   riket (ibis on DuckDB, with validation), with the ratio to a pandas groupby of the same
   aggregation in the same run (target < 3 s, at least 2x pandas);

@@ -26,6 +26,8 @@ import contextlib
 import fcntl
 import hashlib
 import os
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -55,6 +57,8 @@ _BAND_WIDTH = np.array([5, 5, 5, 1, 4, 5, 40, 5], dtype=np.int16)
 # Background categories: svensk bakgrund, utländsk bakgrund född i Sverige, Europa, övriga världen.
 BG = ("svensk", "utl_sverige", "europa", "ovriga_varlden")
 STATUS_NONE = 255
+# Below this many persons a kernel runs in one thread (a thread's start costs more than it saves).
+_PARALLEL_MIN = 500_000
 
 
 # ---- model and marginals ---------------------------------------------------------------
@@ -185,6 +189,43 @@ def marginals(store: ObservationStore | None = None) -> Marginals:
 
 
 # ---- vectorised building blocks --------------------------------------------------------
+def _in_halves(fn: Callable[[int, int], None], m: int) -> None:
+    """Run fn(start, stop) over range(m) in two halves at once, the second in a worker thread.
+
+    numpy releases the GIL in its gathers and ufuncs, so the machine's two cores share the
+    work. `fn` must write only to positions start..stop-1 and draw no random numbers (all
+    draws stay in the calling thread, in their order), so the result is the same as one call.
+    """
+    if m < _PARALLEL_MIN or _cores() < 2:
+        fn(0, m)
+        return
+    half = m // 2
+    failed: list[BaseException] = []
+
+    def second() -> None:
+        try:
+            fn(half, m)
+        except BaseException as exc:  # re-raised in the calling thread
+            failed.append(exc)
+
+    worker = threading.Thread(target=second, name="syntetisk-halva")
+    worker.start()
+    try:
+        fn(0, half)
+    finally:
+        worker.join()
+    if failed:
+        raise failed[0]
+
+
+@lru_cache(maxsize=1)
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 def controlled_round(expected: np.ndarray, totals: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Integer (R, K) with row sums `totals`, each cell the floor or ceiling of `expected` (rescaled).
 
@@ -217,53 +258,92 @@ def ipf(seed: np.ndarray, rows: np.ndarray, cols: np.ndarray, iterations: int = 
     row sums are exact and each row is a probability distribution times its count.
     An area whose column sums are all zero keeps the seed's pattern.
     """
-    x = np.broadcast_to(seed, (rows.shape[0], *seed.shape[-2:])).astype(np.float64)  # a fresh array
+    n_areas = rows.shape[0]
     row_tot = rows.sum(axis=1)
     col_tot = cols.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         cols = np.where(col_tot[:, None] > 0, cols * (row_tot / col_tot)[:, None], np.nan)
-    # In place, with the factors' buffers made once: the same arithmetic in the same order
-    # as scaling with fresh arrays (the result is bit for bit the same), without 40 x 6
-    # temporary arrays of every area's table.
-    f = np.empty(cols.shape)
-    keep = np.isnan(cols)
+    # The tables are held area-last, (R, K, A): both sums (over K and over R) are then adds of
+    # contiguous rows of A values instead of reductions along a short last axis. numpy sums a
+    # short axis in order either way, so the result is bit for bit that of the (A, R, K) layout.
+    x = np.moveaxis(np.broadcast_to(seed, (n_areas, *seed.shape[-2:])), 0, -1).astype(np.float64, order="C")
+    rows_t = np.ascontiguousarray(rows.T, dtype=np.float64)
+    cols_t = np.ascontiguousarray(cols.T)
+    # In place, with the factors' buffers made once, without 40 x 6 temporary tables.
+    f = np.empty(cols_t.shape)
+    keep = np.isnan(cols_t)
     for _ in range(iterations):
-        _scale(x, rows, axis=2)
-        cs = x.sum(axis=1)
+        _scale_rows(x, rows_t)
+        cs = x.sum(axis=0)
         f.fill(1.0)
-        np.divide(cols, cs, out=f, where=cs > 0)
+        np.divide(cols_t, cs, out=f, where=cs > 0)
         f[keep] = 1.0
-        x *= f[:, None, :]
-    _scale(x, rows, axis=2)
-    return x
+        x *= f[None, :, :]
+    _scale_rows(x, rows_t)
+    return np.ascontiguousarray(np.moveaxis(x, -1, 0))
 
 
-def _scale(x: np.ndarray, rows: np.ndarray, axis: int) -> np.ndarray:
-    """Scale `x` in place so that its sums over `axis` are `rows` (a row summing to 0 becomes 0)."""
-    rs = x.sum(axis=axis)
+def _scale_rows(x: np.ndarray, rows: np.ndarray) -> None:
+    """Scale the (R, K, A) tables `x` in place so that their sums over K are `rows` (R, A);
+    a row summing to 0 becomes 0."""
+    rs = x.sum(axis=1)
     f = np.zeros(rs.shape)
     np.divide(rows, rs, out=f, where=rs > 0)
     # A row with a count but an all-zero seed spreads evenly (cannot happen with the shipped seeds).
     empty = (rs == 0) & (rows > 0)
     if empty.any():
-        x[empty] = 1.0
-        rs = x.sum(axis=axis)
+        np.moveaxis(x, 1, 2)[empty] = 1.0
+        rs = x.sum(axis=1)
         f = np.zeros(rs.shape)
         np.divide(rows, rs, out=f, where=rs > 0)
-    x *= f[..., None]
-    return x
+    x *= f[:, None, :]
 
 
-def draw_categories(probs: np.ndarray, group: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Category per person (uint8) from the rows probs[group] (inverse CDF on one uniform each)."""
+def draw_categories(probs: np.ndarray, group: np.ndarray | None, rng: np.random.Generator,
+                    runs: np.ndarray | None = None) -> np.ndarray:
+    """Category per person (uint8) from the rows probs[group] (inverse CDF on one uniform each).
+
+    With `runs` instead of `group`, the persons are laid out group by group, runs[g] of group g
+    (the same draw as group = np.repeat(np.arange(G), runs), with repeats in place of gathers).
+    """
     p = np.asarray(probs, dtype=np.float64)
     s = p.sum(axis=1, keepdims=True)
     p = np.where(s > 0, p / np.where(s > 0, s, 1), 1.0 / p.shape[1])
     cum = np.cumsum(p, axis=1).astype(np.float32)
-    u = rng.random(group.shape[0], dtype=np.float32)
-    out = np.zeros(group.shape[0], dtype=np.uint8)
-    for k in range(p.shape[1] - 1):
-        out += u >= np.take(np.ascontiguousarray(cum[:, k]), group)
+    if runs is None:
+        assert group is not None
+        group = np.asarray(group, dtype=np.intp)  # once, not in every gather
+        m = group.shape[0]
+    else:
+        m = int(runs.sum())
+    u = rng.random(m, dtype=np.float32)
+    out = np.zeros(m, dtype=np.uint8)
+    columns = [np.ascontiguousarray(cum[:, k]) for k in range(p.shape[1] - 1)]
+    if runs is not None:
+        for column in columns:
+            out += u >= np.repeat(column, runs)
+        return out
+
+    # Each group's bounds side by side, padded with +inf (never reached) to 1, 2 or 4 floats
+    # and viewed as one item of 4, 8 or 16 bytes: one gather per person, not one per bound.
+    width = next((w for w in (1, 2, 4) if w >= len(columns)), 0)
+    if width:
+        padded = np.full((cum.shape[0], width), np.inf, dtype=np.float32)
+        padded[:, : len(columns)] = cum[:, : len(columns)]
+        packed = padded.view({1: np.float32, 2: np.complex64, 4: np.complex128}[width]).ravel()
+
+    def count(start: int, stop: int) -> None:
+        above = np.empty(stop - start, dtype=bool)
+        if width:
+            rows = np.take(packed, group[start:stop]).view(np.float32).reshape(-1, width)
+            bounds = [rows[:, k] for k in range(len(columns))]
+        else:
+            bounds = [np.take(column, group[start:stop]) for column in columns]
+        for bound in bounds:
+            np.greater_equal(u[start:stop], bound, out=above)
+            out[start:stop] += above
+
+    _in_halves(count, m)
     return out
 
 
@@ -274,12 +354,13 @@ def solve_intercept(eta: np.ndarray, target: float, rng: np.random.Generator, we
         return 0.0
     idx = rng.integers(0, n, size=min(n, 400_000)) if n > 400_000 else slice(None)
     e = eta[idx].astype(np.float64)
-    w = np.ones_like(e) if weight is None else weight[idx].astype(np.float64)
+    w = None if weight is None else weight[idx].astype(np.float64)
     b = np.log(target / (1 - target)) - float(np.mean(e))
     for _ in range(60):
         p = 1 / (1 + np.exp(-(b + e)))
-        f = np.mean(w * p) - target
-        d = np.mean(w * p * (1 - p))
+        wp = p if w is None else w * p  # unit weights change nothing: the same floats
+        f = np.mean(wp) - target
+        d = np.mean(wp * (1 - p))
         if d <= 0:
             break
         step = f / d
@@ -299,7 +380,10 @@ FEATURES = (
 
 
 class _People:
-    """The drawn attributes as arrays, and the link features computed from them (cached masks)."""
+    """The drawn attributes as arrays, and the link features computed from them (cached masks).
+
+    Persons are laid out DeSO by DeSO: `area_n` persons in each, beginning at `area_bounds`.
+    """
 
     def __init__(self, **arrays: np.ndarray):
         self.__dict__.update(arrays)
@@ -338,27 +422,53 @@ class _People:
             return self.alder >= int(lo.removesuffix("plus"))
         return (self.alder >= int(lo)) & (self.alder <= int(hi))
 
-    def eta(self, coefficients: dict[str, float]) -> np.ndarray:
-        """The linear predictor without intercept, for every person (float32).
+    def eta(self, coefficients: dict[str, float], idx: np.ndarray | None = None,
+            area_effect: np.ndarray | None = None) -> np.ndarray:
+        """The linear predictor without intercept (float32), for persons `idx` (ascending; default: everyone).
 
         Person features depend only on a few small codes, so the predictor is evaluated once
         per combination of codes (a lookup table of ~300 000 entries) and gathered by each
-        person's combined code: one gather instead of a masked add per feature.
+        person's combined code: one gather instead of a masked add per feature. The area
+        terms (covariates times their coefficients, then `area_effect`) are per-DeSO arrays
+        gathered by the person's DeSO and added in that order. Only the persons asked for are
+        computed: the same float32 operations in the same order as computing everyone and
+        selecting `idx` afterwards, so the values are bit for bit the same.
         """
         person_coefs = {k: v for k, v in coefficients.items() if k not in self.area_covariates}
-        out = _combination_table(person_coefs)[self.combined_code()]
-        for name, coef in coefficients.items():
-            if name in self.area_covariates:
-                out += (self.area_covariates[name] * np.float32(coef))[self.area]
+        code = self.combined_code()
+        out = np.take(_combination_table(person_coefs), code if idx is None else code[idx])
+        terms = [self.area_covariates[k] * np.float32(v) for k, v in coefficients.items() if k in self.area_covariates]
+        if area_effect is not None:
+            terms.append(area_effect)
+        if terms:
+            # Persons are laid out DeSO by DeSO and `idx` is ascending, so a per-DeSO term is
+            # spread with np.repeat over the persons of each DeSO (counted by binary search).
+            counts = self.area_n if idx is None else np.diff(np.searchsorted(idx, self.area_bounds))
+            for term in terms:
+                out += np.repeat(term, counts)
         return out
 
     def combined_code(self) -> np.ndarray:
+        """Each person's index into the combination table (intp: gathers use it without a cast)."""
         if "_code" not in self._masks:
-            status = np.minimum(self.status, 3).astype(np.int32)  # 255 (none) -> 3
-            hh = np.minimum(self.hh, 5).astype(np.int32)  # 255 (none) -> 5
-            code = self.alder.astype(np.int32) * _COMBOS
-            code += (((self.lag.astype(np.int32) * 4 + status) * 4 + self.bg) * 6 + hh) * 10
-            code += self.man.astype(np.int32) * 5 + self.edu
+            code = np.empty(self.alder.shape[0], dtype=np.intp)
+
+            def fill(start: int, stop: int) -> None:
+                part = slice(start, stop)
+                rest = self.lag[part].astype(np.uint16)  # the codes but age: < _COMBOS, so uint16 arithmetic
+                rest *= 4
+                rest += np.minimum(self.status[part], 3)  # 255 (none) -> 3
+                rest *= 4
+                rest += self.bg[part]
+                rest *= 6
+                rest += np.minimum(self.hh[part], 5)  # 255 (none) -> 5
+                rest *= 10
+                rest += self.man[part].view(np.uint8) * np.uint8(5)
+                rest += self.edu[part]
+                np.multiply(self.alder[part], _COMBOS, out=code[part], dtype=np.intp)
+                code[part] += rest
+
+            _in_halves(fill, code.shape[0])
             self._masks["_code"] = code
         return self._masks["_code"]
 
@@ -383,22 +493,40 @@ def _combination_table(coefficients: dict[str, float]) -> np.ndarray:
 
 def _bernoulli_link(people: _People, link: dict, idx: np.ndarray, rng: np.random.Generator,
                     weight: np.ndarray | None = None, calibrate_on: np.ndarray | None = None) -> np.ndarray:
-    """Draw a logistic link for persons `idx`; the intercept is solved on `calibrate_on` (default: idx)."""
-    eta_all = people.eta(link.get("koefficienter", {}))
+    """Draw a logistic link for persons `idx`; the intercept is solved on the persons
+    `idx[calibrate_on]` (positions within `idx`; default: all of `idx`)."""
     sd = float(link.get("omradeseffekt_sd", 0.0))
-    if sd > 0:
-        # What the area's real shares do not explain: an independent effect per DeSO and link.
-        eta_all += rng.normal(0.0, sd, people.n_areas).astype(np.float32)[people.area]
-    eta = eta_all[idx]
+    # What the area's real shares do not explain: an independent effect per DeSO and link.
+    effect = rng.normal(0.0, sd, people.n_areas).astype(np.float32) if sd > 0 else None
+    coefficients = link.get("koefficienter", {})
+    m = idx.shape[0]
+    eta = np.empty(m, dtype=np.float32)
+
+    def predict(start: int, stop: int) -> None:
+        eta[start:stop] = people.eta(coefficients, idx[start:stop], effect)
+
+    _in_halves(predict, m)
     if calibrate_on is None:
-        b0 = solve_intercept(eta, float(link["malniva"]), rng, weight)
+        b0 = np.float32(solve_intercept(eta, float(link["malniva"]), rng, weight))
     else:
-        b0 = solve_intercept(eta_all[calibrate_on], float(link["malniva"]), rng)
-    del eta_all
-    p = 1 / (1 + np.exp(-(np.float32(b0) + eta)))
-    if weight is not None:
-        p = p * weight
-    return rng.random(idx.shape[0], dtype=np.float32) < p
+        b0 = np.float32(solve_intercept(eta[calibrate_on], float(link["malniva"]), rng))
+    u = rng.random(m, dtype=np.float32)
+    drawn = np.empty(m, dtype=bool)
+
+    def decide(start: int, stop: int) -> None:
+        # p = 1 / (1 + exp(-(b0 + eta))) in float32, in place in eta's buffer.
+        p = eta[start:stop]
+        p += b0
+        np.negative(p, out=p)
+        np.exp(p, out=p)
+        p += np.float32(1)
+        np.divide(np.float32(1), p, out=p)
+        if weight is not None:
+            p *= weight[start:stop]
+        np.less(u[start:stop], p, out=drawn[start:stop])
+
+    _in_halves(decide, m)
+    return drawn
 
 
 # ---- the draw --------------------------------------------------------------------------
@@ -464,82 +592,116 @@ def draw(personer: int | None = None, seed: int = 2022, marg: Marginals | None =
     n_areas = marg.deso.shape[0]
 
     # Persons per DeSO and age band: the real counts, scaled and rounded so that the total is n.
+    # Persons are laid out cell by cell (DeSO, then age band), so a per-cell value is spread to
+    # the persons with np.repeat, and a run of bands is a list of index ranges: no gather and no
+    # search over all persons is needed for them.
     area_n = controlled_round(marg.befolkning[None, :], np.array([n]), rng)[0]
     cell_n = controlled_round(marg.bands, area_n, rng)
-    area = np.repeat(np.arange(n_areas, dtype=np.int32), area_n)
-    band = np.repeat(np.tile(np.arange(len(BANDS), dtype=np.uint8), n_areas), cell_n.ravel())
+    cells = cell_n.ravel()
+    per_cell = lambda values: np.repeat(np.tile(values, n_areas), cells)  # noqa: E731
+    area = np.repeat(np.arange(n_areas, dtype=np.int32), area_n)  # the table's DeSO codes
+    bounds = np.concatenate([[0], np.cumsum(area_n)])  # person positions where each DeSO begins (and the end)
+
+    def area_times(idx: np.ndarray, k: int) -> np.ndarray:
+        """DeSO index * k (intp) of the persons `idx` (ascending), spread by np.repeat, not gathered."""
+        return np.repeat(np.arange(n_areas, dtype=np.intp) * k, np.diff(np.searchsorted(idx, bounds)))
+
+    band = per_cell(np.arange(len(BANDS), dtype=np.uint8))
     fraction = np.where(marg.befolkning > 0, area_n / np.where(marg.befolkning > 0, marg.befolkning, 1), 0.0)
 
-    alder = _BAND_LO[band] + (rng.random(n, dtype=np.float32) * _BAND_WIDTH[band]).astype(np.int16)
-    old = np.flatnonzero(band == 7)
+    u = rng.random(n, dtype=np.float32)
+    u *= per_cell(_BAND_WIDTH.astype(np.float32))
+    alder = per_cell(_BAND_LO)
+    alder += u.astype(np.int16)
+    del u
+    old = _band_runs(cell_n, 7, 7)
     w65 = np.asarray(cfg["alder"]["vikter_65plus"], dtype=np.float64)
-    g65 = draw_categories(w65[None, :], np.zeros(old.shape[0], dtype=np.int32), rng)
+    g65 = draw_categories(w65[None, :], None, rng, runs=np.array([old.shape[0]]))
     alder[old] = 65 + 5 * g65.astype(np.int16) + (rng.random(old.shape[0], dtype=np.float32) * 5).astype(np.int16)
     kon_cfg = cfg["kon"]
-    p_man = np.where(band == 7, kon_cfg["andel_man_65plus"], kon_cfg["andel_man_0_64"]).astype(np.float32)
-    man = rng.random(n, dtype=np.float32) < p_man
+    p_man = np.array([kon_cfg["andel_man_0_64"]] * 7 + [kon_cfg["andel_man_65plus"]], dtype=np.float32)
+    man = rng.random(n, dtype=np.float32) < per_cell(p_man)
 
-    # Background x age band, fitted per DeSO.
-    ab = area.astype(np.int64) * len(BANDS) + band
-    band_counts = np.bincount(ab, minlength=n_areas * len(BANDS)).reshape(n_areas, len(BANDS))
-    fit = ipf(np.asarray(cfg["bakgrund"]["startvarden"], dtype=np.float64), band_counts.astype(np.float64), marg.bakgrund)
-    bg = draw_categories(fit.reshape(-1, len(BG)), ab, rng)
+    # Background x age band, fitted per DeSO (the band counts are the laid-out cell counts).
+    fit = ipf(np.asarray(cfg["bakgrund"]["startvarden"], dtype=np.float64), cell_n.astype(np.float64), marg.bakgrund)
+    bg = draw_categories(fit.reshape(-1, len(BG)), None, rng, runs=cells)
 
     # Labour-market status 16-64 by (band 16_19/20_24/25_64) x background.
     status = np.full(n, STATUS_NONE, dtype=np.uint8)
-    working = np.flatnonzero((band >= 4) & (band <= 6))
+    working = _band_runs(cell_n, 4, 6)
     sc = cfg["sysselsattning"]
     base = np.array([sc["startvarden_16_19"], sc["startvarden_20_24"], sc["startvarden_25_64"]], dtype=np.float64)
     mult = np.ones((len(BG), 3))
     mult[:, 1] = sc["bakgrund_arbetslos"]
     mult[:, 2] = sc["bakgrund_utanfor"]
     seed_status = (base[:, None, :] * mult[None, :, :]).reshape(3 * len(BG), 3)
-    grp = (band[working].astype(np.int64) - 4) * len(BG) + bg[working]
-    status[working] = _fit_and_draw(area[working], grp, 3 * len(BG), seed_status, marg.status, n_areas, rng)
+    g = area_times(working, 3 * len(BG))
+    g += (band[working] - 4) * np.uint8(len(BG))
+    g += bg[working]
+    status[working] = _fit_and_draw(g, 3 * len(BG), seed_status, marg.status, n_areas, rng)
 
     # Education 25-64 by background x status.
     edu = np.full(n, 4, dtype=np.uint8)  # 4 = saknas (written as empty)
-    mid = np.flatnonzero(band == 6)
+    mid = _band_runs(cell_n, 6, 6)
     ec = cfg["utbildning"]
     seed_edu = (
         np.asarray(ec["startvarden"])[None, None, :] * np.asarray(ec["bakgrund"])[:, None, :] * np.asarray(ec["status"])[None, :, :]
     ).reshape(len(BG) * 3, 5)
-    grp = bg[mid].astype(np.int64) * 3 + status[mid]
-    edu[mid] = _fit_and_draw(area[mid], grp, len(BG) * 3, seed_edu, marg.utbildning, n_areas, rng)
+    g = area_times(mid, len(BG) * 3)
+    g += bg[mid] * np.uint8(3)
+    g += status[mid]
+    edu[mid] = _fit_and_draw(g, len(BG) * 3, seed_edu, marg.utbildning, n_areas, rng)
 
     # Low economic standard: missing for persons outside the statistics, then fitted by group x background.
     lag = np.full(n, 2, dtype=np.uint8)  # 2 = not in the statistics (empty)
     with np.errstate(invalid="ignore", divide="ignore"):
         p_in = np.clip(np.where(marg.befolkning > 0, marg.ek_personer / np.where(marg.befolkning > 0, marg.befolkning, 1), 1.0), 0, 1)
-    inside = np.flatnonzero(rng.random(n, dtype=np.float32) < p_in[area].astype(np.float32))
+    inside = np.flatnonzero(rng.random(n, dtype=np.float32) < np.repeat(p_in.astype(np.float32), area_n))
     lc = cfg["lag_ekonomisk_standard"]
-    lgroup = np.where(alder <= 15, 0, np.where(alder >= 65, 4, np.where(status == STATUS_NONE, 3, status + 1))).astype(np.int64)
+    # Group: 0 aged 0-15, 1-3 status + 1 (3: no status), 4 aged 65+.
+    a_in = alder[inside]
+    s_in = status[inside]
+    lgroup = np.where(s_in == STATUS_NONE, np.uint8(3), s_in + np.uint8(1))
+    lgroup[a_in <= 15] = 0
+    lgroup[a_in >= 65] = 4
+    del a_in, s_in
     odds = np.asarray(lc["grupp"])[:, None] * np.asarray(lc["bakgrund"])[None, :]
     seed_lag = np.stack([np.ones(odds.size), odds.ravel()], axis=1)  # 0 = not low, 1 = low
-    grp = lgroup[inside] * len(BG) + bg[inside]
+    g = area_times(inside, 5 * len(BG))
+    g += lgroup * np.uint8(len(BG))
+    g += bg[inside]
     cols = np.stack([(1 - marg.lag_andel) * marg.ek_personer, marg.lag_andel * marg.ek_personer], axis=1)
-    lag[inside] = _fit_and_draw(area[inside], grp, 5 * len(BG), seed_lag, cols, n_areas, rng)
+    lag[inside] = _fit_and_draw(g, 5 * len(BG), seed_lag, cols, n_areas, rng)
+    del g, lgroup, inside
 
     # Household type: none in special housing; else fitted by (child, adult 18-64, 65+).
     hc = cfg["hushall"]
     hh = np.full(n, 255, dtype=np.uint8)
-    in_hh = np.flatnonzero(rng.random(n, dtype=np.float32) >= marg.special_andel[area].astype(np.float32))
-    hgroup = np.where(alder < 18, 0, np.where(alder >= 65, 2, 1)).astype(np.int64)
+    in_hh = np.flatnonzero(rng.random(n, dtype=np.float32) >= np.repeat(marg.special_andel.astype(np.float32), area_n))
+    a_h = alder[in_hh]
+    hgroup = (a_h >= 18).view(np.uint8) + (a_h >= 65).view(np.uint8)  # 0 child, 1 adult 18-64, 2 65+
+    del a_h
     per_hh = np.asarray(hc["vuxna_per_hushall"]) + np.asarray(hc["barn_per_hushall"])
     hh_persons = marg.hushall * per_hh[None, :]
-    g_idx = area[in_hh].astype(np.int64) * 3 + hgroup[in_hh]
+    g_idx = area_times(in_hh, 3)
+    g_idx += hgroup
     counts = np.bincount(g_idx, minlength=n_areas * 3).reshape(n_areas, 3).astype(np.float64)
     fit = ipf(np.asarray(hc["startvarden"], dtype=np.float64), counts, hh_persons)
     hh[in_hh] = draw_categories(fit.reshape(-1, len(ms.HUSHALLSTYP)), g_idx, rng)
+    del g_idx
     # One reference person per household: adults of each type, with probability households / adults.
     adults_fit = fit[:, 1:, :].sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         p_ref = np.clip(np.where(adults_fit > 0, marg.hushall * fraction[:, None] / adults_fit, 0.0), 0, 1)
-    adult = in_hh[hgroup[in_hh] >= 1]
+    adult = in_hh[hgroup >= 1]
+    del hgroup
     ref = np.zeros(n, dtype=bool)
-    ref[adult] = rng.random(adult.shape[0], dtype=np.float32) < p_ref[area[adult], hh[adult]].astype(np.float32)
+    ref_cell = area_times(adult, len(ms.HUSHALLSTYP))
+    ref_cell += hh[adult]
+    ref[adult] = rng.random(adult.shape[0], dtype=np.float32) < np.take(p_ref.astype(np.float32).ravel(), ref_cell)
+    del adult, ref_cell
 
-    people = _People(area=area, alder=alder, man=man, bg=bg, status=status, edu=edu, lag=lag, hh=hh, n_areas=n_areas)
+    people = _People(area_n=area_n, area_bounds=bounds, alder=alder, man=man, bg=bg, status=status, edu=edu, lag=lag, hh=hh, n_areas=n_areas)
     lag_nat = float((marg.lag_andel * marg.ek_personer).sum() / marg.ek_personer.sum())
     fler_nat = float((marg.flerbostad_andel * marg.befolkning).sum() / marg.befolkning.sum())
     people.area_covariates = {
@@ -550,34 +712,42 @@ def draw(personer: int | None = None, seed: int = 2022, marg: Marginals | None =
 
     # Ekonomiskt bistånd (18+), calibrated on 20-64.
     adults = np.flatnonzero(alder >= 18)
-    cal = np.flatnonzero((alder >= 20) & (alder <= 64))
+    a_ad = alder[adults]
+    cal = np.flatnonzero((a_ad >= 20) & (a_ad <= 64))  # positions within `adults`
+    del a_ad
     got = _bernoulli_link(people, links["ekonomiskt_bistand"], adults, rng, calibrate_on=cal)
     bl = links["ekonomiskt_bistand"]
     months = np.zeros(n, dtype=np.int8)
     rec = adults[got]
+    del adults, got, cal
     whole = rng.random(rec.shape[0], dtype=np.float32) < bl["andel_helar"]
     months[rec] = np.where(whole, 12, 1 + rng.binomial(10, bl["manader_p"], rec.shape[0])).astype(np.int8)
 
     # Trångboddhet (norm 2): known for persons in a household; never for the types listed.
     tl = links["trangbodd"]
-    never = np.isin(hh[in_hh], [ms.HUSHALLSTYP.index(k) for k in tl.get("aldrig", [])])
+    w_type = np.ones(256, dtype=np.float32)  # weight by household code: 0 for the types never overcrowded
+    w_type[[ms.HUSHALLSTYP.index(k) for k in tl.get("aldrig", [])]] = 0.0
     trang = np.full(n, 2, dtype=np.uint8)  # 2 = unknown (empty)
-    trang[in_hh] = _bernoulli_link(people, tl, in_hh, rng, weight=(~never).astype(np.float32))
+    trang[in_hh] = _bernoulli_link(people, tl, in_hh, rng, weight=np.take(w_type, hh[in_hh]))
+    del in_hh
 
     # Rösträtt and valdeltagande.
     rl = links["rostberattigad"]
     p_cit = np.array([1.0, 1.0, rl["andel_medborgare_europa"], rl["andel_medborgare_ovriga_varlden"]], dtype=np.float32)
-    eligible = (alder >= 18) & (rng.random(n, dtype=np.float32) < p_cit[bg])
+    eligible = alder >= 18
+    eligible &= rng.random(n, dtype=np.float32) < np.take(p_cit, bg)
     voters = np.flatnonzero(eligible)
     voted = np.zeros(n, dtype=bool)
     voted[voters] = _bernoulli_link(people, links["rostat"], voters, rng)
+    del voters
 
     # Årskurs 9 and behörighet.
     al = links["lamnat_ak9"]
-    p_left = np.zeros(n, dtype=np.float32)
+    p_age = np.zeros(int(alder.max()) + 1, dtype=np.float32)  # by age: 0 but at 15-17
     for age, key in ((15, "andel_alder_15"), (16, "andel_alder_16"), (17, "andel_alder_17")):
-        p_left[alder == age] = al[key]
-    left = rng.random(n, dtype=np.float32) < p_left
+        if age < p_age.shape[0]:
+            p_age[age] = al[key]
+    left = rng.random(n, dtype=np.float32) < np.take(p_age, alder)
     pupils = np.flatnonzero(left)
     behorig = np.full(n, 2, dtype=np.uint8)
     behorig[pupils] = _bernoulli_link(people, links["behorig_gymnasiet"], pupils, rng)
@@ -586,6 +756,7 @@ def draw(personer: int | None = None, seed: int = 2022, marg: Marginals | None =
     teen_plus = np.flatnonzero(alder >= 15)
     suspected = np.zeros(n, dtype=bool)
     suspected[teen_plus] = _bernoulli_link(people, links["misstankt_brott"], teen_plus, rng)
+    del teen_plus
 
     # Ohälsodagar 16-64: whole year, or one spell whose mean length gives the target ohälsotal.
     days = np.zeros(n, dtype=np.int16)
@@ -598,10 +769,25 @@ def draw(personer: int | None = None, seed: int = 2022, marg: Marginals | None =
     if spell.shape[0]:
         mean_len = (pl_["malniva_dagar"] * work_age.shape[0] - 365.0 * full.sum()) / spell.shape[0]
         days[spell] = _spell_lengths(rng.standard_gamma(0.8, spell.shape[0]), mean_len)
+    del people
 
     return _table(marg, n, seed, cfg, area=area, alder=alder, man=man, bg=bg, status=status, months=months,
                   trang=trang, eligible=eligible, voted=voted, left=left, behorig=behorig, suspected=suspected,
                   days=days, edu=edu, lag=lag, hh=hh, ref=ref)
+
+
+def _band_runs(cell_n: np.ndarray, first: int, last: int) -> np.ndarray:
+    """Indices (intp, ascending) of the persons in age bands first..last, given the laid-out
+    (DeSO, band) cell counts: one index range per DeSO, built without looking at every person."""
+    ends = np.cumsum(cell_n.ravel()).reshape(cell_n.shape)
+    starts = (ends - cell_n)[:, first]
+    lengths = ends[:, last] - starts
+    total = int(lengths.sum())
+    # Within the concatenated ranges, index i of DeSO a is starts[a] + (i - offset[a]).
+    offsets = np.cumsum(lengths) - lengths
+    out = np.repeat(starts - offsets, lengths)
+    out += np.arange(total, dtype=np.intp)
+    return out
 
 
 def _spell_lengths(g: np.ndarray, mean_len: float) -> np.ndarray:
@@ -618,10 +804,10 @@ def _spell_lengths(g: np.ndarray, mean_len: float) -> np.ndarray:
     return np.clip(np.rint(((lo + hi) / 2) * g), 1, 364).astype(np.int16)
 
 
-def _fit_and_draw(area: np.ndarray, grp: np.ndarray, n_groups: int, seed: np.ndarray, cols: np.ndarray,
-                  n_areas: int, rng: np.random.Generator) -> np.ndarray:
-    """IPF of (group x category) per DeSO on the drawn group counts and the real category counts; draw."""
-    g = area.astype(np.int64) * n_groups + grp
+def _fit_and_draw(g: np.ndarray, n_groups: int, seed: np.ndarray, cols: np.ndarray, n_areas: int,
+                  rng: np.random.Generator) -> np.ndarray:
+    """IPF of (group x category) per DeSO on the drawn group counts and the real category counts;
+    draw. `g` is each person's DeSO * n_groups + group (intp)."""
     counts = np.bincount(g, minlength=n_areas * n_groups).reshape(n_areas, n_groups).astype(np.float64)
     fit = ipf(seed, counts, cols)
     return draw_categories(fit.reshape(-1, seed.shape[1]), g, rng)
@@ -634,42 +820,57 @@ def label(n: int, seed: int) -> str:
     )
 
 
+def _bitmap(values: np.ndarray) -> pa.Buffer:
+    """An Arrow bitmap (least significant bit first) of a boolean array."""
+    return pa.py_buffer(np.packbits(values, bitorder="little"))
+
+
 def _dictionary(codes: np.ndarray, values: tuple[str, ...], missing: int | None = None) -> pa.DictionaryArray:
-    mask = None if missing is None else (codes == missing)
-    idx = pa.array(codes.astype(np.int8 if len(values) < 128 else np.int32), mask=mask)
-    return pa.DictionaryArray.from_arrays(idx, pa.array(list(values), pa.string()))
+    """Codes into `values` as an Arrow dictionary array; `missing` codes are nulls.
+
+    Built from buffers (the codes as they are, the nulls as a bitmap by np.packbits):
+    pa.array with a mask takes 20 times as long on ten million persons.
+    """
+    width = np.int8 if len(values) < 128 else np.int32
+    idx = codes.view(np.int8) if codes.dtype == np.uint8 and width is np.int8 else codes.astype(width)
+    idx = np.ascontiguousarray(idx)
+    validity = None if missing is None else _bitmap(codes != missing)
+    indices = pa.Array.from_buffers(pa.from_numpy_dtype(width), idx.shape[0], [validity, pa.py_buffer(idx)])
+    # safe=False: the codes are this module's own, in range by construction (a check is a pass over them).
+    return pa.DictionaryArray.from_arrays(indices, pa.array(list(values), pa.string()), safe=False)
 
 
 def _bool(codes: np.ndarray, missing: int | None = None) -> pa.Array:
-    if missing is None:
-        return pa.array(codes.astype(bool))
-    return pa.array(codes == 1, mask=codes == missing)
+    """A boolean Arrow array: codes 1 (or True) are true; `missing` codes are nulls (from bitmaps, see _dictionary)."""
+    values = codes.astype(bool) if missing is None else codes == 1
+    validity = None if missing is None else _bitmap(codes != missing)
+    return pa.Array.from_buffers(pa.bool_(), values.shape[0], [validity, _bitmap(values)])
 
 
 def _table(marg: Marginals, n: int, seed: int, cfg: dict, **a: np.ndarray) -> pa.Table:
     fodelse = np.array([0, 0, 1, 2], dtype=np.uint8)[a["bg"]]
-    bakgrund = (a["bg"] > 0).astype(np.uint8)
+    bakgrund = (a["bg"] > 0).view(np.uint8)
     columns = {
         "ar": pa.array(np.full(n, int(cfg["ar"]), dtype=np.int16)),
         "deso": pa.DictionaryArray.from_arrays(pa.array(a["area"]), pa.array(marg.deso.astype(str).tolist(), pa.string())),
         "alder": pa.array(a["alder"]),
-        "kon": _dictionary(np.where(a["man"], 0, 1).astype(np.uint8), ms.KON),
+        "kon": _dictionary((~np.asarray(a["man"], dtype=bool)).view(np.uint8), ms.KON),
         "bakgrund": _dictionary(bakgrund, ms.BAKGRUND),
         "fodelseregion": _dictionary(fodelse, ms.FODELSEREGION),
         "sysselsattning": _dictionary(a["status"], ms.SYSSELSATTNING, STATUS_NONE),
         "bistand_manader": pa.array(a["months"]),
         "trangbodd": _bool(a["trang"], 2),
-        "rostberattigad": pa.array(a["eligible"]),
-        "rostat": pa.array(a["voted"]),
-        "lamnat_ak9": pa.array(a["left"]),
+        "rostberattigad": _bool(a["eligible"]),
+        "rostat": _bool(a["voted"]),
+        "lamnat_ak9": _bool(a["left"]),
         "behorig_gymnasiet": _bool(a["behorig"], 2),
-        "misstankt_brott": pa.array(a["suspected"]),
+        "misstankt_brott": _bool(a["suspected"]),
         "ohalsodagar": pa.array(a["days"]),
         "utbildning": _dictionary(a["edu"], ms.UTBILDNING, 4),
         "lag_ekonomisk_standard": _bool(a["lag"], 2),
         "hushallstyp": _dictionary(a["hh"], ms.HUSHALLSTYP, 255),
-        "hushallsreferens": pa.array(a["ref"]),
-        ms.SYNTETISK: pa.array(np.ones(n, dtype=bool)),  # survives what drops the metadata
+        "hushallsreferens": _bool(a["ref"]),
+        ms.SYNTETISK: _bool(np.ones(n, dtype=bool)),  # survives what drops the metadata
     }
     meta = {
         ms.META_KALLA: label(n, seed).encode("utf-8"),
