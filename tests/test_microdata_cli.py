@@ -26,8 +26,12 @@ def test_draw_then_aggregate_says_synthetic_everywhere(tmp_path):
     assert result.stdout.count("SYNTETISKA DATA") >= 2
     assert "Röjandekontroll (N = 5)" in result.stdout
     assert "HiGHS" not in result.stdout.replace("(LP, HiGHS)", "")  # no licence banner
+    # 30 000 persons spread over the country: most RegSO and kommun figures rest on fewer than 5
+    # persons, so those levels are not published at all (rojandekontroll.toml: hogsta_primarandel).
+    assert "Publiceras inte alls: regso, kommun" in result.stdout
+    assert "Granskningen (LP, HiGHS): godkänd" in result.stdout
     obs = pl.read_parquet(out)
-    assert set(obs["niva"]) == {"regso", "kommun", "lan", "riket"}
+    assert set(obs["niva"]) == {"lan", "riket"}
     assert obs["kalla"].str.starts_with("SYNTETISKA DATA").all()
     assert obs.filter(pl.col("status").is_not_null())["varde"].null_count() == obs.filter(pl.col("status").is_not_null()).height
     assert (store / "manifest.json").exists()

@@ -38,7 +38,9 @@ def aggregera(
     motor: Annotated[str, typer.Option("--motor", help="duckdb (standard) eller spark")] = "duckdb",
     min_antal: Annotated[int | None, typer.Option("--min-antal", help="Röjandekontroll: minsta antal personer bakom en uppgift (standard UTANFORSKAP_MIN_ANTAL eller 5)")] = None,
     bistand_minst_manader: Annotated[int, typer.Option("--bistand-minst-manader", help="Minsta antal månader med ekonomiskt bistånd för att räknas (1–12)")] = 1,
-    granska: Annotated[bool, typer.Option("--granska", help="Skydda tills inkräktarens granskning (LP) godkänner tabellen; skriv den bara då (långsamt)")] = False,
+    granska: Annotated[bool, typer.Option("--granska/--utan-granskning", help=(
+        "Skydda tills inkräktarens granskning (LP) godkänner tabellen och skriv den bara då (standard); "
+        "--utan-granskning ger bara det linjära skyddet, som inte får publiceras"))] = True,
     utan_rojandekontroll: Annotated[bool, typer.Option("--utan-rojandekontroll", help="Skriv oskyddade antal (bara för internt bruk, aldrig för publicering)")] = False,
     visa_sql: Annotated[bool, typer.Option("--visa-sql", help="Visa SQL-frågan som körs per person och DeSO, och avsluta")] = False,
 ) -> None:
@@ -102,22 +104,30 @@ def _report(obs, counts, persons, n, unprotected, seconds, ut, lager, account=No
             table.add_column(col, justify="right" if col != "nivå" else "left")
         # The reasons come from the local account (never from the published rows: one status there).
         by = account.cells.group_by("niva", "skal").len()
-        for niva in obs["niva"].unique(maintain_order=True):
+        for niva in account.cells["niva"].unique(maintain_order=True):
             row = {s: int(c) for _, s, c in by.filter(pl.col("niva") == niva).iter_rows()}
             total = max(sum(row.values()), 1)
             # Information loss: the share of cells suppressed with primary suppression only, and in the end.
-            before, after = row.get("primar", 0) / total, (row.get("primar", 0) + row.get("sekundar", 0)) / total
-            table.add_row(niva, *(format_number(row.get(s, 0)) for s in (None, "primar", "sekundar")),
+            before = row.get("primar", 0) / total
+            after = (row.get("primar", 0) + row.get("sekundar", 0) + row.get("niva", 0)) / total
+            table.add_row(niva, format_number(row.get(None, 0)), format_number(row.get("primar", 0)),
+                          format_number(row.get("sekundar", 0) + row.get("niva", 0)),
                           format_percent(before), format_percent(after))
         console.print(table)
         _loss_by_indicator(account)
-        if account.audit is None:
+        if account.withheld:
             console.print(
-                "Ej granskad mot en inkräktare (bara linjärt skydd: ingen skyddad uppgift kan räknas fram exakt ur "
-                "samband, men intervall kan snävas in); kör med --granska före publicering.",
+                f"Publiceras inte alls: {', '.join(account.withheld)} (mer än {format_percent(account.rules.hogsta_primarandel)} "
+                "av uppgifterna bygger på färre än N personer; tabellen har inga rader för dem).",
                 highlight=False,
             )
-        else:
+        if account.audit is None and not account.withheld:
+            err_console.print(
+                "[bold red]Varning:[/] ej granskad mot en inkräktare (bara linjärt skydd: ingen skyddad uppgift kan räknas "
+                "fram exakt ur samband, men intervall kan snävas in) – får inte publiceras; kör utan --utan-granskning.",
+                highlight=False,
+            )
+        elif account.audit is not None:
             console.print(
                 f"Granskningen (LP, HiGHS): godkänd efter {account.rounds} varv, {format_number(account.n_lp)} LP, "
                 + f"{account.seconds_audit:.1f} s.".replace(".", ",", 1),

@@ -3,10 +3,12 @@
 Public API::
 
     aggregate.aggregate(source, niva="deso", *, motor="duckdb", min_antal=None, skydda=True,
-                        settings=None, geo=None, spark_session=None) -> observations
+                        settings=None, geo=None, spark_session=None, granska=True) -> observations
     aggregate.count(source, niva="deso", *, motor="duckdb", settings=None, ...) -> (counts, Persons)
-    aggregate.to_observations(counts, kalla, *, min_antal=None, skydda=True) -> observations
-    disclosure.protect(cells, *, edges, partitions, min_antal) -> cells with status
+    aggregate.to_observations(counts, kalla, *, min_antal=None, skydda=True, granska=True) -> observations
+    audit.protect(cells, *, edges, partitions, min_antal) -> Protection (audited against an intruder)
+    audit.audit(cells, *, edges, partitions, min_antal) -> Audit (intervals and violations)
+    disclosure.protect(cells, *, edges, partitions, min_antal) -> cells with status (linear only)
     synthetic.draw(personer=None, seed=2022) -> pyarrow.Table (SYNTETISKA DATA)
     synthetic.write(table, path)
     synthetic.synthetic_store(personer=None, seed=2022) -> ObservationStore (SYNTETISKA DATA)
@@ -15,4 +17,4 @@ Public API::
 in the schema of microdata.schema.
 """
 
-__all__ = ["aggregate", "disclosure", "schema", "synthetic"]
+__all__ = ["aggregate", "audit", "disclosure", "schema", "synthetic"]

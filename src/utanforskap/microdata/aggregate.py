@@ -503,7 +503,7 @@ def aggregate(
     geo: Geography | None = None,
     spark_session=None,
     where: str | None = None,
-    granska: bool = False,
+    granska: bool = True,
 ) -> pl.DataFrame:
     """Every variable for every area at `niva` and every larger level, in the observation schema.
 
@@ -523,7 +523,7 @@ def to_observations(
     geo: Geography | None = None,
     min_antal: int | None = None,
     skydda: bool = True,
-    granska: bool = False,
+    granska: bool = True,
 ) -> pl.DataFrame:
     """Counts from `count` -> observation rows, with disclosure control unless `skydda` is False
     (`granska`: see `protected_observations`)."""
@@ -538,17 +538,17 @@ def protected_observations(
     min_antal: int | None = None,
     skydda: bool = True,
     rules: au.Rules | None = None,
-    granska: bool = False,
+    granska: bool = True,
 ) -> tuple[pl.DataFrame, au.Protection | None]:
     """`to_observations`, and the protection's account (None without protection).
 
-    With `granska` (`aggregera --granska`) the protected table has passed the intruder's
-    audit (microdata.audit). Without (the default, because the audit-driven protection takes
-    minutes on small populations, see docs/mikrodata.md) only the linear protection runs
+    With `granska` (the default, as `aggregera`) the protected table has passed the intruder's
+    audit (microdata.audit); a finest level where most figures are below N is not published
+    (rules.hogsta_primarandel). With `granska=False` only the linear protection runs
     (microdata.disclosure: nothing computable exactly by equations; intervals are not
-    audited). The
-    reason a cell is suppressed (primary or secondary) stays in the account, never in the
-    rows: every suppressed cell has the one status `skyddad`.
+    audited): for SYNTETISKA DATA only (the synthetic store), never for publishing. The
+    reason a cell is suppressed (primary, secondary, or its level withheld) stays in the
+    account, never in the rows: every suppressed cell has the one status `skyddad`.
     """
     index = ["niva", "omrade", "ar"]
     long = counts.unpivot(index=index, on=list(VARIABLE_NAMES), variable_name="variabel", value_name="varde")
@@ -571,7 +571,7 @@ def protected_observations(
         edges = _edges(geo or default_geography(), levels)
         account = au.protect(cells, edges=edges, partitions=PARTITIONS, min_antal=min_antal, rules=rules,
                              magnitudes=MAGNITUDES, granska=granska)
-        cells = account.cells.drop("skal")
+        cells = account.published
     else:
         cells = cells.with_columns(status=pl.lit(None, dtype=pl.String))
     return _observation_rows(cells.drop("storst"), kalla), account

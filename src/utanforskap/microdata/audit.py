@@ -70,6 +70,7 @@ _EPS = 1e-6
 _BANNER_SHOWN = False
 _MAX_PUSHES = 16  # LPs pushing many cells at once, per audit
 _MAX_SINGLE = 300  # cells bounded one by one (two LPs each) per audit; more: suppress more first
+_BATCH_COLUMNS = 4_000  # independent components solved together up to about this many columns per LP
 _DEBUG = bool(os.environ.get("UTANFORSKAP_GRANSKA_DEBUG"))
 
 
@@ -107,6 +108,7 @@ class _RulesFile(Strict):
     dominans_k: _Rule
     dagar_minsta_marginal: _Rule
     dagar_per_person: _Rule
+    hogsta_primarandel: _Rule
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,7 @@ class Rules:
     dominans_k: float = 0.6
     dagar_minsta_marginal: int = 30
     dagar_per_person: int = 366
+    hogsta_primarandel: float = 0.10
 
 
 def load_rules(text: str | None = None, where: str = "utanforskap/data/rojandekontroll.toml") -> Rules:
@@ -124,9 +127,11 @@ def load_rules(text: str | None = None, where: str = "utanforskap/data/rojandeko
         text = resources.files("utanforskap.data").joinpath("rojandekontroll.toml").read_text("utf-8")
     f = load_toml_model(text, where, _RulesFile)
     rules = Rules(int(f.skyddsmarginal.varde), float(f.dominans_k.varde), int(f.dagar_minsta_marginal.varde),
-                  int(f.dagar_per_person.varde))
-    if rules.skyddsmarginal < 1 or not 0 < rules.dominans_k < 1 or rules.dagar_per_person < 1:
-        raise InputError(f"{where}: skyddsmarginal ska vara minst 1, dominans_k mellan 0 och 1, dagar_per_person minst 1")
+                  int(f.dagar_per_person.varde), float(f.hogsta_primarandel.varde))
+    if (rules.skyddsmarginal < 1 or not 0 < rules.dominans_k < 1 or rules.dagar_per_person < 1
+            or not 0 < rules.hogsta_primarandel <= 1):
+        raise InputError(f"{where}: skyddsmarginal ska vara minst 1, dominans_k mellan 0 och 1, dagar_per_person minst 1, "
+                         "hogsta_primarandel större än 0 och högst 1")
     return rules
 
 
@@ -297,7 +302,7 @@ class System:
             d = np.where(self.magnitude, np.maximum(storst / r.dominans_k - v, r.dagar_minsta_marginal), r.skyddsmarginal)
         return np.where(sens, d, 0.0)
 
-    def presuppress(self, suppressed: np.ndarray, need: np.ndarray) -> int:
+    def presuppress(self, suppressed: np.ndarray, need: np.ndarray, changed: np.ndarray | None = None) -> int:
         """Suppress more (in place) until every equation leaves room for its sensitive cells; returns the sweeps.
 
         Per equation (total = parts, a partition in one area or a parent and its children), in
@@ -310,6 +315,12 @@ class System:
         suppressed (else its largest part, else its total), and it inherits the equation's need
         (it has to move as far as the sensitive cell it protects: `need` is updated in place). This is local (one equation at a
         time), so it does not prove anything: the audit decides, and repairs what is left.
+
+        Suppressing more only adds room (more unknowns), so an equation that had room keeps it
+        unless one of its own cells was suppressed or had its need raised: each sweep looks only
+        at the equations that fell short in the last sweep and those holding a cell chosen since.
+        `changed` (cells suppressed or given more need since the last call) starts that list;
+        without it, every equation holding a suppressed or sensitive cell.
         """
         if self._entries is None:  # the equations do not change between rounds: sort them once
             eq = self.eq.tocoo()
@@ -318,20 +329,35 @@ class System:
             r, c = eq.row[keep][order].astype(np.int64), eq.col[keep][order].astype(np.int64)
             first = np.r_[True, r[1:] != r[:-1]] if r.size else np.zeros(0, dtype=bool)
             self._entries = (r, c, eq.data[keep][order], np.flatnonzero(first), np.cumsum(first) - 1)
-        r, c, sign, starts, segment = self._entries
-        if r.size == 0:
+        r_all, c_all, sign_all, starts_all, segment_all = self._entries
+        if r_all.size == 0:
             return 0
         n_rows = self.eq.shape[0]
         assert self.truth is not None
         truth = self.truth
-        value = np.nan_to_num(truth, nan=0.0)[c]
-        part, total = sign < 0, sign > 0
-        nd, hidden, exists = need[c], self.hidden[c], self.exists[c]
-        position = np.arange(r.size)
-        cost = self.cost[c]
+        value_all = np.nan_to_num(truth, nan=0.0)[c_all]
+        cost_all = self.cost[c_all]
+        seed = changed if changed is not None else (need > 0) | suppressed
+        live = np.bincount(r_all, weights=seed[c_all], minlength=n_rows) > 0
+        # Hidden groups never get suppressed and keep their need: the same ones are free in every sweep.
+        free = self.hidden & (need <= 0) & ~suppressed
+        gives_away = (np.bincount(r_all, weights=free[c_all], minlength=n_rows) > 0)[r_all]
+        giving = (r_all[gives_away], c_all[gives_away], sign_all[gives_away], value_all[gives_away])
+        seg_all = segment_all
+        seg_of_row = np.full(n_rows, -1, dtype=np.int64)
+        seg_of_row[r_all[starts_all]] = np.arange(starts_all.size)
         for sweep in range(1, 10_001):
             # A hidden group the intruder can derive (its equation's other cells known) is not room to move.
-            open_cells, by_row = self._open_hidden(r, c, sign, value, suppressed, need, n_rows)
+            open_cells, by_row = self._open_hidden(*giving, suppressed, free, n_rows)
+            keep = live[r_all]
+            r, c, sign, value = r_all[keep], c_all[keep], sign_all[keep], value_all[keep]
+            if r.size == 0:
+                return sweep
+            first_of_row = np.r_[True, r[1:] != r[:-1]]
+            starts, segment = np.flatnonzero(first_of_row), np.cumsum(first_of_row) - 1
+            part, total = sign < 0, sign > 0
+            nd, hidden, exists = need[c], self.hidden[c], self.exists[c]
+            position = np.arange(r.size)
             unknown = open_cells[c]
             n_part = np.bincount(r, weights=unknown & part, minlength=n_rows)[r]
             n_total = np.bincount(r, weights=unknown & total, minlength=n_rows)[r]
@@ -353,49 +379,53 @@ class System:
             best = np.minimum.reduceat(score, starts)[segment]
             pick = np.where(np.isfinite(score) & (score == best), position, r.size)
             first = np.minimum.reduceat(pick, starts)
-            got = first < r.size
+            chosen_per_row = np.where(first < r.size, c[np.minimum(first, r.size - 1)], -1)
             # No published cell in the equation: open a derived hidden group in it instead, by
             # suppressing the cheapest published cell of the equation that gave it away.
             derived = exists & hidden & ~unknown & bad & (by_row[c] >= 0)
             d_score = np.where(derived, np.where(value >= row_short, value, 1e12 - value), np.inf)
             d_best = np.minimum.reduceat(d_score, starts)[segment]
             d_pick = np.minimum.reduceat(np.where(np.isfinite(d_score) & (d_score == d_best), position, r.size), starts)
-            via = ~got & (d_pick < r.size)
-            if via.any():
-                pub_score = np.where(exists & ~unknown & ~hidden, cost, np.inf)
-                p_best = np.minimum.reduceat(pub_score, starts)
-                p_pick = np.minimum.reduceat(np.where(np.isfinite(pub_score) & (pub_score == p_best[segment]), position, r.size), starts)
-                seg_of_row = np.full(n_rows, -1, dtype=np.int64)
-                seg_of_row[r[starts]] = np.arange(starts.size)
+            via = (chosen_per_row < 0) & (d_pick < r.size)
+            if via.any():  # the equation that gave the group away may lie outside the list: look in all of them
+                u_all = open_cells[c_all]
+                pub_score = np.where(self.exists[c_all] & ~u_all & ~self.hidden[c_all], cost_all, np.inf)
+                p_best = np.minimum.reduceat(pub_score, starts_all)
+                p_pick = np.minimum.reduceat(np.where(np.isfinite(pub_score) & (pub_score == p_best[seg_all]),
+                                                      np.arange(r_all.size), r_all.size), starts_all)
                 alt = p_pick[seg_of_row[by_row[c[d_pick[via]]]]]
-                first[np.flatnonzero(via)] = alt
-                got = first < r.size
+                chosen_per_row[np.flatnonzero(via)] = np.where(alt < r_all.size, c_all[np.minimum(alt, r_all.size - 1)], -1)
+            got = chosen_per_row >= 0
             if not got.any():
                 return sweep
             # A figure suppressed for a sensitive one must move as far itself: it inherits the need.
-            chosen = c[first[got]]
+            chosen = chosen_per_row[got]
             suppressed[chosen] = True
             np.maximum.at(need, chosen, np.minimum(row_need[got], np.maximum(truth[chosen], 0.0)))
-            nd = need[c]
+            # Next sweep: the equations still short, and every equation holding a chosen cell.
+            touched = np.zeros(self.size, dtype=bool)
+            touched[chosen] = True
+            live = np.bincount(r_all, weights=touched[c_all], minlength=n_rows) > 0
+            live[r[bad]] = True
         return 10_000
 
-    def _open_hidden(self, r, c, sign, value, suppressed, need, n_rows):
-        """Per cell: unknown to the intruder after exact propagation, where only hidden groups that are
-        not sensitive can become known (suppressed and sensitive cells stay unknown: their equations
-        are checked for room instead). Also, per cell, the equation that gave it away (-1: none).
+    def _open_hidden(self, r, c, sign, value, suppressed, free, n_rows):
+        """Per cell: unknown to the intruder after exact propagation, where only the `free` hidden
+        groups (not sensitive) can become known (suppressed and sensitive cells stay unknown: their
+        equations are checked for room instead). Also, per cell, the equation that gave it away (-1: none).
 
-        Equations (sorted COO r, c, sign; `value` the true value per entry) with one unknown give it
-        away, and so do equations whose unknowns all have the same sign and sum to zero.
+        Equations (sorted COO r, c, sign, only those holding a free group; `value` the true value
+        per entry) with one unknown give it away, and so do equations whose unknowns all have the
+        same sign and sum to zero.
         """
         unknown = (suppressed | self.hidden) & self.exists
-        free = self.hidden & (need <= 0) & ~suppressed
         by_row = np.full(self.size, -1, dtype=np.int64)
-        same = np.abs(sign)
+        magnitude, positive = np.abs(value * sign), sign > 0
         for _ in range(1_000):
             u = unknown[c]
             cnt = np.bincount(r, weights=u, minlength=n_rows)
-            pos = np.bincount(r, weights=u & (sign > 0), minlength=n_rows)
-            total = np.bincount(r, weights=np.where(u, value * same, 0.0), minlength=n_rows)
+            pos = np.bincount(r, weights=u & positive, minlength=n_rows)
+            total = np.bincount(r, weights=np.where(u, magnitude, 0.0), minlength=n_rows)
             gives = (cnt == 1) | ((cnt > 1) & (total == 0) & ((pos == 0) | (pos == cnt)))
             hit = u & gives[r] & free[c]
             if not hit.any():
@@ -582,13 +612,45 @@ class System:
         state: dict[str, Any] = {"n_lp": 0, "model": None}
 
         def build(active_cols: np.ndarray, capped: np.ndarray | None = None) -> None:
-            """An LP over these columns (whole components) and their rows.
+            """LPs over these columns (whole components) and their rows, components batched
+            into LPs of about _BATCH_COLUMNS columns (the simplex's work per iteration grows with
+            the LP's size, so thousands of independent components are cheaper in batches).
 
             With `capped` (positions in active_cols): two more columns per such cell, u <= x and
             u <= its required upper end, w <= -x and w <= -(its required lower end), so that
             maximising u (or w) pushes the cell up (or down) only as far as it needs to go.
             """
-            act_rows = np.flatnonzero(np.isin(comp_row, np.unique(comp_col[active_cols])))
+            comp = comp_col[active_cols]
+            order = np.argsort(comp, kind="stable")
+            first = np.r_[True, comp[order][1:] != comp[order][:-1]] if comp.size else np.zeros(0, dtype=bool)
+            sizes = np.diff(np.r_[np.flatnonzero(first), comp.size])
+            # A component starts a new batch when the batch would pass the size (one LP per batch).
+            batch_of_comp = np.zeros(sizes.size, dtype=np.int64)
+            if sizes.size:
+                batch_of_comp = (np.cumsum(sizes) - sizes) // _BATCH_COLUMNS
+            batch = np.empty(comp.size, dtype=np.int64)
+            batch[order] = np.repeat(batch_of_comp, sizes)
+            comp_batch = np.full(ids.size, -1, dtype=np.int64)
+            comp_batch[comp] = batch
+            row_batch = comp_batch[comp_row]
+            row_order = np.argsort(row_batch, kind="stable")
+            row_bounds = np.searchsorted(row_batch[row_order], np.arange(batch.max(initial=-1) + 2))
+            k = capped.size if capped is not None else 0
+            cap_batch = batch[capped] if capped is not None else np.zeros(0, dtype=np.int64)
+            models = []
+            for b in np.unique(batch):
+                mine = batch == b
+                local_pos = np.cumsum(mine) - 1
+                which = np.flatnonzero(cap_batch == b)
+                local_capped = local_pos[capped[which]] if capped is not None else None
+                act_rows = row_order[row_bounds[b] : row_bounds[b + 1]]
+                h, n_cols = model(active_cols[mine], act_rows, local_capped)
+                models.append((h, active_cols[mine], act_rows, n_cols, np.r_[which, k + which].astype(np.int64)))
+            state["model"] = models
+            state["n_active"] = active_cols.size
+
+        def model(active_cols: np.ndarray, act_rows: np.ndarray, capped: np.ndarray | None):
+            """One HiGHS LP over these columns (whole components) and their rows."""
             csc = sub[act_rows][:, active_cols].tocsc()
             n_x, n_r = active_cols.size, act_rows.size
             c_lo, c_hi = col_lo[active_cols], col_hi[active_cols]
@@ -618,32 +680,36 @@ class System:
             h = _highs()
             h.setOptionValue("presolve", "off")  # warm starts: only the costs change between solves
             h.passModel(lp)
-            state["model"] = (h, active_cols, act_rows)
-            state["n_cols"] = csc.shape[1]
+            return h, csc.shape[1]
 
         def run(cost: np.ndarray, aux_cost: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
             """Solve with these costs (full length; `aux_cost` for the capped columns); values (nan
-            outside the model) and row duals (0 outside)."""
-            h, active_cols, act_rows = state["model"]
-            full = np.zeros(state["n_cols"])
-            full[: active_cols.size] = cost[active_cols]
-            if aux_cost is not None:
-                full[active_cols.size :] = aux_cost
-            h.changeColsCost(full.size, np.arange(full.size, dtype=np.int32), full)
-            t_run = time.perf_counter()
-            h.run()
+            outside the model, and in batches whose costs are all zero: their last solution is
+            still optimal and already seen) and row duals (0 outside)."""
+            value = np.full(nc, np.nan)
+            dual = np.zeros(nr)
+            t_run, iterations = time.perf_counter(), 0
+            for h, active_cols, act_rows, n_cols, aux_index in state["model"]:
+                full = np.zeros(n_cols)
+                full[: active_cols.size] = cost[active_cols]
+                if aux_cost is not None:
+                    full[active_cols.size :] = aux_cost[aux_index]
+                if not full.any():
+                    continue
+                h.changeColsCost(full.size, np.arange(full.size, dtype=np.int32), full)
+                h.run()
+                status = h.getModelStatus()
+                if status != _hs.HighsModelStatus.kOptimal:
+                    raise InputError(f"röjandekontroll: LP-lösaren misslyckades ({h.modelStatusToString(status)})")
+                if _DEBUG:
+                    iterations += int(h.getInfo().simplex_iteration_count)
+                sol = h.getSolution()
+                value[active_cols] = np.asarray(sol.col_value)[: active_cols.size]
+                dual[act_rows] = np.asarray(sol.row_dual)[: act_rows.size]
             state["n_lp"] += 1
             if _DEBUG:
-                print(f"  LP {state['n_lp']}: {state['n_cols']} kolumner, {time.perf_counter() - t_run:.1f} s, "
-                      f"{int(h.getInfo().simplex_iteration_count)} iterationer", file=sys.stderr)
-            status = h.getModelStatus()
-            if status != _hs.HighsModelStatus.kOptimal:
-                raise InputError(f"röjandekontroll: LP-lösaren misslyckades ({h.modelStatusToString(status)})")
-            sol = h.getSolution()
-            value = np.full(nc, np.nan)
-            value[active_cols] = np.asarray(sol.col_value)[: active_cols.size]
-            dual = np.zeros(nr)
-            dual[act_rows] = np.asarray(sol.row_dual)[: act_rows.size]
+                print(f"  LP {state['n_lp']}: {state['n_active']} kolumner i {len(state['model'])} delar, "
+                      f"{time.perf_counter() - t_run:.1f} s, {iterations} iterationer", file=sys.stderr)
             return value, dual
 
         req_lo, req_hi = self._required(cols)
@@ -766,7 +832,7 @@ class System:
                 break
             # One cell per component: the first still to do.
             active = np.flatnonzero(np.isin(comp_col, np.unique(comp_col[todo])))
-            if active.size < 0.7 * state["model"][1].size:
+            if active.size < 0.7 * state["n_active"]:
                 build(active)
             order = todo[np.argsort(comp_col[todo], kind="stable")]
             here = order[np.r_[True, comp_col[order][1:] != comp_col[order][:-1]]]
@@ -818,27 +884,34 @@ class System:
     def _by_duals(self, targets, comps, rows, comp_row, dual, published) -> np.ndarray:
         """Per failing cell: a published cell whose value limits the optimum (row duals), in the
         cell's own equations if one is, else anywhere in its component; the cheapest of those.
-        Without a limiting cell: the cheapest published cell of its own equations, else of its component."""
+        Without a limiting cell: the cheapest published cell of its own equations, else of its component.
+        (`escalate` cells per failing cell, in that order.)"""
         if not hasattr(self, "_a_csc"):
             self._a_csc = self.a.tocsc()
-        grad = np.asarray(self.a[rows].T @ dual).ravel()
+        limiting = np.abs(np.asarray(self.a[rows].T @ dual).ravel()) > 1e-9
         order = np.argsort(comp_row, kind="stable")
         starts = np.searchsorted(comp_row[order], comps, side="left")
         ends = np.searchsorted(comp_row[order], comps, side="right")
+        ranked: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # per component: its published cells, limiting / not, by cost
+        k = self.escalate
         out = []
-        for t, lo_i, hi_i in zip(targets, starts, ends, strict=True):  # the violations only: few
+        for t, comp, lo_i, hi_i in zip(targets, comps, starts, ends, strict=True):  # the violations only
             own = self._a_csc.indices[self._a_csc.indptr[t] : self._a_csc.indptr[t + 1]]
             near = np.unique(self.a[own].indices)
             pub = near[published[near]]
-            if pub.size == 0 or not (np.abs(grad[pub]) > 1e-9).any():
-                members = np.unique(np.concatenate([near, self.a[rows[order[lo_i:hi_i]]].indices]))
-                pub = members[published[members]]
-            if pub.size == 0:
+            pub = pub[np.argsort(self.cost[pub], kind="stable")]
+            if limiting[pub].any():  # in its own equations: the limiting ones first
+                out.extend(np.r_[pub[limiting[pub]], pub[~limiting[pub]]][:k])
                 continue
-            limiting = np.abs(grad[pub]) > 1e-9
-            far = ~np.isin(pub, near)
-            key = np.lexsort((self.cost[pub], far, ~limiting))
-            out.extend(pub[key[: self.escalate]])
+            if comp not in ranked:  # once per component, however many of its cells fail
+                members = np.unique(self.a[rows[order[lo_i:hi_i]]].indices)
+                members = members[published[members]]
+                members = members[np.argsort(self.cost[members], kind="stable")]
+                ranked[comp] = (members[limiting[members]], members[~limiting[members]])
+            lim, rest = ranked[comp]
+            # Limiting cells of the component, then its own equations' cells, then the component's others.
+            rest = rest[: k + near.size]
+            out.extend(np.r_[lim[:k], pub, rest[~np.isin(rest, near)]][:k])
         return np.array(out, dtype=np.int64)
 
 
@@ -866,12 +939,21 @@ class Protection:
     then only the linear protection of microdata.disclosure holds.
     """
 
-    cells: pl.DataFrame  # the input with varde null where suppressed, status (skyddad or null), skal (local only)
+    # The input with varde null where suppressed, status (skyddad or null), skal (local only: primar,
+    # sekundar, or niva for the cells of a level that is not published; `published` leaves those out).
+    cells: pl.DataFrame
     audit: Audit | None
     rounds: int
     n_lp: int
     seconds_first: float  # primary suppression and the first guess (or the linear protection)
     seconds_audit: float
+    withheld: tuple[str, ...] = ()  # levels not published at all (rules.hogsta_primarandel), finest first
+    rules: Rules = Rules()
+
+    @property
+    def published(self) -> pl.DataFrame:
+        """What may be published: the cells without the levels that are withheld, and without `skal`."""
+        return self.cells.filter(~pl.col("niva").is_in(list(self.withheld))).drop("skal")
 
 
 def protect(cells: pl.DataFrame, *, edges: pl.DataFrame, partitions, min_antal: int, rules: Rules | None = None,
@@ -913,11 +995,31 @@ def protect(cells: pl.DataFrame, *, edges: pl.DataFrame, partitions, min_antal: 
             skal=pl.when(primary).then(pl.lit("primar")).when(hidden).then(pl.lit("sekundar"))
             .otherwise(pl.lit(None, dtype=pl.String)),
         )
-        return Protection(done, None, 0, 0, time.perf_counter() - t0, 0.0)
+        return Protection(done, None, 0, 0, time.perf_counter() - t0, 0.0, rules=rules)
     if min_antal < 1:
         raise InputError(f"röjandekontroll: min_antal måste vara minst 1, inte {min_antal}")
-    system = System(cells.rename({"varde": "sant"}).with_columns(varde=pl.col("sant")), edges=edges,
-                    partitions=partitions, min_antal=min_antal, rules=rules, magnitudes=magnitudes)
+    cells = cells.with_row_index("_rad")
+    everything = cells
+
+    def build(cells: pl.DataFrame, edges: pl.DataFrame) -> System:
+        return System(cells.rename({"varde": "sant"}).with_columns(varde=pl.col("sant")), edges=edges,
+                      partitions=partitions, min_antal=min_antal, rules=rules, magnitudes=magnitudes)
+
+    system = build(cells, edges)
+    need = system.need()
+    withheld = _withheld_levels(system, need, rules.hogsta_primarandel)
+    primary_everywhere = ((need > 0) & ~system.hidden)[system.ids]
+    if withheld:
+        # A finest level that is mostly below N is not published at all (no rows). The intruder
+        # knows only that its areas sum to the levels above, which any non-negative table below
+        # does: it adds nothing to audit.
+        cells = cells.filter(~pl.col("niva").is_in(withheld))
+        edges = edges.filter(~pl.col("barn_niva").is_in(withheld))
+        if cells.is_empty():  # nothing is published: nothing to audit, and nothing for the intruder
+            nothing = Audit(pl.DataFrame(), pl.DataFrame(), 0, 0.0)
+            return Protection(_with_status(everything, np.ones(everything.height, dtype=bool), primary_everywhere, withheld),
+                              nothing, 0, 0, time.perf_counter() - t0, 0.0, withheld, rules)
+        system = build(cells, edges)
     assert system.truth is not None
     truth = system.truth
     need = system.need()
@@ -930,6 +1032,7 @@ def protect(cells: pl.DataFrame, *, edges: pl.DataFrame, partitions, min_antal: 
     seconds_first = time.perf_counter() - t0
     t1 = time.perf_counter()
     n_lp = 0
+    last = np.inf
     for rounds in range(1, max_rounds + 1):  # noqa: B007
         result, fix = system.audit(suppressed)
         n_lp += result.n_lp
@@ -946,19 +1049,47 @@ def protect(cells: pl.DataFrame, *, edges: pl.DataFrame, partitions, min_antal: 
             raise InputError(f"röjandekontroll: kan inte skydda tabellen: {result.message()}")
         suppressed[fix] = True
         need[fix] = np.maximum(need[fix], np.minimum(rules.skyddsmarginal, np.nan_to_num(truth[fix])))
-        system.presuppress(suppressed, need)
-        if rounds % 10 == 0:  # slow progress: suppress more per violation
+        changed = np.zeros(system.size, dtype=bool)
+        changed[fix] = True
+        system.presuppress(suppressed, need, changed)
+        if result.violations.height >= last:  # no progress: suppress more per violation from now on
             system.escalate *= 2
+        last = result.violations.height
     else:
         raise InputError(f"röjandekontroll: skyddet blev inte klart på {max_rounds} varv: {result.message()}")
     hidden = suppressed[system.ids]
-    skal = np.where(primary_cells[system.ids], "primar", np.where(hidden, "sekundar", ""))
-    done = cells.with_columns(
+    primary = primary_cells[system.ids]
+    order = cells["_rad"].to_numpy()
+    hidden_all, primary_all = np.ones(everything.height, dtype=bool), primary_everywhere.copy()
+    hidden_all[order], primary_all[order] = hidden, primary
+    return Protection(_with_status(everything, hidden_all, primary_all, withheld), result, rounds, n_lp, seconds_first,
+                      time.perf_counter() - t1, withheld, rules)
+
+
+def _with_status(cells: pl.DataFrame, hidden: np.ndarray, primary: np.ndarray, withheld: tuple[str, ...]) -> pl.DataFrame:
+    """The cells (with row index `_rad`) with varde null where hidden, one status, and the local reason
+    (primar, sekundar, or niva: the rest of a level that is not published)."""
+    level = pl.col("niva").is_in(list(withheld))
+    return cells.drop("_rad").with_columns(
         varde=pl.when(pl.Series(hidden)).then(None).otherwise(pl.col("varde")),
         status=pl.when(pl.Series(hidden)).then(pl.lit(SKYDDAD)).otherwise(pl.lit(None, dtype=pl.String)),
-        skal=pl.Series("skal", skal.tolist(), dtype=pl.String).replace("", None),
+        skal=pl.when(pl.Series(primary)).then(pl.lit("primar")).when(level).then(pl.lit("niva"))
+        .when(pl.Series(hidden)).then(pl.lit("sekundar")).otherwise(pl.lit(None, dtype=pl.String)),
     )
-    return Protection(done, result, rounds, n_lp, seconds_first, time.perf_counter() - t1)
+
+
+def _withheld_levels(system: System, need: np.ndarray, max_share: float) -> tuple[str, ...]:
+    """The finest levels, in order, where more than `max_share` of the published cells are below N
+    (primary): such a level is mostly empty and would cost the most to protect."""
+    published = system.exists & ~system.hidden
+    level = system.areas["niva"].to_numpy()[np.arange(system.size) // system.m]
+    out: list[str] = []
+    for name in [lv for lv in _LEVEL_ORDER if lv in set(level.tolist())]:
+        here = published & (level == name)
+        if not here.any() or (need[here] > 0).mean() <= max_share:
+            break
+        out.append(name)
+    return tuple(out)
 
 
 def _known_remainder(p: Partition, cells: pl.DataFrame) -> Partition:
