@@ -35,6 +35,10 @@ def test_draw_then_aggregate_says_synthetic_everywhere(tmp_path):
     assert obs["kalla"].str.starts_with("SYNTETISKA DATA").all()
     assert obs.filter(pl.col("status").is_not_null())["varde"].null_count() == obs.filter(pl.col("status").is_not_null()).height
     assert (store / "manifest.json").exists()
+    # What aggregera wrote passes the intruder's audit of the published file (no true values).
+    audited = cli("rojandekontroll", "granska", out)
+    assert audited.returncode == 0, audited.stdout + audited.stderr
+    assert "Godkänd" in audited.stdout
 
     csv = tmp_path / "obs.csv"
     unprotected = cli("aggregera", "--mikrodata", persons, "--niva", "kommun", "--ut", csv, "--utan-rojandekontroll",

@@ -69,7 +69,7 @@ _BIG = 1e10  # an upper bound for cells nothing else bounds (the LP stays bounde
 _EPS = 1e-6
 _BANNER_SHOWN = False
 _MAX_PUSHES = 16  # LPs pushing many cells at once, per audit
-_MAX_SINGLE = 300  # cells bounded one by one (two LPs each) per audit; more: suppress more first
+_MAX_SINGLE = 40  # cells of one component bounded one by one (two LPs each, every component in the same LPs); more: suppress more first
 _BATCH_COLUMNS = 4_000  # independent components solved together up to about this many columns per LP
 _DEBUG = bool(os.environ.get("UTANFORSKAP_GRANSKA_DEBUG"))
 
@@ -119,7 +119,7 @@ class Rules:
     dominans_k: float = 0.6
     dagar_minsta_marginal: int = 30
     dagar_per_person: int = 366
-    hogsta_primarandel: float = 0.10
+    hogsta_primarandel: float = 0.05
 
 
 def load_rules(text: str | None = None, where: str = "utanforskap/data/rojandekontroll.toml") -> Rules:
@@ -266,6 +266,8 @@ class System:
             a.eliminate_zeros()
         self.a = a.tocsr()
         self.eq = self.a[: self.n_eq]
+        self._entries: tuple[np.ndarray, ...] | None = None  # the equations' entries, sorted (_sorted_entries)
+        self._opened: tuple[np.ndarray, ...] | None = None  # presuppress: free groups, suppressed, unknown, by_row
         # True values of the hidden groups (when true values are given): propagated exactly.
         if self.truth is not None:
             known = ~self.hidden & self.exists
@@ -276,7 +278,6 @@ class System:
         self.sweeps = 0  # sweeps of the first guess (presuppress)
         self.escalate = 1  # cells suppressed per failing cell and round (raised when rounds drag on)
         self._memo: dict[str, np.ndarray] | None = None  # what the last audit proved (protecting)
-        self._entries: tuple[np.ndarray, ...] | None = None  # the equations' entries, sorted (presuppress)
 
     def _costs(self) -> np.ndarray:
         """The information lost by suppressing a cell: the persons behind it (its value for a count)."""
@@ -322,14 +323,7 @@ class System:
         `changed` (cells suppressed or given more need since the last call) starts that list;
         without it, every equation holding a suppressed or sensitive cell.
         """
-        if self._entries is None:  # the equations do not change between rounds: sort them once
-            eq = self.eq.tocoo()
-            keep = eq.data != 0
-            order = np.lexsort((eq.col[keep], eq.row[keep]))
-            r, c = eq.row[keep][order].astype(np.int64), eq.col[keep][order].astype(np.int64)
-            first = np.r_[True, r[1:] != r[:-1]] if r.size else np.zeros(0, dtype=bool)
-            self._entries = (r, c, eq.data[keep][order], np.flatnonzero(first), np.cumsum(first) - 1)
-        r_all, c_all, sign_all, starts_all, segment_all = self._entries
+        r_all, c_all, sign_all, starts_all, segment_all = self._sorted_entries()
         if r_all.size == 0:
             return 0
         n_rows = self.eq.shape[0]
@@ -346,9 +340,19 @@ class System:
         seg_all = segment_all
         seg_of_row = np.full(n_rows, -1, dtype=np.int64)
         seg_of_row[r_all[starts_all]] = np.arange(starts_all.size)
+        chosen = np.zeros(0, dtype=np.int64)  # the cells suppressed in the last sweep
         for sweep in range(1, 10_001):
             # A hidden group the intruder can derive (its equation's other cells known) is not room to move.
-            open_cells, by_row = self._open_hidden(*giving, suppressed, free, n_rows)
+            if sweep == 1:
+                last = self._opened
+                if last is not None and np.array_equal(last[0], free) and not (last[1] & ~suppressed).any():
+                    open_cells, by_row = last[2], last[3]  # from the last call: only what was suppressed since
+                    self._reopen(giving, open_cells, by_row, np.flatnonzero(suppressed & ~last[1]), free, n_rows)
+                else:
+                    open_cells, by_row = self._open_hidden(*giving, suppressed, free, n_rows)
+            else:  # only what the cells suppressed since gave away changes
+                self._reopen(giving, open_cells, by_row, chosen, free, n_rows)
+            self._opened = (free, suppressed.copy(), open_cells, by_row)
             keep = live[r_all]
             r, c, sign, value = r_all[keep], c_all[keep], sign_all[keep], value_all[keep]
             if r.size == 0:
@@ -403,9 +407,8 @@ class System:
             suppressed[chosen] = True
             np.maximum.at(need, chosen, np.minimum(row_need[got], np.maximum(truth[chosen], 0.0)))
             # Next sweep: the equations still short, and every equation holding a chosen cell.
-            touched = np.zeros(self.size, dtype=bool)
-            touched[chosen] = True
-            live = np.bincount(r_all, weights=touched[c_all], minlength=n_rows) > 0
+            live = np.zeros(n_rows, dtype=bool)
+            live[self._rows_of(chosen)] = True
             live[r[bad]] = True
         return 10_000
 
@@ -420,6 +423,40 @@ class System:
         """
         unknown = (suppressed | self.hidden) & self.exists
         by_row = np.full(self.size, -1, dtype=np.int64)
+        self._derive(r, c, sign, value, unknown, by_row, free, n_rows)
+        return unknown, by_row
+
+    def _reopen(self, giving, unknown, by_row, newly, free, n_rows) -> None:
+        """`_open_hidden` after `newly` (published cells) were suppressed, in place: the groups whose
+        derivation went through an equation holding a newly unknown cell (and, in turn, through an
+        equation holding such a group) are unknown again, then derived anew where they still can be.
+        Knowing less never lets more be derived, so the rest stands: the same result as from scratch."""
+        r, c, sign, value = giving
+        unknown[newly] = True
+        row_hot = np.zeros(n_rows, dtype=bool)
+        derived = np.flatnonzero(by_row >= 0)
+        affected = np.zeros(self.size, dtype=bool)
+        hot_cells = np.asarray(newly).ravel()
+        for _ in range(10_000):
+            row_hot[self._rows_of(hot_cells)] = True
+            lost = derived[row_hot[by_row[derived]] & ~affected[derived]]
+            if lost.size == 0:
+                break
+            affected[lost] = True
+            hot_cells = lost
+        if not affected.any():
+            return
+        unknown[affected] = True
+        by_row[affected] = -1
+        again = np.zeros(n_rows, dtype=bool)
+        again[self._rows_of(np.flatnonzero(affected))] = True
+        keep = again[r]
+        self._derive(r[keep], c[keep], sign[keep], value[keep], unknown, by_row, free, n_rows)
+
+    @staticmethod
+    def _derive(r, c, sign, value, unknown, by_row, free, n_rows) -> None:
+        """Equations with one unknown give it away, and so do those whose unknowns all have the same
+        sign and sum to zero; only `free` cells become known (in place, with the equation in by_row)."""
         magnitude, positive = np.abs(value * sign), sign > 0
         for _ in range(1_000):
             u = unknown[c]
@@ -432,37 +469,81 @@ class System:
                 break
             unknown[c[hit]] = False
             by_row[c[hit]] = r[hit]
-        return unknown, by_row
 
     # ---- exact propagation -------------------------------------------------------------
     def _propagate(self, known: np.ndarray, x: np.ndarray):
-        """Equations with one unknown, and zero-sum equations with same-sign unknowns; returns known, x, row."""
+        """Equations with one unknown, and zero-sum equations with same-sign unknowns; returns known, x, row.
+
+        Counts per equation are kept up to date as cells become known, so each step looks only at
+        the equations holding a cell that became known in the step before.
+        """
         known, x = known.copy(), x.copy()
         by_row = np.full(self.size, -1, dtype=np.int64)
-        eq = self.eq
+        r, c, coef, starts, _ = self._sorted_entries()
+        n_rows = self.eq.shape[0]
+        if r.size == 0:
+            return known, x, by_row
+        by_col = self._entries_by_column()
+        ends = np.r_[starts[1:], r.size]
+        row_start, row_end = np.zeros(n_rows, dtype=np.int64), np.zeros(n_rows, dtype=np.int64)
+        row_start[r[starts]], row_end[r[starts]] = starts, ends
+        positive = coef > 0
+        u = ~known[c]
+        count = np.bincount(r, weights=u, minlength=n_rows)
+        pos = np.bincount(r, weights=u & positive, minlength=n_rows)
+        residual = -np.bincount(r, weights=np.where(u, 0.0, coef * x[c]), minlength=n_rows)
+        rows = np.arange(n_rows)
         for _ in range(10_000):
-            unk = (~known).astype(float)
-            masked = eq @ sp.diags(unk)
-            masked.eliminate_zeros()
-            masked = masked.tocsr()
-            residual = -(eq @ np.where(known, x, 0.0))
-            count = np.diff(masked.indptr)
-            pos = np.asarray((masked > 0).sum(axis=1)).ravel()
-            one = np.flatnonzero(count == 1)
-            zero = np.flatnonzero((count > 1) & (np.abs(residual) < _EPS) & ((pos == 0) | (pos == count)))
+            cnt = count[rows]
+            one = rows[cnt == 1]
+            zero = rows[(cnt > 1) & (np.abs(residual[rows]) < _EPS) & ((pos[rows] == 0) | (pos[rows] == cnt))]
             if one.size == 0 and zero.size == 0:
                 break
-            start = masked.indptr[one]
-            col, coef = masked.indices[start], masked.data[start]
-            x[col] = residual[one] / coef
+            e = _ranges(row_start[one], row_end[one])
+            e = e[~known[c[e]]]
+            col, row = c[e], r[e]
+            x[col] = residual[row] / coef[e]
             known[col] = True
-            by_row[col] = one
-            if zero.size:
-                sub = masked[zero].tocoo()
-                x[sub.col] = 0.0
-                known[sub.col] = True
-                by_row[sub.col] = zero[sub.row]
+            by_row[col] = row
+            e = _ranges(row_start[zero], row_end[zero])
+            e = e[~known[c[e]]]
+            x[c[e]] = 0.0
+            known[c[e]] = True
+            by_row[c[e]] = r[e]
+            # Every entry of the cells that became known: its equation has one unknown fewer.
+            fresh = np.unique(np.r_[col, c[e]])
+            f = by_col[_ranges(self._col_start[fresh], self._col_start[fresh + 1])]
+            fewer = np.bincount(r[f], minlength=n_rows)
+            count -= fewer
+            pos -= np.bincount(r[f], weights=positive[f], minlength=n_rows)
+            residual -= np.bincount(r[f], weights=coef[f] * x[c[f]], minlength=n_rows)
+            rows = np.flatnonzero(fewer)
         return known, x, by_row
+
+    def _rows_of(self, cells: np.ndarray) -> np.ndarray:
+        """The equations (row numbers, with repeats) holding these cells."""
+        by_col = self._entries_by_column()
+        return self._sorted_entries()[0][by_col[_ranges(self._col_start[cells], self._col_start[cells + 1])]]
+
+    def _entries_by_column(self) -> np.ndarray:
+        """The sorted entries' positions ordered by column (with self._col_start: each column's first)."""
+        if getattr(self, "_by_col", None) is None:
+            c = self._sorted_entries()[1]
+            self._by_col = np.argsort(c, kind="stable")
+            self._col_start = np.searchsorted(c[self._by_col], np.arange(self.size + 1))
+        return self._by_col
+
+    def _sorted_entries(self) -> tuple[np.ndarray, ...]:
+        """The equations' nonzero entries sorted by row then column: row, column, coefficient,
+        first entry of each row, row segment of each entry (the equations do not change: once)."""
+        if self._entries is None:
+            eq = self.eq.tocoo()
+            keep = eq.data != 0
+            order = np.lexsort((eq.col[keep], eq.row[keep]))
+            r, c = eq.row[keep][order].astype(np.int64), eq.col[keep][order].astype(np.int64)
+            first = np.r_[True, r[1:] != r[:-1]] if r.size else np.zeros(0, dtype=bool)
+            self._entries = (r, c, eq.data[keep][order], np.flatnonzero(first), np.cumsum(first) - 1)
+        return self._entries
 
     # ---- the audit -----------------------------------------------------------------------
     def audit(self, suppressed: np.ndarray | None = None, exact: bool = False) -> tuple[Audit, np.ndarray]:
@@ -591,7 +672,7 @@ class System:
         half of the cells still unsettled (each the way it lacks) while that settles cells.
         The others are minimised and maximised on their own (one cell per component per
         round, all components in the same LP), which gives their exact interval; when
-        protecting (true values given) and more than _MAX_SINGLE are left, they are not
+        protecting (true values given) and more than _MAX_SINGLE are left in one component, they are not
         bounded but reported as violations at once, with a neighbour to suppress. With `exact`, every cell gets its exact interval. lo/hi are the exact
         interval or, for settled cells, an inner bound (the intruder's interval is at least
         as wide). Returns the number of LPs and the cells to suppress next.
@@ -762,8 +843,11 @@ class System:
 
         if nc and not reuse.all():
             build(np.flatnonzero(~reuse))
-            for sense in (-1.0, 1.0):  # every cell up at once, then down
-                value, _ = run(np.full(nc, sense))
+            # Every cell that still lacks a proof up at once, then down (a cell that needs nothing,
+            # e.g. a large count protected by no rule, would only cost pivots).
+            lacking = ~settled_now()
+            for sense in (-1.0, 1.0):
+                value, _ = run(np.where(lacking, sense, 0.0))
                 seen_lo, seen_hi = np.fmin(seen_lo, value), np.fmax(seen_hi, value)
         dual = np.zeros(nr)
         if nc:
@@ -816,7 +900,8 @@ class System:
             print(f"granska: {ids.size} komponenter (störst {np.bincount(comp_col).max() if nc else 0}), "
                   f"{int(todo.sum())} av {nc} utan bevis efter {state['n_lp']} LP, högst {per.max()} per komponent, "
                   f"i {int((per > 0).sum())} komponenter", file=sys.stderr)
-        if not exact and self.truth is not None and todo.sum() > _MAX_SINGLE:
+        most = np.bincount(comp_col[todo]).max(initial=0) if nc else 0
+        if not exact and self.truth is not None and most > _MAX_SINGLE:
             # Too many cells without a certificate to bound each on its own: protecting, each of
             # them counts as a violation and gets a cheap published neighbour suppressed.
             lo[cols], hi[cols] = seen_lo, seen_hi
@@ -913,6 +998,16 @@ class System:
             rest = rest[: k + near.size]
             out.extend(np.r_[lim[:k], pub, rest[~np.isin(rest, near)]][:k])
         return np.array(out, dtype=np.int64)
+
+
+def _ranges(start: np.ndarray, stop: np.ndarray) -> np.ndarray:
+    """The concatenated ranges start[i]..stop[i]-1, vectorised."""
+    length = stop - start
+    total = int(length.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    offset = np.repeat(start - np.r_[0, np.cumsum(length)[:-1]], length)
+    return np.arange(total, dtype=np.int64) + offset
 
 
 def audit(cells: pl.DataFrame, *, edges: pl.DataFrame, partitions, min_antal: int, rules: Rules | None = None,
