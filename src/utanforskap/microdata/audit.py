@@ -236,6 +236,7 @@ class System:
                 cols.append(area_ids + vid[name])
                 vals.append(np.full(a_n, sign))
             base += a_n
+        self.n_partition_rows = base  # rows below this: partitions within an area; then the hierarchy
         parent = _parents(self.areas, edges)
         kids = np.flatnonzero(parent >= 0)
         if kids.size:
@@ -578,6 +579,8 @@ class System:
             repair.append(self._trace(derived, by_row, published))
         prim = np.flatnonzero(viol & published)
         repair.append(prim)
+        if self.truth is not None:  # hidden groups without room: open a sibling that has some
+            repair.append(self._sibling_room(np.flatnonzero(viol & self.hidden & target), published))
         fix = np.unique(np.concatenate(repair)).astype(np.int64)
         cells = np.flatnonzero(target)
         exakt = known.copy()
@@ -965,6 +968,56 @@ class System:
             req_lo = np.where(sens, np.maximum(self.zero_from[cols], v - d), req_lo)
             req_hi = np.where(sens, v + d, req_hi)
         return req_lo, req_hi
+
+    def _sibling_room(self, cells: np.ndarray, published: np.ndarray) -> np.ndarray:
+        """For each hidden group that violates (a remainder such as persons without a known
+        dwelling, mostly 0): it can only move up if a sibling area's same group moves down, and a
+        sibling can move only if its own group is open. Per cell: among its siblings whose group
+        holds at least the protection level, the cheapest published cell of that sibling's own
+        partitions (suppressing it opens the sibling's group)."""
+        if cells.size == 0:
+            return np.zeros(0, dtype=np.int64)
+        assert self.truth is not None
+        if not hasattr(self, "_eq_csc"):
+            self._eq_csc = self.eq.tocsc()
+        csc, eq, truth, room = self._eq_csc, self.eq, self.truth, self.rules.skyddsmarginal
+
+        def opener(cell: int, depth: int) -> np.ndarray:
+            """Published cells whose suppression lets this group move: in its own partitions; when
+            those are hidden already, in the partitions of its sub-areas that have room (a group is
+            the sum of its sub-areas' groups)."""
+            rows_c = csc.indices[csc.indptr[cell] : csc.indptr[cell + 1]]
+            coef_c = csc.data[csc.indptr[cell] : csc.indptr[cell + 1]]
+            own = rows_c[rows_c < self.n_partition_rows]
+            near = np.unique(np.concatenate([eq.indices[eq.indptr[r] : eq.indptr[r + 1]] for r in own])) \
+                if own.size else np.zeros(0, dtype=np.int64)
+            near = near[published[near]]
+            if near.size or depth == 0:
+                return near
+            found = [np.zeros(0, dtype=np.int64)]
+            for row in rows_c[(rows_c >= self.n_partition_rows) & (coef_c > 0)]:  # cell as the parent
+                kids = eq.indices[eq.indptr[row] : eq.indptr[row + 1]][eq.data[eq.indptr[row] : eq.indptr[row + 1]] < 0]
+                for kid in kids[np.nan_to_num(truth[kids]) >= room]:
+                    found.append(opener(int(kid), depth - 1))
+            return np.concatenate(found)
+
+        out = []
+        for t in cells:  # the violations only: few
+            lo_i, hi_i = csc.indptr[t], csc.indptr[t + 1]
+            rows, coef = csc.indices[lo_i:hi_i], csc.data[lo_i:hi_i]
+            best, best_cost = -1, np.inf
+            for row in rows[(rows >= self.n_partition_rows) & (coef < 0)]:  # the hierarchy: t as a child
+                members = eq.indices[eq.indptr[row] : eq.indptr[row + 1]]
+                signs = eq.data[eq.indptr[row] : eq.indptr[row + 1]]
+                siblings = members[(signs < 0) & (members != t)]
+                siblings = siblings[np.nan_to_num(truth[siblings]) >= room]
+                for sib in siblings:
+                    near = opener(int(sib), 2)
+                    if near.size and self.cost[near].min() < best_cost:
+                        best, best_cost = int(near[np.argmin(self.cost[near])]), float(self.cost[near].min())
+            if best >= 0:
+                out.append(best)
+        return np.array(out, dtype=np.int64)
 
     def _by_duals(self, targets, comps, rows, comp_row, dual, published) -> np.ndarray:
         """Per failing cell: a published cell whose value limits the optimum (row duals), in the
