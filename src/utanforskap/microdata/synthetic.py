@@ -896,8 +896,9 @@ def synthetic_store(personer: int | None = None, seed: int = 2022) -> Observatio
     The protection here is the LINEAR one only (`granska=False`: primary suppression, the
     dominance rule for days, and secondary suppression so that no protected figure is
     computable exactly by equations; one status `skyddad`). The intruder's LP audit that
-    `aggregera` runs before publishing is not run: it adds about a minute at 10.5 M persons to
-    every rebuild, and these are synthetic persons, never published as statistics about real people.
+    `aggregera` runs before publishing is not run: small populations (the tests') would lose DeSO
+    and RegSO altogether (rojandekontroll.toml: hogsta_primarandel), the store is to show the
+    method on every level, and these are synthetic persons, never published as statistics about real people.
 
     Levels deso, regso, kommun, lan and riket, period "2022", dataset "syntetisk"; every
     row's `kalla` begins with SYNTETISKA DATA. Built once under
