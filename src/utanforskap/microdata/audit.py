@@ -269,6 +269,8 @@ class System:
         self.eq = self.a[: self.n_eq]
         self._entries: tuple[np.ndarray, ...] | None = None  # the equations' entries, sorted (_sorted_entries)
         self._opened: tuple[np.ndarray, ...] | None = None  # presuppress: free groups, suppressed, unknown, by_row
+        self._by_col: np.ndarray | None = None  # the sorted entries by column (_entries_by_column)
+        self._col_start = np.zeros(0, dtype=np.int64)
         # True values of the hidden groups (when true values are given): propagated exactly.
         if self.truth is not None:
             known = ~self.hidden & self.exists
@@ -338,7 +340,6 @@ class System:
         free = self.hidden & (need <= 0) & ~suppressed
         gives_away = (np.bincount(r_all, weights=free[c_all], minlength=n_rows) > 0)[r_all]
         giving = (r_all[gives_away], c_all[gives_away], sign_all[gives_away], value_all[gives_away])
-        seg_all = segment_all
         seg_of_row = np.full(n_rows, -1, dtype=np.int64)
         seg_of_row[r_all[starts_all]] = np.arange(starts_all.size)
         chosen = np.zeros(0, dtype=np.int64)  # the cells suppressed in the last sweep
@@ -396,7 +397,7 @@ class System:
                 u_all = open_cells[c_all]
                 pub_score = np.where(self.exists[c_all] & ~u_all & ~self.hidden[c_all], cost_all, np.inf)
                 p_best = np.minimum.reduceat(pub_score, starts_all)
-                p_pick = np.minimum.reduceat(np.where(np.isfinite(pub_score) & (pub_score == p_best[seg_all]),
+                p_pick = np.minimum.reduceat(np.where(np.isfinite(pub_score) & (pub_score == p_best[segment_all]),
                                                       np.arange(r_all.size), r_all.size), starts_all)
                 alt = p_pick[seg_of_row[by_row[c[d_pick[via]]]]]
                 chosen_per_row[np.flatnonzero(via)] = np.where(alt < r_all.size, c_all[np.minimum(alt, r_all.size - 1)], -1)
@@ -528,7 +529,7 @@ class System:
 
     def _entries_by_column(self) -> np.ndarray:
         """The sorted entries' positions ordered by column (with self._col_start: each column's first)."""
-        if getattr(self, "_by_col", None) is None:
+        if self._by_col is None:
             c = self._sorted_entries()[1]
             self._by_col = np.argsort(c, kind="stable")
             self._col_start = np.searchsorted(c[self._by_col], np.arange(self.size + 1))
