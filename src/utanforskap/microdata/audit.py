@@ -1109,21 +1109,23 @@ def protect(cells: pl.DataFrame, *, edges: pl.DataFrame, partitions, min_antal: 
             magnitudes: tuple[Magnitude, ...] = (), max_rounds: int = 100, granska: bool = True) -> Protection:
     """Suppress until the intruder's audit passes.
 
+    0. a finest level where more than rules.hogsta_primarandel of the figures are below N is
+       not published at all (finest first; `Protection.withheld`);
     1. primary suppression: every count below N persons, every sum of days with fewer than
        N persons behind it or dominated by one person (rules.dominans_k);
     2. a first guess at the secondary suppression, equation by equation (`System.presuppress`:
        every equation leaves room for its sensitive cells to move by their protection level);
     3. rounds of audit -> suppress, for each violating cell, the cheapest published cell
-       (fewest persons) that limits the intruder's interval (LP duals), until nothing
-       violates.
+       (fewest persons) that limits the intruder's interval (LP duals), and for a hidden group
+       without room one that opens a sibling with room, until nothing violates.
 
-    Every suppressed cell gets the one status `skyddad`; column `skal` (primar/sekundar)
-    is for a local log only.
+    Every suppressed cell gets the one status `skyddad`; column `skal` (primar, sekundar,
+    niva) is for a local log only.
 
     With `granska=False` the protection is the linear one of microdata.disclosure instead
     (primary suppression, and secondary suppression so that no protected figure is
     computable exactly by equations; intervals are not checked): what the synthetic store
-    and `aggregera` without --granska use, since the audited protection is still too slow.
+    and `aggregera --utan-granskning` use; not for publishing.
     """
     rules = rules or load_rules()
     t0 = time.perf_counter()
