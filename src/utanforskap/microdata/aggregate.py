@@ -543,8 +543,8 @@ def protected_observations(
     """`to_observations`, and the protection's account (None without protection).
 
     With `granska` (the default, as `aggregera`) the protected table has passed the intruder's
-    audit (microdata.audit); a finest level where most figures are below N is not published
-    (rules.hogsta_primarandel). With `granska=False` only the linear protection runs
+    audit (microdata.audit); a finest level where more than rules.hogsta_primarandel of the
+    figures are below N is not published. With `granska=False` only the linear protection runs
     (microdata.disclosure: nothing computable exactly by equations; intervals are not
     audited): for SYNTETISKA DATA only (the synthetic store), never for publishing. The
     reason a cell is suppressed (primary, secondary, or its level withheld) stays in the

@@ -1161,7 +1161,7 @@ def protect(cells: pl.DataFrame, *, edges: pl.DataFrame, partitions, min_antal: 
     withheld = _withheld_levels(system, need, rules.hogsta_primarandel)
     primary_everywhere = ((need > 0) & ~system.hidden)[system.ids]
     if withheld:
-        # A finest level that is mostly below N is not published at all (no rows). The intruder
+        # A finest level with too many figures below N is not published at all (no rows). The intruder
         # knows only that its areas sum to the levels above, which any non-negative table below
         # does: it adds nothing to audit.
         cells = cells.filter(~pl.col("niva").is_in(withheld))
@@ -1171,9 +1171,9 @@ def protect(cells: pl.DataFrame, *, edges: pl.DataFrame, partitions, min_antal: 
             return Protection(_with_status(everything, np.ones(everything.height, dtype=bool), primary_everywhere, withheld),
                               nothing, 0, 0, time.perf_counter() - t0, 0.0, withheld, rules)
         system = build(cells, edges)
+        need = system.need()
     assert system.truth is not None
     truth = system.truth
-    need = system.need()
     primary_cells = (need > 0) & ~system.hidden
     suppressed = primary_cells.copy()
     system.sweeps = system.presuppress(suppressed, need)
