@@ -1,6 +1,6 @@
 """The user's output cache (atomic.cached_files): a file that is a pure function of its inputs
 is made once and copied on the next run with the same key; `karta` keeps its map image,
-kommun layer and Excel file there and gives the same files from the cache."""
+kommun layer, Excel file and summary page there and gives the same files from the cache."""
 
 from __future__ import annotations
 
@@ -69,14 +69,20 @@ def test_karta_gives_the_same_files_from_the_cache(result, tmp_path):
     fit = calibrate.published_fit(result)
     first = export.write_all(result, summary, fit, tmp_path / "a", summary_page=render_summary)
     entries = {p.name for p in atomic.cache_root().iterdir()}
-    assert {"karta-sammanfattning", "karta-kommunlager", "karta-excel"} <= entries
+    assert {"karta-sammanfattning", "karta-sammanfattningssida", "karta-kommunlager", "karta-excel"} <= entries
     second = export.write_all(result, summary, fit, tmp_path / "b", summary_page=render_summary)
     for name, path in first.items():
         assert path.read_bytes() == second[name].read_bytes(), name
     # Another map (one kommun more listed) is not served the cached layer.
     changed = karta.Summary(**{**summary.__dict__, "per_kommun": summary.per_kommun.with_columns(pl.col("omraden") + 1)})
-    third = export.write_all(result, changed, fit, tmp_path / "c")
+    third = export.write_all(result, changed, fit, tmp_path / "c", summary_page=render_summary)
     assert third["kommuner_geojson"].read_bytes() != first["kommuner_geojson"].read_bytes()
+    assert third["sammanfattning"].read_bytes() != first["sammanfattning"].read_bytes()
+    # Nor a page whose national figure changed while the map stayed the same.
+    recounted = karta.Summary(**{**summary.__dict__, "riket": {**summary.riket, "befolkning": summary.riket["befolkning"] + 1}})
+    page = render_summary(result, recounted, fit)
+    assert page != first["sammanfattning"].read_text(encoding="utf-8")
+    assert page == render_summary(result, recounted, fit)
 
 
 def test_verified_store_files_are_remembered_between_processes(tmp_path, monkeypatch):
