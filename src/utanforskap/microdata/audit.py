@@ -42,9 +42,11 @@ integer programming (an LP interval rounded inwards can be wider than the intege
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -72,6 +74,10 @@ _MAX_PUSHES = 16  # LPs pushing many cells at once, per audit
 _MAX_SINGLE = 40  # cells of one component bounded one by one (two LPs each, every component in the same LPs); more: suppress more first
 _BATCH_COLUMNS = 4_000  # independent components solved together up to about this many columns per LP
 _DEBUG = bool(os.environ.get("UTANFORSKAP_GRANSKA_DEBUG"))
+# The batches of one LP are independent and HiGHS releases the GIL while it solves: one
+# thread per core. Each batch keeps its own solver (and warm start), so the result does not
+# depend on the number of threads.
+_THREADS = max(1, min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 8))
 
 
 def _highs():
@@ -120,6 +126,19 @@ class Rules:
     dagar_minsta_marginal: int = 30
     dagar_per_person: int = 366
     hogsta_primarandel: float = 0.05
+
+
+@functools.lru_cache(maxsize=1)
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(_THREADS, thread_name_prefix="granska")
+
+
+def _solve_batch(job):
+    """Solve one batch of an LP with its new costs (in a worker thread): status, solution, iterations."""
+    h, cost, _, _ = job
+    h.changeColsCost(cost.size, np.arange(cost.size, dtype=np.int32), cost)
+    h.run()
+    return h.getModelStatus(), h.getSolution(), int(h.getInfo().simplex_iteration_count)
 
 
 def load_rules(text: str | None = None, where: str = "utanforskap/data/rojandekontroll.toml") -> Rules:
@@ -773,22 +792,21 @@ class System:
             still optimal and already seen) and row duals (0 outside)."""
             value = np.full(nc, np.nan)
             dual = np.zeros(nr)
-            t_run, iterations = time.perf_counter(), 0
+            t_run = time.perf_counter()
+            jobs = []
             for h, active_cols, act_rows, n_cols, aux_index in state["model"]:
                 full = np.zeros(n_cols)
                 full[: active_cols.size] = cost[active_cols]
                 if aux_cost is not None:
                     full[active_cols.size :] = aux_cost[aux_index]
-                if not full.any():
-                    continue
-                h.changeColsCost(full.size, np.arange(full.size, dtype=np.int32), full)
-                h.run()
-                status = h.getModelStatus()
+                if full.any():
+                    jobs.append((h, full, active_cols, act_rows))
+            results = list(_pool().map(_solve_batch, jobs)) if len(jobs) > 1 else [_solve_batch(j) for j in jobs]
+            iterations = 0
+            for (h, _, active_cols, act_rows), (status, sol, its) in zip(jobs, results, strict=True):
                 if status != _hs.HighsModelStatus.kOptimal:
                     raise InputError(f"röjandekontroll: LP-lösaren misslyckades ({h.modelStatusToString(status)})")
-                if _DEBUG:
-                    iterations += int(h.getInfo().simplex_iteration_count)
-                sol = h.getSolution()
+                iterations += its
                 value[active_cols] = np.asarray(sol.col_value)[: active_cols.size]
                 dual[act_rows] = np.asarray(sol.row_dual)[: act_rows.size]
             state["n_lp"] += 1
