@@ -390,7 +390,7 @@ def draw_categories(probs: np.ndarray, group: np.ndarray | None, rng: np.random.
         padded[:, : len(columns)] = cum[:, : len(columns)]
         packed = padded.view({1: np.float32, 2: np.complex64, 4: np.complex128}[width]).ravel()
 
-    def count(start: int, stop: int) -> None:
+    def count(start: int, stop: int, _: int) -> None:
         above = np.empty(stop - start, dtype=bool)
         if width:
             rows = np.take(packed, group[start:stop]).view(np.float32).reshape(-1, width)
@@ -401,7 +401,7 @@ def draw_categories(probs: np.ndarray, group: np.ndarray | None, rng: np.random.
             np.greater_equal(u[start:stop], bound, out=above)
             out[start:stop] += above
 
-    _in_halves(count, m)
+    _in_chunks(count, m)  # chunk by chunk: the gathered bounds (up to 16 bytes a person) stay small
     return out
 
 
@@ -734,10 +734,42 @@ def draw(personer: int | None = None, seed: int = 2022, marg: Marginals | None =
         edu[mid] = _fit_and_draw(g, len(BG) * 3, seed_edu, marg.utbildning, n_areas, lambda m: uniforms(rng, m))
         return edu
 
-    # Education in a worker thread with its own child generator, while low economic standard and
-    # the households (which do not depend on it) are drawn here.
-    background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="syntetisk-utbildning")
-    edu_future = background.submit(utbildning, rng.spawn(1)[0])
+    def hushall(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Household type: none in special housing; else fitted by (child, adult 18-64, 65+).
+        Returns the codes, the reference persons and the persons in a household."""
+        hc = cfg["hushall"]
+        hh = np.full(n, 255, dtype=np.uint8)
+        in_hh = np.flatnonzero(uniforms(rng, n) >= np.repeat(marg.special_andel.astype(np.float32), area_n))
+        a_h = alder[in_hh]
+        hgroup = (a_h >= 18).view(np.uint8) + (a_h >= 65).view(np.uint8)  # 0 child, 1 adult 18-64, 2 65+
+        del a_h
+        per_hh = np.asarray(hc["vuxna_per_hushall"]) + np.asarray(hc["barn_per_hushall"])
+        hh_persons = marg.hushall * per_hh[None, :]
+        g_idx = area_times(in_hh, 3)
+        g_idx += hgroup
+        counts = np.bincount(g_idx, minlength=n_areas * 3).reshape(n_areas, 3).astype(np.float64)
+        fit = ipf(np.asarray(hc["startvarden"], dtype=np.float64), counts, hh_persons)
+        hh[in_hh] = draw_categories(fit.reshape(-1, len(ms.HUSHALLSTYP)), g_idx, rng, u=uniforms(rng, g_idx.shape[0]))
+        del g_idx
+        # One reference person per household: adults of each type, with probability households / adults.
+        adults_fit = fit[:, 1:, :].sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            p_ref = np.clip(np.where(adults_fit > 0, marg.hushall * fraction[:, None] / adults_fit, 0.0), 0, 1)
+        adult = in_hh[hgroup >= 1]
+        del hgroup
+        ref = np.zeros(n, dtype=bool)
+        ref_cell = area_times(adult, len(ms.HUSHALLSTYP))
+        ref_cell += hh[adult]
+        ref[adult] = uniforms(rng, adult.shape[0]) < np.take(p_ref.astype(np.float32).ravel(), ref_cell)
+        del adult, ref_cell
+        return hh, ref, in_hh
+
+    # Education and the households in worker threads, each with its own child generator, while
+    # low economic standard (which depends on neither) is drawn here.
+    edu_rng, hh_rng = rng.spawn(2)
+    background = ThreadPoolExecutor(max_workers=2, thread_name_prefix="syntetisk-bakgrund")
+    edu_future = background.submit(utbildning, edu_rng)
+    hh_future = background.submit(hushall, hh_rng)
     background.shutdown(wait=False)
 
     # Low economic standard: missing for persons outside the statistics, then fitted by group x background.
@@ -762,34 +794,8 @@ def draw(personer: int | None = None, seed: int = 2022, marg: Marginals | None =
     lag[inside] = _fit_and_draw(g, 5 * len(BG), seed_lag, cols, n_areas, U)
     del g, lgroup, inside
 
-    # Household type: none in special housing; else fitted by (child, adult 18-64, 65+).
-    hc = cfg["hushall"]
-    hh = np.full(n, 255, dtype=np.uint8)
-    in_hh = np.flatnonzero(U(n) >= np.repeat(marg.special_andel.astype(np.float32), area_n))
-    a_h = alder[in_hh]
-    hgroup = (a_h >= 18).view(np.uint8) + (a_h >= 65).view(np.uint8)  # 0 child, 1 adult 18-64, 2 65+
-    del a_h
-    per_hh = np.asarray(hc["vuxna_per_hushall"]) + np.asarray(hc["barn_per_hushall"])
-    hh_persons = marg.hushall * per_hh[None, :]
-    g_idx = area_times(in_hh, 3)
-    g_idx += hgroup
-    counts = np.bincount(g_idx, minlength=n_areas * 3).reshape(n_areas, 3).astype(np.float64)
-    fit = ipf(np.asarray(hc["startvarden"], dtype=np.float64), counts, hh_persons)
-    hh[in_hh] = draw_categories(fit.reshape(-1, len(ms.HUSHALLSTYP)), g_idx, rng, u=U(g_idx.shape[0]))
-    del g_idx
-    # One reference person per household: adults of each type, with probability households / adults.
-    adults_fit = fit[:, 1:, :].sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p_ref = np.clip(np.where(adults_fit > 0, marg.hushall * fraction[:, None] / adults_fit, 0.0), 0, 1)
-    adult = in_hh[hgroup >= 1]
-    del hgroup
-    ref = np.zeros(n, dtype=bool)
-    ref_cell = area_times(adult, len(ms.HUSHALLSTYP))
-    ref_cell += hh[adult]
-    ref[adult] = U(adult.shape[0]) < np.take(p_ref.astype(np.float32).ravel(), ref_cell)
-    del adult, ref_cell
-
     edu = edu_future.result()
+    hh, ref, in_hh = hh_future.result()
     people = _People(area=area, area_n=area_n, area_bounds=bounds, alder=alder, man=man, bg=bg, status=status, edu=edu, lag=lag, hh=hh, n_areas=n_areas)
     lag_nat = float((marg.lag_andel * marg.ek_personer).sum() / marg.ek_personer.sum())
     fler_nat = float((marg.flerbostad_andel * marg.befolkning).sum() / marg.befolkning.sum())
