@@ -28,6 +28,7 @@ import hashlib
 import os
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -193,8 +194,9 @@ def _in_halves(fn: Callable[[int, int], None], m: int) -> None:
     """Run fn(start, stop) over range(m) in two halves at once, the second in a worker thread.
 
     numpy releases the GIL in its gathers and ufuncs, so the machine's two cores share the
-    work. `fn` must write only to positions start..stop-1 and draw no random numbers (all
-    draws stay in the calling thread, in their order), so the result is the same as one call.
+    work. `fn` must write only to positions start..stop-1 and draw no random numbers from a
+    shared generator (those stay in the calling thread, in their order), so the result is the
+    same as one call.
     """
     if m < _PARALLEL_MIN or _cores() < 2:
         fn(0, m)
@@ -212,6 +214,58 @@ def _in_halves(fn: Callable[[int, int], None], m: int) -> None:
     worker.start()
     try:
         fn(0, half)
+    finally:
+        worker.join()
+    if failed:
+        raise failed[0]
+
+
+def uniforms(rng: np.random.Generator, m: int) -> np.ndarray:
+    """m float32 uniforms in [0, 1), CHUNK at a time from child generators spawned from `rng`,
+    in two threads (see _in_chunks): the numbers depend on the seed and the order of the calls
+    only, not on the number of cores or on which thread fills which chunk."""
+    u = np.empty(m, dtype=np.float32)
+    children = rng.spawn(-(-m // CHUNK))
+    _in_chunks(lambda start, stop, k: children[k].random(out=u[start:stop], dtype=np.float32), m)
+    return u
+
+
+CHUNK = 1 << 20  # persons per chunk of a link's draw: each chunk its own child generator
+
+
+def _in_chunks(fn: Callable[[int, int, int], None], m: int, chunk: int = CHUNK) -> None:
+    """Run fn(start, stop, k) for the chunks k = 0, 1, ... of range(m), shared between the calling
+    thread and a worker thread (numpy releases the GIL in its loops and random fills).
+
+    `fn` must write only to positions start..stop-1 and draw random numbers only from a
+    generator of its chunk k, so the result depends neither on the number of cores nor on
+    which thread takes which chunk.
+    """
+    n_chunks = -(-m // chunk)
+    bounds = [(k * chunk, min(m, (k + 1) * chunk), k) for k in range(n_chunks)]
+    if n_chunks < 2 or _cores() < 2:
+        for args in bounds:
+            fn(*args)
+        return
+    todo = iter(bounds)
+    lock = threading.Lock()
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            while not failed:
+                with lock:
+                    args = next(todo, None)
+                if args is None:
+                    return
+                fn(*args)
+        except BaseException as exc:  # re-raised in the calling thread
+            failed.append(exc)
+
+    worker = threading.Thread(target=run, name="syntetisk-del")
+    worker.start()
+    try:
+        run()
     finally:
         worker.join()
     if failed:
@@ -299,9 +353,11 @@ def _scale_rows(x: np.ndarray, rows: np.ndarray) -> None:
     x *= f[:, None, :]
 
 
-def draw_categories(probs: np.ndarray, group: np.ndarray | None, rng: np.random.Generator,
-                    runs: np.ndarray | None = None) -> np.ndarray:
+def draw_categories(probs: np.ndarray, group: np.ndarray | None, rng: np.random.Generator | None,
+                    runs: np.ndarray | None = None, u: np.ndarray | None = None) -> np.ndarray:
     """Category per person (uint8) from the rows probs[group] (inverse CDF on one uniform each).
+
+    The uniforms are `u` when given (float32, one per person), else drawn from `rng`.
 
     With `runs` instead of `group`, the persons are laid out group by group, runs[g] of group g
     (the same draw as group = np.repeat(np.arange(G), runs), with repeats in place of gathers).
@@ -316,7 +372,9 @@ def draw_categories(probs: np.ndarray, group: np.ndarray | None, rng: np.random.
         m = group.shape[0]
     else:
         m = int(runs.sum())
-    u = rng.random(m, dtype=np.float32)
+    if u is None:
+        assert rng is not None
+        u = rng.random(m, dtype=np.float32)
     out = np.zeros(m, dtype=np.uint8)
     columns = [np.ascontiguousarray(cum[:, k]) for k in range(p.shape[1] - 1)]
     if runs is not None:
@@ -332,7 +390,7 @@ def draw_categories(probs: np.ndarray, group: np.ndarray | None, rng: np.random.
         padded[:, : len(columns)] = cum[:, : len(columns)]
         packed = padded.view({1: np.float32, 2: np.complex64, 4: np.complex128}[width]).ravel()
 
-    def count(start: int, stop: int) -> None:
+    def count(start: int, stop: int, _: int) -> None:
         above = np.empty(stop - start, dtype=bool)
         if width:
             rows = np.take(packed, group[start:stop]).view(np.float32).reshape(-1, width)
@@ -343,30 +401,42 @@ def draw_categories(probs: np.ndarray, group: np.ndarray | None, rng: np.random.
             np.greater_equal(u[start:stop], bound, out=above)
             out[start:stop] += above
 
-    _in_halves(count, m)
+    _in_chunks(count, m)  # chunk by chunk: the gathered bounds (up to 16 bytes a person) stay small
     return out
 
 
-def solve_intercept(eta: np.ndarray, target: float, rng: np.random.Generator, weight: np.ndarray | None = None) -> float:
-    """b0 with mean(weight * sigmoid(b0 + eta)) = target, solved by Newton on a sample of at most 400 000."""
-    n = eta.shape[0]
-    if n == 0:
+SAMPLE = 400_000  # persons an intercept is solved on
+
+
+def sample_positions(n: int, rng: np.random.Generator) -> np.ndarray:
+    """Positions in range(n) of the sample an intercept is solved on: all, or SAMPLE drawn with replacement."""
+    return rng.integers(0, n, size=SAMPLE) if n > SAMPLE else np.arange(n)
+
+
+def solve_intercept(eta: np.ndarray, target: float, weight: np.ndarray | None = None) -> float:
+    """b0 with mean(weight * sigmoid(b0 + eta)) = target, by Newton (eta: the sample, see sample_positions)."""
+    if eta.shape[0] == 0:
         return 0.0
-    idx = rng.integers(0, n, size=min(n, 400_000)) if n > 400_000 else slice(None)
-    e = eta[idx].astype(np.float64)
-    w = None if weight is None else weight[idx].astype(np.float64)
+    e = eta.astype(np.float64)
+    w = None if weight is None else weight.astype(np.float64)
     b = np.log(target / (1 - target)) - float(np.mean(e))
-    for _ in range(60):
-        p = 1 / (1 + np.exp(-(b + e)))
-        wp = p if w is None else w * p  # unit weights change nothing: the same floats
-        f = np.mean(wp) - target
-        d = np.mean(wp * (1 - p))
-        if d <= 0:
-            break
-        step = f / d
-        b -= float(np.clip(step, -5, 5))
-        if abs(step) < 1e-10:
-            break
+    # sigmoid(b + e) = 1 / (1 + exp(-b) * exp(-e)): one exp over the sample, not one per step.
+    with np.errstate(over="ignore"):  # exp(-e) * exp(-b) = inf gives p = 0, its limit
+        q = np.exp(-e)
+        p = np.empty_like(e)
+        for _ in range(60):
+            np.multiply(q, np.exp(-b), out=p)
+            p += 1
+            np.divide(1, p, out=p)
+            wp = p if w is None else w * p
+            f = np.mean(wp) - target
+            d = np.mean(wp * (1 - p))
+            if d <= 0:
+                break
+            step = f / d
+            b -= float(np.clip(step, -5, 5))
+            if abs(step) < 1e-10:
+                break
     return float(b)
 
 
@@ -382,7 +452,8 @@ FEATURES = (
 class _People:
     """The drawn attributes as arrays, and the link features computed from them (cached masks).
 
-    Persons are laid out DeSO by DeSO: `area_n` persons in each, beginning at `area_bounds`.
+    Persons are laid out DeSO by DeSO: `area_n` persons in each, beginning at `area_bounds`;
+    `area` is each person's DeSO index.
     """
 
     def __init__(self, **arrays: np.ndarray):
@@ -423,16 +494,18 @@ class _People:
         return (self.alder >= int(lo)) & (self.alder <= int(hi))
 
     def eta(self, coefficients: dict[str, float], idx: np.ndarray | None = None,
-            area_effect: np.ndarray | None = None) -> np.ndarray:
-        """The linear predictor without intercept (float32), for persons `idx` (ascending; default: everyone).
+            area_effect: np.ndarray | None = None, ascending: bool = True) -> np.ndarray:
+        """The linear predictor without intercept (float32), for persons `idx` (default: everyone;
+        `ascending`: whether idx is, which spreads the area terms without a search per person).
 
         Person features depend only on a few small codes, so the predictor is evaluated once
         per combination of codes (a lookup table of ~300 000 entries) and gathered by each
         person's combined code: one gather instead of a masked add per feature. The area
-        terms (covariates times their coefficients, then `area_effect`) are per-DeSO arrays
-        gathered by the person's DeSO and added in that order. Only the persons asked for are
-        computed: the same float32 operations in the same order as computing everyone and
-        selecting `idx` afterwards, so the values are bit for bit the same.
+        terms (covariates times their coefficients, then `area_effect`) are summed per DeSO
+        first and the sum spread to the persons of each DeSO: one pass over the persons, not
+        one per term. Only the persons asked for are computed: the same float32 operations in
+        the same order as computing everyone and selecting `idx` afterwards, so the values are
+        bit for bit the same.
         """
         person_coefs = {k: v for k, v in coefficients.items() if k not in self.area_covariates}
         code = self.combined_code()
@@ -441,11 +514,15 @@ class _People:
         if area_effect is not None:
             terms.append(area_effect)
         if terms:
+            area_sum = np.sum(terms, axis=0, dtype=np.float32)
+            if not ascending:
+                # A sample in any order: each person's DeSO gathered.
+                out += np.take(area_sum, self.area[idx])
+                return out
             # Persons are laid out DeSO by DeSO and `idx` is ascending, so a per-DeSO term is
             # spread with np.repeat over the persons of each DeSO (counted by binary search).
             counts = self.area_n if idx is None else np.diff(np.searchsorted(idx, self.area_bounds))
-            for term in terms:
-                out += np.repeat(term, counts)
+            out += np.repeat(area_sum, counts)
         return out
 
     def combined_code(self) -> np.ndarray:
@@ -492,40 +569,42 @@ def _combination_table(coefficients: dict[str, float]) -> np.ndarray:
 
 
 def _bernoulli_link(people: _People, link: dict, idx: np.ndarray, rng: np.random.Generator,
-                    weight: np.ndarray | None = None, calibrate_on: np.ndarray | None = None) -> np.ndarray:
-    """Draw a logistic link for persons `idx`; the intercept is solved on the persons
-    `idx[calibrate_on]` (positions within `idx`; default: all of `idx`)."""
+                    weight: Callable[[np.ndarray], np.ndarray] | None = None,
+                    calibrate_on: np.ndarray | None = None) -> np.ndarray:
+    """Draw a logistic link for persons `idx` (ascending); the intercept is solved on a sample of
+    the persons `idx[calibrate_on]` (positions within `idx`; default: all of `idx`).
+    `weight(persons)` multiplies the probabilities of those persons (when given, calibrate_on is not).
+
+    The linear predictor is computed for the sample, then chunk by chunk (CHUNK persons, each
+    with its own child generator for its uniforms, two threads) together with the decision:
+    neither the predictor nor the uniforms are ever held for all persons at once.
+    """
     sd = float(link.get("omradeseffekt_sd", 0.0))
     # What the area's real shares do not explain: an independent effect per DeSO and link.
     effect = rng.normal(0.0, sd, people.n_areas).astype(np.float32) if sd > 0 else None
     coefficients = link.get("koefficienter", {})
     m = idx.shape[0]
-    eta = np.empty(m, dtype=np.float32)
-
-    def predict(start: int, stop: int) -> None:
-        eta[start:stop] = people.eta(coefficients, idx[start:stop], effect)
-
-    _in_halves(predict, m)
-    if calibrate_on is None:
-        b0 = np.float32(solve_intercept(eta, float(link["malniva"]), rng, weight))
-    else:
-        b0 = np.float32(solve_intercept(eta[calibrate_on], float(link["malniva"]), rng))
-    u = rng.random(m, dtype=np.float32)
+    pick = sample_positions(m if calibrate_on is None else calibrate_on.shape[0], rng)
+    if calibrate_on is not None:
+        pick = calibrate_on[pick]
+    w = None if weight is None or calibrate_on is not None else weight(idx[pick])
+    b0 = np.float32(solve_intercept(people.eta(coefficients, idx[pick], effect, ascending=False), float(link["malniva"]), w))
+    children = rng.spawn(-(-m // CHUNK))
     drawn = np.empty(m, dtype=bool)
 
-    def decide(start: int, stop: int) -> None:
+    def decide(start: int, stop: int, k: int) -> None:
         # p = 1 / (1 + exp(-(b0 + eta))) in float32, in place in eta's buffer.
-        p = eta[start:stop]
+        p = people.eta(coefficients, idx[start:stop], effect)
         p += b0
         np.negative(p, out=p)
         np.exp(p, out=p)
         p += np.float32(1)
         np.divide(np.float32(1), p, out=p)
         if weight is not None:
-            p *= weight[start:stop]
-        np.less(u[start:stop], p, out=drawn[start:stop])
+            p *= weight(idx[start:stop])
+        np.less(children[k].random(stop - start, dtype=np.float32), p, out=drawn[start:stop])
 
-    _in_halves(decide, m)
+    _in_chunks(decide, m)
     return drawn
 
 
@@ -609,22 +688,23 @@ def draw(personer: int | None = None, seed: int = 2022, marg: Marginals | None =
     band = per_cell(np.arange(len(BANDS), dtype=np.uint8))
     fraction = np.where(marg.befolkning > 0, area_n / np.where(marg.befolkning > 0, marg.befolkning, 1), 0.0)
 
-    u = rng.random(n, dtype=np.float32)
+    U = lambda m: uniforms(rng, m)  # noqa: E731  (the uniforms of the draws over persons)
+    u = U(n)
     u *= per_cell(_BAND_WIDTH.astype(np.float32))
     alder = per_cell(_BAND_LO)
     alder += u.astype(np.int16)
     del u
     old = _band_runs(cell_n, 7, 7)
     w65 = np.asarray(cfg["alder"]["vikter_65plus"], dtype=np.float64)
-    g65 = draw_categories(w65[None, :], None, rng, runs=np.array([old.shape[0]]))
-    alder[old] = 65 + 5 * g65.astype(np.int16) + (rng.random(old.shape[0], dtype=np.float32) * 5).astype(np.int16)
+    g65 = draw_categories(w65[None, :], None, rng, runs=np.array([old.shape[0]]), u=U(old.shape[0]))
+    alder[old] = 65 + 5 * g65.astype(np.int16) + (U(old.shape[0]) * 5).astype(np.int16)
     kon_cfg = cfg["kon"]
     p_man = np.array([kon_cfg["andel_man_0_64"]] * 7 + [kon_cfg["andel_man_65plus"]], dtype=np.float32)
-    man = rng.random(n, dtype=np.float32) < per_cell(p_man)
+    man = U(n) < per_cell(p_man)
 
     # Background x age band, fitted per DeSO (the band counts are the laid-out cell counts).
     fit = ipf(np.asarray(cfg["bakgrund"]["startvarden"], dtype=np.float64), cell_n.astype(np.float64), marg.bakgrund)
-    bg = draw_categories(fit.reshape(-1, len(BG)), None, rng, runs=cells)
+    bg = draw_categories(fit.reshape(-1, len(BG)), None, rng, runs=cells, u=U(n))
 
     # Labour-market status 16-64 by (band 16_19/20_24/25_64) x background.
     status = np.full(n, STATUS_NONE, dtype=np.uint8)
@@ -638,25 +718,65 @@ def draw(personer: int | None = None, seed: int = 2022, marg: Marginals | None =
     g = area_times(working, 3 * len(BG))
     g += (band[working] - 4) * np.uint8(len(BG))
     g += bg[working]
-    status[working] = _fit_and_draw(g, 3 * len(BG), seed_status, marg.status, n_areas, rng)
+    status[working] = _fit_and_draw(g, 3 * len(BG), seed_status, marg.status, n_areas, U)
 
-    # Education 25-64 by background x status.
-    edu = np.full(n, 4, dtype=np.uint8)  # 4 = saknas (written as empty)
-    mid = _band_runs(cell_n, 6, 6)
-    ec = cfg["utbildning"]
-    seed_edu = (
-        np.asarray(ec["startvarden"])[None, None, :] * np.asarray(ec["bakgrund"])[:, None, :] * np.asarray(ec["status"])[None, :, :]
-    ).reshape(len(BG) * 3, 5)
-    g = area_times(mid, len(BG) * 3)
-    g += bg[mid] * np.uint8(3)
-    g += status[mid]
-    edu[mid] = _fit_and_draw(g, len(BG) * 3, seed_edu, marg.utbildning, n_areas, rng)
+    def utbildning(rng: np.random.Generator) -> np.ndarray:
+        """Education 25-64 by background x status."""
+        edu = np.full(n, 4, dtype=np.uint8)  # 4 = saknas (written as empty)
+        mid = _band_runs(cell_n, 6, 6)
+        ec = cfg["utbildning"]
+        seed_edu = (
+            np.asarray(ec["startvarden"])[None, None, :] * np.asarray(ec["bakgrund"])[:, None, :] * np.asarray(ec["status"])[None, :, :]
+        ).reshape(len(BG) * 3, 5)
+        g = area_times(mid, len(BG) * 3)
+        g += bg[mid] * np.uint8(3)
+        g += status[mid]
+        edu[mid] = _fit_and_draw(g, len(BG) * 3, seed_edu, marg.utbildning, n_areas, lambda m: uniforms(rng, m))
+        return edu
+
+    def hushall(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Household type: none in special housing; else fitted by (child, adult 18-64, 65+).
+        Returns the codes, the reference persons and the persons in a household."""
+        hc = cfg["hushall"]
+        hh = np.full(n, 255, dtype=np.uint8)
+        in_hh = np.flatnonzero(uniforms(rng, n) >= np.repeat(marg.special_andel.astype(np.float32), area_n))
+        a_h = alder[in_hh]
+        hgroup = (a_h >= 18).view(np.uint8) + (a_h >= 65).view(np.uint8)  # 0 child, 1 adult 18-64, 2 65+
+        del a_h
+        per_hh = np.asarray(hc["vuxna_per_hushall"]) + np.asarray(hc["barn_per_hushall"])
+        hh_persons = marg.hushall * per_hh[None, :]
+        g_idx = area_times(in_hh, 3)
+        g_idx += hgroup
+        counts = np.bincount(g_idx, minlength=n_areas * 3).reshape(n_areas, 3).astype(np.float64)
+        fit = ipf(np.asarray(hc["startvarden"], dtype=np.float64), counts, hh_persons)
+        hh[in_hh] = draw_categories(fit.reshape(-1, len(ms.HUSHALLSTYP)), g_idx, rng, u=uniforms(rng, g_idx.shape[0]))
+        del g_idx
+        # One reference person per household: adults of each type, with probability households / adults.
+        adults_fit = fit[:, 1:, :].sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            p_ref = np.clip(np.where(adults_fit > 0, marg.hushall * fraction[:, None] / adults_fit, 0.0), 0, 1)
+        adult = in_hh[hgroup >= 1]
+        del hgroup
+        ref = np.zeros(n, dtype=bool)
+        ref_cell = area_times(adult, len(ms.HUSHALLSTYP))
+        ref_cell += hh[adult]
+        ref[adult] = uniforms(rng, adult.shape[0]) < np.take(p_ref.astype(np.float32).ravel(), ref_cell)
+        del adult, ref_cell
+        return hh, ref, in_hh
+
+    # Education and the households in worker threads, each with its own child generator, while
+    # low economic standard (which depends on neither) is drawn here.
+    edu_rng, hh_rng = rng.spawn(2)
+    background = ThreadPoolExecutor(max_workers=2, thread_name_prefix="syntetisk-bakgrund")
+    edu_future = background.submit(utbildning, edu_rng)
+    hh_future = background.submit(hushall, hh_rng)
+    background.shutdown(wait=False)
 
     # Low economic standard: missing for persons outside the statistics, then fitted by group x background.
     lag = np.full(n, 2, dtype=np.uint8)  # 2 = not in the statistics (empty)
     with np.errstate(invalid="ignore", divide="ignore"):
         p_in = np.clip(np.where(marg.befolkning > 0, marg.ek_personer / np.where(marg.befolkning > 0, marg.befolkning, 1), 1.0), 0, 1)
-    inside = np.flatnonzero(rng.random(n, dtype=np.float32) < np.repeat(p_in.astype(np.float32), area_n))
+    inside = np.flatnonzero(U(n) < np.repeat(p_in.astype(np.float32), area_n))
     lc = cfg["lag_ekonomisk_standard"]
     # Group: 0 aged 0-15, 1-3 status + 1 (3: no status), 4 aged 65+.
     a_in = alder[inside]
@@ -671,37 +791,12 @@ def draw(personer: int | None = None, seed: int = 2022, marg: Marginals | None =
     g += lgroup * np.uint8(len(BG))
     g += bg[inside]
     cols = np.stack([(1 - marg.lag_andel) * marg.ek_personer, marg.lag_andel * marg.ek_personer], axis=1)
-    lag[inside] = _fit_and_draw(g, 5 * len(BG), seed_lag, cols, n_areas, rng)
+    lag[inside] = _fit_and_draw(g, 5 * len(BG), seed_lag, cols, n_areas, U)
     del g, lgroup, inside
 
-    # Household type: none in special housing; else fitted by (child, adult 18-64, 65+).
-    hc = cfg["hushall"]
-    hh = np.full(n, 255, dtype=np.uint8)
-    in_hh = np.flatnonzero(rng.random(n, dtype=np.float32) >= np.repeat(marg.special_andel.astype(np.float32), area_n))
-    a_h = alder[in_hh]
-    hgroup = (a_h >= 18).view(np.uint8) + (a_h >= 65).view(np.uint8)  # 0 child, 1 adult 18-64, 2 65+
-    del a_h
-    per_hh = np.asarray(hc["vuxna_per_hushall"]) + np.asarray(hc["barn_per_hushall"])
-    hh_persons = marg.hushall * per_hh[None, :]
-    g_idx = area_times(in_hh, 3)
-    g_idx += hgroup
-    counts = np.bincount(g_idx, minlength=n_areas * 3).reshape(n_areas, 3).astype(np.float64)
-    fit = ipf(np.asarray(hc["startvarden"], dtype=np.float64), counts, hh_persons)
-    hh[in_hh] = draw_categories(fit.reshape(-1, len(ms.HUSHALLSTYP)), g_idx, rng)
-    del g_idx
-    # One reference person per household: adults of each type, with probability households / adults.
-    adults_fit = fit[:, 1:, :].sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p_ref = np.clip(np.where(adults_fit > 0, marg.hushall * fraction[:, None] / adults_fit, 0.0), 0, 1)
-    adult = in_hh[hgroup >= 1]
-    del hgroup
-    ref = np.zeros(n, dtype=bool)
-    ref_cell = area_times(adult, len(ms.HUSHALLSTYP))
-    ref_cell += hh[adult]
-    ref[adult] = rng.random(adult.shape[0], dtype=np.float32) < np.take(p_ref.astype(np.float32).ravel(), ref_cell)
-    del adult, ref_cell
-
-    people = _People(area_n=area_n, area_bounds=bounds, alder=alder, man=man, bg=bg, status=status, edu=edu, lag=lag, hh=hh, n_areas=n_areas)
+    edu = edu_future.result()
+    hh, ref, in_hh = hh_future.result()
+    people = _People(area=area, area_n=area_n, area_bounds=bounds, alder=alder, man=man, bg=bg, status=status, edu=edu, lag=lag, hh=hh, n_areas=n_areas)
     lag_nat = float((marg.lag_andel * marg.ek_personer).sum() / marg.ek_personer.sum())
     fler_nat = float((marg.flerbostad_andel * marg.befolkning).sum() / marg.befolkning.sum())
     people.area_covariates = {
@@ -709,67 +804,95 @@ def draw(personer: int | None = None, seed: int = 2022, marg: Marginals | None =
         "omrade_flerbostadshus": (marg.flerbostad_andel - fler_nat).astype(np.float32),
     }
     links = cfg["lank"]
+    people.combined_code()  # computed once, before the links share it
+    # The links are independent of one another: each gets its own child generator (spawned in
+    # this order, so the numbers do not depend on which thread runs it) and they run two at a time.
 
-    # Ekonomiskt bistånd (18+), calibrated on 20-64.
-    adults = np.flatnonzero(alder >= 18)
-    a_ad = alder[adults]
-    cal = np.flatnonzero((a_ad >= 20) & (a_ad <= 64))  # positions within `adults`
-    del a_ad
-    got = _bernoulli_link(people, links["ekonomiskt_bistand"], adults, rng, calibrate_on=cal)
-    bl = links["ekonomiskt_bistand"]
-    months = np.zeros(n, dtype=np.int8)
-    rec = adults[got]
-    del adults, got, cal
-    whole = rng.random(rec.shape[0], dtype=np.float32) < bl["andel_helar"]
-    months[rec] = np.where(whole, 12, 1 + rng.binomial(10, bl["manader_p"], rec.shape[0])).astype(np.int8)
+    def bistand(rng: np.random.Generator) -> np.ndarray:
+        """Ekonomiskt bistånd (18+), calibrated on 20-64: months per person."""
+        adults = np.flatnonzero(alder >= 18)
+        a_ad = alder[adults]
+        cal = np.flatnonzero((a_ad >= 20) & (a_ad <= 64))  # positions within `adults`
+        del a_ad
+        got = _bernoulli_link(people, links["ekonomiskt_bistand"], adults, rng, calibrate_on=cal)
+        bl = links["ekonomiskt_bistand"]
+        months = np.zeros(n, dtype=np.int8)
+        rec = adults[got]
+        del adults, got, cal
+        whole = uniforms(rng, rec.shape[0]) < bl["andel_helar"]
+        months[rec] = np.where(whole, 12, 1 + rng.binomial(10, bl["manader_p"], rec.shape[0])).astype(np.int8)
+        return months
 
-    # Trångboddhet (norm 2): known for persons in a household; never for the types listed.
-    tl = links["trangbodd"]
-    w_type = np.ones(256, dtype=np.float32)  # weight by household code: 0 for the types never overcrowded
-    w_type[[ms.HUSHALLSTYP.index(k) for k in tl.get("aldrig", [])]] = 0.0
-    trang = np.full(n, 2, dtype=np.uint8)  # 2 = unknown (empty)
-    trang[in_hh] = _bernoulli_link(people, tl, in_hh, rng, weight=np.take(w_type, hh[in_hh]))
-    del in_hh
+    def trangbodd(rng: np.random.Generator, in_hh: np.ndarray) -> np.ndarray:
+        """Trångboddhet (norm 2): known for persons in a household; never for the types listed."""
+        tl = links["trangbodd"]
+        w_type = np.ones(256, dtype=np.float32)  # weight by household code: 0 for the types never overcrowded
+        w_type[[ms.HUSHALLSTYP.index(k) for k in tl.get("aldrig", [])]] = 0.0
+        trang = np.full(n, 2, dtype=np.uint8)  # 2 = unknown (empty)
+        trang[in_hh] = _bernoulli_link(people, tl, in_hh, rng, weight=lambda persons: np.take(w_type, hh[persons]))
+        return trang
 
-    # Rösträtt and valdeltagande.
-    rl = links["rostberattigad"]
-    p_cit = np.array([1.0, 1.0, rl["andel_medborgare_europa"], rl["andel_medborgare_ovriga_varlden"]], dtype=np.float32)
-    eligible = alder >= 18
-    eligible &= rng.random(n, dtype=np.float32) < np.take(p_cit, bg)
-    voters = np.flatnonzero(eligible)
-    voted = np.zeros(n, dtype=bool)
-    voted[voters] = _bernoulli_link(people, links["rostat"], voters, rng)
-    del voters
+    def rostning(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Rösträtt and valdeltagande. Born abroad (bakgrund europa, övriga världen): a citizen
+        with the model's share; the others are."""
+        rl = links["rostberattigad"]
+        eligible = alder >= 18
+        abroad = np.flatnonzero(eligible & (bg >= 2))
+        p_cit = np.array([rl["andel_medborgare_europa"], rl["andel_medborgare_ovriga_varlden"]], dtype=np.float32)
+        eligible[abroad] = uniforms(rng, abroad.shape[0]) < np.take(p_cit, bg[abroad] - 2)
+        del abroad
+        voters = np.flatnonzero(eligible)
+        voted = np.zeros(n, dtype=bool)
+        voted[voters] = _bernoulli_link(people, links["rostat"], voters, rng)
+        return eligible, voted
 
-    # Årskurs 9 and behörighet.
-    al = links["lamnat_ak9"]
-    p_age = np.zeros(int(alder.max()) + 1, dtype=np.float32)  # by age: 0 but at 15-17
-    for age, key in ((15, "andel_alder_15"), (16, "andel_alder_16"), (17, "andel_alder_17")):
-        if age < p_age.shape[0]:
-            p_age[age] = al[key]
-    left = rng.random(n, dtype=np.float32) < np.take(p_age, alder)
-    pupils = np.flatnonzero(left)
-    behorig = np.full(n, 2, dtype=np.uint8)
-    behorig[pupils] = _bernoulli_link(people, links["behorig_gymnasiet"], pupils, rng)
+    def skola(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Årskurs 9 (ages 15-17) and behörighet."""
+        al = links["lamnat_ak9"]
+        p_age = np.array([al["andel_alder_15"], al["andel_alder_16"], al["andel_alder_17"]], dtype=np.float32)
+        teens = _band_runs(cell_n, 3, 4)  # 15-19: drawn for 15-17 only (0 at other ages)
+        teens = teens[alder[teens] <= 17]
+        left = np.zeros(n, dtype=bool)
+        left[teens] = uniforms(rng, teens.shape[0]) < np.take(p_age, alder[teens] - 15)
+        del teens
+        pupils = np.flatnonzero(left)
+        behorig = np.full(n, 2, dtype=np.uint8)
+        behorig[pupils] = _bernoulli_link(people, links["behorig_gymnasiet"], pupils, rng)
+        return left, behorig
 
-    # Misstänkta för brott, 15+.
-    teen_plus = np.flatnonzero(alder >= 15)
-    suspected = np.zeros(n, dtype=bool)
-    suspected[teen_plus] = _bernoulli_link(people, links["misstankt_brott"], teen_plus, rng)
-    del teen_plus
+    def brott(rng: np.random.Generator) -> np.ndarray:
+        """Misstänkta för brott, 15+."""
+        teen_plus = np.flatnonzero(alder >= 15)
+        suspected = np.zeros(n, dtype=bool)
+        suspected[teen_plus] = _bernoulli_link(people, links["misstankt_brott"], teen_plus, rng)
+        return suspected
 
-    # Ohälsodagar 16-64: whole year, or one spell whose mean length gives the target ohälsotal.
-    days = np.zeros(n, dtype=np.int16)
-    work_age = np.flatnonzero((alder >= 16) & (alder <= 64))
-    full = _bernoulli_link(people, links["ohalsa_helar"], work_age, rng)
-    days[work_age[full]] = 365
-    rest = work_age[~full]
-    pl_ = links["ohalsa_period"]
-    spell = rest[_bernoulli_link(people, pl_, rest, rng)]
-    if spell.shape[0]:
-        mean_len = (pl_["malniva_dagar"] * work_age.shape[0] - 365.0 * full.sum()) / spell.shape[0]
-        days[spell] = _spell_lengths(rng.standard_gamma(0.8, spell.shape[0]), mean_len)
-    del people
+    def ohalsa(rng: np.random.Generator) -> np.ndarray:
+        """Ohälsodagar 16-64: whole year, or one spell whose mean length gives the target ohälsotal."""
+        days = np.zeros(n, dtype=np.int16)
+        work_age = np.flatnonzero((alder >= 16) & (alder <= 64))
+        full = _bernoulli_link(people, links["ohalsa_helar"], work_age, rng)
+        days[work_age[full]] = 365
+        rest = work_age[~full]
+        pl_ = links["ohalsa_period"]
+        spell = rest[_bernoulli_link(people, pl_, rest, rng)]
+        if spell.shape[0]:
+            mean_len = (pl_["malniva_dagar"] * work_age.shape[0] - 365.0 * full.sum()) / spell.shape[0]
+            days[spell] = _spell_lengths(rng.standard_gamma(0.8, spell.shape[0]), mean_len)
+        return days
+
+    child = dict(zip([bistand, trangbodd, rostning, skola, brott, ohalsa], rng.spawn(6), strict=True))
+    with ThreadPoolExecutor(max_workers=2 if n >= _PARALLEL_MIN and _cores() >= 2 else 1,
+                            thread_name_prefix="syntetisk-samband") as pool:
+        # The longest first, so that the two threads finish close together.
+        futures = {task: pool.submit(task, child[task], *([in_hh] if task is trangbodd else []))
+                   for task in (ohalsa, trangbodd, brott, bistand, rostning, skola)}
+        del in_hh
+    months, trang = futures[bistand].result(), futures[trangbodd].result()
+    (eligible, voted), (left, behorig) = futures[rostning].result(), futures[skola].result()
+    suspected, days = futures[brott].result(), futures[ohalsa].result()
+    del futures
+    people._masks.clear()  # the combined codes
 
     return _table(marg, n, seed, cfg, area=area, alder=alder, man=man, bg=bg, status=status, months=months,
                   trang=trang, eligible=eligible, voted=voted, left=left, behorig=behorig, suspected=suspected,
@@ -805,12 +928,12 @@ def _spell_lengths(g: np.ndarray, mean_len: float) -> np.ndarray:
 
 
 def _fit_and_draw(g: np.ndarray, n_groups: int, seed: np.ndarray, cols: np.ndarray, n_areas: int,
-                  rng: np.random.Generator) -> np.ndarray:
+                  uniform: Callable[[int], np.ndarray]) -> np.ndarray:
     """IPF of (group x category) per DeSO on the drawn group counts and the real category counts;
-    draw. `g` is each person's DeSO * n_groups + group (intp)."""
+    draw. `g` is each person's DeSO * n_groups + group (intp); `uniform(m)` gives m uniforms."""
     counts = np.bincount(g, minlength=n_areas * n_groups).reshape(n_areas, n_groups).astype(np.float64)
     fit = ipf(seed, counts, cols)
-    return draw_categories(fit.reshape(-1, seed.shape[1]), g, rng)
+    return draw_categories(fit.reshape(-1, seed.shape[1]), g, None, u=uniform(g.shape[0]))
 
 
 def label(n: int, seed: int) -> str:
