@@ -52,7 +52,7 @@ def render_summary(result: MapResult, summary: Summary, fit_table: pl.DataFrame 
     lan = summary.per_lan.filter(pl.col("omraden") > 0)
     method = result.method
     # Everything the template reads, and nothing that varies between equal runs.
-    shown = [
+    shown: list[str | bytes] = [
         image,
         repr((method.id, method.method.titel, method.method.version, method.method.proveniens, str(method.source))),
         repr((result.source.description, result.year, result.source.synthetic, top_class(result), STATUS_TEXT)),
