@@ -190,36 +190,6 @@ def marginals(store: ObservationStore | None = None) -> Marginals:
 
 
 # ---- vectorised building blocks --------------------------------------------------------
-def _in_halves(fn: Callable[[int, int], None], m: int) -> None:
-    """Run fn(start, stop) over range(m) in two halves at once, the second in a worker thread.
-
-    numpy releases the GIL in its gathers and ufuncs, so the machine's two cores share the
-    work. `fn` must write only to positions start..stop-1 and draw no random numbers from a
-    shared generator (those stay in the calling thread, in their order), so the result is the
-    same as one call.
-    """
-    if m < _PARALLEL_MIN or _cores() < 2:
-        fn(0, m)
-        return
-    half = m // 2
-    failed: list[BaseException] = []
-
-    def second() -> None:
-        try:
-            fn(half, m)
-        except BaseException as exc:  # re-raised in the calling thread
-            failed.append(exc)
-
-    worker = threading.Thread(target=second, name="syntetisk-halva")
-    worker.start()
-    try:
-        fn(0, half)
-    finally:
-        worker.join()
-    if failed:
-        raise failed[0]
-
-
 def uniforms(rng: np.random.Generator, m: int) -> np.ndarray:
     """m float32 uniforms in [0, 1), CHUNK at a time from child generators spawned from `rng`,
     in two threads (see _in_chunks): the numbers depend on the seed and the order of the calls
@@ -530,7 +500,7 @@ class _People:
         if "_code" not in self._masks:
             code = np.empty(self.alder.shape[0], dtype=np.intp)
 
-            def fill(start: int, stop: int) -> None:
+            def fill(start: int, stop: int, _: int) -> None:
                 part = slice(start, stop)
                 rest = self.lag[part].astype(np.uint16)  # the codes but age: < _COMBOS, so uint16 arithmetic
                 rest *= 4
@@ -545,7 +515,7 @@ class _People:
                 np.multiply(self.alder[part], _COMBOS, out=code[part], dtype=np.intp)
                 code[part] += rest
 
-            _in_halves(fill, code.shape[0])
+            _in_chunks(fill, code.shape[0])
             self._masks["_code"] = code
         return self._masks["_code"]
 
