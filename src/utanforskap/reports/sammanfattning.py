@@ -3,7 +3,7 @@
 The map and the page are kept in the user's output cache (utanforskap.atomic.cached_bytes),
 each keyed by what it shows, the code that makes it and the libraries: a rerun of
 `utanforskap karta` with the same map needs neither matplotlib nor geopandas (some 2 s of
-imports and drawing), and with the same figures not jinja2 either (a tenth of its 1.3 s).
+imports and drawing), and with the same figures not jinja2 either (about 0.1 s).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import polars as pl
 
 from utanforskap.atomic import cache_key, cached_bytes
 from utanforskap.reports.content import listed_per_kommun_alt
+from utanforskap.results.export import frames_key
 from utanforskap.results.karta import STATUS_TEXT, MapResult, Summary, top_class
 
 # What draws the map: its key changes with any of these.
@@ -52,16 +53,15 @@ def render_summary(result: MapResult, summary: Summary, fit_table: pl.DataFrame 
     lan = summary.per_lan.filter(pl.col("omraden") > 0)
     method = result.method
     # Everything the template reads, and nothing that varies between equal runs.
-    shown: list[str | bytes] = [
+    key = frames_key(
         image,
         repr((method.id, method.method.titel, method.method.version, method.method.proveniens, str(method.source))),
         repr((result.source.description, result.year, result.source.synthetic, top_class(result), STATUS_TEXT)),
         repr(sorted(summary.riket.items())),
         repr(result.factors),
-        *(f"{frame.schema}\n{frame.write_csv()}" for frame in (listed, lan, summary.faktorer, summary.per_kommun)),
-        f"{fit_table.schema}\n{fit_table.write_csv()}" if fit_table is not None else "-",
-    ]
-    key = cache_key(*shown, sources=_PAGE_CODE, packages=_PAGE_LIBRARIES)
+        listed, lan, summary.faktorer, summary.per_kommun, fit_table,
+        sources=_PAGE_CODE, packages=_PAGE_LIBRARIES,
+    )
 
     def render() -> bytes:
         from utanforskap.reports.formatting import data_uri, environment

