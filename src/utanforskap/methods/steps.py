@@ -39,7 +39,8 @@ _TIES = {"min": "min", "max": "max", "medel": "average", "tat": "dense", "ordnin
 
 @dataclass
 class Check:
-    """A data condition a step requires; `violation` is true on offending rows."""
+    """A data condition a step requires; `violation` is true on offending rows (null is
+    not: both `any()` and `filter` pass over it, so no fill_null node is needed)."""
 
     violation: pl.Expr
     message: Callable[[dict[str, object]], str]  # row (as dict) -> message
@@ -83,6 +84,12 @@ def _div(num: pl.Expr, den: pl.Expr) -> pl.Expr:
     it (where num is missing, the quotient is missing anyway).
     """
     return num / (den + num * 0.0)
+
+
+def _scaled(expr: pl.Expr, scale: float) -> pl.Expr:
+    """expr * scale; without the node when scale is 1 (x * 1.0 is x exactly, and every
+    expression node costs polars time to plan on each run of a small table)."""
+    return expr if scale == 1.0 else expr * scale
 
 
 def build(step: m.Step, ctx: Context) -> pl.Expr:
@@ -260,7 +267,7 @@ def _ratio(step: m.Ratio, ctx: Context, col: _Col, grouped: _Grouped) -> pl.Expr
         for part, expr in (("nämnaren", step.namnare), ("täljaren", step.taljare)):
             ctx.checks.append(
                 Check(
-                    violation=(col(expr) < 0).fill_null(False),
+                    violation=col(expr) < 0,
                     message=lambda row, s=step, k=key, part=part, c=expr: (  # type: ignore[misc]  # default-bound lambda
                         f"steg {s.namn}: {part} {c} = {row[c]:g} är negativ för {k} {row[k]}; "
                         "en andel kräver täljare och nämnare som är noll eller större"
@@ -269,14 +276,14 @@ def _ratio(step: m.Ratio, ctx: Context, col: _Col, grouped: _Grouped) -> pl.Expr
             )
         ctx.checks.append(
             Check(
-                violation=(num > den).fill_null(False),
+                violation=num > den,
                 message=lambda row, s=step, k=key: (  # type: ignore[misc]  # mypy cannot type default-bound lambdas
                     f"steg {s.namn}: täljaren {s.taljare} = {row[s.taljare]:g} är större än nämnaren "
                     f"{s.namnare} = {row[s.namnare]:g} för {k} {row[k]}"
                 ),
             )
         )
-    return pl.when(den != 0).then(num / den * step.skala)
+    return pl.when(den != 0).then(_scaled(num / den, step.skala))
 
 
 def _reference(step: m.Reference, ctx: Context, col: _Col, grouped: _Grouped) -> pl.Expr:
@@ -288,7 +295,7 @@ def _reference(step: m.Reference, ctx: Context, col: _Col, grouped: _Grouped) ->
         num, den = col(cast(str, step.taljare)), col(cast(str, step.namnare))
         both = num.is_not_null() & den.is_not_null()
         den_sum = den.filter(both).sum()
-        value = pl.when(den_sum != 0).then(num.filter(both).sum() / den_sum * step.skala)
+        value = pl.when(den_sum != 0).then(_scaled(num.filter(both).sum() / den_sum, step.skala))
     elif step.metod == "medel":
         value = col(cast(str, step.indata)).mean()
     else:
@@ -320,7 +327,7 @@ def _log(step: m.Log, ctx: Context, col: _Col, grouped: _Grouped) -> pl.Expr:
     key, name = ctx.key, step.indata
     ctx.checks.append(
         Check(
-            violation=(shifted <= 0).fill_null(False),
+            violation=shifted <= 0,
             message=lambda row, s=step, k=key, n=name: (  # type: ignore[misc]  # as above
                 f"steg {s.namn}: log av ett värde <= 0 ({n} = {row[n]:g}) för {k} {row[k]}; "
                 "ange forskjutning eller rensa indata"
