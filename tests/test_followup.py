@@ -101,3 +101,25 @@ def test_frozen_thresholds_over_years(store, tmp_path):
     t = fix.thresholds.filter(pl.col("faktor") == "arbetsmarknadsetablering")["grans"]
     assert t.n_unique() == 1
     assert rel.thresholds.filter(pl.col("faktor") == "arbetsmarknadsetablering")["grans"].n_unique() == 3
+
+
+def test_kommun_sums_with_hidden_counts_are_empty_not_undercounts_or_nan():
+    """A kommun whose areas' population is hidden (disclosure control on a small sample) gets
+    no total and no share: before, the total was 0 and the share 0/0, a NaN in the CSV."""
+    from utanforskap.followup.series import _kommuner
+
+    areas = pl.DataFrame({
+        "ar": [2022] * 5,
+        "kommun_kod": ["0001", "0001", "0002", "0002", "0003"],
+        "kommun_namn": ["A", "A", "B", "B", "C"],
+        "lan_kod": ["00"] * 5,
+        "klass": ["stor", None, "stor", None, None],
+        "befolkning": [None, None, 100, None, 50],
+        "barn": [None, None, 30, None, 10],
+    })
+    changes = pl.DataFrame(schema={"till_ar": pl.Int64, "kommun_kod": pl.String, "andring": pl.String, "regso_kod": pl.String})
+    out = {r["kommun_kod"]: r for r in _kommuner(areas, changes).iter_rows(named=True)}
+    assert out["0001"]["befolkning_totalt"] is None and out["0001"]["befolkning"] is None and out["0001"]["andel_befolkning"] is None
+    assert out["0002"]["befolkning"] == 100 and out["0002"]["befolkning_totalt"] is None and out["0002"]["andel_befolkning"] is None
+    assert out["0003"]["befolkning"] == 0 and out["0003"]["barn"] == 0 and out["0003"]["andel_befolkning"] == 0.0
+    assert out["0003"]["befolkning_totalt"] == 50

@@ -483,13 +483,19 @@ def _summary(areas: pl.DataFrame, changes: pl.DataFrame, classes: list[str]) -> 
     )
 
 
+def _known_sum(col: pl.Expr) -> pl.Expr:
+    """The sum, or null when a term is missing (e.g. a count hidden by disclosure control):
+    a sum over the known terms alone would publish an undercount, and 0/0 a NaN."""
+    return pl.when(col.null_count() == 0).then(col.sum().cast(pl.Int64))
+
+
 def _kommuner(areas: pl.DataFrame, changes: pl.DataFrame) -> pl.DataFrame:
     listed = pl.col("klass").is_not_null()
     per = areas.group_by("ar", "kommun_kod", "kommun_namn", "lan_kod").agg(
         listed.sum().cast(pl.Int64).alias("omraden"),
-        pl.col("befolkning").filter(listed).sum().cast(pl.Int64).alias("befolkning"),
-        pl.col("barn").filter(listed).sum().cast(pl.Int64).alias("barn"),
-        pl.col("befolkning").sum().cast(pl.Int64).alias("befolkning_totalt"),
+        _known_sum(pl.col("befolkning").filter(listed)).alias("befolkning"),
+        _known_sum(pl.col("barn").filter(listed)).alias("barn"),
+        _known_sum(pl.col("befolkning")).alias("befolkning_totalt"),
     )
     moves = changes.group_by(pl.col("till_ar").alias("ar"), "kommun_kod").agg(
         (pl.col("andring") == "in").sum().cast(pl.Int64).alias("in"),
@@ -499,7 +505,7 @@ def _kommuner(areas: pl.DataFrame, changes: pl.DataFrame) -> pl.DataFrame:
     )
     out = per.join(moves, on=["ar", "kommun_kod"], how="left").with_columns(
         pl.col("in").fill_null(0), pl.col("ut").fill_null(0),
-        (pl.col("befolkning") / pl.col("befolkning_totalt")).alias("andel_befolkning"),
+        pl.when(pl.col("befolkning_totalt") > 0).then(pl.col("befolkning") / pl.col("befolkning_totalt")).alias("andel_befolkning"),
     )
     return out.sort("kommun_kod", "ar").select(
         "kommun_kod", "kommun_namn", "lan_kod", "ar", "omraden", "befolkning", "barn", "befolkning_totalt", "andel_befolkning",
