@@ -149,7 +149,7 @@ def _persons_file(tmp_path, **override):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
 def test_aggregera_refuses_nan_sickness_days(tmp_path, value):
     path = _persons_file(tmp_path, ohalsodagar=value)
     res = cli("aggregera", "--mikrodata", path, "--ut", tmp_path / "ut.parquet")

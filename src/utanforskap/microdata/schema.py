@@ -150,11 +150,13 @@ def parquet_files(path: Path) -> list[Path]:
 _NOT_FINITE = ["nan", "-nan", "inf", "-inf", "infinity", "-infinity", "+inf", "+infinity"]
 
 
-def value_rules(t) -> dict[str, tuple[str, object]]:
+def value_rules(t, finite_by_text: bool = True) -> dict[str, tuple[str, object]]:
     """Rule name -> (Swedish description, ibis boolean expression that is True for a bad row).
 
     `t` is an ibis table in the microdata schema. Used both to count bad rows inside the
-    aggregation and to find the first bad row for the error message.
+    aggregation and to find the first bad row for the error message. Without
+    `finite_by_text` a number column's rule leaves NaN and inf out (the row-by-row text test
+    is the dearest part of the rules); the caller must then test `finite_sums` instead.
     """
     rules: dict[str, tuple[str, object]] = {}
     for col in COLUMNS:
@@ -169,7 +171,7 @@ def value_rules(t) -> dict[str, tuple[str, object]]:
             text = f"kolumnen {col.name}: {empty}ogiltigt värde (tillåtna: {allowed})"
         if col.low is not None:
             wrong = c.notnull() & ((c < col.low) | (c > col.high))
-            if col.kind == "tal":
+            if col.kind == "tal" and finite_by_text:
                 # NaN passes every bound; DuckDB even folds isnan() to false from Parquet statistics
                 # (which leave NaN out), so NaN and inf are found by their text.
                 wrong = wrong | (c.notnull() & c.cast("string").lower().isin(_NOT_FINITE))
@@ -194,3 +196,9 @@ def value_rules(t) -> dict[str, tuple[str, object]]:
         t.hushallsreferens & t.hushallstyp.isnull(),
     )
     return rules
+
+
+def finite_sums(t) -> dict[str, object]:
+    """Number column -> ibis sum of it: NaN or inf in any row makes the sum non-finite, so a
+    group's sum tells whether the rule's NaN/inf part can be broken in it (found by text after)."""
+    return {col.name: t[col.name].sum() for col in COLUMNS if col.kind == "tal" and col.low is not None}
