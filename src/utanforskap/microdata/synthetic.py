@@ -930,7 +930,23 @@ def _dictionary(codes: np.ndarray, values: tuple[str, ...], missing: int | None 
     validity = None if missing is None else _bitmap(codes != missing)
     indices = pa.Array.from_buffers(pa.from_numpy_dtype(width), idx.shape[0], [validity, pa.py_buffer(idx)])
     # safe=False: the codes are this module's own, in range by construction (a check is a pass over them).
-    return pa.DictionaryArray.from_arrays(indices, pa.array(list(values), pa.string()), safe=False)
+    return pa.DictionaryArray.from_arrays(indices, _strings(values), safe=False)
+
+
+def _numbers(values: np.ndarray) -> pa.Array:
+    """A numeric Arrow array without nulls, over the array's own buffer (no copy).
+
+    pa.array would do the same, but its first call imports pandas (half a second)."""
+    values = np.ascontiguousarray(values)
+    return pa.Array.from_buffers(pa.from_numpy_dtype(values.dtype), values.shape[0], [None, pa.py_buffer(values)])
+
+
+def _strings(values: tuple[str, ...] | list[str]) -> pa.Array:
+    """A string Arrow array from its offsets and bytes (pa.array of a list imports pandas, see _numbers)."""
+    encoded = [v.encode("utf-8") for v in values]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int32)
+    np.cumsum([len(b) for b in encoded], out=offsets[1:])
+    return pa.Array.from_buffers(pa.string(), len(encoded), [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))])
 
 
 def _bool(codes: np.ndarray, missing: int | None = None) -> pa.Array:
@@ -941,24 +957,25 @@ def _bool(codes: np.ndarray, missing: int | None = None) -> pa.Array:
 
 
 def _table(marg: Marginals, n: int, seed: int, cfg: dict, **a: np.ndarray) -> pa.Table:
-    fodelse = np.array([0, 0, 1, 2], dtype=np.uint8)[a["bg"]]
+    fodelse = np.maximum(a["bg"], np.uint8(1))  # background 0, 1, 2, 3 -> birth region 0, 0, 1, 2
+    fodelse -= np.uint8(1)
     bakgrund = (a["bg"] > 0).view(np.uint8)
     columns = {
-        "ar": pa.array(np.full(n, int(cfg["ar"]), dtype=np.int16)),
-        "deso": pa.DictionaryArray.from_arrays(pa.array(a["area"]), pa.array(marg.deso.astype(str).tolist(), pa.string())),
-        "alder": pa.array(a["alder"]),
+        "ar": _numbers(np.full(n, int(cfg["ar"]), dtype=np.int16)),
+        "deso": pa.DictionaryArray.from_arrays(_numbers(a["area"]), _strings(marg.deso.astype(str).tolist())),
+        "alder": _numbers(a["alder"]),
         "kon": _dictionary((~np.asarray(a["man"], dtype=bool)).view(np.uint8), ms.KON),
         "bakgrund": _dictionary(bakgrund, ms.BAKGRUND),
         "fodelseregion": _dictionary(fodelse, ms.FODELSEREGION),
         "sysselsattning": _dictionary(a["status"], ms.SYSSELSATTNING, STATUS_NONE),
-        "bistand_manader": pa.array(a["months"]),
+        "bistand_manader": _numbers(a["months"]),
         "trangbodd": _bool(a["trang"], 2),
         "rostberattigad": _bool(a["eligible"]),
         "rostat": _bool(a["voted"]),
         "lamnat_ak9": _bool(a["left"]),
         "behorig_gymnasiet": _bool(a["behorig"], 2),
         "misstankt_brott": _bool(a["suspected"]),
-        "ohalsodagar": pa.array(a["days"]),
+        "ohalsodagar": _numbers(a["days"]),
         "utbildning": _dictionary(a["edu"], ms.UTBILDNING, 4),
         "lag_ekonomisk_standard": _bool(a["lag"], 2),
         "hushallstyp": _dictionary(a["hh"], ms.HUSHALLSTYP, 255),
