@@ -194,10 +194,24 @@ def uniforms(rng: np.random.Generator, m: int) -> np.ndarray:
     """m float32 uniforms in [0, 1), CHUNK at a time from child generators spawned from `rng`,
     in two threads (see _in_chunks): the numbers depend on the seed and the order of the calls
     only, not on the number of cores or on which thread fills which chunk."""
+    return _uniforms(rng.spawn(-(-m // CHUNK)), m)
+
+
+def _uniforms(children: list[np.random.Generator], m: int) -> np.ndarray:
+    """uniforms(rng, m) from the child generators it would spawn (see _spawn_for)."""
     u = np.empty(m, dtype=np.float32)
-    children = rng.spawn(-(-m // CHUNK))
     _in_chunks(lambda start, stop, k: children[k].random(out=u[start:stop], dtype=np.float32), m)
     return u
+
+
+def _spawn_for(rng: np.random.Generator, sizes: list[int]) -> list[list[np.random.Generator]]:
+    """The child generators of uniforms(rng, m) for each m in `sizes`, spawned now as those calls in
+    this order would spawn them. A child depends only on how many were spawned before it, not on
+    what the parent drew, so steps given their children can then run in any order or thread."""
+    counts = [-(-m // CHUNK) for m in sizes]
+    children = rng.spawn(sum(counts))
+    ends = np.cumsum(counts)
+    return [children[e - c : e] for c, e in zip(counts, ends, strict=True)]
 
 
 CHUNK = 1 << 20  # persons per chunk of a link's draw: each chunk its own child generator
@@ -655,40 +669,57 @@ def draw(personer: int | None = None, seed: int = 2022, marg: Marginals | None =
         """DeSO index * k (intp) of the persons `idx` (ascending), spread by np.repeat, not gathered."""
         return np.repeat(np.arange(n_areas, dtype=np.intp) * k, np.diff(np.searchsorted(idx, bounds)))
 
-    band = per_cell(np.arange(len(BANDS), dtype=np.uint8))
     fraction = np.where(marg.befolkning > 0, area_n / np.where(marg.befolkning > 0, marg.befolkning, 1), 0.0)
 
-    U = lambda m: uniforms(rng, m)  # noqa: E731  (the uniforms of the draws over persons)
-    u = U(n)
-    u *= per_cell(_BAND_WIDTH.astype(np.float32))
-    alder = per_cell(_BAND_LO)
-    alder += u.astype(np.int16)
-    del u
+    # The children of every uniforms() call up to the links, spawned in the order of the calls (the
+    # order the steps were once run in one after the other), so that independent steps run at once.
     old = _band_runs(cell_n, 7, 7)
-    w65 = np.asarray(cfg["alder"]["vikter_65plus"], dtype=np.float64)
-    g65 = draw_categories(w65[None, :], None, rng, runs=np.array([old.shape[0]]), u=U(old.shape[0]))
-    alder[old] = 65 + 5 * g65.astype(np.int16) + (U(old.shape[0]) * 5).astype(np.int16)
+    working = _band_runs(cell_n, 4, 6)
+    k_age, k_g65, k_age65, k_man, k_bg, k_status = _spawn_for(
+        rng, [n, old.shape[0], old.shape[0], n, n, working.shape[0]]
+    )
+    edu_rng, hh_rng = rng.spawn(2)
+    (k_inside,) = _spawn_for(rng, [n])
+
+    def ages() -> np.ndarray:
+        u = _uniforms(k_age, n)
+        u *= per_cell(_BAND_WIDTH.astype(np.float32))
+        alder = per_cell(_BAND_LO)
+        alder += u.astype(np.int16)
+        del u
+        w65 = np.asarray(cfg["alder"]["vikter_65plus"], dtype=np.float64)
+        g65 = draw_categories(w65[None, :], None, None, runs=np.array([old.shape[0]]), u=_uniforms(k_g65, old.shape[0]))
+        alder[old] = 65 + 5 * g65.astype(np.int16) + (_uniforms(k_age65, old.shape[0]) * 5).astype(np.int16)
+        return alder
+
+    def background_and_status() -> tuple[np.ndarray, np.ndarray]:
+        """Background x age band, fitted per DeSO (the band counts are the laid-out cell counts);
+        labour-market status 16-64 by (band 16_19/20_24/25_64) x background."""
+        fit = ipf(np.asarray(cfg["bakgrund"]["startvarden"], dtype=np.float64), cell_n.astype(np.float64), marg.bakgrund)
+        bg = draw_categories(fit.reshape(-1, len(BG)), None, None, runs=cells, u=_uniforms(k_bg, n))
+        status = np.full(n, STATUS_NONE, dtype=np.uint8)
+        sc = cfg["sysselsattning"]
+        base = np.array([sc["startvarden_16_19"], sc["startvarden_20_24"], sc["startvarden_25_64"]], dtype=np.float64)
+        mult = np.ones((len(BG), 3))
+        mult[:, 1] = sc["bakgrund_arbetslos"]
+        mult[:, 2] = sc["bakgrund_utanfor"]
+        seed_status = (base[:, None, :] * mult[None, :, :]).reshape(3 * len(BG), 3)
+        # Group DeSO * 12 + (band - 4) * 4 + background: the first two terms per (DeSO, band) cell.
+        cell_code = np.arange(n_areas, dtype=np.intp)[:, None] * (3 * len(BG)) + np.arange(3, dtype=np.intp) * len(BG)
+        g = np.repeat(cell_code.ravel(), cell_n[:, 4:7].ravel())
+        g += bg[working]
+        status[working] = _fit_and_draw(g, 3 * len(BG), seed_status, marg.status, n_areas,
+                                        lambda m: _uniforms(k_status, m))
+        return bg, status
+
+    # Steps that do not depend on one another run at once (two workers and this thread), each with
+    # the children spawned for it above: the persons do not depend on which thread runs what.
+    pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="syntetisk-bakgrund")
+    bg_status_future = pool.submit(background_and_status)
+    alder = ages()
     kon_cfg = cfg["kon"]
     p_man = np.array([kon_cfg["andel_man_0_64"]] * 7 + [kon_cfg["andel_man_65plus"]], dtype=np.float32)
-    man = U(n) < per_cell(p_man)
-
-    # Background x age band, fitted per DeSO (the band counts are the laid-out cell counts).
-    fit = ipf(np.asarray(cfg["bakgrund"]["startvarden"], dtype=np.float64), cell_n.astype(np.float64), marg.bakgrund)
-    bg = draw_categories(fit.reshape(-1, len(BG)), None, rng, runs=cells, u=U(n))
-
-    # Labour-market status 16-64 by (band 16_19/20_24/25_64) x background.
-    status = np.full(n, STATUS_NONE, dtype=np.uint8)
-    working = _band_runs(cell_n, 4, 6)
-    sc = cfg["sysselsattning"]
-    base = np.array([sc["startvarden_16_19"], sc["startvarden_20_24"], sc["startvarden_25_64"]], dtype=np.float64)
-    mult = np.ones((len(BG), 3))
-    mult[:, 1] = sc["bakgrund_arbetslos"]
-    mult[:, 2] = sc["bakgrund_utanfor"]
-    seed_status = (base[:, None, :] * mult[None, :, :]).reshape(3 * len(BG), 3)
-    g = area_times(working, 3 * len(BG))
-    g += (band[working] - 4) * np.uint8(len(BG))
-    g += bg[working]
-    status[working] = _fit_and_draw(g, 3 * len(BG), seed_status, marg.status, n_areas, U)
+    man = _uniforms(k_man, n) < per_cell(p_man)
 
     def utbildning(rng: np.random.Generator) -> np.ndarray:
         """Education 25-64 by background x status."""
@@ -698,7 +729,7 @@ def draw(personer: int | None = None, seed: int = 2022, marg: Marginals | None =
         seed_edu = (
             np.asarray(ec["startvarden"])[None, None, :] * np.asarray(ec["bakgrund"])[:, None, :] * np.asarray(ec["status"])[None, :, :]
         ).reshape(len(BG) * 3, 5)
-        g = area_times(mid, len(BG) * 3)
+        g = np.repeat(np.arange(n_areas, dtype=np.intp) * (len(BG) * 3), cell_n[:, 6])  # DeSO * 12
         g += bg[mid] * np.uint8(3)
         g += status[mid]
         edu[mid] = _fit_and_draw(g, len(BG) * 3, seed_edu, marg.utbildning, n_areas, lambda m: uniforms(rng, m))
@@ -734,35 +765,45 @@ def draw(personer: int | None = None, seed: int = 2022, marg: Marginals | None =
         del adult, ref_cell
         return hh, ref, in_hh
 
-    # Education and the households in worker threads, each with its own child generator, while
-    # low economic standard (which depends on neither) is drawn here.
-    edu_rng, hh_rng = rng.spawn(2)
-    background = ThreadPoolExecutor(max_workers=2, thread_name_prefix="syntetisk-bakgrund")
-    edu_future = background.submit(utbildning, edu_rng)
-    hh_future = background.submit(hushall, hh_rng)
-    background.shutdown(wait=False)
+    hh_future = pool.submit(hushall, hh_rng)  # needs the ages only
+    bg, status = bg_status_future.result()
+    edu_future = pool.submit(utbildning, edu_rng)
+    pool.shutdown(wait=False)
 
     # Low economic standard: missing for persons outside the statistics, then fitted by group x background.
     lag = np.full(n, 2, dtype=np.uint8)  # 2 = not in the statistics (empty)
     with np.errstate(invalid="ignore", divide="ignore"):
         p_in = np.clip(np.where(marg.befolkning > 0, marg.ek_personer / np.where(marg.befolkning > 0, marg.befolkning, 1), 1.0), 0, 1)
-    inside = np.flatnonzero(U(n) < np.repeat(p_in.astype(np.float32), area_n))
+    p_in32 = p_in.astype(np.float32)
+    inside = np.empty(n, dtype=bool)
+    parts: list[np.ndarray] = [np.empty(0, dtype=np.intp)] * len(k_inside)
+
+    def select(start: int, stop: int, k: int) -> None:
+        """Who of persons start..stop is inside the statistics, and their groups: DeSO * 20 +
+        group * 4 + background, group 0 aged 0-15, 1-3 status + 1 (3: no status), 4 aged 65+."""
+        part = slice(start, stop)
+        np.less(k_inside[k].random(stop - start, dtype=np.float32), np.take(p_in32, area[part]), out=inside[part])
+        sel = inside[part]
+        a_in = alder[part][sel]
+        lgroup = np.minimum(status[part][sel], np.uint8(2))  # 0, 1, 2 and none (255) -> 0, 1, 2, 2
+        lgroup += np.uint8(1)
+        lgroup[a_in <= 15] = 0
+        lgroup[a_in >= 65] = 4
+        del a_in
+        code = np.multiply(area[part][sel], 5 * len(BG), dtype=np.intp)
+        code += lgroup * np.uint8(len(BG))
+        code += bg[part][sel]
+        parts[k] = code
+
+    _in_chunks(select, n)
+    g = np.concatenate(parts)
+    parts.clear()
     lc = cfg["lag_ekonomisk_standard"]
-    # Group: 0 aged 0-15, 1-3 status + 1 (3: no status), 4 aged 65+.
-    a_in = alder[inside]
-    s_in = status[inside]
-    lgroup = np.where(s_in == STATUS_NONE, np.uint8(3), s_in + np.uint8(1))
-    lgroup[a_in <= 15] = 0
-    lgroup[a_in >= 65] = 4
-    del a_in, s_in
     odds = np.asarray(lc["grupp"])[:, None] * np.asarray(lc["bakgrund"])[None, :]
     seed_lag = np.stack([np.ones(odds.size), odds.ravel()], axis=1)  # 0 = not low, 1 = low
-    g = area_times(inside, 5 * len(BG))
-    g += lgroup * np.uint8(len(BG))
-    g += bg[inside]
     cols = np.stack([(1 - marg.lag_andel) * marg.ek_personer, marg.lag_andel * marg.ek_personer], axis=1)
-    lag[inside] = _fit_and_draw(g, 5 * len(BG), seed_lag, cols, n_areas, U)
-    del g, lgroup, inside
+    lag[inside] = _fit_and_draw(g, 5 * len(BG), seed_lag, cols, n_areas, lambda m: uniforms(rng, m))
+    del g
 
     edu = edu_future.result()
     hh, ref, in_hh = hh_future.result()
