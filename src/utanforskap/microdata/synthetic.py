@@ -214,6 +214,38 @@ def _spawn_for(rng: np.random.Generator, sizes: list[int]) -> list[list[np.rando
     return [children[e - c : e] for c, e in zip(counts, ends, strict=True)]
 
 
+def _spread(values: np.ndarray, ends: np.ndarray, start: int, stop: int) -> np.ndarray:
+    """np.repeat(values, runs)[start:stop] (start < stop), for ends = np.cumsum(runs): only the
+    runs that overlap start..stop are repeated, so a chunk of persons costs a chunk's work."""
+    first, last = np.searchsorted(ends, [start, stop - 1], side="right")
+    counts = np.diff(np.clip(ends[first : last + 1], start, stop), prepend=start)
+    return np.repeat(values[first : last + 1], counts)
+
+
+def _select(children: list[np.random.Generator], p: np.ndarray, ends: np.ndarray, below: bool,
+            code: Callable[[slice, np.ndarray], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The persons whose uniform (those of _uniforms(children, n)) is below `p` of their run (or, with
+    below=False, not below), runs ending at `ends` (n = ends[-1]): as a mask over the n persons, and
+    code(part, selected) of the selected persons of each chunk `part`, in order (intp). Chunk by
+    chunk in two threads; neither the uniforms nor the codes of everyone are held at once."""
+    n = int(ends[-1])
+    mask = np.empty(n, dtype=bool)
+    compare = np.less if below else np.greater_equal
+
+    def pick(start: int, stop: int, k: int) -> None:
+        compare(children[k].random(stop - start, dtype=np.float32), _spread(p, ends, start, stop), out=mask[start:stop])
+
+    _in_chunks(pick, n)
+    offsets = np.concatenate([[0], np.cumsum([np.count_nonzero(mask[s : s + CHUNK]) for s in range(0, n, CHUNK)])])
+    out = np.empty(int(offsets[-1]), dtype=np.intp)
+
+    def fill(start: int, stop: int, k: int) -> None:
+        out[offsets[k] : offsets[k + 1]] = code(slice(start, stop), mask[start:stop])
+
+    _in_chunks(fill, n)
+    return mask, out
+
+
 CHUNK = 1 << 20  # persons per chunk of a link's draw: each chunk its own child generator
 
 
@@ -338,10 +370,12 @@ def _scale_rows(x: np.ndarray, rows: np.ndarray) -> None:
 
 
 def draw_categories(probs: np.ndarray, group: np.ndarray | None, rng: np.random.Generator | None,
-                    runs: np.ndarray | None = None, u: np.ndarray | None = None) -> np.ndarray:
+                    runs: np.ndarray | None = None, u: np.ndarray | None = None,
+                    children: list[np.random.Generator] | None = None) -> np.ndarray:
     """Category per person (uint8) from the rows probs[group] (inverse CDF on one uniform each).
 
-    The uniforms are `u` when given (float32, one per person), else drawn from `rng`.
+    The uniforms are `u` when given (float32, one per person); else, with `children`, those of
+    _uniforms(children, m), drawn chunk by chunk as they are used; else drawn from `rng`.
 
     With `runs` instead of `group`, the persons are laid out group by group, runs[g] of group g
     (the same draw as group = np.repeat(np.arange(G), runs), with repeats in place of gathers).
@@ -356,14 +390,29 @@ def draw_categories(probs: np.ndarray, group: np.ndarray | None, rng: np.random.
         m = group.shape[0]
     else:
         m = int(runs.sum())
-    if u is None:
+    if u is None and children is None:
         assert rng is not None
         u = rng.random(m, dtype=np.float32)
     out = np.zeros(m, dtype=np.uint8)
     columns = [np.ascontiguousarray(cum[:, k]) for k in range(p.shape[1] - 1)]
+
+    def uniform(start: int, stop: int, k: int) -> np.ndarray:
+        if u is not None:
+            return u[start:stop]
+        assert children is not None
+        return children[k].random(stop - start, dtype=np.float32)
+
     if runs is not None:
-        for column in columns:
-            out += u >= np.repeat(column, runs)
+        ends = np.cumsum(runs)
+
+        def count_runs(start: int, stop: int, k: int) -> None:
+            uk = uniform(start, stop, k)
+            above = np.empty(stop - start, dtype=bool)
+            for column in columns:
+                np.greater_equal(uk, _spread(column, ends, start, stop), out=above)
+                out[start:stop] += above.view(np.uint8)  # as uint8: no cast in the add
+
+        _in_chunks(count_runs, m)
         return out
 
     # Each group's bounds side by side, padded with +inf (never reached) to 1, 2 or 4 floats
@@ -374,7 +423,8 @@ def draw_categories(probs: np.ndarray, group: np.ndarray | None, rng: np.random.
         padded[:, : len(columns)] = cum[:, : len(columns)]
         packed = padded.view({1: np.float32, 2: np.complex64, 4: np.complex128}[width]).ravel()
 
-    def count(start: int, stop: int, _: int) -> None:
+    def count(start: int, stop: int, k: int) -> None:
+        uk = uniform(start, stop, k)
         above = np.empty(stop - start, dtype=bool)
         if width:
             rows = np.take(packed, group[start:stop]).view(np.float32).reshape(-1, width)
@@ -382,8 +432,8 @@ def draw_categories(probs: np.ndarray, group: np.ndarray | None, rng: np.random.
         else:
             bounds = [np.take(column, group[start:stop]) for column in columns]
         for bound in bounds:
-            np.greater_equal(u[start:stop], bound, out=above)
-            out[start:stop] += above
+            np.greater_equal(uk, bound, out=above)
+            out[start:stop] += above.view(np.uint8)  # as uint8: no cast in the add
 
     _in_chunks(count, m)  # chunk by chunk: the gathered bounds (up to 16 bytes a person) stay small
     return out
@@ -510,9 +560,11 @@ class _People:
         return out
 
     def combined_code(self) -> np.ndarray:
-        """Each person's index into the combination table (intp: gathers use it without a cast)."""
+        """Each person's index into the combination table: age class * _COMBOS + the other codes,
+        in _CODE_DTYPE (two bytes a person: a link's gather of the codes and of the table, 230 kB
+        that stays in the cache, move little memory)."""
         if "_code" not in self._masks:
-            code = np.empty(self.alder.shape[0], dtype=np.intp)
+            code = np.empty(self.alder.shape[0], dtype=_CODE_DTYPE)
 
             def fill(start: int, stop: int, _: int) -> None:
                 part = slice(start, stop)
@@ -526,7 +578,7 @@ class _People:
                 rest *= 10
                 rest += self.man[part].view(np.uint8) * np.uint8(5)
                 rest += self.edu[part]
-                np.multiply(self.alder[part], _COMBOS, out=code[part], dtype=np.intp)
+                np.multiply(np.take(_AGE_CLASS, self.alder[part]), _COMBOS, out=code[part], dtype=_CODE_DTYPE)
                 code[part] += rest
 
             _in_chunks(fill, code.shape[0])
@@ -538,14 +590,30 @@ _MAX_AGE = 131
 _COMBOS = 3 * 4 * 4 * 6 * 2 * 5  # lag x status x bakgrund x hushållstyp x kön x utbildning
 
 
+def _age_cuts() -> np.ndarray:
+    """The ages where some age feature of FEATURES begins or ends (its last age + 1), ascending:
+    between two cuts every age feature is the same, so the links see an age only by its class."""
+    cuts = set()
+    for name in FEATURES:
+        if name.startswith("alder_"):
+            lo, _, hi = name.removeprefix("alder_").partition("_")
+            cuts.update([int(lo.removesuffix("plus"))] if lo.endswith("plus") else [int(lo), int(hi) + 1])
+    return np.array(sorted(cuts), dtype=np.int16)
+
+
+_AGE_FIRST = np.concatenate([[0], _age_cuts()])  # the first age of each class
+_AGE_CLASS = (np.searchsorted(_AGE_FIRST, np.arange(_MAX_AGE), side="right") - 1).astype(np.uint8)  # class of each age
+_CODE_DTYPE = np.uint16 if _AGE_FIRST.shape[0] * _COMBOS <= 1 << 16 else np.int32
+
+
 @lru_cache(maxsize=64)
 def _combination_table_cached(items: tuple[tuple[str, float], ...]) -> np.ndarray:
-    age, lag, status, bg, hh, man, edu = np.indices((_MAX_AGE, 3, 4, 4, 6, 2, 5)).reshape(7, -1)
-    combos = _People(alder=age, lag=lag, status=status, bg=bg, hh=hh, man=man.astype(bool), edu=edu)
-    table = np.zeros(age.shape[0], dtype=np.float32)
+    age_class, lag, status, bg, hh, man, edu = np.indices((_AGE_FIRST.shape[0], 3, 4, 4, 6, 2, 5)).reshape(7, -1)
+    combos = _People(alder=_AGE_FIRST[age_class], lag=lag, status=status, bg=bg, hh=hh, man=man.astype(bool), edu=edu)
+    table = np.zeros(age_class.shape[0], dtype=np.float32)
     for name, coef in items:
         table[combos.mask(name)] += np.float32(coef)
-    return table  # index = age * _COMBOS + the other codes, as in _People.combined_code
+    return table  # index = age class * _COMBOS + the other codes, as in _People.combined_code
 
 
 def _combination_table(coefficients: dict[str, float]) -> np.ndarray:
@@ -661,7 +729,6 @@ def draw(personer: int | None = None, seed: int = 2022, marg: Marginals | None =
     area_n = controlled_round(marg.befolkning[None, :], np.array([n]), rng)[0]
     cell_n = controlled_round(marg.bands, area_n, rng)
     cells = cell_n.ravel()
-    per_cell = lambda values: np.repeat(np.tile(values, n_areas), cells)  # noqa: E731
     area = np.repeat(np.arange(n_areas, dtype=np.int32), area_n)  # the table's DeSO codes
     bounds = np.concatenate([[0], np.cumsum(area_n)])  # person positions where each DeSO begins (and the end)
 
@@ -681,14 +748,23 @@ def draw(personer: int | None = None, seed: int = 2022, marg: Marginals | None =
     edu_rng, hh_rng = rng.spawn(2)
     (k_inside,) = _spawn_for(rng, [n])
 
+    cell_ends = np.cumsum(cells)
+
     def ages() -> np.ndarray:
-        u = _uniforms(k_age, n)
-        u *= per_cell(_BAND_WIDTH.astype(np.float32))
-        alder = per_cell(_BAND_LO)
-        alder += u.astype(np.int16)
-        del u
+        alder = np.empty(n, dtype=np.int16)
+        widths = np.tile(_BAND_WIDTH.astype(np.float32), n_areas)
+        los = np.tile(_BAND_LO, n_areas)
+
+        def fill(start: int, stop: int, k: int) -> None:
+            u = k_age[k].random(stop - start, dtype=np.float32)
+            u *= _spread(widths, cell_ends, start, stop)
+            part = alder[start:stop]
+            part[:] = _spread(los, cell_ends, start, stop)
+            part += u.astype(np.int16)
+
+        _in_chunks(fill, n)
         w65 = np.asarray(cfg["alder"]["vikter_65plus"], dtype=np.float64)
-        g65 = draw_categories(w65[None, :], None, None, runs=np.array([old.shape[0]]), u=_uniforms(k_g65, old.shape[0]))
+        g65 = draw_categories(w65[None, :], None, None, runs=np.array([old.shape[0]]), children=k_g65)
         alder[old] = 65 + 5 * g65.astype(np.int16) + (_uniforms(k_age65, old.shape[0]) * 5).astype(np.int16)
         return alder
 
@@ -696,7 +772,7 @@ def draw(personer: int | None = None, seed: int = 2022, marg: Marginals | None =
         """Background x age band, fitted per DeSO (the band counts are the laid-out cell counts);
         labour-market status 16-64 by (band 16_19/20_24/25_64) x background."""
         fit = ipf(np.asarray(cfg["bakgrund"]["startvarden"], dtype=np.float64), cell_n.astype(np.float64), marg.bakgrund)
-        bg = draw_categories(fit.reshape(-1, len(BG)), None, None, runs=cells, u=_uniforms(k_bg, n))
+        bg = draw_categories(fit.reshape(-1, len(BG)), None, None, runs=cells, children=k_bg)
         status = np.full(n, STATUS_NONE, dtype=np.uint8)
         sc = cfg["sysselsattning"]
         base = np.array([sc["startvarden_16_19"], sc["startvarden_20_24"], sc["startvarden_25_64"]], dtype=np.float64)
@@ -708,8 +784,7 @@ def draw(personer: int | None = None, seed: int = 2022, marg: Marginals | None =
         cell_code = np.arange(n_areas, dtype=np.intp)[:, None] * (3 * len(BG)) + np.arange(3, dtype=np.intp) * len(BG)
         g = np.repeat(cell_code.ravel(), cell_n[:, 4:7].ravel())
         g += bg[working]
-        status[working] = _fit_and_draw(g, 3 * len(BG), seed_status, marg.status, n_areas,
-                                        lambda m: _uniforms(k_status, m))
+        status[working] = _fit_and_draw(g, 3 * len(BG), seed_status, marg.status, n_areas, k_status)
         return bg, status
 
     # Steps that do not depend on one another run at once (two workers and this thread), each with
@@ -719,7 +794,10 @@ def draw(personer: int | None = None, seed: int = 2022, marg: Marginals | None =
     alder = ages()
     kon_cfg = cfg["kon"]
     p_man = np.array([kon_cfg["andel_man_0_64"]] * 7 + [kon_cfg["andel_man_65plus"]], dtype=np.float32)
-    man = _uniforms(k_man, n) < per_cell(p_man)
+    p_man_cells = np.tile(p_man, n_areas)
+    man = np.empty(n, dtype=bool)
+    _in_chunks(lambda start, stop, k: np.less(k_man[k].random(stop - start, dtype=np.float32),
+                                              _spread(p_man_cells, cell_ends, start, stop), out=man[start:stop]), n)
 
     def utbildning(rng: np.random.Generator) -> np.ndarray:
         """Education 25-64 by background x status."""
@@ -732,7 +810,7 @@ def draw(personer: int | None = None, seed: int = 2022, marg: Marginals | None =
         g = np.repeat(np.arange(n_areas, dtype=np.intp) * (len(BG) * 3), cell_n[:, 6])  # DeSO * 12
         g += bg[mid] * np.uint8(3)
         g += status[mid]
-        edu[mid] = _fit_and_draw(g, len(BG) * 3, seed_edu, marg.utbildning, n_areas, lambda m: uniforms(rng, m))
+        edu[mid] = _fit_and_draw(g, len(BG) * 3, seed_edu, marg.utbildning, n_areas, _spawn_for(rng, [g.shape[0]])[0])
         return edu
 
     def hushall(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -740,24 +818,30 @@ def draw(personer: int | None = None, seed: int = 2022, marg: Marginals | None =
         Returns the codes, the reference persons and the persons in a household."""
         hc = cfg["hushall"]
         hh = np.full(n, 255, dtype=np.uint8)
-        in_hh = np.flatnonzero(uniforms(rng, n) >= np.repeat(marg.special_andel.astype(np.float32), area_n))
-        a_h = alder[in_hh]
-        hgroup = (a_h >= 18).view(np.uint8) + (a_h >= 65).view(np.uint8)  # 0 child, 1 adult 18-64, 2 65+
-        del a_h
+
+        def hh_group(part: slice, sel: np.ndarray) -> np.ndarray:
+            """DeSO * 3 + (0 child, 1 adult 18-64, 2 65+) of the selected persons."""
+            a_h = alder[part][sel]
+            code = np.multiply(area[part][sel], 3, dtype=np.intp)
+            code += (a_h >= 18).view(np.uint8)
+            code += (a_h >= 65).view(np.uint8)
+            return code
+
+        in_hh_mask, g_idx = _select(_spawn_for(rng, [n])[0], marg.special_andel.astype(np.float32), bounds[1:], False, hh_group)
+        in_hh = np.flatnonzero(in_hh_mask)
         per_hh = np.asarray(hc["vuxna_per_hushall"]) + np.asarray(hc["barn_per_hushall"])
         hh_persons = marg.hushall * per_hh[None, :]
-        g_idx = area_times(in_hh, 3)
-        g_idx += hgroup
         counts = np.bincount(g_idx, minlength=n_areas * 3).reshape(n_areas, 3).astype(np.float64)
         fit = ipf(np.asarray(hc["startvarden"], dtype=np.float64), counts, hh_persons)
-        hh[in_hh] = draw_categories(fit.reshape(-1, len(ms.HUSHALLSTYP)), g_idx, rng, u=uniforms(rng, g_idx.shape[0]))
+        hh[in_hh] = draw_categories(fit.reshape(-1, len(ms.HUSHALLSTYP)), g_idx, None, children=_spawn_for(rng, [g_idx.shape[0]])[0])
         del g_idx
         # One reference person per household: adults of each type, with probability households / adults.
         adults_fit = fit[:, 1:, :].sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
             p_ref = np.clip(np.where(adults_fit > 0, marg.hushall * fraction[:, None] / adults_fit, 0.0), 0, 1)
-        adult = in_hh[hgroup >= 1]
-        del hgroup
+        in_hh_mask &= alder >= 18
+        adult = np.flatnonzero(in_hh_mask)  # in a household and 18+
+        del in_hh_mask
         ref = np.zeros(n, dtype=bool)
         ref_cell = area_times(adult, len(ms.HUSHALLSTYP))
         ref_cell += hh[adult]
@@ -774,16 +858,10 @@ def draw(personer: int | None = None, seed: int = 2022, marg: Marginals | None =
     lag = np.full(n, 2, dtype=np.uint8)  # 2 = not in the statistics (empty)
     with np.errstate(invalid="ignore", divide="ignore"):
         p_in = np.clip(np.where(marg.befolkning > 0, marg.ek_personer / np.where(marg.befolkning > 0, marg.befolkning, 1), 1.0), 0, 1)
-    p_in32 = p_in.astype(np.float32)
-    inside = np.empty(n, dtype=bool)
-    parts: list[np.ndarray] = [np.empty(0, dtype=np.intp)] * len(k_inside)
 
-    def select(start: int, stop: int, k: int) -> None:
-        """Who of persons start..stop is inside the statistics, and their groups: DeSO * 20 +
-        group * 4 + background, group 0 aged 0-15, 1-3 status + 1 (3: no status), 4 aged 65+."""
-        part = slice(start, stop)
-        np.less(k_inside[k].random(stop - start, dtype=np.float32), np.take(p_in32, area[part]), out=inside[part])
-        sel = inside[part]
+    def lag_group(part: slice, sel: np.ndarray) -> np.ndarray:
+        """DeSO * 20 + group * 4 + background of the selected persons: group 0 aged 0-15,
+        1-3 status + 1 (3: no status), 4 aged 65+."""
         a_in = alder[part][sel]
         lgroup = np.minimum(status[part][sel], np.uint8(2))  # 0, 1, 2 and none (255) -> 0, 1, 2, 2
         lgroup += np.uint8(1)
@@ -793,16 +871,14 @@ def draw(personer: int | None = None, seed: int = 2022, marg: Marginals | None =
         code = np.multiply(area[part][sel], 5 * len(BG), dtype=np.intp)
         code += lgroup * np.uint8(len(BG))
         code += bg[part][sel]
-        parts[k] = code
+        return code
 
-    _in_chunks(select, n)
-    g = np.concatenate(parts)
-    parts.clear()
+    inside, g = _select(k_inside, p_in.astype(np.float32), bounds[1:], True, lag_group)
     lc = cfg["lag_ekonomisk_standard"]
     odds = np.asarray(lc["grupp"])[:, None] * np.asarray(lc["bakgrund"])[None, :]
     seed_lag = np.stack([np.ones(odds.size), odds.ravel()], axis=1)  # 0 = not low, 1 = low
     cols = np.stack([(1 - marg.lag_andel) * marg.ek_personer, marg.lag_andel * marg.ek_personer], axis=1)
-    lag[inside] = _fit_and_draw(g, 5 * len(BG), seed_lag, cols, n_areas, lambda m: uniforms(rng, m))
+    lag[inside] = _fit_and_draw(g, 5 * len(BG), seed_lag, cols, n_areas, _spawn_for(rng, [g.shape[0]])[0])
     del g
 
     edu = edu_future.result()
@@ -939,12 +1015,13 @@ def _spell_lengths(g: np.ndarray, mean_len: float) -> np.ndarray:
 
 
 def _fit_and_draw(g: np.ndarray, n_groups: int, seed: np.ndarray, cols: np.ndarray, n_areas: int,
-                  uniform: Callable[[int], np.ndarray]) -> np.ndarray:
+                  children: list[np.random.Generator]) -> np.ndarray:
     """IPF of (group x category) per DeSO on the drawn group counts and the real category counts;
-    draw. `g` is each person's DeSO * n_groups + group (intp); `uniform(m)` gives m uniforms."""
+    draw. `g` is each person's DeSO * n_groups + group (intp); the uniforms those of
+    _uniforms(children, len(g))."""
     counts = np.bincount(g, minlength=n_areas * n_groups).reshape(n_areas, n_groups).astype(np.float64)
     fit = ipf(seed, counts, cols)
-    return draw_categories(fit.reshape(-1, seed.shape[1]), g, None, u=uniform(g.shape[0]))
+    return draw_categories(fit.reshape(-1, seed.shape[1]), g, None, children=children)
 
 
 def label(n: int, seed: int) -> str:
