@@ -247,6 +247,7 @@ def _select(children: list[np.random.Generator], p: np.ndarray, ends: np.ndarray
 
 
 CHUNK = 1 << 20  # persons per chunk of a link's draw: each chunk its own child generator
+_BLOCK = 1 << 17  # persons per block within a chunk, where a pass's temporaries fit in a core's cache
 
 
 def _in_chunks(fn: Callable[[int, int, int], None], m: int, chunk: int = CHUNK) -> None:
@@ -425,17 +426,22 @@ def draw_categories(probs: np.ndarray, group: np.ndarray | None, rng: np.random.
 
     def count(start: int, stop: int, k: int) -> None:
         uk = uniform(start, stop, k)
-        above = np.empty(stop - start, dtype=bool)
-        if width:
-            rows = np.take(packed, group[start:stop]).view(np.float32).reshape(-1, width)
-            bounds = [rows[:, k] for k in range(len(columns))]
-        else:
-            bounds = [np.take(column, group[start:stop]) for column in columns]
-        for bound in bounds:
-            np.greater_equal(uk, bound, out=above)
-            out[start:stop] += above.view(np.uint8)  # as uint8: no cast in the add
+        above = np.empty(min(_BLOCK, stop - start), dtype=bool)
+        # Block by block within the chunk: the gathered bounds (up to 16 bytes a person) stay in
+        # the core's cache while they are compared, one bound after another.
+        for lo in range(start, stop, _BLOCK):
+            hi = min(stop, lo + _BLOCK)
+            if width:
+                rows = np.take(packed, group[lo:hi]).view(np.float32).reshape(-1, width)
+                bounds = [rows[:, j] for j in range(len(columns))]
+            else:
+                bounds = [np.take(column, group[lo:hi]) for column in columns]
+            ab = above[: hi - lo]
+            for bound in bounds:
+                np.greater_equal(uk[lo - start : hi - start], bound, out=ab)
+                out[lo:hi] += ab.view(np.uint8)  # as uint8: no cast in the add
 
-    _in_chunks(count, m)  # chunk by chunk: the gathered bounds (up to 16 bytes a person) stay small
+    _in_chunks(count, m)
     return out
 
 
