@@ -240,7 +240,11 @@ def _select(children: list[np.random.Generator], p: np.ndarray, ends: np.ndarray
     out = np.empty(int(offsets[-1]), dtype=np.intp)
 
     def fill(start: int, stop: int, k: int) -> None:
-        out[offsets[k] : offsets[k + 1]] = code(slice(start, stop), mask[start:stop])
+        at = int(offsets[k])
+        for lo in range(start, stop, _BLOCK):  # block by block: code's temporaries stay in cache
+            codes = code(slice(lo, min(stop, lo + _BLOCK)), mask[lo : lo + _BLOCK])
+            out[at : at + codes.shape[0]] = codes
+            at += codes.shape[0]
 
     _in_chunks(fill, n)
     return mask, out
@@ -651,16 +655,20 @@ def _bernoulli_link(people: _People, link: dict, idx: np.ndarray, rng: np.random
     drawn = np.empty(m, dtype=bool)
 
     def decide(start: int, stop: int, k: int) -> None:
-        # p = 1 / (1 + exp(-(b0 + eta))) in float32, in place in eta's buffer.
-        p = people.eta(coefficients, idx[start:stop], effect)
-        p += b0
-        np.negative(p, out=p)
-        np.exp(p, out=p)
-        p += np.float32(1)
-        np.divide(np.float32(1), p, out=p)
-        if weight is not None:
-            p *= weight(idx[start:stop])
-        np.less(children[k].random(stop - start, dtype=np.float32), p, out=drawn[start:stop])
+        # Block by block (the buffers stay in cache); the chunk's generator gives its uniforms
+        # block after block, the same numbers as all at once.
+        for lo in range(start, stop, _BLOCK):
+            hi = min(stop, lo + _BLOCK)
+            # p = 1 / (1 + exp(-(b0 + eta))) in float32, in place in eta's buffer.
+            p = people.eta(coefficients, idx[lo:hi], effect)
+            p += b0
+            np.negative(p, out=p)
+            np.exp(p, out=p)
+            p += np.float32(1)
+            np.divide(np.float32(1), p, out=p)
+            if weight is not None:
+                p *= weight(idx[lo:hi])
+            np.less(children[k].random(hi - lo, dtype=np.float32), p, out=drawn[lo:hi])
 
     _in_chunks(decide, m)
     return drawn
@@ -737,10 +745,6 @@ def draw(personer: int | None = None, seed: int = 2022, marg: Marginals | None =
     cells = cell_n.ravel()
     area = np.repeat(np.arange(n_areas, dtype=np.int32), area_n)  # the table's DeSO codes
     bounds = np.concatenate([[0], np.cumsum(area_n)])  # person positions where each DeSO begins (and the end)
-
-    def area_times(idx: np.ndarray, k: int) -> np.ndarray:
-        """DeSO index * k (intp) of the persons `idx` (ascending), spread by np.repeat, not gathered."""
-        return np.repeat(np.arange(n_areas, dtype=np.intp) * k, np.diff(np.searchsorted(idx, bounds)))
 
     fraction = np.where(marg.befolkning > 0, area_n / np.where(marg.befolkning > 0, marg.befolkning, 1), 0.0)
 
@@ -849,10 +853,16 @@ def draw(personer: int | None = None, seed: int = 2022, marg: Marginals | None =
         adult = np.flatnonzero(in_hh_mask)  # in a household and 18+
         del in_hh_mask
         ref = np.zeros(n, dtype=bool)
-        ref_cell = area_times(adult, len(ms.HUSHALLSTYP))
-        ref_cell += hh[adult]
-        ref[adult] = uniforms(rng, adult.shape[0]) < np.take(p_ref.astype(np.float32).ravel(), ref_cell)
-        del adult, ref_cell
+        p_ref32 = p_ref.astype(np.float32).ravel()
+        k_ref = _spawn_for(rng, [adult.shape[0]])[0]
+
+        def decide_ref(start: int, stop: int, k: int) -> None:
+            persons = adult[start:stop]
+            cell = np.multiply(area[persons], len(ms.HUSHALLSTYP), dtype=np.intp)
+            cell += hh[persons]
+            ref[persons] = k_ref[k].random(stop - start, dtype=np.float32) < np.take(p_ref32, cell)
+
+        _in_chunks(decide_ref, adult.shape[0])
         return hh, ref, in_hh
 
     hh_future = pool.submit(hushall, hh_rng)  # needs the ages only
