@@ -991,13 +991,16 @@ def draw(personer: int | None = None, seed: int = 2022, marg: Marginals | None =
         futures = {task: pool.submit(task, child[task], *([in_hh] if task is trangbodd else []))
                    for task in (ohalsa, trangbodd, brott, bistand, rostning, skola)}
         del in_hh
+        # The columns that do not come from the links, built by whichever thread is free first.
+        attributes = pool.submit(_columns, marg, n, cfg, _ATTRIBUTE_COLUMNS, dict(
+            area=area, alder=alder, man=man, bg=bg, status=status, edu=edu, lag=lag, hh=hh, ref=ref))
     months, trang = futures[bistand].result(), futures[trangbodd].result()
     (eligible, voted), (left, behorig) = futures[rostning].result(), futures[skola].result()
     suspected, days = futures[brott].result(), futures[ohalsa].result()
     del futures
     people._masks.clear()  # the combined codes
 
-    return _table(marg, n, seed, cfg, area=area, alder=alder, man=man, bg=bg, status=status, months=months,
+    return _table(marg, n, seed, cfg, attributes.result(), area=area, alder=alder, man=man, bg=bg, status=status, months=months,
                   trang=trang, eligible=eligible, voted=voted, left=left, behorig=behorig, suspected=suspected,
                   days=days, edu=edu, lag=lag, hh=hh, ref=ref)
 
@@ -1090,32 +1093,55 @@ def _bool(codes: np.ndarray, missing: int | None = None) -> pa.Array:
     return pa.Array.from_buffers(pa.bool_(), values.shape[0], [validity, _bitmap(values)])
 
 
-def _table(marg: Marginals, n: int, seed: int, cfg: dict, **a: np.ndarray) -> pa.Table:
-    fodelse = np.maximum(a["bg"], np.uint8(1))  # background 0, 1, 2, 3 -> birth region 0, 0, 1, 2
-    fodelse -= np.uint8(1)
-    bakgrund = (a["bg"] > 0).view(np.uint8)
-    columns = {
-        "ar": _numbers(np.full(n, int(cfg["ar"]), dtype=np.int16)),
-        "deso": pa.DictionaryArray.from_arrays(_numbers(a["area"]), _strings(marg.deso.astype(str).tolist())),
-        "alder": _numbers(a["alder"]),
-        "kon": _dictionary((~np.asarray(a["man"], dtype=bool)).view(np.uint8), ms.KON),
-        "bakgrund": _dictionary(bakgrund, ms.BAKGRUND),
-        "fodelseregion": _dictionary(fodelse, ms.FODELSEREGION),
-        "sysselsattning": _dictionary(a["status"], ms.SYSSELSATTNING, STATUS_NONE),
-        "bistand_manader": _numbers(a["months"]),
-        "trangbodd": _bool(a["trang"], 2),
-        "rostberattigad": _bool(a["eligible"]),
-        "rostat": _bool(a["voted"]),
-        "lamnat_ak9": _bool(a["left"]),
-        "behorig_gymnasiet": _bool(a["behorig"], 2),
-        "misstankt_brott": _bool(a["suspected"]),
-        "ohalsodagar": _numbers(a["days"]),
-        "utbildning": _dictionary(a["edu"], ms.UTBILDNING, 4),
-        "lag_ekonomisk_standard": _bool(a["lag"], 2),
-        "hushallstyp": _dictionary(a["hh"], ms.HUSHALLSTYP, 255),
-        "hushallsreferens": _bool(a["ref"]),
-        ms.SYNTETISK: _bool(np.ones(n, dtype=bool)),  # survives what drops the metadata
+# The table's columns, in order; those not drawn by the links can be built while the links run.
+_COLUMNS = (
+    "ar", "deso", "alder", "kon", "bakgrund", "fodelseregion", "sysselsattning", "bistand_manader", "trangbodd",
+    "rostberattigad", "rostat", "lamnat_ak9", "behorig_gymnasiet", "misstankt_brott", "ohalsodagar", "utbildning",
+    "lag_ekonomisk_standard", "hushallstyp", "hushallsreferens", ms.SYNTETISK,
+)
+_ATTRIBUTE_COLUMNS = ("ar", "deso", "alder", "kon", "bakgrund", "fodelseregion", "sysselsattning", "utbildning",
+                      "lag_ekonomisk_standard", "hushallstyp", "hushallsreferens", ms.SYNTETISK)
+
+
+def _columns(marg: Marginals, n: int, cfg: dict, names: tuple[str, ...], a: dict[str, np.ndarray]) -> dict[str, pa.Array]:
+    """The columns `names` of the table, from the arrays `a` (only those these columns need)."""
+
+    def fodelse() -> np.ndarray:
+        out = np.maximum(a["bg"], np.uint8(1))  # background 0, 1, 2, 3 -> birth region 0, 0, 1, 2
+        out -= np.uint8(1)
+        return out
+
+    build: dict[str, Callable[[], pa.Array]] = {
+        "ar": lambda: _numbers(np.full(n, int(cfg["ar"]), dtype=np.int16)),
+        "deso": lambda: pa.DictionaryArray.from_arrays(_numbers(a["area"]), _strings(marg.deso.astype(str).tolist())),
+        "alder": lambda: _numbers(a["alder"]),
+        "kon": lambda: _dictionary((~np.asarray(a["man"], dtype=bool)).view(np.uint8), ms.KON),
+        "bakgrund": lambda: _dictionary((a["bg"] > 0).view(np.uint8), ms.BAKGRUND),
+        "fodelseregion": lambda: _dictionary(fodelse(), ms.FODELSEREGION),
+        "sysselsattning": lambda: _dictionary(a["status"], ms.SYSSELSATTNING, STATUS_NONE),
+        "bistand_manader": lambda: _numbers(a["months"]),
+        "trangbodd": lambda: _bool(a["trang"], 2),
+        "rostberattigad": lambda: _bool(a["eligible"]),
+        "rostat": lambda: _bool(a["voted"]),
+        "lamnat_ak9": lambda: _bool(a["left"]),
+        "behorig_gymnasiet": lambda: _bool(a["behorig"], 2),
+        "misstankt_brott": lambda: _bool(a["suspected"]),
+        "ohalsodagar": lambda: _numbers(a["days"]),
+        "utbildning": lambda: _dictionary(a["edu"], ms.UTBILDNING, 4),
+        "lag_ekonomisk_standard": lambda: _bool(a["lag"], 2),
+        "hushallstyp": lambda: _dictionary(a["hh"], ms.HUSHALLSTYP, 255),
+        "hushallsreferens": lambda: _bool(a["ref"]),
+        ms.SYNTETISK: lambda: _bool(np.ones(n, dtype=bool)),  # survives what drops the metadata
     }
+    return {name: build[name]() for name in names}
+
+
+def _table(marg: Marginals, n: int, seed: int, cfg: dict, built: dict[str, pa.Array] | None = None,
+           **a: np.ndarray) -> pa.Table:
+    """The Arrow table of the persons' arrays `a`; `built`: columns already built (see _columns)."""
+    built = built or {}
+    rest = _columns(marg, n, cfg, tuple(c for c in _COLUMNS if c not in built), a)
+    columns = {c: built[c] if c in built else rest[c] for c in _COLUMNS}
     meta = {
         ms.META_KALLA: label(n, seed).encode("utf-8"),
         ms.META_SYNTETISK: b"true",
