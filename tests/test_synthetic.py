@@ -104,6 +104,16 @@ def test_same_seed_same_persons_and_n_is_exact(marg):
     assert sy.draw(12_345, 1, marg).num_rows == 12_345
 
 
+@pytest.mark.slow
+def test_the_persons_do_not_depend_on_the_number_of_cores(marg, monkeypatch):
+    """Every step and chunk draws from child generators spawned for it, so the persons are the
+    same whether chunks and steps run in two threads or one (1.5 M persons: two chunks)."""
+    two = sy.draw(1_500_000, 7, marg)
+    monkeypatch.setattr(sy, "_cores", lambda: 1)
+    one = sy.draw(1_500_000, 7, marg)
+    assert one.equals(two)
+
+
 def test_model_file_has_provenance_and_reasons():
     model = sy.model()
     assert model["proveniens"] == "syntetisk"

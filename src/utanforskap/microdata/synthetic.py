@@ -194,13 +194,64 @@ def uniforms(rng: np.random.Generator, m: int) -> np.ndarray:
     """m float32 uniforms in [0, 1), CHUNK at a time from child generators spawned from `rng`,
     in two threads (see _in_chunks): the numbers depend on the seed and the order of the calls
     only, not on the number of cores or on which thread fills which chunk."""
+    return _uniforms(rng.spawn(-(-m // CHUNK)), m)
+
+
+def _uniforms(children: list[np.random.Generator], m: int) -> np.ndarray:
+    """uniforms(rng, m) from the child generators it would spawn (see _spawn_for)."""
     u = np.empty(m, dtype=np.float32)
-    children = rng.spawn(-(-m // CHUNK))
     _in_chunks(lambda start, stop, k: children[k].random(out=u[start:stop], dtype=np.float32), m)
     return u
 
 
+def _spawn_for(rng: np.random.Generator, sizes: list[int]) -> list[list[np.random.Generator]]:
+    """The child generators of uniforms(rng, m) for each m in `sizes`, spawned now as those calls in
+    this order would spawn them. A child depends only on how many were spawned before it, not on
+    what the parent drew, so steps given their children can then run in any order or thread."""
+    counts = [-(-m // CHUNK) for m in sizes]
+    children = rng.spawn(sum(counts))
+    ends = np.cumsum(counts)
+    return [children[e - c : e] for c, e in zip(counts, ends, strict=True)]
+
+
+def _spread(values: np.ndarray, ends: np.ndarray, start: int, stop: int) -> np.ndarray:
+    """np.repeat(values, runs)[start:stop] (start < stop), for ends = np.cumsum(runs): only the
+    runs that overlap start..stop are repeated, so a chunk of persons costs a chunk's work."""
+    first, last = np.searchsorted(ends, [start, stop - 1], side="right")
+    counts = np.diff(np.clip(ends[first : last + 1], start, stop), prepend=start)
+    return np.repeat(values[first : last + 1], counts)
+
+
+def _select(children: list[np.random.Generator], p: np.ndarray, ends: np.ndarray, below: bool,
+            code: Callable[[slice, np.ndarray], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The persons whose uniform (those of _uniforms(children, n)) is below `p` of their run (or, with
+    below=False, not below), runs ending at `ends` (n = ends[-1]): as a mask over the n persons, and
+    code(part, selected) of the selected persons of each chunk `part`, in order (intp). Chunk by
+    chunk in two threads; neither the uniforms nor the codes of everyone are held at once."""
+    n = int(ends[-1])
+    mask = np.empty(n, dtype=bool)
+    compare = np.less if below else np.greater_equal
+
+    def pick(start: int, stop: int, k: int) -> None:
+        compare(children[k].random(stop - start, dtype=np.float32), _spread(p, ends, start, stop), out=mask[start:stop])
+
+    _in_chunks(pick, n)
+    offsets = np.concatenate([[0], np.cumsum([np.count_nonzero(mask[s : s + CHUNK]) for s in range(0, n, CHUNK)])])
+    out = np.empty(int(offsets[-1]), dtype=np.intp)
+
+    def fill(start: int, stop: int, k: int) -> None:
+        at = int(offsets[k])
+        for lo in range(start, stop, _BLOCK):  # block by block: code's temporaries stay in cache
+            codes = code(slice(lo, min(stop, lo + _BLOCK)), mask[lo : lo + _BLOCK])
+            out[at : at + codes.shape[0]] = codes
+            at += codes.shape[0]
+
+    _in_chunks(fill, n)
+    return mask, out
+
+
 CHUNK = 1 << 20  # persons per chunk of a link's draw: each chunk its own child generator
+_BLOCK = 1 << 17  # persons per block within a chunk, where a pass's temporaries fit in a core's cache
 
 
 def _in_chunks(fn: Callable[[int, int, int], None], m: int, chunk: int = CHUNK) -> None:
@@ -324,10 +375,12 @@ def _scale_rows(x: np.ndarray, rows: np.ndarray) -> None:
 
 
 def draw_categories(probs: np.ndarray, group: np.ndarray | None, rng: np.random.Generator | None,
-                    runs: np.ndarray | None = None, u: np.ndarray | None = None) -> np.ndarray:
+                    runs: np.ndarray | None = None, u: np.ndarray | None = None,
+                    children: list[np.random.Generator] | None = None) -> np.ndarray:
     """Category per person (uint8) from the rows probs[group] (inverse CDF on one uniform each).
 
-    The uniforms are `u` when given (float32, one per person), else drawn from `rng`.
+    The uniforms are `u` when given (float32, one per person); else, with `children`, those of
+    _uniforms(children, m), drawn chunk by chunk as they are used; else drawn from `rng`.
 
     With `runs` instead of `group`, the persons are laid out group by group, runs[g] of group g
     (the same draw as group = np.repeat(np.arange(G), runs), with repeats in place of gathers).
@@ -342,14 +395,29 @@ def draw_categories(probs: np.ndarray, group: np.ndarray | None, rng: np.random.
         m = group.shape[0]
     else:
         m = int(runs.sum())
-    if u is None:
+    if u is None and children is None:
         assert rng is not None
         u = rng.random(m, dtype=np.float32)
     out = np.zeros(m, dtype=np.uint8)
     columns = [np.ascontiguousarray(cum[:, k]) for k in range(p.shape[1] - 1)]
+
+    def uniform(start: int, stop: int, k: int) -> np.ndarray:
+        if u is not None:
+            return u[start:stop]
+        assert children is not None
+        return children[k].random(stop - start, dtype=np.float32)
+
     if runs is not None:
-        for column in columns:
-            out += u >= np.repeat(column, runs)
+        ends = np.cumsum(runs)
+
+        def count_runs(start: int, stop: int, k: int) -> None:
+            uk = uniform(start, stop, k)
+            above = np.empty(stop - start, dtype=bool)
+            for column in columns:
+                np.greater_equal(uk, _spread(column, ends, start, stop), out=above)
+                out[start:stop] += above.view(np.uint8)  # as uint8: no cast in the add
+
+        _in_chunks(count_runs, m)
         return out
 
     # Each group's bounds side by side, padded with +inf (never reached) to 1, 2 or 4 floats
@@ -360,18 +428,24 @@ def draw_categories(probs: np.ndarray, group: np.ndarray | None, rng: np.random.
         padded[:, : len(columns)] = cum[:, : len(columns)]
         packed = padded.view({1: np.float32, 2: np.complex64, 4: np.complex128}[width]).ravel()
 
-    def count(start: int, stop: int, _: int) -> None:
-        above = np.empty(stop - start, dtype=bool)
-        if width:
-            rows = np.take(packed, group[start:stop]).view(np.float32).reshape(-1, width)
-            bounds = [rows[:, k] for k in range(len(columns))]
-        else:
-            bounds = [np.take(column, group[start:stop]) for column in columns]
-        for bound in bounds:
-            np.greater_equal(u[start:stop], bound, out=above)
-            out[start:stop] += above
+    def count(start: int, stop: int, k: int) -> None:
+        uk = uniform(start, stop, k)
+        above = np.empty(min(_BLOCK, stop - start), dtype=bool)
+        # Block by block within the chunk: the gathered bounds (up to 16 bytes a person) stay in
+        # the core's cache while they are compared, one bound after another.
+        for lo in range(start, stop, _BLOCK):
+            hi = min(stop, lo + _BLOCK)
+            if width:
+                rows = np.take(packed, group[lo:hi]).view(np.float32).reshape(-1, width)
+                bounds = [rows[:, j] for j in range(len(columns))]
+            else:
+                bounds = [np.take(column, group[lo:hi]) for column in columns]
+            ab = above[: hi - lo]
+            for bound in bounds:
+                np.greater_equal(uk[lo - start : hi - start], bound, out=ab)
+                out[lo:hi] += ab.view(np.uint8)  # as uint8: no cast in the add
 
-    _in_chunks(count, m)  # chunk by chunk: the gathered bounds (up to 16 bytes a person) stay small
+    _in_chunks(count, m)
     return out
 
 
@@ -496,9 +570,11 @@ class _People:
         return out
 
     def combined_code(self) -> np.ndarray:
-        """Each person's index into the combination table (intp: gathers use it without a cast)."""
+        """Each person's index into the combination table: age class * _COMBOS + the other codes,
+        in _CODE_DTYPE (two bytes a person: a link's gather of the codes and of the table, 230 kB
+        that stays in the cache, move little memory)."""
         if "_code" not in self._masks:
-            code = np.empty(self.alder.shape[0], dtype=np.intp)
+            code = np.empty(self.alder.shape[0], dtype=_CODE_DTYPE)
 
             def fill(start: int, stop: int, _: int) -> None:
                 part = slice(start, stop)
@@ -512,7 +588,7 @@ class _People:
                 rest *= 10
                 rest += self.man[part].view(np.uint8) * np.uint8(5)
                 rest += self.edu[part]
-                np.multiply(self.alder[part], _COMBOS, out=code[part], dtype=np.intp)
+                np.multiply(np.take(_AGE_CLASS, self.alder[part]), _COMBOS, out=code[part], dtype=_CODE_DTYPE)
                 code[part] += rest
 
             _in_chunks(fill, code.shape[0])
@@ -524,14 +600,30 @@ _MAX_AGE = 131
 _COMBOS = 3 * 4 * 4 * 6 * 2 * 5  # lag x status x bakgrund x hushållstyp x kön x utbildning
 
 
+def _age_cuts() -> np.ndarray:
+    """The ages where some age feature of FEATURES begins or ends (its last age + 1), ascending:
+    between two cuts every age feature is the same, so the links see an age only by its class."""
+    cuts = set()
+    for name in FEATURES:
+        if name.startswith("alder_"):
+            lo, _, hi = name.removeprefix("alder_").partition("_")
+            cuts.update([int(lo.removesuffix("plus"))] if lo.endswith("plus") else [int(lo), int(hi) + 1])
+    return np.array(sorted(cuts), dtype=np.int16)
+
+
+_AGE_FIRST = np.concatenate([[0], _age_cuts()])  # the first age of each class
+_AGE_CLASS = (np.searchsorted(_AGE_FIRST, np.arange(_MAX_AGE), side="right") - 1).astype(np.uint8)  # class of each age
+_CODE_DTYPE = np.uint16 if _AGE_FIRST.shape[0] * _COMBOS <= 1 << 16 else np.int32
+
+
 @lru_cache(maxsize=64)
 def _combination_table_cached(items: tuple[tuple[str, float], ...]) -> np.ndarray:
-    age, lag, status, bg, hh, man, edu = np.indices((_MAX_AGE, 3, 4, 4, 6, 2, 5)).reshape(7, -1)
-    combos = _People(alder=age, lag=lag, status=status, bg=bg, hh=hh, man=man.astype(bool), edu=edu)
-    table = np.zeros(age.shape[0], dtype=np.float32)
+    age_class, lag, status, bg, hh, man, edu = np.indices((_AGE_FIRST.shape[0], 3, 4, 4, 6, 2, 5)).reshape(7, -1)
+    combos = _People(alder=_AGE_FIRST[age_class], lag=lag, status=status, bg=bg, hh=hh, man=man.astype(bool), edu=edu)
+    table = np.zeros(age_class.shape[0], dtype=np.float32)
     for name, coef in items:
         table[combos.mask(name)] += np.float32(coef)
-    return table  # index = age * _COMBOS + the other codes, as in _People.combined_code
+    return table  # index = age class * _COMBOS + the other codes, as in _People.combined_code
 
 
 def _combination_table(coefficients: dict[str, float]) -> np.ndarray:
@@ -563,16 +655,20 @@ def _bernoulli_link(people: _People, link: dict, idx: np.ndarray, rng: np.random
     drawn = np.empty(m, dtype=bool)
 
     def decide(start: int, stop: int, k: int) -> None:
-        # p = 1 / (1 + exp(-(b0 + eta))) in float32, in place in eta's buffer.
-        p = people.eta(coefficients, idx[start:stop], effect)
-        p += b0
-        np.negative(p, out=p)
-        np.exp(p, out=p)
-        p += np.float32(1)
-        np.divide(np.float32(1), p, out=p)
-        if weight is not None:
-            p *= weight(idx[start:stop])
-        np.less(children[k].random(stop - start, dtype=np.float32), p, out=drawn[start:stop])
+        # Block by block (the buffers stay in cache); the chunk's generator gives its uniforms
+        # block after block, the same numbers as all at once.
+        for lo in range(start, stop, _BLOCK):
+            hi = min(stop, lo + _BLOCK)
+            # p = 1 / (1 + exp(-(b0 + eta))) in float32, in place in eta's buffer.
+            p = people.eta(coefficients, idx[lo:hi], effect)
+            p += b0
+            np.negative(p, out=p)
+            np.exp(p, out=p)
+            p += np.float32(1)
+            np.divide(np.float32(1), p, out=p)
+            if weight is not None:
+                p *= weight(idx[lo:hi])
+            np.less(children[k].random(hi - lo, dtype=np.float32), p, out=drawn[lo:hi])
 
     _in_chunks(decide, m)
     return drawn
@@ -647,48 +743,71 @@ def draw(personer: int | None = None, seed: int = 2022, marg: Marginals | None =
     area_n = controlled_round(marg.befolkning[None, :], np.array([n]), rng)[0]
     cell_n = controlled_round(marg.bands, area_n, rng)
     cells = cell_n.ravel()
-    per_cell = lambda values: np.repeat(np.tile(values, n_areas), cells)  # noqa: E731
     area = np.repeat(np.arange(n_areas, dtype=np.int32), area_n)  # the table's DeSO codes
     bounds = np.concatenate([[0], np.cumsum(area_n)])  # person positions where each DeSO begins (and the end)
 
-    def area_times(idx: np.ndarray, k: int) -> np.ndarray:
-        """DeSO index * k (intp) of the persons `idx` (ascending), spread by np.repeat, not gathered."""
-        return np.repeat(np.arange(n_areas, dtype=np.intp) * k, np.diff(np.searchsorted(idx, bounds)))
-
-    band = per_cell(np.arange(len(BANDS), dtype=np.uint8))
     fraction = np.where(marg.befolkning > 0, area_n / np.where(marg.befolkning > 0, marg.befolkning, 1), 0.0)
 
-    U = lambda m: uniforms(rng, m)  # noqa: E731  (the uniforms of the draws over persons)
-    u = U(n)
-    u *= per_cell(_BAND_WIDTH.astype(np.float32))
-    alder = per_cell(_BAND_LO)
-    alder += u.astype(np.int16)
-    del u
+    # The children of every uniforms() call up to the links, spawned in the order of the calls (the
+    # order the steps were once run in one after the other), so that independent steps run at once.
     old = _band_runs(cell_n, 7, 7)
-    w65 = np.asarray(cfg["alder"]["vikter_65plus"], dtype=np.float64)
-    g65 = draw_categories(w65[None, :], None, rng, runs=np.array([old.shape[0]]), u=U(old.shape[0]))
-    alder[old] = 65 + 5 * g65.astype(np.int16) + (U(old.shape[0]) * 5).astype(np.int16)
+    working = _band_runs(cell_n, 4, 6)
+    k_age, k_g65, k_age65, k_man, k_bg, k_status = _spawn_for(
+        rng, [n, old.shape[0], old.shape[0], n, n, working.shape[0]]
+    )
+    edu_rng, hh_rng = rng.spawn(2)
+    (k_inside,) = _spawn_for(rng, [n])
+
+    cell_ends = np.cumsum(cells)
+
+    def ages() -> np.ndarray:
+        alder = np.empty(n, dtype=np.int16)
+        widths = np.tile(_BAND_WIDTH.astype(np.float32), n_areas)
+        los = np.tile(_BAND_LO, n_areas)
+
+        def fill(start: int, stop: int, k: int) -> None:
+            u = k_age[k].random(stop - start, dtype=np.float32)
+            u *= _spread(widths, cell_ends, start, stop)
+            part = alder[start:stop]
+            part[:] = _spread(los, cell_ends, start, stop)
+            part += u.astype(np.int16)
+
+        _in_chunks(fill, n)
+        w65 = np.asarray(cfg["alder"]["vikter_65plus"], dtype=np.float64)
+        g65 = draw_categories(w65[None, :], None, None, runs=np.array([old.shape[0]]), children=k_g65)
+        alder[old] = 65 + 5 * g65.astype(np.int16) + (_uniforms(k_age65, old.shape[0]) * 5).astype(np.int16)
+        return alder
+
+    def background_and_status() -> tuple[np.ndarray, np.ndarray]:
+        """Background x age band, fitted per DeSO (the band counts are the laid-out cell counts);
+        labour-market status 16-64 by (band 16_19/20_24/25_64) x background."""
+        fit = ipf(np.asarray(cfg["bakgrund"]["startvarden"], dtype=np.float64), cell_n.astype(np.float64), marg.bakgrund)
+        bg = draw_categories(fit.reshape(-1, len(BG)), None, None, runs=cells, children=k_bg)
+        status = np.full(n, STATUS_NONE, dtype=np.uint8)
+        sc = cfg["sysselsattning"]
+        base = np.array([sc["startvarden_16_19"], sc["startvarden_20_24"], sc["startvarden_25_64"]], dtype=np.float64)
+        mult = np.ones((len(BG), 3))
+        mult[:, 1] = sc["bakgrund_arbetslos"]
+        mult[:, 2] = sc["bakgrund_utanfor"]
+        seed_status = (base[:, None, :] * mult[None, :, :]).reshape(3 * len(BG), 3)
+        # Group DeSO * 12 + (band - 4) * 4 + background: the first two terms per (DeSO, band) cell.
+        cell_code = np.arange(n_areas, dtype=np.intp)[:, None] * (3 * len(BG)) + np.arange(3, dtype=np.intp) * len(BG)
+        g = np.repeat(cell_code.ravel(), cell_n[:, 4:7].ravel())
+        g += bg[working]
+        status[working] = _fit_and_draw(g, 3 * len(BG), seed_status, marg.status, n_areas, k_status)
+        return bg, status
+
+    # Steps that do not depend on one another run at once (two workers and this thread), each with
+    # the children spawned for it above: the persons do not depend on which thread runs what.
+    pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="syntetisk-bakgrund")
+    bg_status_future = pool.submit(background_and_status)
+    alder = ages()
     kon_cfg = cfg["kon"]
     p_man = np.array([kon_cfg["andel_man_0_64"]] * 7 + [kon_cfg["andel_man_65plus"]], dtype=np.float32)
-    man = U(n) < per_cell(p_man)
-
-    # Background x age band, fitted per DeSO (the band counts are the laid-out cell counts).
-    fit = ipf(np.asarray(cfg["bakgrund"]["startvarden"], dtype=np.float64), cell_n.astype(np.float64), marg.bakgrund)
-    bg = draw_categories(fit.reshape(-1, len(BG)), None, rng, runs=cells, u=U(n))
-
-    # Labour-market status 16-64 by (band 16_19/20_24/25_64) x background.
-    status = np.full(n, STATUS_NONE, dtype=np.uint8)
-    working = _band_runs(cell_n, 4, 6)
-    sc = cfg["sysselsattning"]
-    base = np.array([sc["startvarden_16_19"], sc["startvarden_20_24"], sc["startvarden_25_64"]], dtype=np.float64)
-    mult = np.ones((len(BG), 3))
-    mult[:, 1] = sc["bakgrund_arbetslos"]
-    mult[:, 2] = sc["bakgrund_utanfor"]
-    seed_status = (base[:, None, :] * mult[None, :, :]).reshape(3 * len(BG), 3)
-    g = area_times(working, 3 * len(BG))
-    g += (band[working] - 4) * np.uint8(len(BG))
-    g += bg[working]
-    status[working] = _fit_and_draw(g, 3 * len(BG), seed_status, marg.status, n_areas, U)
+    p_man_cells = np.tile(p_man, n_areas)
+    man = np.empty(n, dtype=bool)
+    _in_chunks(lambda start, stop, k: np.less(k_man[k].random(stop - start, dtype=np.float32),
+                                              _spread(p_man_cells, cell_ends, start, stop), out=man[start:stop]), n)
 
     def utbildning(rng: np.random.Generator) -> np.ndarray:
         """Education 25-64 by background x status."""
@@ -698,10 +817,10 @@ def draw(personer: int | None = None, seed: int = 2022, marg: Marginals | None =
         seed_edu = (
             np.asarray(ec["startvarden"])[None, None, :] * np.asarray(ec["bakgrund"])[:, None, :] * np.asarray(ec["status"])[None, :, :]
         ).reshape(len(BG) * 3, 5)
-        g = area_times(mid, len(BG) * 3)
+        g = np.repeat(np.arange(n_areas, dtype=np.intp) * (len(BG) * 3), cell_n[:, 6])  # DeSO * 12
         g += bg[mid] * np.uint8(3)
         g += status[mid]
-        edu[mid] = _fit_and_draw(g, len(BG) * 3, seed_edu, marg.utbildning, n_areas, lambda m: uniforms(rng, m))
+        edu[mid] = _fit_and_draw(g, len(BG) * 3, seed_edu, marg.utbildning, n_areas, _spawn_for(rng, [g.shape[0]])[0])
         return edu
 
     def hushall(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -709,60 +828,74 @@ def draw(personer: int | None = None, seed: int = 2022, marg: Marginals | None =
         Returns the codes, the reference persons and the persons in a household."""
         hc = cfg["hushall"]
         hh = np.full(n, 255, dtype=np.uint8)
-        in_hh = np.flatnonzero(uniforms(rng, n) >= np.repeat(marg.special_andel.astype(np.float32), area_n))
-        a_h = alder[in_hh]
-        hgroup = (a_h >= 18).view(np.uint8) + (a_h >= 65).view(np.uint8)  # 0 child, 1 adult 18-64, 2 65+
-        del a_h
+
+        def hh_group(part: slice, sel: np.ndarray) -> np.ndarray:
+            """DeSO * 3 + (0 child, 1 adult 18-64, 2 65+) of the selected persons."""
+            a_h = alder[part][sel]
+            code = np.multiply(area[part][sel], 3, dtype=np.intp)
+            code += (a_h >= 18).view(np.uint8)
+            code += (a_h >= 65).view(np.uint8)
+            return code
+
+        in_hh_mask, g_idx = _select(_spawn_for(rng, [n])[0], marg.special_andel.astype(np.float32), bounds[1:], False, hh_group)
+        in_hh = np.flatnonzero(in_hh_mask)
         per_hh = np.asarray(hc["vuxna_per_hushall"]) + np.asarray(hc["barn_per_hushall"])
         hh_persons = marg.hushall * per_hh[None, :]
-        g_idx = area_times(in_hh, 3)
-        g_idx += hgroup
         counts = np.bincount(g_idx, minlength=n_areas * 3).reshape(n_areas, 3).astype(np.float64)
         fit = ipf(np.asarray(hc["startvarden"], dtype=np.float64), counts, hh_persons)
-        hh[in_hh] = draw_categories(fit.reshape(-1, len(ms.HUSHALLSTYP)), g_idx, rng, u=uniforms(rng, g_idx.shape[0]))
+        hh[in_hh] = draw_categories(fit.reshape(-1, len(ms.HUSHALLSTYP)), g_idx, None, children=_spawn_for(rng, [g_idx.shape[0]])[0])
         del g_idx
         # One reference person per household: adults of each type, with probability households / adults.
         adults_fit = fit[:, 1:, :].sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
             p_ref = np.clip(np.where(adults_fit > 0, marg.hushall * fraction[:, None] / adults_fit, 0.0), 0, 1)
-        adult = in_hh[hgroup >= 1]
-        del hgroup
+        in_hh_mask &= alder >= 18
+        adult = np.flatnonzero(in_hh_mask)  # in a household and 18+
+        del in_hh_mask
         ref = np.zeros(n, dtype=bool)
-        ref_cell = area_times(adult, len(ms.HUSHALLSTYP))
-        ref_cell += hh[adult]
-        ref[adult] = uniforms(rng, adult.shape[0]) < np.take(p_ref.astype(np.float32).ravel(), ref_cell)
-        del adult, ref_cell
+        p_ref32 = p_ref.astype(np.float32).ravel()
+        k_ref = _spawn_for(rng, [adult.shape[0]])[0]
+
+        def decide_ref(start: int, stop: int, k: int) -> None:
+            persons = adult[start:stop]
+            cell = np.multiply(area[persons], len(ms.HUSHALLSTYP), dtype=np.intp)
+            cell += hh[persons]
+            ref[persons] = k_ref[k].random(stop - start, dtype=np.float32) < np.take(p_ref32, cell)
+
+        _in_chunks(decide_ref, adult.shape[0])
         return hh, ref, in_hh
 
-    # Education and the households in worker threads, each with its own child generator, while
-    # low economic standard (which depends on neither) is drawn here.
-    edu_rng, hh_rng = rng.spawn(2)
-    background = ThreadPoolExecutor(max_workers=2, thread_name_prefix="syntetisk-bakgrund")
-    edu_future = background.submit(utbildning, edu_rng)
-    hh_future = background.submit(hushall, hh_rng)
-    background.shutdown(wait=False)
+    hh_future = pool.submit(hushall, hh_rng)  # needs the ages only
+    bg, status = bg_status_future.result()
+    edu_future = pool.submit(utbildning, edu_rng)
+    pool.shutdown(wait=False)
 
     # Low economic standard: missing for persons outside the statistics, then fitted by group x background.
     lag = np.full(n, 2, dtype=np.uint8)  # 2 = not in the statistics (empty)
     with np.errstate(invalid="ignore", divide="ignore"):
         p_in = np.clip(np.where(marg.befolkning > 0, marg.ek_personer / np.where(marg.befolkning > 0, marg.befolkning, 1), 1.0), 0, 1)
-    inside = np.flatnonzero(U(n) < np.repeat(p_in.astype(np.float32), area_n))
+
+    def lag_group(part: slice, sel: np.ndarray) -> np.ndarray:
+        """DeSO * 20 + group * 4 + background of the selected persons: group 0 aged 0-15,
+        1-3 status + 1 (3: no status), 4 aged 65+."""
+        a_in = alder[part][sel]
+        lgroup = np.minimum(status[part][sel], np.uint8(2))  # 0, 1, 2 and none (255) -> 0, 1, 2, 2
+        lgroup += np.uint8(1)
+        lgroup[a_in <= 15] = 0
+        lgroup[a_in >= 65] = 4
+        del a_in
+        code = np.multiply(area[part][sel], 5 * len(BG), dtype=np.intp)
+        code += lgroup * np.uint8(len(BG))
+        code += bg[part][sel]
+        return code
+
+    inside, g = _select(k_inside, p_in.astype(np.float32), bounds[1:], True, lag_group)
     lc = cfg["lag_ekonomisk_standard"]
-    # Group: 0 aged 0-15, 1-3 status + 1 (3: no status), 4 aged 65+.
-    a_in = alder[inside]
-    s_in = status[inside]
-    lgroup = np.where(s_in == STATUS_NONE, np.uint8(3), s_in + np.uint8(1))
-    lgroup[a_in <= 15] = 0
-    lgroup[a_in >= 65] = 4
-    del a_in, s_in
     odds = np.asarray(lc["grupp"])[:, None] * np.asarray(lc["bakgrund"])[None, :]
     seed_lag = np.stack([np.ones(odds.size), odds.ravel()], axis=1)  # 0 = not low, 1 = low
-    g = area_times(inside, 5 * len(BG))
-    g += lgroup * np.uint8(len(BG))
-    g += bg[inside]
     cols = np.stack([(1 - marg.lag_andel) * marg.ek_personer, marg.lag_andel * marg.ek_personer], axis=1)
-    lag[inside] = _fit_and_draw(g, 5 * len(BG), seed_lag, cols, n_areas, U)
-    del g, lgroup, inside
+    lag[inside] = _fit_and_draw(g, 5 * len(BG), seed_lag, cols, n_areas, _spawn_for(rng, [g.shape[0]])[0])
+    del g
 
     edu = edu_future.result()
     hh, ref, in_hh = hh_future.result()
@@ -858,13 +991,16 @@ def draw(personer: int | None = None, seed: int = 2022, marg: Marginals | None =
         futures = {task: pool.submit(task, child[task], *([in_hh] if task is trangbodd else []))
                    for task in (ohalsa, trangbodd, brott, bistand, rostning, skola)}
         del in_hh
+        # The columns that do not come from the links, built by whichever thread is free first.
+        attributes = pool.submit(_columns, marg, n, cfg, _ATTRIBUTE_COLUMNS, dict(
+            area=area, alder=alder, man=man, bg=bg, status=status, edu=edu, lag=lag, hh=hh, ref=ref))
     months, trang = futures[bistand].result(), futures[trangbodd].result()
     (eligible, voted), (left, behorig) = futures[rostning].result(), futures[skola].result()
     suspected, days = futures[brott].result(), futures[ohalsa].result()
     del futures
     people._masks.clear()  # the combined codes
 
-    return _table(marg, n, seed, cfg, area=area, alder=alder, man=man, bg=bg, status=status, months=months,
+    return _table(marg, n, seed, cfg, attributes.result(), area=area, alder=alder, man=man, bg=bg, status=status, months=months,
                   trang=trang, eligible=eligible, voted=voted, left=left, behorig=behorig, suspected=suspected,
                   days=days, edu=edu, lag=lag, hh=hh, ref=ref)
 
@@ -898,12 +1034,13 @@ def _spell_lengths(g: np.ndarray, mean_len: float) -> np.ndarray:
 
 
 def _fit_and_draw(g: np.ndarray, n_groups: int, seed: np.ndarray, cols: np.ndarray, n_areas: int,
-                  uniform: Callable[[int], np.ndarray]) -> np.ndarray:
+                  children: list[np.random.Generator]) -> np.ndarray:
     """IPF of (group x category) per DeSO on the drawn group counts and the real category counts;
-    draw. `g` is each person's DeSO * n_groups + group (intp); `uniform(m)` gives m uniforms."""
+    draw. `g` is each person's DeSO * n_groups + group (intp); the uniforms those of
+    _uniforms(children, len(g))."""
     counts = np.bincount(g, minlength=n_areas * n_groups).reshape(n_areas, n_groups).astype(np.float64)
     fit = ipf(seed, counts, cols)
-    return draw_categories(fit.reshape(-1, seed.shape[1]), g, None, u=uniform(g.shape[0]))
+    return draw_categories(fit.reshape(-1, seed.shape[1]), g, None, children=children)
 
 
 def label(n: int, seed: int) -> str:
@@ -930,7 +1067,23 @@ def _dictionary(codes: np.ndarray, values: tuple[str, ...], missing: int | None 
     validity = None if missing is None else _bitmap(codes != missing)
     indices = pa.Array.from_buffers(pa.from_numpy_dtype(width), idx.shape[0], [validity, pa.py_buffer(idx)])
     # safe=False: the codes are this module's own, in range by construction (a check is a pass over them).
-    return pa.DictionaryArray.from_arrays(indices, pa.array(list(values), pa.string()), safe=False)
+    return pa.DictionaryArray.from_arrays(indices, _strings(values), safe=False)
+
+
+def _numbers(values: np.ndarray) -> pa.Array:
+    """A numeric Arrow array without nulls, over the array's own buffer (no copy).
+
+    pa.array would do the same, but its first call imports pandas (half a second)."""
+    values = np.ascontiguousarray(values)
+    return pa.Array.from_buffers(pa.from_numpy_dtype(values.dtype), values.shape[0], [None, pa.py_buffer(values)])
+
+
+def _strings(values: tuple[str, ...] | list[str]) -> pa.Array:
+    """A string Arrow array from its offsets and bytes (pa.array of a list imports pandas, see _numbers)."""
+    encoded = [v.encode("utf-8") for v in values]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int32)
+    np.cumsum([len(b) for b in encoded], out=offsets[1:])
+    return pa.Array.from_buffers(pa.string(), len(encoded), [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))])
 
 
 def _bool(codes: np.ndarray, missing: int | None = None) -> pa.Array:
@@ -940,31 +1093,55 @@ def _bool(codes: np.ndarray, missing: int | None = None) -> pa.Array:
     return pa.Array.from_buffers(pa.bool_(), values.shape[0], [validity, _bitmap(values)])
 
 
-def _table(marg: Marginals, n: int, seed: int, cfg: dict, **a: np.ndarray) -> pa.Table:
-    fodelse = np.array([0, 0, 1, 2], dtype=np.uint8)[a["bg"]]
-    bakgrund = (a["bg"] > 0).view(np.uint8)
-    columns = {
-        "ar": pa.array(np.full(n, int(cfg["ar"]), dtype=np.int16)),
-        "deso": pa.DictionaryArray.from_arrays(pa.array(a["area"]), pa.array(marg.deso.astype(str).tolist(), pa.string())),
-        "alder": pa.array(a["alder"]),
-        "kon": _dictionary((~np.asarray(a["man"], dtype=bool)).view(np.uint8), ms.KON),
-        "bakgrund": _dictionary(bakgrund, ms.BAKGRUND),
-        "fodelseregion": _dictionary(fodelse, ms.FODELSEREGION),
-        "sysselsattning": _dictionary(a["status"], ms.SYSSELSATTNING, STATUS_NONE),
-        "bistand_manader": pa.array(a["months"]),
-        "trangbodd": _bool(a["trang"], 2),
-        "rostberattigad": _bool(a["eligible"]),
-        "rostat": _bool(a["voted"]),
-        "lamnat_ak9": _bool(a["left"]),
-        "behorig_gymnasiet": _bool(a["behorig"], 2),
-        "misstankt_brott": _bool(a["suspected"]),
-        "ohalsodagar": pa.array(a["days"]),
-        "utbildning": _dictionary(a["edu"], ms.UTBILDNING, 4),
-        "lag_ekonomisk_standard": _bool(a["lag"], 2),
-        "hushallstyp": _dictionary(a["hh"], ms.HUSHALLSTYP, 255),
-        "hushallsreferens": _bool(a["ref"]),
-        ms.SYNTETISK: _bool(np.ones(n, dtype=bool)),  # survives what drops the metadata
+# The table's columns, in order; those not drawn by the links can be built while the links run.
+_COLUMNS = (
+    "ar", "deso", "alder", "kon", "bakgrund", "fodelseregion", "sysselsattning", "bistand_manader", "trangbodd",
+    "rostberattigad", "rostat", "lamnat_ak9", "behorig_gymnasiet", "misstankt_brott", "ohalsodagar", "utbildning",
+    "lag_ekonomisk_standard", "hushallstyp", "hushallsreferens", ms.SYNTETISK,
+)
+_ATTRIBUTE_COLUMNS = ("ar", "deso", "alder", "kon", "bakgrund", "fodelseregion", "sysselsattning", "utbildning",
+                      "lag_ekonomisk_standard", "hushallstyp", "hushallsreferens", ms.SYNTETISK)
+
+
+def _columns(marg: Marginals, n: int, cfg: dict, names: tuple[str, ...], a: dict[str, np.ndarray]) -> dict[str, pa.Array]:
+    """The columns `names` of the table, from the arrays `a` (only those these columns need)."""
+
+    def fodelse() -> np.ndarray:
+        out = np.maximum(a["bg"], np.uint8(1))  # background 0, 1, 2, 3 -> birth region 0, 0, 1, 2
+        out -= np.uint8(1)
+        return out
+
+    build: dict[str, Callable[[], pa.Array]] = {
+        "ar": lambda: _numbers(np.full(n, int(cfg["ar"]), dtype=np.int16)),
+        "deso": lambda: pa.DictionaryArray.from_arrays(_numbers(a["area"]), _strings(marg.deso.astype(str).tolist())),
+        "alder": lambda: _numbers(a["alder"]),
+        "kon": lambda: _dictionary((~np.asarray(a["man"], dtype=bool)).view(np.uint8), ms.KON),
+        "bakgrund": lambda: _dictionary((a["bg"] > 0).view(np.uint8), ms.BAKGRUND),
+        "fodelseregion": lambda: _dictionary(fodelse(), ms.FODELSEREGION),
+        "sysselsattning": lambda: _dictionary(a["status"], ms.SYSSELSATTNING, STATUS_NONE),
+        "bistand_manader": lambda: _numbers(a["months"]),
+        "trangbodd": lambda: _bool(a["trang"], 2),
+        "rostberattigad": lambda: _bool(a["eligible"]),
+        "rostat": lambda: _bool(a["voted"]),
+        "lamnat_ak9": lambda: _bool(a["left"]),
+        "behorig_gymnasiet": lambda: _bool(a["behorig"], 2),
+        "misstankt_brott": lambda: _bool(a["suspected"]),
+        "ohalsodagar": lambda: _numbers(a["days"]),
+        "utbildning": lambda: _dictionary(a["edu"], ms.UTBILDNING, 4),
+        "lag_ekonomisk_standard": lambda: _bool(a["lag"], 2),
+        "hushallstyp": lambda: _dictionary(a["hh"], ms.HUSHALLSTYP, 255),
+        "hushallsreferens": lambda: _bool(a["ref"]),
+        ms.SYNTETISK: lambda: _bool(np.ones(n, dtype=bool)),  # survives what drops the metadata
     }
+    return {name: build[name]() for name in names}
+
+
+def _table(marg: Marginals, n: int, seed: int, cfg: dict, built: dict[str, pa.Array] | None = None,
+           **a: np.ndarray) -> pa.Table:
+    """The Arrow table of the persons' arrays `a`; `built`: columns already built (see _columns)."""
+    built = built or {}
+    rest = _columns(marg, n, cfg, tuple(c for c in _COLUMNS if c not in built), a)
+    columns = {c: built[c] if c in built else rest[c] for c in _COLUMNS}
     meta = {
         ms.META_KALLA: label(n, seed).encode("utf-8"),
         ms.META_SYNTETISK: b"true",
