@@ -434,7 +434,8 @@ def validate(con, t, persons: Persons) -> None:
     found = con.to_pyarrow(t.aggregate(**metrics)).to_pylist()[0]
 
     def broken(rule: str) -> bool:
-        if f"{rule}__summa" in found and found[f"{rule}__summa"] is not None and not math.isfinite(found[f"{rule}__summa"]):
+        total = found.get(f"{rule}__summa")
+        if total is not None and not math.isfinite(total):
             return True
         if rule not in text:
             return bool(found[rule])
