@@ -160,3 +160,24 @@ def test_in_memory_table_gives_the_same_counts(counts, people):
     from_memory, persons = ag.count(people, "deso")
     assert persons.kalla == "Mikrodata: mikrodata i minnet"
     assert from_memory.equals(from_file)
+
+
+
+def test_duckdb_draws_no_progress_bar_of_its_own():
+    """DuckDB printed its bar on stdout, into a pipe too, for a query over 2 s (seen in the middle
+    of a command's output). Checked in a fresh process with stdout piped, as a user's shell has it
+    (under pytest's capture DuckDB starts without the bar anyway)."""
+    import subprocess
+    import sys
+
+    code = (
+        "from utanforskap.microdata import aggregate as ag\n"
+        "from utanforskap.observations.store import connect_duckdb\n"
+        "q = \"SELECT current_setting('enable_progress_bar')\"\n"
+        "import duckdb; print('standard', duckdb.connect().sql(q).fetchall()[0][0])\n"
+        "print('lager', connect_duckdb().sql(q).fetchall()[0][0])\n"
+        "with ag.connect('duckdb') as con: print('aggregering', con.raw_sql(q).fetchone()[0])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "standard True" in out  # without the setting, DuckDB would draw it here
+    assert "lager False" in out and "aggregering False" in out

@@ -38,6 +38,7 @@ from utanforskap.microdata import audit as au
 from utanforskap.microdata import schema as ms
 from utanforskap.microdata.disclosure import Partition
 from utanforskap.observations import schema
+from utanforskap.observations.store import QUIET_DUCKDB
 from utanforskap.settings import Settings
 from utanforskap.settings import load as load_settings
 
@@ -240,13 +241,20 @@ MAGNITUDES: tuple[au.Magnitude, ...] = (au.Magnitude("ohalsodagar_16_64", "befol
 
 
 # ---- engines ---------------------------------------------------------------------------
+def _duckdb():
+    """An ibis DuckDB connection without DuckDB's own progress bar (see connect_duckdb)."""
+    con = ibis.duckdb.connect()
+    con.raw_sql(QUIET_DUCKDB)
+    return con
+
+
 @contextlib.contextmanager
 def connect(motor: str = "duckdb", spark_session=None) -> Iterator:
     """An ibis connection for `motor`: in-process DuckDB, or Spark (local mode unless a session is given)."""
     if motor not in MOTORER:
         raise InputError(f"okänd motor {motor!r}; välj {' eller '.join(MOTORER)}")
     if motor == "duckdb":
-        con = ibis.duckdb.connect()
+        con = _duckdb()
         try:
             yield con
         finally:
@@ -474,7 +482,7 @@ def _first_bad_row(persons: Persons, rule: str) -> tuple[int, str, object]:
 
     Found with DuckDB whatever the motor: only on the error path, and it numbers file rows.
     """
-    con = ibis.duckdb.connect()
+    con = _duckdb()
     try:
         t = _with_row_numbers(con, persons)
         _, bad = ms.value_rules(t)[rule]

@@ -26,6 +26,7 @@ import pyarrow as pa
 from utanforskap.errors import InputError
 from utanforskap.microdata import schema as ms
 from utanforskap.microdata import synthetic as sy
+from utanforskap.observations.store import connect_duckdb
 
 LOPNR = "lopnr"
 _STATE = ("area", "alder", "man", "bg", "status", "months", "trang", "eligible", "voted", "left", "behorig",
@@ -360,9 +361,7 @@ def check_panel(source: str | os.PathLike[str] | pa.Table, where: str | None = N
     """In a panel (files with lopnr): a person id that appears twice in one year, or a year
     found in two files of a folder, is an error naming the file(s), the year and the id.
     Files without lopnr are not a panel (a year may be split over several files)."""
-    import duckdb
-
-    con = duckdb.connect()
+    con = connect_duckdb()
     try:
         if isinstance(source, pa.Table):
             files = [(where or "mikrodata i minnet", source)]

@@ -117,9 +117,7 @@ class ObservationStore:
 
     def connect(self) -> duckdb.DuckDBPyConnection:
         """A DuckDB connection with the view `observationer` over every dataset."""
-        import duckdb
-
-        con = duckdb.connect()
+        con = connect_duckdb()
         files = self.files()
         if files:
             listing = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
@@ -403,9 +401,7 @@ def _check_keys_unique_across(root: Path, manifest: dict[str, Any], written: set
         f"SELECT {', '.join(schema.KEY)}, list(dataset ORDER BY dataset) AS dataset FROM ({' UNION ALL '.join(selects)}) "
         f"GROUP BY {', '.join(schema.KEY)} HAVING count(*) > 1 LIMIT 1"
     )
-    import duckdb
-
-    con = duckdb.connect()
+    con = connect_duckdb()
     try:
         clash = con.sql(query).fetchall()
     finally:
@@ -447,3 +443,15 @@ def bundled_store() -> ObservationStore:
         raise InputError(f"{root}: det paketerade observationslagret saknas; kör `utanforskap importera --fran ../shared/data`")
     return ObservationStore(root)
 
+
+def connect_duckdb() -> duckdb.DuckDBPyConnection:
+    """An in-process DuckDB connection without DuckDB's own progress bar, which it prints on
+    stdout for a query over 2 s, into a pipe too: in the middle of a command's output."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute(QUIET_DUCKDB)
+    return con
+
+
+QUIET_DUCKDB = "SET enable_progress_bar = false"
