@@ -430,12 +430,11 @@ def validate(con, t, persons: Persons) -> None:
     every row's text is not). Only when something is wrong are the bad rows counted and
     the first one found, with a second query.
     """
-    rules = ms.value_rules(t)
-    text = {c.name: c for c in ms.COLUMNS if c.values}
     # A number column's NaN or inf is found by its sum (non-finite) rather than by the text
     # of every row: the text test is the dearest part of the query.
-    checked = ms.value_rules(t, finite_by_text=False)
-    metrics = {r: _c(b).sum() for r, (_, b) in checked.items() if r not in text}
+    rules = ms.value_rules(t, finite_by_text=False)
+    text = {c.name: c for c in ms.COLUMNS if c.values}
+    metrics = {r: _c(b).sum() for r, (_, b) in rules.items() if r not in text}
     metrics |= {r: t[r].collect(distinct=True) for r in text}
     metrics |= {f"{r}__tomma": _c(t[r].isnull()).sum() for r, c in text.items() if not c.nullable}
     metrics |= {f"{r}__summa": total for r, total in ms.finite_sums(t).items()}

@@ -199,6 +199,6 @@ def value_rules(t, finite_by_text: bool = True) -> dict[str, tuple[str, object]]
 
 
 def finite_sums(t) -> dict[str, object]:
-    """Number column -> ibis sum of it: NaN or inf in any row makes the sum non-finite, so a
-    group's sum tells whether the rule's NaN/inf part can be broken in it (found by text after)."""
+    """Number column -> ibis sum of it: NaN or inf in any row makes the sum non-finite, so the
+    sum tells whether the NaN/inf part of the column's rule is broken (the row is then found by text)."""
     return {col.name: t[col.name].sum() for col in COLUMNS if col.kind == "tal" and col.low is not None}
