@@ -63,7 +63,7 @@ def decompose_pandas(persons: pd.DataFrame, num: str, den: str, groups: pd.DataF
         s = j[same].groupby("grupp")[[num, den, num + "_1", den + "_1"]].sum()
         o = j[j["grupp"].notna() & ~same].groupby("grupp")[[num, den]].sum()
         i = j[j["grupp_1"].notna() & ~same].groupby("grupp_1")[[num + "_1", den + "_1"]].sum()
-        w = s.join(o, rsuffix="_O", how="outer").join(i, rsuffix="_I", how="outer").fillna(0)
+        w = s.join(o, how="outer", suffixes=("", "_O")).join(i, how="outer", suffixes=("", "_I")).fillna(0)
         r0 = (w[num] + w[num + "_O"]) / (w[den] + w[den + "_O"])
         r1 = (w[num + "_1"] + w[num + "_1_I"]) / (w[den + "_1"] + w[den + "_1_I"])
         rs0, rs1 = w[num] / w[den], w[num + "_1"] / w[den + "_1"]
