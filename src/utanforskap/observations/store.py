@@ -444,6 +444,9 @@ def bundled_store() -> ObservationStore:
     return ObservationStore(root)
 
 
+QUIET_DUCKDB = "SET enable_progress_bar = false"
+
+
 def connect_duckdb() -> duckdb.DuckDBPyConnection:
     """An in-process DuckDB connection without DuckDB's own progress bar, which it prints on
     stdout for a query over 2 s, into a pipe too: in the middle of a command's output."""
@@ -452,6 +455,3 @@ def connect_duckdb() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.execute(QUIET_DUCKDB)
     return con
-
-
-QUIET_DUCKDB = "SET enable_progress_bar = false"

@@ -297,7 +297,7 @@ def classify(
     """The classification step alone: the method on prepared inputs (timed in bench)."""
     outputs = engine.run(loaded, inputs, parameters=parameters, source=str(source.store.root))
     keys = areas["regso_kod"]
-    strictly_increasing = (keys.slice(1) > keys.slice(0, keys.len() - 1)).all()  # sorted and unique
+    strictly_increasing = (keys.slice(1) > keys.slice(0, max(keys.len() - 1, 0))).all()  # sorted and unique
     if keys.equals(outputs["regso_kod"]) and strictly_increasing:
         omraden = areas.hstack(outputs.drop("regso_kod"))  # the usual case: the inputs are in the areas' order
     else:
