@@ -7,13 +7,14 @@ import pytest
 
 from utanforskap.microdata import aggregate as ag
 from utanforskap.microdata import audit as au
+from utanforskap.microdata import cores
 from utanforskap.microdata import synthetic as sy
 
 
 def _protected(monkeypatch, threads: int):
-    monkeypatch.setattr(au, "_THREADS", threads)
+    monkeypatch.setattr(cores, "THREADS", threads)
     monkeypatch.setattr(au, "_BATCH_COLUMNS", 40)  # many small batches, so that threads share them
-    au._pool.cache_clear()
+    cores.pool.cache_clear()
     counts, persons = ag.count(sy.draw(40_000, 21), "regso")
     batches: list[int] = []
     solve = au._solve_batch
@@ -24,7 +25,7 @@ def _protected(monkeypatch, threads: int):
 
     monkeypatch.setattr(au, "_solve_batch", counting)
     obs, _ = ag.protected_observations(counts, persons.kalla, min_antal=5, granska=True)
-    au._pool.cache_clear()
+    cores.pool.cache_clear()
     return obs, len(batches)
 
 

@@ -42,11 +42,9 @@ integer programming (an LP interval rounded inwards can be wider than the intege
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -62,7 +60,7 @@ try:  # highspy's bindings when installed; else the same HiGHS bindings scipy sh
     from highspy import _core as _hs
 except ImportError:
     from scipy.optimize._highspy import _core as _hs  # scipy's bundled HiGHS
-from utanforskap.microdata import disclosure
+from utanforskap.microdata import cores, disclosure
 from utanforskap.microdata.disclosure import SKYDDAD, SKYDDAD_SEKUNDAR, Partition, _parents
 from utanforskap.tomlmodel import Strict, load_toml_model
 
@@ -75,9 +73,8 @@ _MAX_SINGLE = 40  # cells of one component bounded one by one (two LPs each, eve
 _BATCH_COLUMNS = 4_000  # independent components solved together up to about this many columns per LP
 _DEBUG = bool(os.environ.get("UTANFORSKAP_GRANSKA_DEBUG"))
 # The batches of one LP are independent and HiGHS releases the GIL while it solves: one
-# thread per core. Each batch keeps its own solver (and warm start), so the result does not
-# depend on the number of threads.
-_THREADS = max(1, min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 8))
+# thread per core (microdata.cores). Each batch keeps its own solver (and warm start), so the
+# result does not depend on the number of threads.
 
 
 def _highs():
@@ -126,11 +123,6 @@ class Rules:
     dagar_minsta_marginal: int = 30
     dagar_per_person: int = 366
     hogsta_primarandel: float = 0.05
-
-
-@functools.lru_cache(maxsize=1)
-def _pool() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(_THREADS, thread_name_prefix="granska")
 
 
 def _solve_batch(job):
@@ -801,7 +793,7 @@ class System:
                     full[active_cols.size :] = aux_cost[aux_index]
                 if full.any():
                     jobs.append((h, full, active_cols, act_rows))
-            results = list(_pool().map(_solve_batch, jobs)) if len(jobs) > 1 else [_solve_batch(j) for j in jobs]
+            results = cores.map_threads(_solve_batch, jobs)
             iterations = 0
             for (h, _, active_cols, act_rows), (status, sol, its) in zip(jobs, results, strict=True):
                 if status != _hs.HighsModelStatus.kOptimal:
