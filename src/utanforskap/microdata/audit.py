@@ -337,14 +337,13 @@ class System:
         `changed` (cells suppressed or given more need since the last call) starts that list;
         without it, every equation holding a suppressed or sensitive cell.
         """
-        r_all, c_all, sign_all, starts_all, segment_all = self._sorted_entries()
+        r_all, c_all, sign_all, starts_all, _ = self._sorted_entries()
         if r_all.size == 0:
             return 0
         n_rows = self.eq.shape[0]
         assert self.truth is not None
         truth = self.truth
         value_all = np.nan_to_num(truth, nan=0.0)[c_all]
-        cost_all = self.cost[c_all]
         seed = changed if changed is not None else (need > 0) | suppressed
         live = np.bincount(r_all, weights=seed[c_all], minlength=n_rows) > 0
         # Hidden groups never get suppressed and keep their need: the same ones are free in every sweep.
@@ -353,6 +352,7 @@ class System:
         giving = (r_all[gives_away], c_all[gives_away], sign_all[gives_away], value_all[gives_away])
         seg_of_row = np.full(n_rows, -1, dtype=np.int64)
         seg_of_row[r_all[starts_all]] = np.arange(starts_all.size)
+        ends_all = np.r_[starts_all[1:], r_all.size]
         chosen = np.zeros(0, dtype=np.int64)  # the cells suppressed in the last sweep
         for sweep in range(1, 10_001):
             # A hidden group the intruder can derive (its equation's other cells known) is not room to move.
@@ -366,7 +366,9 @@ class System:
             else:  # only what the cells suppressed since gave away changes
                 self._reopen(giving, open_cells, by_row, chosen, free, n_rows)
             self._opened = (free, suppressed.copy(), open_cells, by_row)
-            keep = live[r_all]
+            segs = seg_of_row[np.flatnonzero(live)]
+            segs = segs[segs >= 0]
+            keep = _ranges(starts_all[segs], ends_all[segs])  # the live equations' entries (few after the first sweeps)
             r, c, sign, value = r_all[keep], c_all[keep], sign_all[keep], value_all[keep]
             if r.size == 0:
                 return sweep
@@ -404,14 +406,18 @@ class System:
             d_best = np.minimum.reduceat(d_score, starts)[segment]
             d_pick = np.minimum.reduceat(np.where(np.isfinite(d_score) & (d_score == d_best), position, r.size), starts)
             via = (chosen_per_row < 0) & (d_pick < r.size)
-            if via.any():  # the equation that gave the group away may lie outside the list: look in all of them
-                u_all = open_cells[c_all]
-                pub_score = np.where(self.exists[c_all] & ~u_all & ~self.hidden[c_all], cost_all, np.inf)
-                p_best = np.minimum.reduceat(pub_score, starts_all)
-                p_pick = np.minimum.reduceat(np.where(np.isfinite(pub_score) & (pub_score == p_best[segment_all]),
-                                                      np.arange(r_all.size), r_all.size), starts_all)
-                alt = p_pick[seg_of_row[by_row[c[d_pick[via]]]]]
-                chosen_per_row[np.flatnonzero(via)] = np.where(alt < r_all.size, c_all[np.minimum(alt, r_all.size - 1)], -1)
+            if via.any():  # the equation that gave the group away may lie outside the list: look in it
+                gave, at = np.unique(seg_of_row[by_row[c[d_pick[via]]]], return_inverse=True)
+                lengths = ends_all[gave] - starts_all[gave]
+                e = _ranges(starts_all[gave], ends_all[gave])  # its entries, in order
+                ce = c_all[e]
+                pub_score = np.where(self.exists[ce] & ~open_cells[ce] & ~self.hidden[ce], self.cost[ce], np.inf)
+                local = np.r_[0, np.cumsum(lengths)[:-1]]
+                p_best = np.repeat(np.minimum.reduceat(pub_score, local), lengths)
+                p_pick = np.minimum.reduceat(np.where(np.isfinite(pub_score) & (pub_score == p_best), np.arange(e.size), e.size),
+                                             local)
+                alt = p_pick[at.ravel()]
+                chosen_per_row[np.flatnonzero(via)] = np.where(alt < e.size, ce[np.minimum(alt, e.size - 1)], -1)
             got = chosen_per_row >= 0
             if not got.any():
                 return sweep
