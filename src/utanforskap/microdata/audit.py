@@ -556,12 +556,13 @@ class System:
         """The equations' nonzero entries sorted by row then column: row, column, coefficient,
         first entry of each row, row segment of each entry (the equations do not change: once)."""
         if self._entries is None:
-            eq = self.eq.tocoo()
+            eq = self.eq.tocsr(copy=True)
+            eq.sum_duplicates()  # canonical: one entry per (row, column), columns sorted within a row
+            r = np.repeat(np.arange(eq.shape[0], dtype=np.int64), np.diff(eq.indptr))
             keep = eq.data != 0
-            order = np.lexsort((eq.col[keep], eq.row[keep]))
-            r, c = eq.row[keep][order].astype(np.int64), eq.col[keep][order].astype(np.int64)
+            r, c = r[keep], eq.indices[keep].astype(np.int64)
             first = np.r_[True, r[1:] != r[:-1]] if r.size else np.zeros(0, dtype=bool)
-            self._entries = (r, c, eq.data[keep][order], np.flatnonzero(first), np.cumsum(first) - 1)
+            self._entries = (r, c, eq.data[keep], np.flatnonzero(first), np.cumsum(first) - 1)
         return self._entries
 
     # ---- the audit -----------------------------------------------------------------------
