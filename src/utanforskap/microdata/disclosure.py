@@ -355,7 +355,11 @@ def _projector(m: np.ndarray, *, null: bool) -> np.ndarray:
         _, first, inverse = np.unique((grid.view(np.uint64) * weights).sum(axis=1), return_index=True, return_inverse=True)
         inverse = inverse.ravel()
         if first.size < n and (grid[first][inverse] == grid).all():
-            return _projector(m[first], null=null)[inverse]
+            return _each_projector(m[first], null=null)[inverse]
+    return _each_projector(m, null=null)
+
+
+def _each_projector(m: np.ndarray, *, null: bool) -> np.ndarray:
     w, v = _eigh(m)
     keep = w < _TOL if null else w > _TOL
     return (v * keep[:, None, :]) @ v.transpose(0, 2, 1)
