@@ -346,7 +346,9 @@ def _projector(m: np.ndarray, *, null: bool) -> np.ndarray:
     persons a third are distinct. Matrices equal on a grid of 2^-_SAME_BITS share one
     eigendecomposition (the dear part); the structure's eigenvalues are 0 or far from it,
     so the projectors differ by round-off only and the test against _TOL is the same.
-    Grouped by a hash of the grid values, and the groups checked whole.
+    Grouped by a hash of the grid values, and the groups checked whole (the entries are
+    sums of projectors and Gram matrices of orthonormal bases, each entry at most a few
+    hundred in size, so the grid fits in int64 with room to spare).
     """
     n = m.shape[0]
     if n > 1:
