@@ -337,7 +337,7 @@ class System:
         `changed` (cells suppressed or given more need since the last call) starts that list;
         without it, every equation holding a suppressed or sensitive cell.
         """
-        r_all, c_all, sign_all, starts_all, _ = self._sorted_entries()
+        r_all, c_all, sign_all, starts_all = self._sorted_entries()
         if r_all.size == 0:
             return 0
         n_rows = self.eq.shape[0]
@@ -498,7 +498,7 @@ class System:
         """
         known, x = known.copy(), x.copy()
         by_row = np.full(self.size, -1, dtype=np.int64)
-        r, c, coef, starts, _ = self._sorted_entries()
+        r, c, coef, starts = self._sorted_entries()
         n_rows = self.eq.shape[0]
         if r.size == 0:
             return known, x, by_row
@@ -553,8 +553,8 @@ class System:
         return self._by_col
 
     def _sorted_entries(self) -> tuple[np.ndarray, ...]:
-        """The equations' nonzero entries sorted by row then column: row, column, coefficient,
-        first entry of each row, row segment of each entry (the equations do not change: once)."""
+        """The equations' nonzero entries sorted by row then column: row, column, coefficient and
+        first entry of each row (the equations do not change: once)."""
         if self._entries is None:
             eq = self.eq.tocsr(copy=True)
             eq.sum_duplicates()  # canonical: one entry per (row, column), columns sorted within a row
@@ -562,7 +562,7 @@ class System:
             keep = eq.data != 0
             r, c = r[keep], eq.indices[keep].astype(np.int64)
             first = np.r_[True, r[1:] != r[:-1]] if r.size else np.zeros(0, dtype=bool)
-            self._entries = (r, c, eq.data[keep], np.flatnonzero(first), np.cumsum(first) - 1)
+            self._entries = (r, c, eq.data[keep], np.flatnonzero(first))
         return self._entries
 
     # ---- the audit -----------------------------------------------------------------------
