@@ -362,6 +362,7 @@ def _projector(m: np.ndarray, *, null: bool) -> np.ndarray:
 
 
 def _each_projector(m: np.ndarray, *, null: bool) -> np.ndarray:
+    """Null- or range-space projector of every matrix of the stack, from its eigendecomposition."""
     w, v = _eigh(m)
     keep = w < _TOL if null else w > _TOL
     return (v * keep[:, None, :]) @ v.transpose(0, 2, 1)
