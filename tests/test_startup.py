@@ -63,6 +63,18 @@ def test_berakna_runs_without_the_heavy_libraries(tmp_path):
     loaded = {m.split(".")[0] for m in modules}
     assert out.is_file() and out.stat().st_size > 0
     assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
-    # numpy (the engine ranks 3 144 counties with polars) and typer's rich help (only for
-    # help and errors) are not loaded either
-    assert not {"numpy", "typer.rich_utils"} & modules, sorted({"numpy", "typer.rich_utils"} & modules)
+    # numpy (the engine ranks 3 144 counties with polars) and rich (tables, progress bars,
+    # help and errors; berakna prints one plain line) are not loaded either
+    assert not {"numpy", "rich", "typer.rich_utils"} & modules, sorted({"numpy", "rich", "typer.rich_utils"} & modules)
+
+
+def test_the_consoles_are_made_on_first_use_and_then_kept():
+    code = (
+        "import sys\nimport utanforskap.cli as c\nc._register('berakna')\n"
+        "assert 'rich.console' not in sys.modules\n"
+        "from utanforskap.cli import console, err_console\n"
+        "from rich.console import Console\n"
+        "assert isinstance(console, Console) and isinstance(err_console, Console)\n"
+        "assert err_console.stderr and not console.stderr and c.console is console\n"
+    )
+    assert "rich.console" in _loaded_after(code, full=True)

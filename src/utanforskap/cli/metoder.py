@@ -8,11 +8,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
 from utanforskap.atomic import check_output
-from utanforskap.cli import app, console
+from utanforskap.cli import app, say
 from utanforskap.errors import InputError
 from utanforskap.formatting import format_short
 
@@ -29,6 +27,10 @@ def list_methods(
     if frys:
         _freeze(frys, ar, ut, data)
         return
+    from rich.markup import escape
+    from rich.table import Table
+
+    from utanforskap.cli import console
     from utanforskap.methods import engine, loader
 
     if visa:
@@ -50,7 +52,9 @@ def _num(value) -> str:
 
 def _show(loaded) -> None:  # a methods.loader.LoadedMethod
     from rich.markup import escape
+    from rich.table import Table
 
+    from utanforskap.cli import console
     from utanforskap.methods import engine, loader
 
     method = loaded.method
@@ -81,6 +85,8 @@ def _show(loaded) -> None:  # a methods.loader.LoadedMethod
 def _show_uncertainty(spec) -> None:
     """The [osakerhet] table, as reviewers read it (utanforskap robusthet draws from it)."""
     from rich.markup import escape
+
+    from utanforskap.cli import console
 
     console.print("\n[bold]Osäkerhet[/] (utanforskap robusthet)" + (f": {escape(spec.beskrivning)}" if spec.beskrivning else ""), highlight=False)
     for name, p in spec.parametrar.items():
@@ -138,7 +144,7 @@ def compute(
         out.write_csv(sys.stdout)
         return
     data.write_table(out, ut)
-    console.print(f"Skrev {out.height} områden och {out.width - 1} kolumner till {escape(str(ut))}", highlight=False)
+    say(f"Skrev {out.height} områden och {out.width - 1} kolumner till {ut}")
 
 
 @app.command("frys")
@@ -156,6 +162,7 @@ def _freeze(metod: str, ar: int | None, ut: Path | None, data: str) -> None:
     from rich.markup import escape
 
     from utanforskap.atomic import write_text
+    from utanforskap.cli import console
     from utanforskap.followup.frozen import frozen_method
 
     if ar is None or ut is None:

@@ -32,39 +32,37 @@ TYPE_NAMES = {
     "datetime": "datum",
 }
 
-# (pattern, replacement) applied in order to a usage error's message.
-ERRORS: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(p), r)
-    for p, r in [
-        (r"Missing option '([^']+)'\.?", r"Flaggan '\1' saknas."),
-        (r"Missing option ([^.]+)\.?", r"Flaggan \1 saknas."),
-        (r"Missing argument '([^']+)'\.?", r"Argumentet '\1' saknas."),
-        (r"Missing argument ([^.]+)\.?", r"Argumentet \1 saknas."),
-        (r"Missing parameter: (\S+)", r"Parametern \1 saknas."),
-        (r"No such option: (\S+)", r"Flaggan \1 finns inte."),
-        (r"No such command '([^']+)'\.?", r"Kommandot '\1' finns inte."),
-        (r"\(Possible options: ([^)]*)\)", r"(möjliga flaggor: \1)"),
-        (r"Did you mean ([^?]+)\?", r"Menade du \1?"),
-        (r"Option '([^']+)' requires an argument\.", r"Flaggan '\1' behöver ett värde."),
-        (r"Option '([^']+)' requires (\d+) arguments\.", r"Flaggan '\1' behöver \2 värden."),
-        (r"Option '([^']+)' does not take a value\.", r"Flaggan '\1' tar inget värde."),
-        (r"Argument '([^']+)' takes (\d+) values\.", r"Argumentet '\1' tar \2 värden."),
-        (r"Got unexpected extra argument\(s\) \(([^)]*)\)", r"Oväntade extra argument: \1"),
-        (r"Invalid value for ([^:]+):", r"Ogiltigt värde för \1:"),
-        (r"Invalid value:", r"Ogiltigt värde:"),
-        (r"Value ('[^']*') is not a valid (\w+)\.", r"\1 är inte ett giltigt värde."),
-        (r"Input should be a valid integer[^.\n]*", r"ska vara ett heltal"),
-        (r"Input should be a valid number[^.\n]*", r"ska vara ett tal"),
-        (r"Input should be a valid boolean[^.\n]*", r"ska vara ja eller nej"),
-        (r"Input should be (.+)", r"ska vara \1"),
-        (r"'([^']+)' is not one of (.+)\.", r"'\1' är inte ett av \2."),
-    ]
+# (pattern, replacement) applied in order to a usage error's message; compiled on the
+# first error, not at every command's start (about 5 ms).
+ERRORS: list[tuple[str, str]] = [
+    (r"Missing option '([^']+)'\.?", r"Flaggan '\1' saknas."),
+    (r"Missing option ([^.]+)\.?", r"Flaggan \1 saknas."),
+    (r"Missing argument '([^']+)'\.?", r"Argumentet '\1' saknas."),
+    (r"Missing argument ([^.]+)\.?", r"Argumentet \1 saknas."),
+    (r"Missing parameter: (\S+)", r"Parametern \1 saknas."),
+    (r"No such option: (\S+)", r"Flaggan \1 finns inte."),
+    (r"No such command '([^']+)'\.?", r"Kommandot '\1' finns inte."),
+    (r"\(Possible options: ([^)]*)\)", r"(möjliga flaggor: \1)"),
+    (r"Did you mean ([^?]+)\?", r"Menade du \1?"),
+    (r"Option '([^']+)' requires an argument\.", r"Flaggan '\1' behöver ett värde."),
+    (r"Option '([^']+)' requires (\d+) arguments\.", r"Flaggan '\1' behöver \2 värden."),
+    (r"Option '([^']+)' does not take a value\.", r"Flaggan '\1' tar inget värde."),
+    (r"Argument '([^']+)' takes (\d+) values\.", r"Argumentet '\1' tar \2 värden."),
+    (r"Got unexpected extra argument\(s\) \(([^)]*)\)", r"Oväntade extra argument: \1"),
+    (r"Invalid value for ([^:]+):", r"Ogiltigt värde för \1:"),
+    (r"Invalid value:", r"Ogiltigt värde:"),
+    (r"Value ('[^']*') is not a valid (\w+)\.", r"\1 är inte ett giltigt värde."),
+    (r"Input should be a valid integer[^.\n]*", r"ska vara ett heltal"),
+    (r"Input should be a valid number[^.\n]*", r"ska vara ett tal"),
+    (r"Input should be a valid boolean[^.\n]*", r"ska vara ja eller nej"),
+    (r"Input should be (.+)", r"ska vara \1"),
+    (r"'([^']+)' is not one of (.+)\.", r"'\1' är inte ett av \2."),
 ]
 
 
 def translate_error(message: str) -> str:
     for pattern, repl in ERRORS:
-        message = pattern.sub(repl, message)
+        message = re.sub(pattern, repl, message)  # re caches the compiled patterns
     return message
 
 

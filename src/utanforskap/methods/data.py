@@ -135,7 +135,10 @@ def prepare(loaded: LoadedMethod, table: pl.DataFrame, source: str) -> pl.DataFr
     numbers = {name: _Number(table, name, spec.saknas) for name, spec in method.indata.items() if spec.typ != "text"}
     if method.period:
         numbers = {method.period: _Number(table, method.period, []), **numbers}
-    # Every check in one query; the row of a problem is looked up only when there is one.
+    # Each number column is parsed once into two columns (its text and its float), then every
+    # check runs in one query over those; the row of a problem is looked up only when there
+    # is one. Nesting the parse inside each check made polars plan it again per check (3x slower).
+    table = table.with_columns(e for n in numbers.values() for e in n.parsed)
     found = table.select(
         empty_key.any().alias("nyckel"),
         *(e.any().alias(f"{i}{j}") for i, n in enumerate(numbers.values()) for j, e in enumerate((n.not_a_number, n.not_finite))),
@@ -169,7 +172,8 @@ class _Number:
 
     `missing` are the method's codes for a missing value (e.g. -999, "..", "NaN"); a cell that
     is not a number is an error, and so are inf, -inf, NaN and values too large for a float
-    (1e400) unless declared there. Declared codes become missing values.
+    (1e400) unless declared there. Declared codes become missing values. `parsed` adds the
+    column's text and float under names no input has; the other expressions read those.
     """
 
     def __init__(self, table: pl.DataFrame, name: str, missing: list[Any]):
@@ -178,15 +182,18 @@ class _Number:
         allowed_nan = any(math.isnan(c) for c in numeric_codes)
         allowed_inf = [c for c in dict.fromkeys(numeric_codes) if math.isinf(c)]
         finite_codes = [c for c in numeric_codes if math.isfinite(c)]
+        text_name, float_name = f"\0text\0{name}", f"\0float\0{name}"
         if table.schema[name].is_numeric():
-            values = pl.col(name).cast(pl.Float64)
-            self.text = values.cast(pl.String)
+            floats = pl.col(name).cast(pl.Float64)
+            self.parsed = [floats.alias(float_name), floats.cast(pl.String).alias(text_name)]
             self.not_a_number = pl.lit(False)
         else:
             blanks = [""] + [str(c) for c in missing if not _is_number(c)]
-            self.text = pl.col(name).cast(pl.String).str.strip_chars().replace(blanks, None)
-            values = self.text.cast(pl.Float64, strict=False)
-            self.not_a_number = values.is_null() & self.text.is_not_null()
+            text = pl.col(name).cast(pl.String).str.strip_chars().replace(blanks, None)
+            self.parsed = [text.alias(text_name), text.cast(pl.Float64, strict=False).alias(float_name)]
+            self.not_a_number = pl.col(float_name).is_null() & pl.col(text_name).is_not_null()
+        self.text = pl.col(text_name)
+        values = pl.col(float_name)
         declared = values.is_nan().fill_null(False) & allowed_nan
         if allowed_inf:
             declared = declared | values.is_in(allowed_inf).fill_null(False)
