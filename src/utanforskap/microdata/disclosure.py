@@ -262,6 +262,8 @@ class _Tree:
     kid_parent: np.ndarray  # parent of each entry of kids
     depth: np.ndarray
     has_kids: np.ndarray
+    first: list[int]  # kids[first[a]:last[a]] are the children of area a (plain ints: read one area at a time)
+    last: list[int]
 
     @classmethod
     def build(cls, parent: np.ndarray) -> _Tree:
@@ -277,12 +279,13 @@ class _Tree:
             up = np.where(up >= 0, parent[np.maximum(up, 0)], -1)
         has_kids = np.zeros(parent.size, dtype=bool)
         has_kids[parents] = True
-        return cls(parent, kids, starts, parents, kid_parent, depth, has_kids)
+        areas = np.arange(parent.size)
+        first = np.searchsorted(kid_parent, areas, side="left").tolist()
+        last = np.searchsorted(kid_parent, areas, side="right").tolist()
+        return cls(parent, kids, starts, parents, kid_parent, depth, has_kids, first, last)
 
     def children(self, area: int) -> np.ndarray:
-        lo = np.searchsorted(self.kid_parent, area, side="left")
-        hi = np.searchsorted(self.kid_parent, area, side="right")
-        return self.kids[lo:hi]
+        return self.kids[self.first[area] : self.last[area]]
 
 
 def _components(m: int, equations: list, tree: _Tree) -> list[_Component]:
@@ -528,8 +531,11 @@ class _Component:
         def published(x: int) -> np.ndarray:
             return test.pub[x] & ~suppressed[x, cols]
 
-        def carries(p: np.ndarray) -> bool:
-            return bool(np.linalg.norm(y - p @ y) <= 1e-6 * np.linalg.norm(y))
+        size = float(y @ y)
+
+        def carries(p: np.ndarray) -> bool:  # |y - p y| <= 1e-6 |y|, squared
+            rest = y - p @ y
+            return bool(rest @ rest <= 1e-12 * size)
 
         def cost(x: int) -> float:
             own = float(value[x, support & published(x)].sum())
