@@ -257,6 +257,17 @@ def test_threshold_below_one_is_an_error():
                 edges=pl.DataFrame(), min_antal=0)
 
 
+
+def test_a_cell_given_twice_is_an_error_naming_it():
+    from utanforskap.errors import InputError
+
+    cells = pl.DataFrame({"omrade": ["a", "b", "b"], "niva": ["deso"] * 3, "period": ["2022"] * 3,
+                          "variabel": ["x", "x", "x"], "varde": [1.0, 7.0, 8.0], "bakom": [None] * 3},
+                         schema_overrides={"bakom": pl.Float64})
+    with pytest.raises(InputError, match="cellen b x 2022 förekommer två gånger"):
+        protect(cells, edges=pl.DataFrame(), min_antal=5)
+    protect(cells.head(2), edges=pl.DataFrame(), min_antal=5)  # each cell once: no error
+
 # ---- the intruder's audit (microdata.audit) after the protection that aggregera runs ------------
 RULES = au.Rules(skyddsmarginal=2, dominans_k=0.6, dagar_minsta_marginal=30, dagar_per_person=366)
 

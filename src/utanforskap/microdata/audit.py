@@ -62,6 +62,7 @@ except ImportError:
     from scipy.optimize._highspy import _core as _hs  # scipy's bundled HiGHS
 from utanforskap.microdata import cores, disclosure
 from utanforskap.microdata.disclosure import SKYDDAD, SKYDDAD_SEKUNDAR, Partition, _parents
+from utanforskap.microdata.disclosure import ranges as _ranges
 from utanforskap.tomlmodel import Strict, load_toml_model
 
 _AREA = ["omrade", "niva", "period"]
@@ -1071,16 +1072,6 @@ class System:
         return np.array(out, dtype=np.int64)
 
 
-def _ranges(start: np.ndarray, stop: np.ndarray) -> np.ndarray:
-    """The concatenated ranges start[i]..stop[i]-1, vectorised."""
-    length = stop - start
-    total = int(length.sum())
-    if total == 0:
-        return np.zeros(0, dtype=np.int64)
-    offset = np.repeat(start - np.r_[0, np.cumsum(length)[:-1]], length)
-    return np.arange(total, dtype=np.int64) + offset
-
-
 def audit(cells: pl.DataFrame, *, edges: pl.DataFrame, partitions, min_antal: int, rules: Rules | None = None,
           magnitudes: tuple[Magnitude, ...] = (), exact: bool = False) -> Audit:
     """Audit a table: `cells` has omrade niva period variabel varde (null: suppressed), and optionally
@@ -1153,7 +1144,8 @@ def protect(cells: pl.DataFrame, *, edges: pl.DataFrame, partitions, min_antal: 
         dominated = pl.col("variabel").is_in(list(mags)) & (pl.col("storst") > rules.dominans_k * pl.col("varde"))
         first = cells.with_columns(bakom=pl.when(dominated).then(0.0).otherwise(pl.coalesce("bakom", "varde")))
         names = set(cells["variabel"].unique().to_list())
-        linear = [_known_remainder(p, cells) for p in partitions if {p.total, *p.parts} <= names]
+        top = cells.filter(pl.col("niva") == _top_level(cells["niva"].unique().to_list()))
+        linear = [_known_remainder(p, top) for p in partitions if {p.total, *p.parts} <= names]
         out = disclosure.protect(first.drop("storst"), edges=edges, partitions=linear, min_antal=min_antal)
         primary = out["status"] == disclosure.SKYDDAD
         hidden = out["status"].is_not_null()
@@ -1260,16 +1252,19 @@ def _withheld_levels(system: System, need: np.ndarray, max_share: float) -> tupl
     return tuple(out)
 
 
-def _known_remainder(p: Partition, cells: pl.DataFrame) -> Partition:
-    """The partition without its remainder when that is zero in every area of the top level (so known everywhere)."""
+def _known_remainder(p: Partition, top: pl.DataFrame) -> Partition:
+    """The partition without its remainder when that is zero in every area of the top level (so known everywhere).
+
+    `top`: the cells of the table's top level (a few rows: the check reads nothing else).
+    """
     if p.dold is None:
         return p
-    wide = cells.filter(pl.col("variabel").is_in([p.total, *p.parts])).pivot(
+    wide = top.filter(pl.col("variabel").is_in([p.total, *p.parts])).pivot(
         on="variabel", index=["omrade", "niva", "period"], values="varde")
+    if wide.is_empty() or any(v not in wide.columns for v in (p.total, *p.parts)):
+        return p
     rest = wide[p.total] - sum(wide[x] for x in p.parts)
-    levels = wide["niva"]
-    top_level = _top_level(levels.unique().to_list())
-    if (rest.filter(levels == top_level) == 0).all():
+    if (rest == 0).all():
         return Partition(p.total, p.parts)
     return p
 

@@ -87,10 +87,6 @@ def protect(
         return cells.with_columns(status=pl.lit(None, dtype=pl.String))
     if cells["varde"].null_count():
         raise InputError("röjandekontroll: cellerna får inte sakna värde före skyddet")
-    dup = cells.select(*_AREA, "variabel").is_duplicated()
-    if dup.any():
-        row = cells.filter(dup).row(0, named=True)
-        raise InputError(f"röjandekontroll: cellen {row['omrade']} {row['variabel']} {row['period']} förekommer två gånger")
     t = _Table.build(cells, edges, list(partitions), min_antal)
     suppressed = t.primary.copy()
     with cores.one_blas_thread():
@@ -138,6 +134,11 @@ class _Table:
         a, v = cells["_aid"].to_numpy(), cells["_vid"].to_numpy()
         n_areas, n_vars = areas.height, len(names)
         m = n_vars + sum(p.dold is not None for p in partitions)
+        cell = a * m + v
+        twice = np.bincount(cell, minlength=n_areas * m)[cell] > 1
+        if twice.any():
+            row = cells.row(int(np.flatnonzero(twice)[0]), named=True)
+            raise InputError(f"röjandekontroll: cellen {row['omrade']} {row['variabel']} {row['period']} förekommer två gånger")
         value = np.full((n_areas, m), np.nan)
         value[a, v] = cells["varde"].to_numpy()
         bakom = np.full((n_areas, n_vars), np.inf)
@@ -262,7 +263,9 @@ class _Tree:
     kid_parent: np.ndarray  # parent of each entry of kids
     depth: np.ndarray
     has_kids: np.ndarray
-    first: list[int]  # kids[first[a]:last[a]] are the children of area a (plain ints: read one area at a time)
+    first_at: np.ndarray  # kids[first_at[a]:last_at[a]] are the children of area a
+    last_at: np.ndarray
+    first: list[int]  # the same as plain ints, to read one area at a time
     last: list[int]
 
     @classmethod
@@ -280,9 +283,9 @@ class _Tree:
         has_kids = np.zeros(parent.size, dtype=bool)
         has_kids[parents] = True
         areas = np.arange(parent.size)
-        first = np.searchsorted(kid_parent, areas, side="left").tolist()
-        last = np.searchsorted(kid_parent, areas, side="right").tolist()
-        return cls(parent, kids, starts, parents, kid_parent, depth, has_kids, first, last)
+        first = np.searchsorted(kid_parent, areas, side="left")
+        last = np.searchsorted(kid_parent, areas, side="right")
+        return cls(parent, kids, starts, parents, kid_parent, depth, has_kids, first, last, first.tolist(), last.tolist())
 
     def children(self, area: int) -> np.ndarray:
         return self.kids[self.first[area] : self.last[area]]
@@ -322,6 +325,16 @@ def _components(m: int, equations: list, tree: _Tree) -> list[_Component]:
                 rows.append(r)
         out.append(_Component(cols, np.array(rows).reshape(-1, cols.size), tree))
     return out
+
+
+def ranges(start: np.ndarray, stop: np.ndarray) -> np.ndarray:
+    """The concatenated ranges start[i]..stop[i]-1, vectorised."""
+    length = stop - start
+    total = int(length.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    offset = np.repeat(start - np.r_[0, np.cumsum(length)[:-1]], length)
+    return np.arange(total, dtype=np.int64) + offset
 
 
 def _kernel(e: np.ndarray) -> np.ndarray:
@@ -443,122 +456,183 @@ class _Component:
         local = _is_free(self.basis[j], room)
         pub = test.pub[a]
         fixed = np.where(local[:, None, None], eye - room, 0.0)  # a witness starts from the equations alone
-        taken, gram = self._fewest(self.basis[j], fixed, self._gram(pub), t.value[np.ix_(a, self.cols)], pub)
+        taken, span = self._fewest(self.basis[j], fixed, t.value[np.ix_(a, self.cols)], pub)
         rows, cols = np.nonzero(taken)
         suppressed[a[rows], self.cols[cols]] = True
         far = np.flatnonzero(~local)
         if far.size:
-            directions = self._sparse(t, a[far], j[far], gram[far], ~(pub[far] & ~taken[far]))
+            directions = self._sparse(t, a[far], j[far], span.subset(far), ~(pub[far] & ~taken[far]))
             test.prepare(np.unique(a[far]))
-            value = t.value[:, self.cols]
+            value = np.where(test.pub, t.value[:, self.cols], 0.0)  # what a suppression costs
             for i, y in zip(far, directions, strict=True):
                 self._witness(value, suppressed, test, int(a[i]), y)
 
-    def _gram(self, pub: np.ndarray) -> np.ndarray:
-        return _weighted_gram(pub, self.basis)
+    def _fewest(self, b: np.ndarray, fixed: np.ndarray, values: np.ndarray,
+                pub: np.ndarray) -> tuple[np.ndarray, _Span]:
+        """Per row: published coordinates to give up so that functional b is free, and the span kept.
 
-    def _fewest(self, b: np.ndarray, fixed: np.ndarray, gram: np.ndarray, values: np.ndarray,
-                pub: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Per row: published coordinates to give up so that functional b is free, and the gram left.
-
-        The space is null(fixed + gram), gram = the published coordinates' outer products.
-        Coordinates are given up from the smallest value until b is free, then each is
-        taken back (largest first) when b stays free without it. Rows in lockstep.
+        The space is the complement of span(range(fixed), the published coordinates kept).
+        Giving up coordinates from the smallest value until b is free, then taking each back
+        (largest first) while b stays free, keeps exactly what one pass from the largest
+        value keeps when it keeps a coordinate only if b stays free (b free is monotone in
+        what is given up), so that pass is what runs. Rows in lockstep.
         """
-        n = b.shape[0]
         order = np.argsort(np.where(pub, values, np.inf), axis=1, kind="stable")
         n_pub = pub.sum(axis=1)
-        outer = np.einsum("mk,ml->mkl", self.basis, self.basis)
-        gram = gram.copy()
-        taken = np.zeros(pub.shape, dtype=bool)
-        done = _is_free(b, _null_projector(fixed + gram))
-        for step in range(int(n_pub.max(initial=0))):
-            rows = np.flatnonzero(~done & (step < n_pub))
-            if rows.size == 0:
-                break
-            col = order[rows, step]
-            gram[rows] -= outer[col]
-            taken[rows, col] = True
-            done[rows] = _is_free(b[rows], _null_projector(fixed[rows] + gram[rows]))
-        for step in range(int(n_pub.max(initial=0)) - 1, -1, -1):
-            rows = np.flatnonzero(taken[np.arange(n), order[:, step]])
-            if rows.size == 0:
-                continue
-            col = order[rows, step]
-            trial = gram[rows] + outer[col]
-            keep = _is_free(b[rows], _null_projector(fixed[rows] + trial))
-            gram[rows[keep]] = trial[keep]
-            taken[rows[keep], col[keep]] = False
-        return taken, gram
+        span = _Span(self.basis, b, fixed)
+        kept = span.extend(order, np.arange(int(n_pub.max(initial=0)))[::-1], n_pub)
+        return pub & ~kept, span
 
-    def _sparse(self, t: _Table, a: np.ndarray, j: np.ndarray, gram: np.ndarray, unknown: np.ndarray) -> np.ndarray:
+    def _sparse(self, t: _Table, a: np.ndarray, j: np.ndarray, span: _Span, unknown: np.ndarray) -> np.ndarray:
         """Per row, a direction y through coordinate j that changes few coordinates of the area.
 
-        Starting from null(gram) (the area's unknown coordinates), the other unknown
-        coordinates are fixed one by one (variables largest first, the never-published
-        remainders last) while j stays free. Rows in lockstep; returns y in basis coordinates.
+        Starting from the area's unknown coordinates (`span`: what stays fixed), the other
+        unknown coordinates are fixed one by one (variables largest first, the
+        never-published remainders last) while j stays free. Rows in lockstep; returns y in
+        basis coordinates: the part of j's functional that the fixed coordinates leave.
         """
-        b = self.basis[j]
         n, m = unknown.shape
         unknown = unknown.copy()
         unknown[np.arange(n), j] = False
         hidden = (self.cols >= t.n_vars)[None, :]
         rank = np.where(hidden, -np.inf, np.nan_to_num(t.value[np.ix_(a, self.cols)], nan=-1.0))
         order = np.argsort(np.where(unknown, -rank, np.inf), axis=1, kind="stable")
-        outer = np.einsum("mk,ml->mkl", self.basis, self.basis)
-        gram = gram.copy()
-        for step in range(int(unknown.sum(axis=1).max(initial=0))):
-            col = order[:, step]
-            rows = np.flatnonzero(unknown[np.arange(n), col])
-            if rows.size == 0:
-                continue
-            trial = gram[rows] + outer[col[rows]]
-            keep = _is_free(b[rows], _null_projector(trial))
-            gram[rows[keep]] = trial[keep]
-        return np.einsum("nkl,nl->nk", _null_projector(gram), b)
+        n_unknown = unknown.sum(axis=1)
+        span.extend(order, np.arange(int(n_unknown.max(initial=0))), n_unknown)
+        return span.rest
 
     def _witness(self, value: np.ndarray, suppressed: np.ndarray, test: _Test, area: int, y: np.ndarray) -> None:
         """Make direction y of `area` a change that no published figure notices, suppressing on the way.
 
         y is carried down a chain of the cheapest children while the children cannot carry
         it yet, and cancelled by the cheapest sibling (also carried down), or, without
-        siblings, passed to the parent and on up.
+        siblings, passed to the parent and on up. `value`: the figures published at the
+        test, 0 elsewhere (what suppressing one costs).
         """
-        tree, cols = self.tree, self.cols
+        tree = self.tree
+        below = test.below_every()
         x = np.abs(self.basis @ y)
-        support = x > 1e-6 * x.max()
-
-        def published(x: int) -> np.ndarray:
-            return test.pub[x] & ~suppressed[x, cols]
-
+        support = np.flatnonzero(x > 1e-6 * x.max())
+        columns = self.cols[support]
         size = float(y @ y)
 
-        def carries(p: np.ndarray) -> bool:  # |y - p y| <= 1e-6 |y|, squared
-            rest = y - p @ y
-            return bool(rest @ rest <= 1e-12 * size)
+        def carried(projectors: np.ndarray) -> np.ndarray:  # |y - p y| <= 1e-6 |y|, squared
+            rest = y - np.matmul(projectors, y)
+            return (rest * rest).sum(axis=-1) <= 1e-12 * size
 
-        def cost(x: int) -> float:
-            own = float(value[x, support & published(x)].sum())
-            if not tree.has_kids[x] or carries(test.below_one(x)):
-                return own
-            return own + min(cost(int(c)) for c in tree.children(x))
+        def costs(areas: np.ndarray) -> np.ndarray:
+            """What carrying y down from each area costs: its own published support, plus the
+            cheapest child's cost while the children cannot carry y. One level at a time for
+            the whole set (the figures are whole numbers: their sums are exact in any order)."""
+            own = (value[areas[:, None], support] * ~suppressed[areas[:, None], columns]).sum(axis=1)
+            deeper = np.flatnonzero(tree.has_kids[areas])
+            deeper = deeper[~carried(below[areas[deeper]])]
+            if deeper.size:
+                first, last = tree.first_at[areas[deeper]], tree.last_at[areas[deeper]]
+                kids = tree.kids[ranges(first, last)]
+                own[deeper] += np.minimum.reduceat(costs(kids), np.r_[0, np.cumsum(last - first)[:-1]])
+            return own
 
-        def carry_down(x: int) -> None:
-            suppressed[x, cols[support & published(x)]] = True
-            if tree.has_kids[x] and not carries(test.below_one(x)):
-                carry_down(min((int(c) for c in tree.children(x)), key=cost))
+        def carry_down(a: int) -> None:
+            while True:
+                suppressed[a, columns[test.pub[a, support]]] = True
+                if not tree.has_kids[a] or carried(below[a]):
+                    return
+                kids = tree.children(a)
+                a = int(kids[costs(kids).argmin()])
 
         carry_down(area)
-        x = area
-        while tree.parent[x] >= 0:
-            if carries(test.above_one(x)):
+        a = area
+        while tree.parent[a] >= 0:
+            if carried(test.above_one(a)):
                 return
-            siblings = [int(s) for s in tree.children(int(tree.parent[x])) if s != x]
-            if siblings:
-                carry_down(min(siblings, key=cost))
+            siblings = tree.children(int(tree.parent[a]))
+            siblings = siblings[siblings != a]
+            if siblings.size:
+                carry_down(int(siblings[costs(siblings).argmin()]))
                 return
-            x = int(tree.parent[x])
-            suppressed[x, cols[support & published(x)]] = True
+            a = int(tree.parent[a])
+            suppressed[a, columns[test.pub[a, support]]] = True
+
+
+class _Span:
+    """Per row, an orthonormal basis of what is fixed, grown coordinate by coordinate while functional b stays free.
+
+    `q[row, :rank[row]]` is the basis (vectors as rows) and `rest` = b minus its projection
+    onto the span, the part of b that nothing fixed determines: b is free while
+    |rest|^2 > _TOL |b|^2 (as `_is_free` tests against a null-space projector). A
+    coordinate is added by one Gram-Schmidt step, projected once more when most of it
+    cancels, so that round-off does not build up; one already in the span changes nothing.
+    Rows in lockstep, with no eigendecomposition.
+    """
+
+    def __init__(self, basis: np.ndarray, b: np.ndarray, fixed: np.ndarray) -> None:
+        n, k = b.shape
+        self.basis, self.b = basis, b
+        self.limit = _TOL * (b * b).sum(axis=1)
+        self.q = np.zeros((n, k, k))
+        self.rank = np.zeros(n, dtype=np.int64)
+        some = np.flatnonzero(np.abs(fixed).max(axis=(1, 2), initial=0.0) > 0)
+        if some.size:  # fixed is a projector: its range is spanned already
+            w, v = _eigh(fixed[some])
+            on = w > 0.5
+            self.rank[some] = on.sum(axis=1)
+            # eigh sorts ascending: the eigenvalue-1 vectors are the last rank ones; move them first.
+            self.q[some] = np.flip(v * on[:, None, :], axis=2).transpose(0, 2, 1)
+        self.rest = b - self._project(b, np.arange(n))
+
+    def _project(self, x: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """The projection of x[i] onto the span of row rows[i] (rows a prefix or an index)."""
+        top = int(self.rank[rows].max(initial=0))
+        q = self.q[rows, :top]
+        return np.matmul(np.matmul(q, x[:, :, None]).transpose(0, 2, 1), q)[:, 0, :]
+
+    def subset(self, rows: np.ndarray) -> _Span:
+        out = object.__new__(_Span)
+        out.basis, out.b, out.limit = self.basis, self.b[rows], self.limit[rows]
+        out.q, out.rank, out.rest = self.q[rows], self.rank[rows], self.rest[rows]
+        return out
+
+    def extend(self, order: np.ndarray, steps: np.ndarray, count: np.ndarray) -> np.ndarray:
+        """Try coordinate order[row, step] for each step in turn (rows with step < count); returns what was added."""
+        # Rows by count, most first: the rows of a step are then a prefix, a view instead of a copy.
+        by = np.argsort(-count, kind="stable")
+        self._permute(by)
+        order, count = order[by], count[by]
+        added = np.zeros(order.shape, dtype=bool)
+        for step in steps:
+            n = int(np.searchsorted(-count, -step, side="left"))  # rows with count > step
+            if n == 0:
+                continue
+            rows = slice(0, n)
+            col = order[:n, step]
+            u = self.basis[col]
+            v = u - self._project(u, rows)
+            vv = (v * v).sum(axis=1)
+            uu = (u * u).sum(axis=1)
+            again = np.flatnonzero((vv > _TOL * uu) & (vv < 0.25 * uu))  # much cancelled: project once more
+            if again.size:
+                v[again] -= self._project(v[again], again)
+                vv[again] = (v[again] * v[again]).sum(axis=1)
+            inside = vv <= _TOL * uu
+            rest = self.rest[:n]
+            along = (v * rest).sum(axis=1) / np.where(inside, 1.0, vv)
+            left = rest - along[:, None] * v
+            keep = inside | ((left * left).sum(axis=1) > self.limit[:n])
+            added[np.flatnonzero(keep), col[keep]] = True
+            g = np.flatnonzero(keep & ~inside)
+            if g.size:
+                self.q[g, self.rank[g]] = v[g] / np.sqrt(vv[g])[:, None]
+                self.rank[g] += 1
+                self.rest[g] = left[g]
+        back = np.empty_like(by)
+        back[by] = np.arange(by.size)
+        self._permute(back)
+        return added[back]
+
+    def _permute(self, rows: np.ndarray) -> None:
+        self.b, self.limit, self.q, self.rank, self.rest = (
+            self.b[rows], self.limit[rows], self.q[rows], self.rank[rows], self.rest[rows])
 
 
 @dataclass
@@ -583,27 +657,23 @@ class _Test:
         return out
 
     def __post_init__(self) -> None:
-        self._cache: dict[tuple[str, int], np.ndarray] = {}
+        self._above: dict[int, np.ndarray] = {}
+        self._below: np.ndarray | None = None
 
     def prepare(self, areas: np.ndarray) -> None:
-        """Compute `above` for these areas, and `below` for their parents and siblings, in one go."""
-        tree = self.component.tree
-        p = tree.parent[areas]
-        near = np.unique(np.concatenate([p[p >= 0], tree.kids[np.isin(tree.kid_parent, p[p >= 0])], areas]))
-        near = near[tree.has_kids[near]]
-        for key, a, f in (("above", areas, self.above), ("below", near, self.below)):
-            for x, proj in zip(a, f(a), strict=True):
-                self._cache[(key, int(x))] = proj
+        """Compute `above` for these areas in one go."""
+        self._above.update(zip(areas.tolist(), self.above(areas), strict=True))
 
-    def below_one(self, a: int) -> np.ndarray:
-        if ("below", a) not in self._cache:
-            self._cache[("below", a)] = self.below(np.array([a]))[0]
-        return self._cache[("below", a)]
+    def below_every(self) -> np.ndarray:
+        """`below` of every area (computed once: a witness looks deep into the tree)."""
+        if self._below is None:
+            self._below = self.below(np.arange(self.pub.shape[0]))
+        return self._below
 
     def above_one(self, a: int) -> np.ndarray:
-        if ("above", a) not in self._cache:
-            self._cache[("above", a)] = self.above(np.array([a]))[0]
-        return self._cache[("above", a)]
+        if a not in self._above:
+            self._above[a] = self.above(np.array([a]))[0]
+        return self._above[a]
 
     def below(self, a: np.ndarray) -> np.ndarray:
         """Projectors onto what the children of each area can change together (everything without children)."""
