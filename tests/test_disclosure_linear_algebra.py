@@ -90,3 +90,78 @@ def test_the_linear_protection_is_the_same_with_one_and_two_threads(monkeypatch)
     two = _linear(monkeypatch, 2)
     assert one["status"].is_not_null().sum() > 0  # something was protected
     assert one.equals(two)
+
+
+# ---- the greedy passes without eigendecompositions ------------------------------------------
+def _two_passes(basis, b, fixed, values, pub):
+    """What _fewest did before: give up published coordinates from the smallest until b is free,
+    then take each back (largest first) while b stays free, testing with null-space projectors."""
+    n = b.shape[0]
+    outer = np.einsum("mk,ml->mkl", basis, basis)
+    order = np.argsort(np.where(pub, values, np.inf), axis=1, kind="stable")
+    taken = np.zeros(pub.shape, dtype=bool)
+    for r in range(n):
+        gram = (outer * pub[r][:, None, None]).sum(axis=0)
+
+        def free(g, r=r):
+            return disclosure._is_free(b[r][None], disclosure._null_projector((fixed[r] + g)[None]))[0]
+
+        steps = order[r, : pub[r].sum()]
+        for c in steps:
+            if free(gram):
+                break
+            gram = gram - outer[c]
+            taken[r, c] = True
+        for c in steps[::-1]:
+            if taken[r, c] and free(gram + outer[c]):
+                gram = gram + outer[c]
+                taken[r, c] = False
+    return taken
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_one_pass_gives_up_what_the_two_passes_gave_up(seed):
+    rng = np.random.default_rng(seed)
+    m = 12
+    # Category equations as the partitions give them: a total minus its parts, nested.
+    equations = np.zeros((4, m))
+    for row, (total, parts) in enumerate([(0, [1, 2, 3]), (1, [4, 5]), (6, [7, 8, 9]), (0, [6, 10, 11])]):
+        equations[row, total] = 1
+        equations[row, parts] = -1
+    component = disclosure._Component(np.arange(m), equations, disclosure._Tree.build(np.array([-1])))
+    n = 60
+    j = rng.integers(0, m, n)
+    pub = rng.random((n, m)) < 0.8
+    pub[np.arange(n), j] = False
+    values = rng.integers(0, 4, (n, m)).astype(float)  # ties, to check their order too
+    k = component.basis.shape[1]
+    room = np.stack([np.eye(k) if rng.random() < 0.5 else _room(rng, k) for _ in range(n)])
+    fixed = np.eye(k) - room
+    b = component.basis[j]
+    taken, _ = component._fewest(b, fixed, values, pub)
+    np.testing.assert_array_equal(taken, _two_passes(component.basis, b, fixed, values, pub))
+    assert taken.any() and not taken.all()
+
+
+def _room(rng: np.random.Generator, k: int) -> np.ndarray:
+    """A projector onto a random subspace of dimension k - 1."""
+    q, _ = np.linalg.qr(rng.standard_normal((k, k - 1)))
+    return q @ q.T
+
+
+def test_targets_whose_subtrees_meet_go_in_order_and_the_others_together():
+    # riket 0 > län 1, 2 > kommuner 3, 4 (in 1) and 5 (in 2)
+    tree = disclosure._Tree.build(np.array([-1, 0, 0, 1, 1, 2]))
+    root = np.array([3, 4, 1, 5, 3, 0, 2])
+    # 3 and 4 are apart; 1 holds both; 5 is apart from them; 3 again waits for 1; 0 holds all; 2 holds 5.
+    np.testing.assert_array_equal(disclosure._waves(tree, root), [0, 0, 1, 0, 2, 3, 4])
+
+
+@pytest.mark.slow
+def test_the_witnesses_in_waves_suppress_what_one_at_a_time_does(monkeypatch):
+    counts, persons = ag.count(sy.draw(40_000, 22), "regso")
+    together, _ = ag.protected_observations(counts, persons.kalla, min_antal=5, granska=False)
+    monkeypatch.setattr(disclosure, "_waves", lambda tree, root: np.arange(root.size))
+    alone, _ = ag.protected_observations(counts, persons.kalla, min_antal=5, granska=False)
+    assert together["status"].is_not_null().sum() > 0
+    assert together.equals(alone)
