@@ -51,6 +51,9 @@ def test_wide_names_missing_variable(tmp_path):
         (dict(niva="socken"), "okänd nivå"),
         (dict(status="konstig"), "okänd status"),
         (dict(omrade=None), "tomt värde i kolumnen omrade"),
+        (dict(varde=float("nan")), "varde = nan är inte ett ändligt tal för 0114C1010 lag_ek 2022"),
+        (dict(namnare=float("inf")), "namnare = inf är inte ett ändligt tal"),
+        (dict(status=""), "okänd status ''"),
     ],
 )
 def test_bad_rows_rejected_and_store_unchanged(tmp_path, change, message):

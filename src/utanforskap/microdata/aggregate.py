@@ -565,19 +565,25 @@ def protected_observations(
     reason a cell is suppressed (primary, secondary, or its level withheld) stays in the
     account, never in the rows: every suppressed cell has the one status `skyddad`.
     """
-    index = ["niva", "omrade", "ar"]
-    long = counts.unpivot(index=index, on=list(VARIABLE_NAMES), variable_name="variabel", value_name="varde")
+    names = list(VARIABLE_NAMES)
+    long = counts.unpivot(index=["niva", "omrade", "ar"], on=names, variable_name="variabel", value_name="varde")
     long = long.with_columns(period=pl.col("ar").cast(pl.String))
-    extra = {v.name: v.name for v in VARIABLES if v.bakom is not None}
-    for prefix, col in (("_bakom_", "bakom"), ("_storst_", "storst")):
-        on = [f"{prefix}{name}" for name in extra if f"{prefix}{name}" in counts.columns]
-        part = counts.unpivot(index=index, on=on, variable_name="variabel", value_name=col).with_columns(
-            pl.col("variabel").str.strip_prefix(prefix), pl.col(col).cast(pl.Float64))
-        long = long.join(part, on=[*index, "variabel"], how="left")
-    if "storst" not in long.columns:
-        long = long.with_columns(storst=pl.lit(None, dtype=pl.Float64))
-    cells = long.with_columns(bakom=pl.coalesce("bakom", "varde")).select(
-        "omrade", "niva", "period", "variabel", "varde", "bakom", "storst")
+    if skydda:
+        # Persons behind each figure and its largest contribution, unpivoted in the same order as
+        # the figures (variable by variable, the rows of counts in each): columns side by side, no join.
+        extra = {}
+        for prefix, col in (("_bakom_", "bakom"), ("_storst_", "storst")):
+            wide = counts.select(
+                pl.col(f"{prefix}{name}").cast(pl.Float64)
+                if f"{prefix}{name}" in counts.columns
+                else pl.repeat(None, counts.height, dtype=pl.Float64).alias(f"{prefix}{name}")
+                for name in names
+            )
+            extra[col] = wide.unpivot(on=wide.columns, value_name=col)[col]
+        long = long.with_columns(bakom=pl.coalesce(extra["bakom"], pl.col("varde")), storst=extra["storst"])
+    else:
+        long = long.with_columns(bakom=pl.col("varde"), storst=pl.lit(None, dtype=pl.Float64))
+    cells = long.select("omrade", "niva", "period", "variabel", "varde", "bakom", "storst")
     account = None
     if skydda:
         if min_antal is None:

@@ -62,54 +62,13 @@ def conform(df: pl.DataFrame, where: str) -> pl.DataFrame:
     except pl.exceptions.PolarsError as exc:  # pragma: no cover - message comes from polars
         raise InputError(f"{where}: fel datatyp i observationerna: {exc}") from exc
 
-    for col in ("omrade", "niva", "period", "variabel", "kalla"):
-        nulls = df.filter(pl.col(col).is_null() | (pl.col(col) == ""))
-        if nulls.height:
-            raise InputError(f"{where}: tomt värde i kolumnen {col} (rad {_first_row(df, pl.col(col).is_null() | (pl.col(col) == ''))})")
-
-    bad_level = df.filter(~pl.col("niva").is_in(LEVELS))
-    if bad_level.height:
-        raise InputError(
-            f"{where}: okänd nivå {bad_level['niva'][0]!r} (rad {_first_row(df, ~pl.col('niva').is_in(LEVELS))}); "
-            f"tillåtna: {', '.join(LEVELS)}"
-        )
-    bad_status = ~(pl.col("status").is_null() | pl.col("status").is_in(list(STATUS)))
-    if df.filter(bad_status).height:
-        raise InputError(
-            f"{where}: okänd status {df.filter(bad_status)['status'][0]!r} (rad {_first_row(df, bad_status)}); "
-            f"tillåtna: {', '.join(STATUS)}"
-        )
-    for col in ("varde", "taljare", "namnare"):
-        odd = pl.col(col).is_nan() | pl.col(col).is_infinite()
-        if df.filter(odd).height:
-            row = df.filter(odd).row(0, named=True)
-            raise InputError(
-                f"{where}: {col} = {row[col]} är inte ett ändligt tal för {row['omrade']} {row['variabel']} "
-                f"{row['period']} (rad {_first_row(df, odd)}); ett saknat värde lämnas tomt"
-            )
-    for col in ("taljare", "namnare"):
-        neg = pl.col(col) < 0
-        if df.filter(neg).height:
-            row = df.filter(neg).row(0, named=True)
-            raise InputError(
-                f"{where}: negativt antal i {col} = {row[col]} för {row['omrade']} {row['variabel']} "
-                f"(rad {_first_row(df, neg)})"
-            )
-    counts_negative = (pl.col("enhet") == "antal") & (pl.col("varde") < 0)
-    if df.filter(counts_negative).height:
-        row = df.filter(counts_negative).row(0, named=True)
-        raise InputError(
-            f"{where}: negativt antal {row['varde']} för {row['omrade']} {row['variabel']} "
-            f"(rad {_first_row(df, counts_negative)})"
-        )
-    # A tiny tolerance: numerators derived from rounded percentages may exceed by rounding.
-    above = pl.col("taljare") > pl.col("namnare") * (1 + 1e-9) + 1e-9
-    if df.filter(above).height:
-        row = df.filter(above).row(0, named=True)
-        raise InputError(
-            f"{where}: täljaren {row['taljare']} är större än nämnaren {row['namnare']} för "
-            f"{row['omrade']} {row['variabel']} {row['period']} (rad {_first_row(df, above)})"
-        )
+    checks = _checks()
+    # Every check in one query; the message is built only for a check that fails.
+    failed = df.select(expr.fill_null(False).any().alias(name) for name, (expr, _) in checks.items()).row(0, named=True)
+    for name, (expr, message) in checks.items():
+        if failed[name]:
+            bad = expr.fill_null(False)
+            raise InputError(f"{where}: " + message.format(**df.filter(bad).row(0, named=True), rad=_first_row(df, bad)))
     dup = df.select(KEY).is_duplicated()
     if dup.any():
         row = df.filter(dup).row(0, named=True)
@@ -118,6 +77,36 @@ def conform(df: pl.DataFrame, where: str) -> pl.DataFrame:
             f"(rad {int(dup.arg_max() or 0) + 1})"
         )
     return df
+
+
+def _checks() -> dict[str, tuple[pl.Expr, str]]:
+    """Name -> (the rows that break a rule, the message: a template over the first such row and its number `rad`)."""
+    out: dict[str, tuple[pl.Expr, str]] = {}
+    for col in ("omrade", "niva", "period", "variabel", "kalla"):
+        out[f"tom_{col}"] = (pl.col(col).is_null() | (pl.col(col) == ""), f"tomt värde i kolumnen {col} (rad {{rad}})")
+    out["niva"] = (~pl.col("niva").is_in(LEVELS), f"okänd nivå {{niva!r}} (rad {{rad}}); tillåtna: {', '.join(LEVELS)}")
+    out["status"] = (
+        ~(pl.col("status").is_null() | pl.col("status").is_in(list(STATUS))),
+        f"okänd status {{status!r}} (rad {{rad}}); tillåtna: {', '.join(STATUS)}",
+    )
+    for col in ("varde", "taljare", "namnare"):
+        out[f"ej_andligt_{col}"] = (
+            pl.col(col).is_nan() | pl.col(col).is_infinite(),
+            f"{col} = {{{col}}} är inte ett ändligt tal för {{omrade}} {{variabel}} {{period}} (rad {{rad}}); "
+            "ett saknat värde lämnas tomt",
+        )
+    for col in ("taljare", "namnare"):
+        out[f"negativ_{col}"] = (pl.col(col) < 0, f"negativt antal i {col} = {{{col}}} för {{omrade}} {{variabel}} (rad {{rad}})")
+    out["negativt_antal"] = (
+        (pl.col("enhet") == "antal") & (pl.col("varde") < 0),
+        "negativt antal {varde} för {omrade} {variabel} (rad {rad})",
+    )
+    # A tiny tolerance: numerators derived from rounded percentages may exceed by rounding.
+    out["taljare_over_namnare"] = (
+        pl.col("taljare") > pl.col("namnare") * (1 + 1e-9) + 1e-9,
+        "täljaren {taljare} är större än nämnaren {namnare} för {omrade} {variabel} {period} (rad {rad})",
+    )
+    return out
 
 
 def _first_row(df: pl.DataFrame, predicate: pl.Expr) -> int:
