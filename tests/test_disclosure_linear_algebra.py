@@ -143,6 +143,34 @@ def test_one_pass_gives_up_what_the_two_passes_gave_up(seed):
     assert taken.any() and not taken.all()
 
 
+def test_a_span_shared_among_threads_grows_as_one(monkeypatch):
+    rng = np.random.default_rng(7)
+    m = 12
+    equations = np.zeros((2, m))
+    for row, (total, parts) in enumerate([(0, [1, 2, 3]), (6, [7, 8, 9])]):
+        equations[row, total] = 1
+        equations[row, parts] = -1
+    basis = disclosure._kernel(equations)
+    k, n = basis.shape[1], 41
+    j = rng.integers(0, m, n)
+    fixed = np.stack([np.zeros((k, k)) if rng.random() < 0.5 else np.eye(k) - _room(rng, k) for _ in range(n)])
+    order = np.argsort(rng.random((n, m)), axis=1)
+    count = rng.integers(0, m + 1, n)
+
+    def grow() -> tuple[np.ndarray, disclosure._Span]:
+        span = disclosure._Span(basis, basis[j], fixed)
+        return span.extend(order, np.arange(m)[::-1], count), span
+
+    alone, one = grow()
+    monkeypatch.setattr(disclosure, "_SPAN_SPLIT", 1)
+    monkeypatch.setattr(disclosure.cores, "THREADS", 3)
+    shared, many = grow()
+    np.testing.assert_array_equal(shared, alone)
+    np.testing.assert_array_equal(many.rank, one.rank)
+    np.testing.assert_allclose(many.rest, one.rest, atol=1e-12)
+    assert alone.any() and (one.rank > 0).any()
+
+
 def _room(rng: np.random.Generator, k: int) -> np.ndarray:
     """A projector onto a random subspace of dimension k - 1."""
     q, _ = np.linalg.qr(rng.standard_normal((k, k - 1)))
