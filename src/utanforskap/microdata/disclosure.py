@@ -769,10 +769,14 @@ class _Test:
 
     def below(self, a: np.ndarray) -> np.ndarray:
         """Projectors onto what the children of each area can change together, in reduced coordinates
-        (the identity for an area without children)."""
+        (the identity for an area without children); mostly the R the test computed (`_free_spaces`)."""
         has = self.component.tree.has_kids[a]
+        s = self.spaces
         out = self._identities(a.size)
-        out[has] = _range_projector(self.spaces["total"][a[has]])
+        known = has & s["on"][a]
+        out[known] = s["R"][a[known]]
+        new = has & ~known
+        out[new] = _range_projector(s["total"][a[new]])
         return out
 
     def above(self, a: np.ndarray) -> np.ndarray:
@@ -782,7 +786,10 @@ class _Test:
         has = p >= 0
         s = self.spaces
         out = self._identities(a.size)
-        out[has] = _range_projector(s["T"][p[has]] + s["total"][p[has]] - s["S"][a[has]])
+        known = has & s["on"][a]  # the test computed these (`_free_spaces`: U)
+        out[known] = s["U"][a[known]]
+        new = has & ~known
+        out[new] = _range_projector(s["T"][p[new]] + s["total"][p[new]] - s["S"][a[new]])
         return out
 
     def room(self, a: np.ndarray) -> np.ndarray:
@@ -793,9 +800,13 @@ class _Test:
         in an area with neither children nor parent, which is free in every coordinate.
         """
         eye = np.eye(self.lift.shape[1])
-        room = self.lift @ _null_projector((eye - self.below(a)) + (eye - self.above(a))) @ self.lift.T
         tree = self.component.tree
-        room[~tree.has_kids[a] & (tree.parent[a] < 0)] = np.eye(self.lift.shape[0])
+        # Without children below is the identity, and null(I - above) is above itself.
+        has = tree.has_kids[a]
+        inner = self.above(a)
+        inner[has] = _null_projector((eye - self.below(a[has])) + (eye - inner[has]))
+        room = self.lift @ inner @ self.lift.T
+        room[~has & (tree.parent[a] < 0)] = np.eye(self.lift.shape[0])
         return room
 
 
@@ -806,7 +817,7 @@ def _free_spaces(gram: np.ndarray, active: np.ndarray, tree: _Tree) -> dict[str,
     published figures allow; computed only for `active` areas (the others allow nothing).
     Children before parents (bottom-up):
 
-    * total[a]: the sum of the children's S; its range is what the children allow together;
+    * total[a]: the sum of the children's S; its range R[a] is what the children allow together;
     * S[a]: what a's subtree allows: null(gram[a]) within range(total[a]) (everything for
       an area without children).
 
@@ -817,6 +828,7 @@ def _free_spaces(gram: np.ndarray, active: np.ndarray, tree: _Tree) -> dict[str,
     * T[a] = S[a] meet U[a]: the changes of a that keep every published figure anywhere.
 
     A target with functional b in area a is computable exactly iff b is orthogonal to T[a].
+    R and U are computed for the `on` (active) areas only.
     """
     n, k, _ = gram.shape
     eye = np.eye(k)
@@ -824,6 +836,7 @@ def _free_spaces(gram: np.ndarray, active: np.ndarray, tree: _Tree) -> dict[str,
     on[active] = True
     S = np.zeros_like(gram)
     total = np.zeros_like(gram)
+    R = np.zeros_like(gram)
     depth = tree.depth
     for d in range(int(depth.max(initial=0)), -1, -1):
         at = np.flatnonzero(on & (depth == d))
@@ -840,8 +853,10 @@ def _free_spaces(gram: np.ndarray, active: np.ndarray, tree: _Tree) -> dict[str,
             total[owner[first]] = (sums @ S[tree.kids[sel]].reshape(sel.size, k * k)).reshape(first.size, k, k)
         p = at[tree.has_kids[at]]
         if p.size:
-            S[p] = _null_projector((eye - _range_projector(total[p])) + gram[p])
+            R[p] = _range_projector(total[p])
+            S[p] = _null_projector((eye - R[p]) + gram[p])
     T = np.zeros_like(gram)
+    U = np.zeros_like(gram)
     tops = np.flatnonzero(on & (tree.parent < 0))
     T[tops] = S[tops]
     for d in range(1, int(depth.max(initial=0)) + 1):
@@ -849,6 +864,6 @@ def _free_spaces(gram: np.ndarray, active: np.ndarray, tree: _Tree) -> dict[str,
         if at.size == 0:
             continue
         p = tree.parent[at]
-        above = _range_projector(T[p] + total[p] - S[at])
-        T[at] = _null_projector((eye - S[at]) + (eye - above))
-    return {"S": S, "T": T, "total": total}
+        U[at] = _range_projector(T[p] + total[p] - S[at])
+        T[at] = _null_projector((eye - S[at]) + (eye - U[at]))
+    return {"S": S, "T": T, "total": total, "R": R, "U": U, "on": on}
