@@ -19,6 +19,20 @@ def timed(fn: Callable[[], object], repeat: int = 7, warmup: int = 1) -> float:
     return statistics.median(times)
 
 
+def timed_pair(a: Callable[[], object], b: Callable[[], object], repeat: int = 5, warmup: int = 1) -> tuple[float, float]:
+    """Median wall times of `a` and `b`, run in turns (a, b, a, b, ...) so that both see the same load."""
+    for _ in range(warmup):
+        a()
+        b()
+    times: tuple[list[float], list[float]] = ([], [])
+    for _ in range(repeat):
+        for fn, out in ((a, times[0]), (b, times[1])):
+            t0 = time.perf_counter()
+            fn()
+            out.append(time.perf_counter() - t0)
+    return statistics.median(times[0]), statistics.median(times[1])
+
+
 def report(name: str, value: float, unit: str, baseline: float | None = None, goal: str | None = None) -> None:
     """Print a BENCH line; `ratio` is baseline / value (above 1: faster than the baseline),
     `baslinje` the baseline itself and `mål` the target, when given."""
