@@ -468,7 +468,8 @@ class _Component:
         room = test.room(a)
         local = _is_free(self.basis[j], room)
         pub = test.pub[a]
-        fixed = np.where(local[:, None, None], eye - room, 0.0)  # a witness starts from the equations alone
+        fixed = np.zeros(room.shape)  # a witness starts from the equations alone
+        fixed[local] = eye - room[local]
         taken, span = self._fewest(self.basis[j], fixed, t.value[np.ix_(a, self.cols)], pub)
         rows, cols = np.nonzero(taken)
         suppressed[a[rows], self.cols[cols]] = True
