@@ -376,13 +376,32 @@ def _projector(m: np.ndarray, *, null: bool) -> np.ndarray:
     """
     n = m.shape[0]
     if n > 1:
-        grid = np.rint(m.reshape(n, -1) * 2.0**_SAME_BITS).astype(np.int64)
-        weights = np.random.default_rng(grid.shape[1]).integers(1, 2**63, size=grid.shape[1], dtype=np.uint64) | np.uint64(1)
-        _, first, inverse = np.unique((grid.view(np.uint64) * weights).sum(axis=1), return_index=True, return_inverse=True)
+        flat = m.reshape(n, -1)
+        weights = np.random.default_rng(flat.shape[1]).integers(1, 2**63, size=flat.shape[1], dtype=np.uint64) | np.uint64(1)
+        grid = np.empty(flat.shape, dtype=np.int64)
+        keys = np.empty(n, dtype=np.uint64)
+
+        def hash_rows(rows: slice) -> None:
+            grid[rows] = np.rint(flat[rows] * 2.0**_SAME_BITS)
+            keys[rows] = (grid[rows].view(np.uint64) * weights).sum(axis=1)
+
+        # In blocks, one per core: the temporaries stay small (and the cores share the work).
+        blocks = _blocks(n, flat.shape[1])
+        cores.map_threads(hash_rows, blocks)
+        _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
         inverse = inverse.ravel()
-        if first.size < n and (grid[first][inverse] == grid).all():
+        if first.size < n and all(cores.map_threads(lambda rows: bool((grid[first[inverse[rows]]] == grid[rows]).all()), blocks)):
             return _each_projector(m[first], null=null)[inverse]
     return _each_projector(m, null=null)
+
+
+def _blocks(n: int, width: int) -> list[slice]:
+    """Row blocks of a stack of n rows of `width` numbers: a few hundred kB each, one per core at least
+    when the stack is large (threads cost more than they save on a small one)."""
+    size = n * width
+    parts = max(cores.THREADS if size >= 262_144 else 1, size // 65_536)
+    bounds = np.linspace(0, n, min(parts, n) + 1).astype(int)
+    return [slice(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
 def _each_projector(m: np.ndarray, *, null: bool) -> np.ndarray:
