@@ -54,11 +54,19 @@ def classify_pandas(df: pd.DataFrame, p: dict) -> pd.DataFrame:
     return out
 
 
-def _process(args: list[str], env: dict[str, str], command: tuple[str, ...] = ("-m", "utanforskap")) -> tuple[float, float]:
-    """Wall and CPU seconds (user + system) of one `python -m utanforskap ...` process."""
+def _command() -> list[str]:
+    """The `utanforskap` command as users run it: the installed script beside this Python
+    (no runpy), else `python -m utanforskap`."""
+    script = Path(sys.executable).with_name("utanforskap")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "utanforskap"]
+
+
+def _process(args: list[str], env: dict[str, str], command: tuple[str, ...] | None = None) -> tuple[float, float]:
+    """Wall and CPU seconds (user + system) of one `utanforskap ...` process (or `python *command ...`)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, *command, *args], check=True, capture_output=True, env=env)
+    argv = [sys.executable, *command] if command is not None else _command()
+    subprocess.run([*argv, *args], check=True, capture_output=True, env=env)
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
