@@ -60,6 +60,8 @@ def test_berakna_runs_without_the_heavy_libraries(tmp_path):
         "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
         # no scan of every installed package for pydantic plugins (the project has none)
         "import pydantic.plugin._loader as plugins\nassert plugins._plugins is None, plugins._plugins\n"
+        # what the command made is frozen, so shutdown's cyclic collections skip it
+        "import gc\nassert gc.get_freeze_count() > 10_000, gc.get_freeze_count()\n"
     )
     modules = _loaded_after(code, full=True)
     loaded = {m.split(".")[0] for m in modules}
@@ -80,3 +82,13 @@ def test_the_consoles_are_made_on_first_use_and_then_kept():
         "assert err_console.stderr and not console.stderr and c.console is console\n"
     )
     assert "rich.console" in _loaded_after(code, full=True)
+
+
+def test_a_failing_command_also_leaves_its_objects_frozen_for_shutdown(tmp_path):
+    code = (
+        "import gc, sys\nfrom utanforskap.cli import main\n"
+        f"sys.argv = ['utanforskap', 'berakna', 'cdc-svi-2022', '--data', {str(tmp_path / 'saknas.csv')!r}]\n"
+        "try:\n    main()\nexcept SystemExit as e:\n    assert e.code == 2, e.code\n"
+        "assert gc.get_freeze_count() > 0\n"
+    )
+    assert "utanforskap.cli.metoder" in _loaded_after(code, full=True)

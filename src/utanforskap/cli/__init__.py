@@ -3,6 +3,7 @@ and registers itself on `app`; this module imports them and turns errors into on
 
 from __future__ import annotations
 
+import gc
 import importlib
 import os
 import sys
@@ -107,6 +108,12 @@ def main() -> None:
         fail("minnet räcker inte till den här körningen; minska uppgiften (t.ex. färre personer) eller använd en större dator")
     except RecursionError:
         fail("indata är för djupt nästlade för att läsas (en TOML- eller JSON-fil med tusentals nivåer?)")
+    finally:
+        # The process ends here (typer exits by SystemExit). Python's shutdown would run the
+        # cyclic collector over every object polars, pydantic and the command made (about
+        # 50 000 after `berakna`: 60-80 ms of a 0.5 s command); frozen objects are skipped.
+        # Files, atexit handlers and threads are closed and joined as usual.
+        gc.freeze()
 
 
 def fail(message: str) -> None:
