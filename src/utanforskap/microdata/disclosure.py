@@ -91,13 +91,18 @@ def protect(
         raise InputError("röjandekontroll: cellerna får inte sakna värde före skyddet")
     t = _Table.build(cells, edges, list(partitions), min_antal)
     suppressed = t.primary.copy()
+    retest = None  # the first round tests every target
     with cores.one_blas_thread():
         for _ in range(_MAX_ROUNDS):
             _single_unknowns(t, suppressed)
-            tests = [test for c in t.components if (test := c.leaks(t, suppressed)) is not None]
+            tests = [test for c in t.components if (test := c.leaks(t, suppressed, retest)) is not None]
             if not tests:
                 break
+            # Suppressing more figures only adds changes, so a target found free stays free:
+            # the next round tests again only the targets this one repairs.
+            retest = np.zeros(suppressed.shape, dtype=bool)
             for test in tests:
+                retest[test.areas, test.component.cols[test.cols]] = True
                 test.component.free(t, suppressed, test)
         else:  # pragma: no cover - every round suppresses at least one more figure
             raise InputError("röjandekontroll: sekundärt skydd konvergerade inte")
@@ -449,10 +454,15 @@ class _Component:
     def __post_init__(self) -> None:
         self.basis = _kernel(self.equations)
 
-    def leaks(self, t: _Table, suppressed: np.ndarray) -> _Test | None:
-        """The exact test: protected coordinates that the published figures determine, or None."""
+    def leaks(self, t: _Table, suppressed: np.ndarray, only: np.ndarray | None = None) -> _Test | None:
+        """The exact test: protected coordinates that the published figures determine, or None.
+
+        `only` (areas x every coordinate of the table): test just these targets.
+        """
         pub = t.published(suppressed)[:, self.cols]
         target = ~pub & t.protected[:, self.cols]
+        if only is not None:
+            target &= only[:, self.cols]
         if not target.any():
             return None
         # A coordinate published in every area is 0 in every change: leave it out of the basis.
@@ -462,8 +472,8 @@ class _Component:
         active = np.flatnonzero((~pub[:, self.cols < t.n_vars]).any(axis=1))
         gram = np.zeros((pub.shape[0], reduced.shape[1], reduced.shape[1]))
         gram[active] = _weighted_gram(pub[active], reduced)
-        spaces = _free_spaces(gram, active, self.tree)
         rows = np.flatnonzero(target.any(axis=1))
+        spaces = _free_spaces(gram, active, self.tree, rows)
         # diag(reduced T reduced^T) per area, as one product with the coordinates' outer products
         k = reduced.shape[1]
         free = spaces["T"][rows].reshape(rows.size, k * k) @ (reduced[:, :, None] * reduced[:, None, :]).reshape(m, k * k).T
@@ -806,7 +816,7 @@ class _Test:
         has = p >= 0
         s = self.spaces
         out = self._identities(a.size)
-        known = has & s["on"][a]  # the test computed these (`_free_spaces`: U)
+        known = has & s["up"][a]  # the test computed these (`_free_spaces`: U)
         out[known] = s["U"][a[known]]
         new = has & ~known
         out[new] = _range_projector(s["T"][p[new]] + s["total"][p[new]] - s["S"][a[new]])
@@ -830,7 +840,7 @@ class _Test:
         return room
 
 
-def _free_spaces(gram: np.ndarray, active: np.ndarray, tree: _Tree) -> dict[str, np.ndarray]:
+def _free_spaces(gram: np.ndarray, active: np.ndarray, tree: _Tree, need: np.ndarray) -> dict[str, np.ndarray]:
     """For every area, projectors onto the changes that no published figure notices.
 
     `gram[a]` = basis^T diag(published) basis, whose null space is what area a's own
@@ -848,15 +858,19 @@ def _free_spaces(gram: np.ndarray, active: np.ndarray, tree: _Tree) -> dict[str,
     * T[a] = S[a] meet U[a]: the changes of a that keep every published figure anywhere.
 
     A target with functional b in area a is computable exactly iff b is orthogonal to T[a].
-    R and U are computed for the `on` (active) areas only.
+    T is computed for the areas `need` and their ancestors (`up`; zero elsewhere), U for those
+    of them that are `on` (active), R for the `on` areas, total for every area with children.
     """
     n, k, _ = gram.shape
     eye = np.eye(k)
     on = np.zeros(n, dtype=bool)
     on[active] = True
-    S = np.zeros_like(gram)
-    total = np.zeros_like(gram)
-    R = np.zeros_like(gram)
+    # S and T are read for every area (zero: an area with all its figures published changes
+    # nothing); total, R and U only where they are written (parents; `on` areas), so they are
+    # left uninitialised: zeroing three more stacks of every area cost as much as a depth's eighs.
+    S = np.zeros(gram.shape)
+    total = np.empty(gram.shape)
+    R = np.empty(gram.shape)
     depth = tree.depth
     for d in range(int(depth.max(initial=0)), -1, -1):
         at = np.flatnonzero(on & (depth == d))
@@ -872,15 +886,23 @@ def _free_spaces(gram: np.ndarray, active: np.ndarray, tree: _Tree) -> dict[str,
         if p.size:
             R[p] = _range_projector(total[p])
             S[p] = _null_projector((eye - R[p]) + gram[p])
-    T = np.zeros_like(gram)
-    U = np.zeros_like(gram)
-    tops = np.flatnonzero(on & (tree.parent < 0))
+    # Top-down only where T is needed: T[a] reads T of a's parent, and so on up to the top.
+    up = np.zeros(n, dtype=bool)
+    above = np.asarray(need)
+    while above.size:
+        up[above] = True
+        above = tree.parent[above]
+        above = np.unique(above[above >= 0])
+    up &= on
+    T = np.zeros(gram.shape)
+    U = np.empty(gram.shape)
+    tops = np.flatnonzero(up & (tree.parent < 0))
     T[tops] = S[tops]
     for d in range(1, int(depth.max(initial=0)) + 1):
-        at = np.flatnonzero(on & (depth == d))
+        at = np.flatnonzero(up & (depth == d))
         if at.size == 0:
             continue
         p = tree.parent[at]
         U[at] = _range_projector(T[p] + total[p] - S[at])
         T[at] = _null_projector((eye - S[at]) + (eye - U[at]))
-    return {"S": S, "T": T, "total": total, "R": R, "U": U, "on": on}
+    return {"S": S, "T": T, "total": total, "R": R, "U": U, "on": on, "up": up}
