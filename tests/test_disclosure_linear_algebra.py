@@ -193,3 +193,38 @@ def test_the_witnesses_in_waves_suppress_what_one_at_a_time_does(monkeypatch):
     alone, _ = ag.protected_observations(counts, persons.kalla, min_antal=5, granska=False)
     assert together["status"].is_not_null().sum() > 0
     assert together.equals(alone)
+
+
+@pytest.mark.slow
+def test_a_round_after_the_first_tests_only_what_it_repaired_and_every_target_ends_free(monkeypatch):
+    """Suppressing more only adds changes, so the rounds after the first test again only the
+    targets the round before repaired; afterwards the full test, on every target, finds nothing."""
+    calls: list[tuple[np.ndarray | None, disclosure._Test | None]] = []
+    final: list[tuple[disclosure._Table, np.ndarray]] = []
+    leaks, result = disclosure._Component.leaks, disclosure._Table.result
+
+    def spy_leaks(self, t, suppressed, only=None):
+        test = leaks(self, t, suppressed, only)
+        calls.append((None if only is None else only.copy(), test))
+        return test
+
+    def spy_result(self, suppressed):
+        final.append((self, suppressed.copy()))
+        return result(self, suppressed)
+
+    monkeypatch.setattr(disclosure._Component, "leaks", spy_leaks)
+    monkeypatch.setattr(disclosure._Table, "result", spy_result)
+    counts, persons = ag.count(sy.draw(40_000, 22), "deso")
+    ag.protected_observations(counts, persons.kalla, min_antal=5, granska=False)
+    (t, suppressed), = final
+    first = [test for only, test in calls[: len(t.components)]]
+    assert all(only is None for only, _ in calls[: len(t.components)])
+    repaired = np.zeros(suppressed.shape, dtype=bool)
+    for test in first:
+        if test is not None:
+            repaired[test.areas, test.component.cols[test.cols]] = True
+    assert repaired.any()  # the first round found leaks to repair
+    second = calls[len(t.components) : 2 * len(t.components)]
+    assert second and all(only is not None and np.array_equal(only, repaired) for only, _ in second)
+    monkeypatch.setattr(disclosure._Component, "leaks", leaks)
+    assert all(c.leaks(t, suppressed) is None for c in t.components)
