@@ -497,9 +497,9 @@ class _Component:
         room = test.room(a)
         local = _is_free(self.basis[j], room)
         pub = test.pub[a]
-        fixed = np.zeros(room.shape)  # a witness starts from the equations alone
-        fixed[local] = eye - room[local]
-        taken, span = self._fewest(self.basis[j], fixed, t.value[np.ix_(a, self.cols)], pub)
+        # A witness starts from the equations alone: only the local rows have something fixed.
+        rows = np.flatnonzero(local)
+        taken, span = self._fewest(self.basis[j], eye - room[rows], t.value[np.ix_(a, self.cols)], pub, rows)
         rows, cols = np.nonzero(taken)
         suppressed[a[rows], self.cols[cols]] = True
         far = np.flatnonzero(~local)
@@ -508,7 +508,7 @@ class _Component:
             _Witnesses(self, t, suppressed, test, a[far], directions).build()
 
     def _fewest(self, b: np.ndarray, fixed: np.ndarray, values: np.ndarray,
-                pub: np.ndarray) -> tuple[np.ndarray, _Span]:
+                pub: np.ndarray, rows: np.ndarray | None = None) -> tuple[np.ndarray, _Span]:
         """Per row: published coordinates to give up so that functional b is free, and the span kept.
 
         The space is the complement of span(range(fixed), the published coordinates kept).
@@ -519,7 +519,7 @@ class _Component:
         """
         order = np.argsort(np.where(pub, values, np.inf), axis=1, kind="stable")
         n_pub = pub.sum(axis=1)
-        span = _Span(self.basis, b, fixed)
+        span = _Span(self.basis, b, fixed, rows)
         kept = span.extend(order, np.arange(int(n_pub.max(initial=0)))[::-1], n_pub)
         return pub & ~kept, span
 
@@ -683,19 +683,22 @@ class _Span:
     Rows in lockstep, with no eigendecomposition.
     """
 
-    def __init__(self, basis: np.ndarray, b: np.ndarray, fixed: np.ndarray) -> None:
+    def __init__(self, basis: np.ndarray, b: np.ndarray, fixed: np.ndarray, rows: np.ndarray | None = None) -> None:
+        """`fixed`: a projector per row onto what is fixed from the start, or one per row of `rows` (none elsewhere)."""
         n, k = b.shape
         self.basis, self.b = basis, b
         self.limit = _TOL * (b * b).sum(axis=1)
         self.q = np.zeros((n, k, k))
         self.rank = np.zeros(n, dtype=np.int64)
-        some = np.flatnonzero(np.abs(fixed).max(axis=(1, 2), initial=0.0) > 0)
-        if some.size:  # fixed is a projector: its range is spanned already
-            w, v = _eigh(fixed[some])
+        if rows is None:
+            rows = np.flatnonzero(np.abs(fixed).max(axis=(1, 2), initial=0.0) > 0)
+            fixed = fixed[rows]
+        if rows.size:  # fixed is a projector: its range is spanned already
+            w, v = _eigh(fixed)
             on = w > 0.5
-            self.rank[some] = on.sum(axis=1)
+            self.rank[rows] = on.sum(axis=1)
             # eigh sorts ascending: the eigenvalue-1 vectors are the last rank ones; move them first.
-            self.q[some] = np.flip(v * on[:, None, :], axis=2).transpose(0, 2, 1)
+            self.q[rows] = np.flip(v * on[:, None, :], axis=2).transpose(0, 2, 1)
         self.rest = b - self._project(b, np.arange(n))
 
     def _project(self, x: np.ndarray, rows: np.ndarray) -> np.ndarray:
