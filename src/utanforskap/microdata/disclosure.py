@@ -906,6 +906,11 @@ def _free_spaces(gram: np.ndarray, active: np.ndarray, tree: _Tree, need: np.nda
         if at.size == 0:
             continue
         p = tree.parent[at]
+        # An only child changes exactly as its parent does: total[p] is its S, so U = range(T[p])
+        # = T[p], and T = S meet T[p] = T[p], since T[p] lies in S[p], within range(total[p]).
+        only = tree.last_at[p] - tree.first_at[p] == 1
+        U[at[only]] = T[at[only]] = T[p[only]]
+        at, p = at[~only], p[~only]
         U[at] = _range_projector(T[p] + total[p] - S[at])
         T[at] = _null_projector((eye - S[at]) + (eye - U[at]))
     return {"S": S, "T": T, "total": total, "R": R, "U": U, "on": on, "up": up}
