@@ -201,19 +201,19 @@ def test_a_round_after_the_first_tests_only_what_it_repaired_and_every_target_en
     targets the round before repaired; afterwards the full test, on every target, finds nothing."""
     calls: list[tuple[np.ndarray | None, disclosure._Test | None]] = []
     final: list[tuple[disclosure._Table, np.ndarray]] = []
-    leaks, result = disclosure._Component.leaks, disclosure._Table.result
+    leaks, per_row = disclosure._Component.leaks, disclosure._Table.per_row
 
     def spy_leaks(self, t, suppressed, only=None):
         test = leaks(self, t, suppressed, only)
         calls.append((None if only is None else only.copy(), test))
         return test
 
-    def spy_result(self, suppressed):
+    def spy_per_row(self, suppressed):
         final.append((self, suppressed.copy()))
-        return result(self, suppressed)
+        return per_row(self, suppressed)
 
     monkeypatch.setattr(disclosure._Component, "leaks", spy_leaks)
-    monkeypatch.setattr(disclosure._Table, "result", spy_result)
+    monkeypatch.setattr(disclosure._Table, "per_row", spy_per_row)
     counts, persons = ag.count(sy.draw(40_000, 22), "deso")
     ag.protected_observations(counts, persons.kalla, min_antal=5, granska=False)
     (t, suppressed), = final

@@ -1146,9 +1146,8 @@ def protect(cells: pl.DataFrame, *, edges: pl.DataFrame, partitions, min_antal: 
         names = set(cells["variabel"].unique().to_list())
         top = cells.filter(pl.col("niva") == _top_level(cells["niva"].unique().to_list()))
         linear = [_known_remainder(p, top) for p in partitions if {p.total, *p.parts} <= names]
-        out = disclosure.protect(first.drop("storst"), edges=edges, partitions=linear, min_antal=min_antal)
-        primary = out["status"] == disclosure.SKYDDAD
-        hidden = out["status"].is_not_null()
+        primary, hidden = (pl.lit(pl.Series(x)) for x in disclosure.suppression(
+            first.drop("storst"), edges=edges, partitions=linear, min_antal=min_antal))
         done = cells.with_columns(
             varde=pl.when(hidden).then(None).otherwise(pl.col("varde")),
             status=pl.when(hidden).then(pl.lit(SKYDDAD)).otherwise(pl.lit(None, dtype=pl.String)),

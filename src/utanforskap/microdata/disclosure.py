@@ -83,10 +83,28 @@ def protect(
     parent area between consecutive published levels). Returns `cells` with varde null for
     suppressed figures and a column status (null, skyddad or skyddad_sekundar).
     """
+    primary, hidden = suppression(cells, edges=edges, partitions=partitions, min_antal=min_antal)
+    if cells.is_empty():
+        return cells.with_columns(status=pl.lit(None, dtype=pl.String))
+    status = pl.Series("status", np.where(primary, 1, np.where(hidden, 2, 0))).replace_strict(
+        {0: None, 1: SKYDDAD, 2: SKYDDAD_SEKUNDAR}, return_dtype=pl.String)
+    out = cells.with_columns(bakom=pl.coalesce("bakom", "varde"), status=status)
+    return out.with_columns(varde=pl.when(pl.col("status").is_null()).then(pl.col("varde")))
+
+
+def suppression(
+    cells: pl.DataFrame,
+    *,
+    edges: pl.DataFrame,
+    partitions: tuple[Partition, ...] | list[Partition] = (),
+    min_antal: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """`protect`'s decision per row of `cells`: suppressed as primary, and suppressed at all
+    (primary or secondary), as two boolean arrays."""
     if min_antal < 1:
         raise InputError(f"röjandekontroll: min_antal måste vara minst 1, inte {min_antal}")
     if cells.is_empty():
-        return cells.with_columns(status=pl.lit(None, dtype=pl.String))
+        return np.zeros(0, dtype=bool), np.zeros(0, dtype=bool)
     if cells["varde"].null_count():
         raise InputError("röjandekontroll: cellerna får inte sakna värde före skyddet")
     t = _Table.build(cells, edges, list(partitions), min_antal)
@@ -106,7 +124,7 @@ def protect(
                 test.component.free(t, suppressed, test)
         else:  # pragma: no cover - every round suppresses at least one more figure
             raise InputError("röjandekontroll: sekundärt skydd konvergerade inte")
-    return t.result(suppressed)
+    return t.per_row(suppressed)
 
 
 # ---- the cells as arrays -----------------------------------------------------------------
@@ -176,12 +194,10 @@ class _Table:
         return cls(cells, n_vars, value, present, primary, protected, tree, equations,
                    _components(m, equations, tree))
 
-    def result(self, suppressed: np.ndarray) -> pl.DataFrame:
+    def per_row(self, suppressed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Primary, and any, suppression of each row of the input."""
         a, v = self.cells["_aid"].to_numpy(), self.cells["_vid"].to_numpy()
-        code = np.where(self.primary[a, v], 1, np.where(suppressed[a, v], 2, 0))
-        status = pl.Series("status", code).replace_strict({0: None, 1: SKYDDAD, 2: SKYDDAD_SEKUNDAR}, return_dtype=pl.String)
-        out = self.cells.drop("_aid", "_vid").with_columns(status=status)
-        return out.with_columns(varde=pl.when(pl.col("status").is_null()).then(pl.col("varde")))
+        return self.primary[a, v], suppressed[a, v]
 
     def published(self, suppressed: np.ndarray) -> np.ndarray:
         pub = self.present & ~suppressed
