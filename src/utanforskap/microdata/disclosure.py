@@ -486,13 +486,12 @@ class _Component:
         reduced = _kernel(np.vstack([self.equations, np.eye(m)[pub.all(axis=0)]]))
         # An area with every variable published has no free change (its remainders follow).
         active = np.flatnonzero((~pub[:, self.cols < t.n_vars]).any(axis=1))
-        gram = np.zeros((pub.shape[0], reduced.shape[1], reduced.shape[1]))
-        gram[active] = _weighted_gram(pub[active], reduced)
+        gram = _weighted_gram(pub[active], reduced)
         rows = np.flatnonzero(target.any(axis=1))
         spaces = _free_spaces(gram, active, self.tree, rows)
         # diag(reduced T reduced^T) per area, as one product with the coordinates' outer products
         k = reduced.shape[1]
-        free = spaces["T"][rows].reshape(rows.size, k * k) @ (reduced[:, :, None] * reduced[:, None, :]).reshape(m, k * k).T
+        free = spaces.get("T", rows).reshape(rows.size, k * k) @ (reduced[:, :, None] * reduced[:, None, :]).reshape(m, k * k).T
         norm = (reduced**2).sum(axis=1)
         r, cols = np.nonzero(target[rows] & (free <= _TOL * np.maximum(norm, 1.0)[None, :]))
         if r.size == 0:
@@ -801,7 +800,7 @@ class _Test:
     cols: np.ndarray  # coordinate within the component
     pub: np.ndarray  # (A, m) published, at the test
     lift: np.ndarray  # (k, k') the reduced basis in the component's coordinates
-    spaces: dict[str, np.ndarray]
+    spaces: _Spaces
 
     def __post_init__(self) -> None:
         self._below: np.ndarray | None = None
@@ -822,10 +821,10 @@ class _Test:
         has = self.component.tree.has_kids[a]
         s = self.spaces
         out = self._identities(a.size)
-        known = has & s["on"][a]
-        out[known] = s["R"][a[known]]
+        known = has & s.on[a]
+        out[known] = s.get("R", a[known])
         new = has & ~known
-        out[new] = _range_projector(s["total"][a[new]])
+        out[new] = _range_projector(s.get("total", a[new]))
         return out
 
     def above(self, a: np.ndarray) -> np.ndarray:
@@ -835,10 +834,10 @@ class _Test:
         has = p >= 0
         s = self.spaces
         out = self._identities(a.size)
-        known = has & s["up"][a]  # the test computed these (`_free_spaces`: U)
-        out[known] = s["U"][a[known]]
+        known = has & s.up[a]  # the test computed these (`_free_spaces`: U)
+        out[known] = s.get("U", a[known])
         new = has & ~known
-        out[new] = _range_projector(s["T"][p[new]] + s["total"][p[new]] - s["S"][a[new]])
+        out[new] = _range_projector(s.get("T", p[new]) + s.get("total", p[new]) - s.get("S", a[new]))
         return out
 
     def room(self, a: np.ndarray) -> np.ndarray:
@@ -859,12 +858,39 @@ class _Test:
         return room
 
 
-def _free_spaces(gram: np.ndarray, active: np.ndarray, tree: _Tree, need: np.ndarray) -> dict[str, np.ndarray]:
+@dataclass
+class _Spaces:
+    """What `_free_spaces` found, stored for the areas it concerns only (most areas publish everything).
+
+    S, R, T and U have a row per active area (`row`), total one per area with children
+    (`group`); `get` gives any areas' projectors, zero where an area has none.
+    """
+
+    row: np.ndarray  # area -> its row in S, R, T, U, or -1
+    group: np.ndarray  # area -> its row in total, or -1
+    S: np.ndarray
+    R: np.ndarray  # set for active areas with children
+    T: np.ndarray  # set where `up`, zero elsewhere
+    U: np.ndarray  # set where `up` and the area has a parent
+    total: np.ndarray
+    on: np.ndarray  # active areas
+    up: np.ndarray  # active areas whose T and U were computed
+
+    def get(self, name: str, areas: np.ndarray) -> np.ndarray:
+        at = (self.group if name == "total" else self.row)[areas]
+        stack = getattr(self, name)
+        out = np.zeros((areas.size, *stack.shape[1:]))
+        have = at >= 0
+        out[have] = stack[at[have]]
+        return out
+
+
+def _free_spaces(gram: np.ndarray, active: np.ndarray, tree: _Tree, need: np.ndarray) -> _Spaces:
     """For every area, projectors onto the changes that no published figure notices.
 
-    `gram[a]` = basis^T diag(published) basis, whose null space is what area a's own
-    published figures allow; computed only for `active` areas (the others allow nothing).
-    Children before parents (bottom-up):
+    `gram[i]` = basis^T diag(published) basis for area active[i], whose null space is what the
+    area's own published figures allow (an area that is not active allows nothing: every
+    space of it is zero). Children before parents (bottom-up):
 
     * total[a]: the sum of the children's S; its range R[a] is what the children allow together;
     * S[a]: what a's subtree allows: null(gram[a]) within range(total[a]) (everything for
@@ -877,34 +903,37 @@ def _free_spaces(gram: np.ndarray, active: np.ndarray, tree: _Tree, need: np.nda
     * T[a] = S[a] meet U[a]: the changes of a that keep every published figure anywhere.
 
     A target with functional b in area a is computable exactly iff b is orthogonal to T[a].
-    T is computed for the areas `need` and their ancestors (`up`; zero elsewhere), U for those
-    of them that are `on` (active), R for the `on` areas, total for every area with children.
+    T and U are computed for the areas `need` and their ancestors (`up`), R for the active
+    areas, total for every area with children.
     """
-    n, k, _ = gram.shape
+    n = tree.parent.size
+    k = gram.shape[1]
     eye = np.eye(k)
     on = np.zeros(n, dtype=bool)
     on[active] = True
-    # S and T are read for every area (zero: an area with all its figures published changes
-    # nothing); total, R and U only where they are written (parents; `on` areas), so they are
-    # left uninitialised: zeroing three more stacks of every area cost as much as a depth's eighs.
+    row = np.full(n, -1, dtype=np.int64)
+    row[active] = np.arange(active.size)
+    group = np.full(n, -1, dtype=np.int64)
+    group[tree.parents] = np.arange(tree.parents.size)
     S = np.zeros(gram.shape)
-    total = np.empty(gram.shape)
-    R = np.empty(gram.shape)
+    R = np.empty(gram.shape)  # read only where set
+    total = np.zeros((tree.parents.size, k, k))
     depth = tree.depth
     for d in range(int(depth.max(initial=0)), -1, -1):
         at = np.flatnonzero(on & (depth == d))
         leaves = at[~tree.has_kids[at]]
         if leaves.size:
-            S[leaves] = _null_projector(gram[leaves])
-        sel = np.flatnonzero(depth[tree.kid_parent] == d)  # children of the parents at depth d
+            S[row[leaves]] = _null_projector(gram[row[leaves]])
+        # The active children of the parents at depth d (the others add nothing), summed per parent.
+        sel = np.flatnonzero((depth[tree.kid_parent] == d) & on[tree.kids])
         if sel.size:
-            groups = np.flatnonzero(depth[tree.parents] == d)  # their groups: exactly the children in sel
+            groups = np.flatnonzero(depth[tree.parents] == d)
             sums = tree.sums[groups][:, sel]
-            total[tree.parents[groups]] = (sums @ S[tree.kids[sel]].reshape(sel.size, k * k)).reshape(groups.size, k, k)
+            total[groups] = (sums @ S[row[tree.kids[sel]]].reshape(sel.size, k * k)).reshape(groups.size, k, k)
         p = at[tree.has_kids[at]]
         if p.size:
-            R[p] = _range_projector(total[p])
-            S[p] = _null_projector((eye - R[p]) + gram[p])
+            R[row[p]] = _range_projector(total[group[p]])
+            S[row[p]] = _null_projector((eye - R[row[p]]) + gram[row[p]])
     # Top-down only where T is needed: T[a] reads T of a's parent, and so on up to the top.
     up = np.zeros(n, dtype=bool)
     above = np.asarray(need)
@@ -915,18 +944,21 @@ def _free_spaces(gram: np.ndarray, active: np.ndarray, tree: _Tree, need: np.nda
     up &= on
     T = np.zeros(gram.shape)
     U = np.empty(gram.shape)
-    tops = np.flatnonzero(up & (tree.parent < 0))
+    tops = row[np.flatnonzero(up & (tree.parent < 0))]
     T[tops] = S[tops]
     for d in range(1, int(depth.max(initial=0)) + 1):
         at = np.flatnonzero(up & (depth == d))
         if at.size == 0:
             continue
         p = tree.parent[at]
+        t_p = np.zeros((at.size, k, k))  # T of a parent that is not active is zero
+        t_p[on[p]] = T[row[p[on[p]]]]
         # An only child changes exactly as its parent does: total[p] is its S, so U = range(T[p])
         # = T[p], and T = S meet T[p] = T[p], since T[p] lies in S[p], within range(total[p]).
         only = tree.last_at[p] - tree.first_at[p] == 1
-        U[at[only]] = T[at[only]] = T[p[only]]
-        at, p = at[~only], p[~only]
-        U[at] = _range_projector(T[p] + total[p] - S[at])
-        T[at] = _null_projector((eye - S[at]) + (eye - U[at]))
-    return {"S": S, "T": T, "total": total, "R": R, "U": U, "on": on, "up": up}
+        U[row[at[only]]] = T[row[at[only]]] = t_p[only]
+        at, p, t_p = at[~only], p[~only], t_p[~only]
+        a = row[at]
+        U[a] = _range_projector(t_p + total[group[p]] - S[a])
+        T[a] = _null_projector((eye - S[a]) + (eye - U[a]))
+    return _Spaces(row, group, S, R, T, U, total, on, up)
