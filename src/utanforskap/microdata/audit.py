@@ -1145,7 +1145,8 @@ def protect(cells: pl.DataFrame, *, edges: pl.DataFrame, partitions, min_antal: 
         first = cells.with_columns(bakom=pl.when(dominated).then(0.0).otherwise(pl.coalesce("bakom", "varde")))
         names = set(cells["variabel"].unique().to_list())
         top = cells.filter(pl.col("niva") == _top_level(cells["niva"].unique().to_list()))
-        linear = [_known_remainder(p, top) for p in partitions if {p.total, *p.parts} <= names]
+        wide = top.pivot(on="variabel", index=["omrade", "niva", "period"], values="varde")
+        linear = [_known_remainder(p, wide) for p in partitions if {p.total, *p.parts} <= names]
         primary, hidden = (pl.lit(pl.Series(x)) for x in disclosure.suppression(
             first.drop("storst"), edges=edges, partitions=linear, min_antal=min_antal))
         done = cells.with_columns(
@@ -1251,15 +1252,14 @@ def _withheld_levels(system: System, need: np.ndarray, max_share: float) -> tupl
     return tuple(out)
 
 
-def _known_remainder(p: Partition, top: pl.DataFrame) -> Partition:
+def _known_remainder(p: Partition, wide: pl.DataFrame) -> Partition:
     """The partition without its remainder when that is zero in every area of the top level (so known everywhere).
 
-    `top`: the cells of the table's top level (a few rows: the check reads nothing else).
+    `wide`: the cells of the table's top level, a column per variable (a few rows: the check reads nothing else).
     """
     if p.dold is None:
         return p
-    wide = top.filter(pl.col("variabel").is_in([p.total, *p.parts])).pivot(
-        on="variabel", index=["omrade", "niva", "period"], values="varde")
+    wide = wide.select(*(v for v in (p.total, *p.parts) if v in wide.columns))
     if wide.is_empty() or any(v not in wide.columns for v in (p.total, *p.parts)):
         return p
     rest = wide[p.total] - sum(wide[x] for x in p.parts)

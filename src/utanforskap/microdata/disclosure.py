@@ -132,7 +132,8 @@ def suppression(
 class _Table:
     """Cells as (area x coordinate) arrays: the published variables, then one hidden remainder per partition with `dold`."""
 
-    cells: pl.DataFrame  # the input with _aid (area row) and _vid (variable column)
+    aid: np.ndarray  # the area row of each input row
+    vid: np.ndarray  # the variable column of each input row
     n_vars: int
     value: np.ndarray  # (A, M); nan where the area has no such cell
     present: np.ndarray  # (A, M)
@@ -145,7 +146,11 @@ class _Table:
     @classmethod
     def build(cls, cells: pl.DataFrame, edges: pl.DataFrame, partitions: list[Partition], n: int) -> _Table:
         cells = cells.with_columns(bakom=pl.coalesce("bakom", "varde"))
-        areas = cells.select(_AREA).unique(maintain_order=True).with_row_index("_aid")
+        # The areas in order of appearance, and each row's, from one grouping (no join back).
+        grouped = cells.select(_AREA).with_row_index("_i").group_by(_AREA, maintain_order=True).agg("_i")
+        areas = grouped.select(_AREA).with_row_index("_aid")
+        a = np.empty(cells.height, dtype=np.int64)
+        a[grouped["_i"].explode().to_numpy()] = np.repeat(np.arange(grouped.height), grouped["_i"].list.len().to_numpy())
         names = cells["variabel"].unique(maintain_order=True).to_list()
         known = set(names)
         for p in partitions:
@@ -153,10 +158,7 @@ class _Table:
             names += list(dict.fromkeys(unknown))  # absent everywhere: an unknown member
             known.update(unknown)
         vid = {v: i for i, v in enumerate(names)}
-        cells = cells.join(areas, on=_AREA, how="left").with_columns(
-            _vid=pl.col("variabel").replace_strict(vid, return_dtype=pl.Int64)
-        )
-        a, v = cells["_aid"].to_numpy(), cells["_vid"].to_numpy()
+        v = cells["variabel"].replace_strict(vid, return_dtype=pl.Int64).to_numpy()
         n_areas, n_vars = areas.height, len(names)
         m = n_vars + sum(p.dold is not None for p in partitions)
         cell = a * m + v
@@ -191,13 +193,12 @@ class _Table:
                 col += 1
             equations.append((members[0], np.array(members, dtype=np.int64)))
         tree = _Tree.build(_parents(areas, edges))
-        return cls(cells, n_vars, value, present, primary, protected, tree, equations,
+        return cls(a, v, n_vars, value, present, primary, protected, tree, equations,
                    _components(m, equations, tree))
 
     def per_row(self, suppressed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Primary, and any, suppression of each row of the input."""
-        a, v = self.cells["_aid"].to_numpy(), self.cells["_vid"].to_numpy()
-        return self.primary[a, v], suppressed[a, v]
+        return self.primary[self.aid, self.vid], suppressed[self.aid, self.vid]
 
     def published(self, suppressed: np.ndarray) -> np.ndarray:
         pub = self.present & ~suppressed
