@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import ibis
+import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -569,17 +570,16 @@ def protected_observations(
     long = counts.unpivot(index=["niva", "omrade", "ar"], on=names, variable_name="variabel", value_name="varde")
     long = long.with_columns(period=pl.col("ar").cast(pl.String))
     if skydda:
-        # Persons behind each figure and its largest contribution, unpivoted in the same order as
-        # the figures (variable by variable, the rows of counts in each): columns side by side, no join.
-        extra = {}
-        for prefix, col in (("_bakom_", "bakom"), ("_storst_", "storst")):
-            wide = counts.select(
-                pl.col(f"{prefix}{name}").cast(pl.Float64)
-                if f"{prefix}{name}" in counts.columns
-                else pl.repeat(None, counts.height, dtype=pl.Float64).alias(f"{prefix}{name}")
+        # Persons behind each figure and its largest contribution, in the order of the unpivot
+        # (variable by variable, the rows of counts in each): columns side by side, no join.
+        empty = np.full(counts.height, np.nan)
+        extra = {
+            col: pl.Series(col, np.concatenate([
+                counts[f"{prefix}{name}"].cast(pl.Float64).to_numpy() if f"{prefix}{name}" in counts.columns else empty
                 for name in names
-            )
-            extra[col] = wide.unpivot(on=wide.columns, value_name=col)[col]
+            ]), nan_to_null=True)
+            for prefix, col in (("_bakom_", "bakom"), ("_storst_", "storst"))
+        }
         long = long.with_columns(bakom=pl.coalesce(extra["bakom"], pl.col("varde")), storst=extra["storst"])
     else:
         long = long.with_columns(bakom=pl.col("varde"), storst=pl.lit(None, dtype=pl.Float64))
