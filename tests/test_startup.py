@@ -92,3 +92,22 @@ def test_a_failing_command_also_leaves_its_objects_frozen_for_shutdown(tmp_path)
         "assert gc.get_freeze_count() > 0\n"
     )
     assert "utanforskap.cli.metoder" in _loaded_after(code, full=True)
+
+
+@pytest.mark.slow
+def test_a_command_that_used_duckdb_is_not_frozen_and_exits_without_warnings(tmp_path):
+    """DuckDB's bindings warn on stderr about their objects still alive at exit; the last
+    collection frees them, so after DuckDB nothing is frozen and stderr stays one line."""
+    from utanforskap.microdata import synthetic as sy
+
+    persons = sy.write(sy.draw(2_000, 3), tmp_path / "personer.parquet")
+    code = (
+        "import gc, sys\nfrom utanforskap.cli import main\n"
+        f"sys.argv = ['utanforskap', 'aggregera', '--mikrodata', {str(persons)!r}, '--niva', 'regso', '--ut', {str(tmp_path / 'ut.csv')!r}]\n"
+        "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+        "assert 'duckdb' in sys.modules and gc.get_freeze_count() == 0\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT)
+    assert res.returncode == 0, res.stderr
+    assert "leaked" not in res.stderr, res.stderr

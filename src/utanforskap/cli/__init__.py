@@ -112,8 +112,11 @@ def main() -> None:
         # The process ends here (typer exits by SystemExit). Python's shutdown would run the
         # cyclic collector over every object polars, pydantic and the command made (about
         # 50 000 after `berakna`: 60-80 ms of a 0.5 s command); frozen objects are skipped.
-        # Files, atexit handlers and threads are closed and joined as usual.
-        gc.freeze()
+        # Files, atexit handlers and threads are closed and joined as usual. Not after DuckDB:
+        # its bindings print a warning for each of their objects still alive at exit, and
+        # some are freed only by that last collection.
+        if "duckdb" not in sys.modules:
+            gc.freeze()
 
 
 def fail(message: str) -> None:
