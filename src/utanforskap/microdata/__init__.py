@@ -9,6 +9,7 @@ Public API::
     audit.protect(cells, *, edges, partitions, min_antal) -> Protection (audited against an intruder)
     audit.audit(cells, *, edges, partitions, min_antal) -> Audit (intervals and violations)
     disclosure.protect(cells, *, edges, partitions, min_antal) -> cells with status (linear only)
+    disclosure.suppression(cells, *, edges, partitions, min_antal) -> (primary, suppressed) per row
     synthetic.draw(personer=None, seed=2022) -> pyarrow.Table (SYNTETISKA DATA)
     synthetic.write(table, path)
     synthetic.synthetic_store(personer=None, seed=2022) -> ObservationStore (SYNTETISKA DATA)
