@@ -830,7 +830,8 @@ class _Test:
 
     def above(self, a: np.ndarray) -> np.ndarray:
         """Projectors onto what the rest of the tree lets each area change by, in reduced coordinates
-        (the identity for a top area)."""
+        (the identity for a top area). Each area is one the test tested or an ancestor of one, so
+        that its parent's T was computed (`_free_spaces`: `up`)."""
         p = self.component.tree.parent[a]
         has = p >= 0
         s = self.spaces
