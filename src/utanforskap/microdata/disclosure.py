@@ -822,7 +822,7 @@ class _Test:
         has = self.component.tree.has_kids[a]
         s = self.spaces
         out = self._identities(a.size)
-        known = has & s.on[a]
+        known = has & (s.row[a] >= 0)  # active: the test computed R
         out[known] = s.get("R", a[known])
         new = has & ~known
         out[new] = _range_projector(s.get("total", a[new]))
@@ -875,7 +875,6 @@ class _Spaces:
     T: np.ndarray  # set where `up`, zero elsewhere
     U: np.ndarray  # set where `up` and the area has a parent
     total: np.ndarray
-    on: np.ndarray  # active areas
     up: np.ndarray  # active areas whose T and U were computed
 
     def get(self, name: str, areas: np.ndarray) -> np.ndarray:
@@ -963,4 +962,4 @@ def _free_spaces(gram: np.ndarray, active: np.ndarray, tree: _Tree, need: np.nda
         a = row[at]
         U[a] = _range_projector(t_p + total[group[p]] - S[a])
         T[a] = _null_projector((eye - S[a]) + (eye - U[a]))
-    return _Spaces(row, group, S, R, T, U, total, on, up)
+    return _Spaces(row, group, S, R, T, U, total, up)
